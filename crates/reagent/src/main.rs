@@ -1,0 +1,2 @@
+//! The `reagent` command line.
+fn main() {}
