@@ -1,1 +1,2 @@
-//! reagent-exec
+//! reagent's executor: plan and run the builds of a keyed graph.
+#![deny(missing_docs)]

@@ -1,0 +1,174 @@
+//! The narrow interface between reagent and the container world.
+//!
+//! Everything reagent asks of buildah, skopeo and a registry goes through
+//! [`Backend`]; the scheduler and planner never spawn a process themselves.
+//! `crate::buildah::Buildah` is the real implementation; tests of the
+//! scheduler use a recording double.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Label holding a node's full key on every image reagent builds.
+pub const LABEL_KEY: &str = "org.reagent.key";
+/// Label holding the digest of the node's input manifest.
+pub const LABEL_MANIFEST: &str = "org.reagent.manifest";
+/// Label holding the node's name.
+pub const LABEL_NODE: &str = "org.reagent.node";
+
+/// A cooperative stop signal shared by the run loop, workers and backends.
+#[derive(Debug, Clone, Default)]
+pub struct Cancel(Arc<AtomicBool>);
+
+impl Cancel {
+    /// A fresh, unset signal.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Ask everything to stop.
+    pub fn cancel(&self) {
+        self.0.store(true, Ordering::SeqCst)
+    }
+    /// Whether a stop was asked for.
+    pub fn is_cancelled(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// What to build: one Containerfile in one context.
+#[derive(Debug, Clone)]
+pub struct BuildRequest {
+    /// Node name (for messages and working-container names).
+    pub name: String,
+    /// The Containerfile to build (reagent may have rewritten references to
+    /// sibling nodes into exact `localhost/<name>:<key16>` references).
+    pub containerfile: PathBuf,
+    /// The build context folder.
+    pub context: PathBuf,
+    /// `--build-arg`s. Values may be secret: never log them.
+    pub args: BTreeMap<String, String>,
+    /// `--target`.
+    pub target: Option<String>,
+    /// `--platform`.
+    pub platform: Option<String>,
+    /// `--squash`.
+    pub squash: bool,
+    /// `--label`s to set on the image.
+    pub labels: BTreeMap<String, String>,
+    /// Local tags to give the image (full references, e.g. `localhost/app:0123456789abcdef`).
+    pub tags: Vec<String>,
+    /// File to append the build's output to.
+    pub log: PathBuf,
+}
+
+/// An image in local storage, as one listing reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalImage {
+    /// Image id.
+    pub id: String,
+    /// Its names (full references).
+    pub names: Vec<String>,
+    /// Its OCI labels.
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Progress inside one build, parsed from buildah's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildProgress {
+    /// `STEP n/m: ...`
+    Step {
+        /// Current step (1-based).
+        n: u32,
+        /// Steps in the current stage.
+        of: u32,
+        /// The instruction text.
+        text: String,
+    },
+    /// A line of output (for `-v`).
+    Line(String),
+}
+
+/// How a command run in a container ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Exited with this code.
+    Exited(i32),
+    /// Killed after the timeout.
+    TimedOut,
+}
+
+/// Errors from the container world. Messages never contain build-arg values or credentials.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// A tool could not be started at all.
+    #[error("cannot run `{tool}`: {source}")]
+    Spawn {
+        /// The binary.
+        tool: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A tool ran and failed.
+    #[error("`{command}` failed (exit {code:?}): {stderr}")]
+    Failed {
+        /// The command without secret arguments, e.g. `buildah push localhost/app:..`.
+        command: String,
+        /// Exit code, if it exited.
+        code: Option<i32>,
+        /// The tail of its error output.
+        stderr: String,
+    },
+    /// The registry could not be reached in time.
+    #[error("registry unreachable: {0}")]
+    Unreachable(String),
+    /// A stop was asked for while it ran; it was killed.
+    #[error("interrupted")]
+    Interrupted,
+    /// Reading the tool's output failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What reagent asks of buildah, skopeo and the registry.
+pub trait Backend: Send + Sync {
+    /// Build an image; returns its id. Output goes to `req.log`; progress to `progress`.
+    /// Must return [`BackendError::Interrupted`] promptly once `cancel` is set,
+    /// leaving no working container behind.
+    fn build(
+        &self,
+        req: &BuildRequest,
+        cancel: &Cancel,
+        progress: &mut dyn FnMut(BuildProgress),
+    ) -> Result<String, BackendError>;
+    /// Add tags (full references) to an existing local image.
+    fn tag(&self, image: &str, tags: &[String]) -> Result<(), BackendError>;
+    /// Every local image with its names and labels, in one listing.
+    fn images(&self) -> Result<Vec<LocalImage>, BackendError>;
+    /// Run `argv` in a fresh container from `image`, removing the container afterwards
+    /// whatever happens. Output goes to `log`.
+    fn run(
+        &self,
+        image: &str,
+        argv: &[String],
+        timeout: Duration,
+        log: &Path,
+        cancel: &Cancel,
+    ) -> Result<RunOutcome, BackendError>;
+    /// Push local image `local` to `remote` (a full registry reference).
+    fn push(&self, local: &str, remote: &str, cancel: &Cancel) -> Result<(), BackendError>;
+    /// Whether `remote` (a full registry reference) exists; a down registry is an error, not `false`.
+    fn remote_exists(&self, remote: &str) -> Result<bool, BackendError>;
+    /// Pull `remote` into local storage, also tagging it `local_tags`.
+    fn pull(&self, remote: &str, local_tags: &[String], cancel: &Cancel) -> Result<(), BackendError>;
+    /// Import a root filesystem tarball as an image with labels and tags (stages, snapshots).
+    fn import_tarball(
+        &self,
+        tarball: &Path,
+        labels: &BTreeMap<String, String>,
+        tags: &[String],
+        log: &Path,
+        cancel: &Cancel,
+    ) -> Result<String, BackendError>;
+}
