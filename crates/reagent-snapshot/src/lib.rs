@@ -1,1 +1,221 @@
-//! reagent-snapshot
+//! Identifies a portage ebuild tree — or any directory — by its content, fast.
+//!
+//! reagent keys its build steps by the content of the inputs; the ebuild tree
+//! (`/var/db/repos/gentoo`, ~150,000 small files) is the biggest of them. [`identify`] turns a tree
+//! into an [`Identity`]:
+//!
+//! - if the tree has `metadata/timestamp.commit`, its first token is the git commit the tree was
+//!   synced at, and that is the identity ([`Identity::Commit`]); nothing else is read;
+//! - otherwise the identity is a Merkle blake3 of the tree ([`Identity::Tree`]): every regular file
+//!   hashed by content, symlinks by their target string, directories by their sorted
+//!   `(name, kind, executable bit, child hash)` entries (see [`merkle`]). A `.git` at the root is
+//!   left out. Mtimes, owners, absolute paths and the tree's location never enter the hash, so a
+//!   copy of the tree (`cp -a`, or `cp -r` without `-p`) has the same identity.
+//!
+//! Files are hashed in parallel on a rayon pool. With [`Options::cache`] set, a stat cache
+//! (see [`cache`]) maps each file's relative path and `(size, mtime, ctime, inode)` to its hash,
+//! so that an unchanged tree is re-identified by `stat` calls alone.
+//!
+//! ```no_run
+//! use reagent_snapshot::{identify, Options};
+//!
+//! let opts = Options { cache: Some(".reagent/snapshot-cache".into()), threads: None };
+//! let report = identify("/var/db/repos/gentoo".as_ref(), &opts)?;
+//! println!("{} ({} files, {} from cache)", report.identity.label(), report.files, report.cache_hits);
+//! # Ok::<(), reagent_snapshot::SnapshotError>(())
+//! ```
+//!
+//! [`hash_file`] and [`hash_dir`] apply the same rules to one file or one directory (no `.git`
+//! exclusion, no cache), e.g. for build-context folders copied by `COPY`.
+
+#![deny(missing_docs)]
+
+pub mod cache;
+mod commit;
+mod error;
+pub mod merkle;
+mod walk;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+
+pub use commit::COMMIT_FILE;
+pub use error::SnapshotError;
+
+use cache::{Cache, Stamp};
+use walk::Walker;
+
+/// What a tree is identified by.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Identity {
+    /// The git commit named in `metadata/timestamp.commit` (lower-case hex).
+    Commit(String),
+    /// The Merkle blake3 of the tree's content.
+    Tree(blake3::Hash),
+}
+
+/// blake3 derive-key context used to turn a commit id into a key hash.
+const COMMIT_CONTEXT: &str = "reagent-snapshot 2025 commit identity v1";
+
+impl Identity {
+    /// A human-readable label: `commit:<id>` or `tree:<hex>`.
+    pub fn label(&self) -> String {
+        match self {
+            Identity::Commit(id) => format!("commit:{id}"),
+            Identity::Tree(hash) => format!("tree:{}", hash.to_hex()),
+        }
+    }
+
+    /// A hash to fold into content keys: the tree hash itself, or a derived hash of the commit id
+    /// (a separate blake3 context, so it cannot equal any tree hash by construction).
+    pub fn hash(&self) -> blake3::Hash {
+        match self {
+            Identity::Commit(id) => {
+                let mut hasher = blake3::Hasher::new_derive_key(COMMIT_CONTEXT);
+                hasher.update(id.as_bytes());
+                hasher.finalize()
+            }
+            Identity::Tree(hash) => *hash,
+        }
+    }
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+/// How to identify a tree.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Where to keep the stat cache (reagent uses `.reagent/snapshot-cache`); `None` hashes
+    /// every file every time.
+    pub cache: Option<PathBuf>,
+    /// Hashing threads; `None` uses rayon's global pool (one thread per core).
+    pub threads: Option<usize>,
+}
+
+/// The outcome of [`identify`].
+#[derive(Debug)]
+pub struct Report {
+    /// The tree's identity.
+    pub identity: Identity,
+    /// Regular files seen (0 for a commit identity).
+    pub files: u64,
+    /// Bytes read and hashed; cache hits read nothing.
+    pub bytes_hashed: u64,
+    /// Regular files whose hash came from the stat cache.
+    pub cache_hits: u64,
+    /// Symlinks seen.
+    pub symlinks: u64,
+    /// Directories seen, the root included.
+    pub dirs: u64,
+    /// Whether the cache file was (re)written; an unchanged tree leaves it as it was.
+    pub cache_written: bool,
+    /// Why the cache could not be written, if it could not; the identity is still valid.
+    pub cache_error: Option<SnapshotError>,
+}
+
+/// Identifies `tree` (see the crate docs for the rules).
+///
+/// Errors name the path at fault: a missing or unreadable tree, an unreadable file or directory,
+/// a socket/FIFO/device node in the tree, or a malformed `metadata/timestamp.commit`.
+/// A cache that cannot be read is ignored; one that cannot be written is reported in
+/// [`Report::cache_error`].
+pub fn identify(tree: &Path, opts: &Options) -> Result<Report, SnapshotError> {
+    ensure_dir(tree)?;
+    if let Some(id) = commit::read_commit(tree)? {
+        return Ok(Report {
+            identity: Identity::Commit(id),
+            files: 0,
+            bytes_hashed: 0,
+            cache_hits: 0,
+            symlinks: 0,
+            dirs: 0,
+            cache_written: false,
+            cache_error: None,
+        });
+    }
+    let cache = opts.cache.as_deref().map(Cache::load);
+    let stamp = Stamp::now();
+    let walker = Walker::new(cache.as_ref(), opts.cache.is_some(), true);
+    let out = in_pool(opts.threads, || walker.dir(tree, b""))??;
+
+    let files = walker.files.load(Ordering::Relaxed);
+    let cache_hits = walker.cache_hits.load(Ordering::Relaxed);
+    let mut cache_written = false;
+    let mut cache_error = None;
+    if let (Some(path), Some(cache)) = (&opts.cache, &cache) {
+        // Unchanged tree: every file hit and no record is stale; keep the file as it is.
+        let unchanged = cache_hits == files && cache.len() as u64 == files;
+        if !unchanged {
+            let image = cache::encode(stamp, files, &out.chunks);
+            match cache::write_atomically(path, &image) {
+                Ok(()) => cache_written = true,
+                Err(source) => {
+                    cache_error = Some(SnapshotError::CacheWrite {
+                        path: path.clone(),
+                        source,
+                    })
+                }
+            }
+        }
+    }
+    Ok(Report {
+        identity: Identity::Tree(out.hash),
+        files,
+        bytes_hashed: walker.bytes_hashed.load(Ordering::Relaxed),
+        cache_hits,
+        symlinks: walker.symlinks.load(Ordering::Relaxed),
+        dirs: walker.dirs.load(Ordering::Relaxed),
+        cache_written,
+        cache_error,
+    })
+}
+
+/// Hashes one regular file's contents: `blake3(contents)`, the digest `b3sum` prints.
+pub fn hash_file(path: &Path) -> Result<blake3::Hash, SnapshotError> {
+    let meta = fs::metadata(path).map_err(|e| SnapshotError::io(path, "stat", e))?;
+    walk::hash_contents(path, meta.len()).map(|(hash, _)| hash)
+}
+
+/// Hashes a directory subtree with the Merkle rules of [`identify`], on rayon's global pool,
+/// without the commit shortcut, the cache or the root `.git` exclusion: every entry counts.
+pub fn hash_dir(path: &Path) -> Result<blake3::Hash, SnapshotError> {
+    ensure_dir(path)?;
+    Walker::new(None, false, false)
+        .dir(path, b"")
+        .map(|out| out.hash)
+}
+
+fn ensure_dir(path: &Path) -> Result<(), SnapshotError> {
+    let meta = fs::metadata(path).map_err(|e| SnapshotError::io(path, "stat", e))?;
+    if meta.is_dir() {
+        Ok(())
+    } else {
+        Err(SnapshotError::NotADirectory {
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+fn in_pool<T: Send>(
+    threads: Option<usize>,
+    f: impl FnOnce() -> T + Send,
+) -> Result<T, SnapshotError> {
+    match threads {
+        None => Ok(f()),
+        Some(n) => {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| SnapshotError::ThreadPool {
+                    threads: n,
+                    reason: e.to_string(),
+                })?;
+            Ok(pool.install(f))
+        }
+    }
+}
