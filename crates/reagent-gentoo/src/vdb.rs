@@ -1,0 +1,324 @@
+//! Reading the installed-package database (`/var/db/pkg/CATEGORY/PF/`).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use crate::cpv::{is_valid_category, is_valid_slot_name, split_pf};
+use crate::version::Version;
+
+/// A VDB that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum VdbError {
+    /// A directory or file could not be read.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: io::Error,
+    },
+    /// A metadata file holds an invalid value.
+    #[error("{}:{line}: {message}", path.display())]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: u32,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// One installed package.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Installed {
+    /// The category, e.g. `dev-libs`.
+    pub category: String,
+    /// The package name, e.g. `openssl`.
+    pub name: String,
+    /// The full version including revision.
+    pub version: Version,
+    /// The slot (the part of `SLOT` before `/`); `0` when `SLOT` is missing.
+    pub slot: String,
+    /// The sub-slot; equal to `slot` when `SLOT` has none.
+    pub subslot: String,
+    /// Enabled USE flags: the words of `USE` that are in `IUSE` (all words
+    /// of `USE` when `IUSE` is missing), so implicit flags such as the
+    /// architecture do not show.
+    pub use_flags: BTreeSet<String>,
+    /// `IUSE` flag names, without `+`/`-` defaults.
+    pub iuse: BTreeSet<String>,
+    /// The `repository` the package came from, if recorded.
+    pub repository: Option<String>,
+    /// `KEYWORDS` words.
+    pub keywords: Vec<String>,
+    /// `CHOST`, if recorded.
+    pub chost: Option<String>,
+}
+
+impl Installed {
+    /// `category/name`.
+    pub fn cp(&self) -> String {
+        format!("{}/{}", self.category, self.name)
+    }
+
+    /// `category/name-version`.
+    pub fn cpv(&self) -> String {
+        format!("{}/{}-{}", self.category, self.name, self.version)
+    }
+
+    /// A package with the given slot and no metadata, mostly for tests and
+    /// callers that build package lists by hand. `slot` may be `slot/subslot`.
+    ///
+    /// ```
+    /// use reagent_gentoo::Installed;
+    /// let p = Installed::new("dev-libs/foo-1.2-r1", "2/2.1").unwrap();
+    /// assert_eq!((p.slot.as_str(), p.subslot.as_str()), ("2", "2.1"));
+    /// assert_eq!(p.cpv(), "dev-libs/foo-1.2-r1");
+    /// ```
+    pub fn new(cpv: &str, slot: &str) -> Result<Installed, crate::CpvError> {
+        let parsed = crate::Cpv::parse(cpv)?;
+        let (slot, subslot) = split_slot(slot);
+        Ok(Installed {
+            category: parsed.category,
+            name: parsed.name,
+            version: parsed.version,
+            slot,
+            subslot,
+            use_flags: BTreeSet::new(),
+            iuse: BTreeSet::new(),
+            repository: None,
+            keywords: Vec::new(),
+            chost: None,
+        })
+    }
+}
+
+impl fmt::Display for Installed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.cpv(), self.slot)
+    }
+}
+
+fn split_slot(text: &str) -> (String, String) {
+    match text.split_once('/') {
+        Some((s, sub)) => (s.to_string(), sub.to_string()),
+        None => (text.to_string(), text.to_string()),
+    }
+}
+
+/// Reads `root/var/db/pkg`, sorted by category, name and version.
+///
+/// Entries that are not package directories are skipped: files, hidden
+/// entries, `-MERGING-*` directories of interrupted merges, and directories
+/// whose names are not a valid category or `PF`.
+pub fn read(root: &Path) -> Result<Vec<Installed>, VdbError> {
+    let vdb = root.join("var/db/pkg");
+    let mut out = Vec::new();
+    for category in sorted_dirs(&vdb)? {
+        let cat_name = file_name(&category);
+        if !is_valid_category(&cat_name) {
+            continue;
+        }
+        for pkg_dir in sorted_dirs(&category)? {
+            let pf = file_name(&pkg_dir);
+            if pf.starts_with("-MERGING-") {
+                continue;
+            }
+            let Ok((name, version)) = split_pf(&pf) else {
+                continue;
+            };
+            out.push(read_package(&pkg_dir, cat_name.clone(), name, version)?);
+        }
+    }
+    out.sort_by(|a, b| {
+        (&a.category, &a.name)
+            .cmp(&(&b.category, &b.name))
+            .then_with(|| a.version.cmp(&b.version))
+    });
+    Ok(out)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>, VdbError> {
+    let io = |source| VdbError::Io {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let mut dirs = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let entry = entry.map_err(io)?;
+        let hidden = entry.file_name().to_string_lossy().starts_with('.');
+        if !hidden && entry.file_type().map_err(io)?.is_dir() {
+            dirs.push(entry.path());
+        }
+    }
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Reads a one-line metadata file; `None` when it does not exist.
+fn read_value(dir: &Path, file: &str) -> Result<Option<String>, VdbError> {
+    let path = dir.join(file);
+    match std::fs::read(&path) {
+        Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).trim().to_string())),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(VdbError::Io { path, source }),
+    }
+}
+
+fn read_package(
+    dir: &Path,
+    category: String,
+    name: String,
+    version: Version,
+) -> Result<Installed, VdbError> {
+    let slot_text = read_value(dir, "SLOT")?.unwrap_or_else(|| "0".to_string());
+    let (slot, subslot) = split_slot(&slot_text);
+    if !is_valid_slot_name(&slot) || !is_valid_slot_name(&subslot) {
+        return Err(VdbError::Invalid {
+            path: dir.join("SLOT"),
+            line: 1,
+            message: format!("invalid SLOT {slot_text:?}"),
+        });
+    }
+    let words = |text: Option<String>| -> Vec<String> {
+        text.unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    let iuse_file = read_value(dir, "IUSE")?;
+    let has_iuse = iuse_file.is_some();
+    let iuse: BTreeSet<String> = words(iuse_file)
+        .into_iter()
+        .map(|f| f.trim_start_matches(['+', '-']).to_string())
+        .collect();
+    let use_flags = words(read_value(dir, "USE")?)
+        .into_iter()
+        .filter(|f| !has_iuse || iuse.contains(f))
+        .collect();
+    let non_empty = |v: Option<String>| v.filter(|s| !s.is_empty());
+    Ok(Installed {
+        category,
+        name,
+        version,
+        slot,
+        subslot,
+        use_flags,
+        iuse,
+        repository: non_empty(read_value(dir, "repository")?),
+        keywords: words(read_value(dir, "KEYWORDS")?),
+        chost: non_empty(read_value(dir, "CHOST")?),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// Writes a package directory under `root/var/db/pkg`.
+    pub(crate) fn write_pkg(root: &Path, cat: &str, pf: &str, files: &[(&str, &str)]) {
+        let dir = root.join("var/db/pkg").join(cat).join(pf);
+        std::fs::create_dir_all(&dir).unwrap();
+        for (name, content) in files {
+            std::fs::write(dir.join(name), content).unwrap();
+        }
+    }
+
+    #[test]
+    fn reads_metadata() {
+        let root = tempfile::tempdir().unwrap();
+        write_pkg(
+            root.path(),
+            "dev-libs",
+            "openssl-3.0.13-r1",
+            &[
+                ("SLOT", "0/3\n"),
+                ("USE", "amd64 asm elibc_glibc ssl\n"),
+                ("IUSE", "+asm -test ssl\n"),
+                ("repository", "gentoo\n"),
+                ("KEYWORDS", "amd64 ~arm64\n"),
+                ("CHOST", "x86_64-pc-linux-gnu\n"),
+            ],
+        );
+        let pkgs = read(root.path()).unwrap();
+        assert_eq!(pkgs.len(), 1);
+        let p = &pkgs[0];
+        assert_eq!(p.cpv(), "dev-libs/openssl-3.0.13-r1");
+        assert_eq!((p.slot.as_str(), p.subslot.as_str()), ("0", "3"));
+        let used: Vec<_> = p.use_flags.iter().map(String::as_str).collect();
+        assert_eq!(used, ["asm", "ssl"]);
+        assert!(p.iuse.contains("test"));
+        assert_eq!(p.repository.as_deref(), Some("gentoo"));
+        assert_eq!(p.keywords, ["amd64", "~arm64"]);
+        assert_eq!(p.chost.as_deref(), Some("x86_64-pc-linux-gnu"));
+    }
+
+    #[test]
+    fn skips_merging_and_non_package_entries() {
+        let root = tempfile::tempdir().unwrap();
+        write_pkg(root.path(), "app-misc", "foo-1.0", &[("SLOT", "0")]);
+        write_pkg(
+            root.path(),
+            "app-misc",
+            "-MERGING-foo-1.1",
+            &[("SLOT", "0")],
+        );
+        write_pkg(root.path(), "app-misc", "not-a-package", &[]);
+        write_pkg(root.path(), "app-misc", ".hidden-1.0", &[]);
+        std::fs::write(root.path().join("var/db/pkg/app-misc/stray-file-1.0"), "").unwrap();
+        std::fs::write(root.path().join("var/db/pkg/.keep"), "").unwrap();
+        let pkgs = read(root.path()).unwrap();
+        let cpvs: Vec<_> = pkgs.iter().map(Installed::cpv).collect();
+        assert_eq!(cpvs, ["app-misc/foo-1.0"]);
+    }
+
+    #[test]
+    fn missing_slot_defaults_to_zero() {
+        let root = tempfile::tempdir().unwrap();
+        write_pkg(root.path(), "app-misc", "foo-1.0", &[("USE", "x")]);
+        let p = &read(root.path()).unwrap()[0];
+        assert_eq!((p.slot.as_str(), p.subslot.as_str()), ("0", "0"));
+        assert_eq!(p.use_flags.len(), 1, "no IUSE: all USE words count");
+    }
+
+    #[test]
+    fn invalid_slot_is_an_error_naming_the_file() {
+        let root = tempfile::tempdir().unwrap();
+        write_pkg(root.path(), "app-misc", "foo-1.0", &[("SLOT", "-bad")]);
+        let err = read(root.path()).unwrap_err().to_string();
+        assert!(err.contains("foo-1.0/SLOT:1"), "{err}");
+    }
+
+    #[test]
+    fn missing_vdb_is_an_error() {
+        let root = tempfile::tempdir().unwrap();
+        assert!(matches!(read(root.path()), Err(VdbError::Io { .. })));
+    }
+
+    #[test]
+    fn sorted_by_version() {
+        let root = tempfile::tempdir().unwrap();
+        write_pkg(
+            root.path(),
+            "dev-lang",
+            "python-3.10.2",
+            &[("SLOT", "3.10")],
+        );
+        write_pkg(root.path(), "dev-lang", "python-3.9.18", &[("SLOT", "3.9")]);
+        let cpvs: Vec<_> = read(root.path())
+            .unwrap()
+            .iter()
+            .map(Installed::cpv)
+            .collect();
+        assert_eq!(cpvs, ["dev-lang/python-3.9.18", "dev-lang/python-3.10.2"]);
+    }
+}
