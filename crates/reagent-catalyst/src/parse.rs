@@ -3,9 +3,11 @@
 //! It reads lines the way catalyst's `SpecParser` does:
 //! - everything from a `#` to the end of the line is a comment (catalyst strips `\s*#.*$`,
 //!   so a `#` inside a value starts a comment too); blank lines are skipped;
-//! - a line holding a `:` is a key line: the key is what comes before the first `:`, the value
-//!   what comes after it, trimmed and with surrounding `"` removed;
-//! - any other line continues the previous key, adding its words to that key's values;
+//! - a line holding a `:` is a key line, however it is indented: the key is what comes before
+//!   the first `:` (trimmed; catalyst keeps the spaces, which only ever yields a key it rejects),
+//!   the value what comes after it, trimmed and with surrounding `"` removed;
+//! - any other line, indented or not, continues the previous key, adding its words to that
+//!   key's values;
 //! - values are split on whitespace.
 //!
 //! Before a line is classified, its `@NAME@` placeholders (`NAME` is upper-case letters,

@@ -600,3 +600,21 @@ fn render_moves_a_key_line_value_ending_in_a_quote_to_a_continuation_line() {
     let reparsed = parse(&spec.render(), &BTreeMap::new()).unwrap();
     assert_eq!(reparsed.values("odd"), ["a\""]);
 }
+
+#[test]
+fn a_line_without_colon_continues_the_previous_key_even_unindented() {
+    // catalyst tells key lines from value lines by the `:` alone, not by indentation
+    let spec = base_with("stage4/packages:\napp-admin/sudo\n\tnet-misc/dhcpcd\n");
+    assert_eq!(
+        spec.values("stage4/packages"),
+        ["app-admin/sudo", "net-misc/dhcpcd"]
+    );
+}
+
+#[test]
+fn an_indented_line_with_a_colon_starts_a_new_key() {
+    let spec = base_with("stage4/packages:\n\tapp-admin/sudo\n\tstage4/use: ipv6\n");
+    assert_eq!(spec.values("stage4/packages"), ["app-admin/sudo"]);
+    assert_eq!(spec.values("stage4/use"), ["ipv6"]);
+    assert_eq!(spec.get("stage4/use").unwrap().line, 10);
+}
