@@ -93,7 +93,8 @@ pub struct Options {
     /// Where to keep the stat cache (reagent uses `.reagent/snapshot-cache`); `None` hashes
     /// every file every time.
     pub cache: Option<PathBuf>,
-    /// Hashing threads; `None` uses rayon's global pool (one thread per core).
+    /// Hashing threads; `None` means one per core (or `RAYON_NUM_THREADS`). The walk runs on
+    /// its own pool either way.
     pub threads: Option<usize>,
 }
 
@@ -181,13 +182,11 @@ pub fn hash_file(path: &Path) -> Result<blake3::Hash, SnapshotError> {
     walk::hash_contents(path, meta.len()).map(|(hash, _)| hash)
 }
 
-/// Hashes a directory subtree with the Merkle rules of [`identify`], on rayon's global pool,
+/// Hashes a directory subtree with the Merkle rules of [`identify`], one thread per core,
 /// without the commit shortcut, the cache or the root `.git` exclusion: every entry counts.
 pub fn hash_dir(path: &Path) -> Result<blake3::Hash, SnapshotError> {
     ensure_dir(path)?;
-    Walker::new(None, false, false)
-        .dir(path, b"")
-        .map(|out| out.hash)
+    in_pool(None, || Walker::new(None, false, false).dir(path, b""))?.map(|out| out.hash)
 }
 
 fn ensure_dir(path: &Path) -> Result<(), SnapshotError> {
@@ -201,21 +200,25 @@ fn ensure_dir(path: &Path) -> Result<(), SnapshotError> {
     }
 }
 
+/// Stack size of the hashing threads: the walk recurses once per directory level, and a deep
+/// tree (paths run up to PATH_MAX, ~2,000 levels) must not overflow. Only touched pages are used.
+const WALK_STACK: usize = 256 << 20;
+
+/// Runs `f` on a dedicated pool of `threads` threads (rayon's default count when `None`) with
+/// stacks deep enough for any tree.
 fn in_pool<T: Send>(
     threads: Option<usize>,
     f: impl FnOnce() -> T + Send,
 ) -> Result<T, SnapshotError> {
-    match threads {
-        None => Ok(f()),
-        Some(n) => {
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| SnapshotError::ThreadPool {
-                    threads: n,
-                    reason: e.to_string(),
-                })?;
-            Ok(pool.install(f))
-        }
-    }
+    let n = threads.unwrap_or(0);
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(n)
+        .stack_size(WALK_STACK)
+        .thread_name(|i| format!("reagent-snapshot-{i}"))
+        .build()
+        .map_err(|e| SnapshotError::ThreadPool {
+            threads: n,
+            reason: e.to_string(),
+        })?;
+    Ok(pool.install(f))
 }

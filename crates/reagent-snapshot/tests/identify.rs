@@ -455,3 +455,46 @@ fn hash_file_is_plain_blake3_of_contents_small_and_large() {
     let err = hash_file(&t.path().join("missing")).expect_err("missing");
     assert!(err.to_string().contains("missing"));
 }
+
+#[test]
+fn reading_a_directory_as_a_file_is_an_error_naming_it() {
+    let t = portage_tree();
+    let dir = t.path().join("app-misc");
+    match hash_file(&dir) {
+        Err(err @ SnapshotError::Io { .. }) => {
+            assert!(
+                err.to_string().contains(&dir.display().to_string()),
+                "{err}"
+            )
+        }
+        other => panic!("expected an I/O error, got {other:?}"),
+    }
+}
+
+#[test]
+fn deep_nesting_is_hashed() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let mut path = t.path().to_path_buf();
+    for _ in 0..1000 {
+        path.push("d");
+    }
+    fs::create_dir_all(&path).expect("mkdir");
+    fs::write(path.join("leaf"), "x").expect("write");
+    let report = identify(t.path(), &Options::default()).expect("identify");
+    assert_eq!(report.dirs, 1001);
+    assert_eq!(report.files, 1);
+}
+
+#[test]
+fn deep_nesting_is_hashed_by_hash_dir_too() {
+    let t = tempfile::tempdir().expect("tempdir");
+    let mut path = t.path().to_path_buf();
+    for _ in 0..1000 {
+        path.push("d");
+    }
+    fs::create_dir_all(&path).expect("mkdir");
+    assert_eq!(
+        Identity::Tree(hash_dir(t.path()).expect("hash_dir")),
+        tree_id(t.path())
+    );
+}
