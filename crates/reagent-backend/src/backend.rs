@@ -35,6 +35,10 @@ impl Cancel {
     pub fn is_cancelled(&self) -> bool {
         self.0.load(Ordering::SeqCst)
     }
+    /// The shared flag itself, for a signal handler to set (`signal_hook::flag::register`).
+    pub fn flag(&self) -> Arc<AtomicBool> {
+        self.0.clone()
+    }
 }
 
 /// What to build: one Containerfile in one context.
@@ -161,7 +165,12 @@ pub trait Backend: Send + Sync {
     /// Whether `remote` (a full registry reference) exists; a down registry is an error, not `false`.
     fn remote_exists(&self, remote: &str) -> Result<bool, BackendError>;
     /// Pull `remote` into local storage, also tagging it `local_tags`.
-    fn pull(&self, remote: &str, local_tags: &[String], cancel: &Cancel) -> Result<(), BackendError>;
+    fn pull(
+        &self,
+        remote: &str,
+        local_tags: &[String],
+        cancel: &Cancel,
+    ) -> Result<(), BackendError>;
     /// Import a root filesystem tarball as an image with labels and tags (stages, snapshots).
     fn import_tarball(
         &self,

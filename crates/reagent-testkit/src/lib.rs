@@ -1,1 +1,34 @@
-//! reagent-testkit
+//! Test harness for reagent's container-facing tests.
+//!
+//! Every test that touches buildah gets its own throwaway [`Storage`] (a temp
+//! graph root with the `vfs` driver and `chroot` isolation, so it works in a
+//! sandbox and never touches the machine's default store), builds a tiny base
+//! image from the host's static busybox with [`busybox_base`] (no network),
+//! and talks to a private [`Registry`] on a loopback port.
+//!
+//! ```no_run
+//! use reagent_testkit::{busybox_base, require_tools, Registry, Storage};
+//!
+//! if !require_tools() {
+//!     eprintln!("skipped: container tools missing");
+//!     return;
+//! }
+//! let storage = Storage::new();
+//! let id = busybox_base(&storage, "localhost/busybox:base");
+//! let registry = Registry::start();
+//! println!("{id} can be pushed to {}", registry.host());
+//! ```
+//!
+//! The helpers panic with a clear message when the harness itself cannot be
+//! set up: that is a broken test machine, not a test result.
+#![deny(missing_docs)]
+
+mod image;
+mod registry;
+mod storage;
+mod tools;
+
+pub use image::{busybox_base, busybox_rootfs_tar};
+pub use registry::Registry;
+pub use storage::Storage;
+pub use tools::require_tools;

@@ -1,0 +1,632 @@
+//! The real [`Backend`]: the `buildah` and `skopeo` binaries, run with argv
+//! lists (never a shell string).
+//!
+//! Every buildah subcommand gets the same global storage flags (`--root`,
+//! `--runroot`, `--storage-driver`, then [`BuildahSettings::extra_args`]), so
+//! one [`Buildah`] always works on one store. Credentials are never passed on
+//! the command line: buildah and skopeo read their own `auth.json` and
+//! `registries.conf`.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::OnceLock;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::backend::{
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
+};
+use crate::process::{Cmd, Stop};
+use crate::storage;
+
+/// Whether `FROM` images missing from local storage may be pulled during a build.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BasePull {
+    /// `--pull=never`: only images already in local storage (reagent's default:
+    /// `FROM localhost/x:tag` must never touch the network).
+    #[default]
+    Never,
+    /// `--pull=false`: pull a base only when it is not in local storage.
+    IfMissing,
+}
+
+/// How to run buildah and skopeo.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildahSettings {
+    /// The buildah binary (default `buildah`, found on `PATH`).
+    pub binary: PathBuf,
+    /// The skopeo binary (default `skopeo`).
+    pub skopeo: PathBuf,
+    /// `--isolation` for builds and runs (e.g. `chroot`); `None` keeps buildah's default.
+    pub isolation: Option<String>,
+    /// Global `--storage-driver` (e.g. `vfs`, `overlay`).
+    pub storage_driver: Option<String>,
+    /// Global `--root`: the storage graph root.
+    pub root: Option<PathBuf>,
+    /// Global `--runroot`.
+    pub runroot: Option<PathBuf>,
+    /// More global flags, placed after the storage flags before every subcommand.
+    pub extra_args: Vec<String>,
+    /// `--tls-verify` for registry access.
+    pub tls_verify: bool,
+    /// How long a registry query may take before the registry counts as unreachable.
+    pub registry_timeout: Duration,
+    /// Pull policy for `FROM` images during builds.
+    pub base_pull: BasePull,
+}
+
+impl Default for BuildahSettings {
+    fn default() -> Self {
+        Self {
+            binary: PathBuf::from("buildah"),
+            skopeo: PathBuf::from("skopeo"),
+            isolation: None,
+            storage_driver: None,
+            root: None,
+            runroot: None,
+            extra_args: Vec::new(),
+            tls_verify: true,
+            registry_timeout: Duration::from_secs(10),
+            base_pull: BasePull::Never,
+        }
+    }
+}
+
+impl BuildahSettings {
+    /// The global flags that go before every buildah subcommand.
+    pub fn global_args(&self) -> Vec<String> {
+        let mut v = Vec::new();
+        if let Some(root) = &self.root {
+            v.push("--root".to_string());
+            v.push(root.display().to_string());
+        }
+        if let Some(runroot) = &self.runroot {
+            v.push("--runroot".to_string());
+            v.push(runroot.display().to_string());
+        }
+        if let Some(driver) = &self.storage_driver {
+            v.push("--storage-driver".to_string());
+            v.push(driver.clone());
+        }
+        v.extend(self.extra_args.iter().cloned());
+        v
+    }
+}
+
+/// [`Backend`] over the buildah and skopeo binaries.
+#[derive(Debug)]
+pub struct Buildah {
+    settings: BuildahSettings,
+    /// Graph root and driver of the store, learned once from `buildah info`
+    /// when the settings do not say.
+    store: OnceLock<Option<(PathBuf, String)>>,
+}
+
+static UNIQUE: AtomicU64 = AtomicU64::new(0);
+
+/// A container name no other reagent process or call uses.
+fn unique_name(kind: &str) -> String {
+    let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("reagent-{kind}-{}-{n}-{nanos:x}", std::process::id())
+}
+
+/// Strip a `sha256:` prefix: ids are bare hex everywhere in this crate.
+fn bare_id(id: &str) -> String {
+    id.trim().trim_start_matches("sha256:").to_string()
+}
+
+/// A registry reference as a transport reference (`docker://` unless one is given).
+fn docker_ref(reference: &str) -> String {
+    if reference.contains("://") {
+        reference.to_string()
+    } else {
+        format!("docker://{reference}")
+    }
+}
+
+/// Parse `STEP n/m: text`.
+pub fn parse_step(line: &str) -> Option<BuildProgress> {
+    let rest = line.strip_prefix("STEP ")?;
+    let (nums, text) = rest.split_once(": ").or_else(|| {
+        // `STEP 1/4:` with nothing after it.
+        rest.strip_suffix(':').map(|n| (n, ""))
+    })?;
+    let (n, of) = nums.split_once('/')?;
+    Some(BuildProgress::Step {
+        n: n.parse().ok()?,
+        of: of.parse().ok()?,
+        text: text.to_string(),
+    })
+}
+
+/// What a registry error message says about the reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RegistryAnswer {
+    NotFound,
+    Unreachable,
+    Other,
+}
+
+fn classify_registry_error(text: &str) -> RegistryAnswer {
+    let t = text.to_ascii_lowercase();
+    const NOT_FOUND: &[&str] = &["manifest unknown", "name unknown", "404 not found"];
+    const UNREACHABLE: &[&str] = &[
+        "connection refused",
+        "no such host",
+        "i/o timeout",
+        "context deadline exceeded",
+        "network is unreachable",
+        "no route to host",
+        "connection reset",
+        "tls handshake timeout",
+        "timed out",
+    ];
+    if NOT_FOUND.iter().any(|p| t.contains(p)) {
+        RegistryAnswer::NotFound
+    } else if UNREACHABLE.iter().any(|p| t.contains(p)) {
+        RegistryAnswer::Unreachable
+    } else {
+        RegistryAnswer::Other
+    }
+}
+
+/// Turn a failed registry command's error into `Unreachable` when it says so.
+fn registry_error(err: BackendError) -> BackendError {
+    match err {
+        BackendError::Failed { ref stderr, .. }
+            if classify_registry_error(stderr) == RegistryAnswer::Unreachable =>
+        {
+            BackendError::Unreachable(stderr.clone())
+        }
+        other => other,
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ListedImage {
+    id: String,
+    #[serde(default)]
+    names: Option<Vec<String>>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListedContainer {
+    id: String,
+}
+
+impl Buildah {
+    /// A backend with these settings.
+    pub fn new(settings: BuildahSettings) -> Self {
+        Self {
+            settings,
+            store: OnceLock::new(),
+        }
+    }
+
+    /// The settings in use.
+    pub fn settings(&self) -> &BuildahSettings {
+        &self.settings
+    }
+
+    fn buildah(&self) -> Cmd {
+        let mut c = Cmd::new(&self.settings.binary);
+        c.args(self.settings.global_args());
+        c
+    }
+
+    fn skopeo(&self) -> Cmd {
+        Cmd::new(&self.settings.skopeo)
+    }
+
+    fn tls(&self) -> String {
+        format!("--tls-verify={}", self.settings.tls_verify)
+    }
+
+    /// Ids of all working containers in the store.
+    pub fn containers(&self) -> Result<Vec<String>, BackendError> {
+        let mut c = self.buildah();
+        c.args(["containers", "--json"]);
+        let out = c.checked()?;
+        let list: Option<Vec<ListedContainer>> =
+            serde_json::from_str(out.trim()).map_err(|e| c.failed(Some(0), &e.to_string()))?;
+        Ok(list.unwrap_or_default().into_iter().map(|c| c.id).collect())
+    }
+
+    fn remove_containers(&self, ids: &[String]) {
+        if ids.is_empty() {
+            return;
+        }
+        let mut c = self.buildah();
+        c.arg("rm").args(ids.iter().cloned());
+        // Best effort: a container that vanished meanwhile is fine.
+        let _ = c.output();
+    }
+
+    fn remove_container(&self, name: &str) {
+        self.remove_containers(&[name.to_string()]);
+    }
+
+    /// Graph root and driver of the store.
+    fn store_location(&self) -> Option<&(PathBuf, String)> {
+        self.store
+            .get_or_init(|| {
+                if let (Some(root), Some(driver)) =
+                    (&self.settings.root, &self.settings.storage_driver)
+                {
+                    return Some((root.clone(), driver.clone()));
+                }
+                let mut c = self.buildah();
+                c.arg("info");
+                let out = c.checked().ok()?;
+                let v: serde_json::Value = serde_json::from_str(&out).ok()?;
+                let store = v.get("store")?;
+                let root = store.get("GraphRoot")?.as_str()?;
+                let driver = store.get("GraphDriverName")?.as_str()?;
+                Some((PathBuf::from(root), driver.to_string()))
+            })
+            .as_ref()
+    }
+
+    fn inspect_labels(&self, id: &str) -> Result<BTreeMap<String, String>, BackendError> {
+        let mut c = self.buildah();
+        c.args([
+            "inspect",
+            "--type",
+            "image",
+            "--format",
+            "{{json .OCIv1.Config.Labels}}",
+            id,
+        ]);
+        let out = c.checked()?;
+        let labels: Option<BTreeMap<String, String>> =
+            serde_json::from_str(out.trim()).map_err(|e| c.failed(Some(0), &e.to_string()))?;
+        Ok(labels.unwrap_or_default())
+    }
+
+    /// Push and return the pushed manifest's digest (`sha256:...`).
+    pub fn push_with_digest(
+        &self,
+        local: &str,
+        remote: &str,
+        cancel: &Cancel,
+    ) -> Result<String, BackendError> {
+        let dir = tempfile::tempdir()?;
+        let digest_file = dir.path().join("digest");
+        let mut c = self.buildah();
+        c.args(["push", "--quiet", &self.tls(), "--digestfile"])
+            .arg(digest_file.display().to_string())
+            .arg(local)
+            .arg(docker_ref(remote));
+        c.stream(None, Some(cancel), None, &mut |_| {})?
+            .into_result(&c)
+            .map_err(registry_error)?;
+        Ok(std::fs::read_to_string(&digest_file)?.trim().to_string())
+    }
+
+    fn import_steps(
+        &self,
+        ctr: &str,
+        tarball: &Path,
+        labels: &BTreeMap<String, String>,
+        tags: &[String],
+        log: &Path,
+        cancel: &Cancel,
+    ) -> Result<String, BackendError> {
+        let mut add = self.buildah();
+        add.args(["add", ctr])
+            .arg(tarball.display().to_string())
+            .arg("/");
+        add.stream(Some(log), Some(cancel), None, &mut |_| {})?
+            .into_result(&add)?;
+        if !labels.is_empty() {
+            let mut config = self.buildah();
+            config.arg("config");
+            for (k, v) in labels {
+                config.arg("--label").arg(format!("{k}={v}"));
+            }
+            config.arg(ctr);
+            config
+                .stream(Some(log), Some(cancel), None, &mut |_| {})?
+                .into_result(&config)?;
+        }
+        let dir = tempfile::tempdir()?;
+        let iid = dir.path().join("iid");
+        let mut commit = self.buildah();
+        commit
+            .args(["commit", "--quiet", "--iidfile"])
+            .arg(iid.display().to_string())
+            .arg(ctr);
+        if let Some(first) = tags.first() {
+            commit.arg(first.clone());
+        }
+        commit
+            .stream(Some(log), Some(cancel), None, &mut |_| {})?
+            .into_result(&commit)?;
+        let id = bare_id(&std::fs::read_to_string(&iid)?);
+        if tags.len() > 1 {
+            self.tag(&id, &tags[1..])?;
+        }
+        Ok(id)
+    }
+}
+
+impl Backend for Buildah {
+    fn build(
+        &self,
+        req: &BuildRequest,
+        cancel: &Cancel,
+        progress: &mut dyn FnMut(BuildProgress),
+    ) -> Result<String, BackendError> {
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        let before: BTreeSet<String> = self.containers()?.into_iter().collect();
+        let dir = tempfile::tempdir()?;
+        let iid = dir.path().join("iid");
+        let mut c = self.buildah();
+        c.arg("build");
+        if let Some(iso) = &self.settings.isolation {
+            c.arg("--isolation").arg(iso.clone());
+        }
+        c.arg("-f").arg(req.containerfile.display().to_string());
+        c.arg(match self.settings.base_pull {
+            BasePull::Never => "--pull=never",
+            BasePull::IfMissing => "--pull=false",
+        });
+        c.args(["--layers", "--force-rm", "--iidfile"])
+            .arg(iid.display().to_string());
+        for (k, v) in &req.args {
+            c.secret_pair("--build-arg", k, v);
+        }
+        for (k, v) in &req.labels {
+            c.arg("--label").arg(format!("{k}={v}"));
+        }
+        for t in &req.tags {
+            c.arg("--tag").arg(t.clone());
+        }
+        if let Some(t) = &req.target {
+            c.arg("--target").arg(t.clone());
+        }
+        if let Some(p) = &req.platform {
+            c.arg("--platform").arg(p.clone());
+        }
+        if req.squash {
+            c.arg("--squash");
+        }
+        c.arg(req.context.display().to_string());
+
+        append_log(&req.log, &format!("$ {}", c.display()))?;
+        let ended = c.stream(Some(&req.log), Some(cancel), None, &mut |line| {
+            if let Some(step) = parse_step(line) {
+                progress(step);
+            }
+            progress(BuildProgress::Line(line.to_string()));
+        })?;
+        if ended.stop == Some(Stop::Cancelled) {
+            // Working containers this build left: those that appeared while it ran.
+            // Builds sharing one store are cancelled together (one Cancel per run),
+            // so anything new is a leftover of a build being stopped.
+            if let Ok(after) = self.containers() {
+                let leftovers: Vec<String> =
+                    after.into_iter().filter(|c| !before.contains(c)).collect();
+                self.remove_containers(&leftovers);
+            }
+            return Err(BackendError::Interrupted);
+        }
+        ended.into_result(&c)?;
+        Ok(bare_id(&std::fs::read_to_string(&iid)?))
+    }
+
+    fn tag(&self, image: &str, tags: &[String]) -> Result<(), BackendError> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.buildah();
+        c.args(["tag", image]).args(tags.iter().cloned());
+        c.checked().map(drop)
+    }
+
+    fn images(&self) -> Result<Vec<LocalImage>, BackendError> {
+        let mut c = self.buildah();
+        c.args(["images", "--json", "--no-trunc"]);
+        let out = c.checked()?;
+        let listed: Option<Vec<ListedImage>> =
+            serde_json::from_str(out.trim()).map_err(|e| c.failed(Some(0), &e.to_string()))?;
+        let store = self.store_location();
+        let mut images = Vec::new();
+        for l in listed.unwrap_or_default() {
+            let id = bare_id(&l.id);
+            let labels = match store.and_then(|(root, driver)| {
+                storage::read_labels(&storage::config_blob_path(root, driver, &id))
+            }) {
+                Some(labels) => labels,
+                None => self.inspect_labels(&id)?,
+            };
+            images.push(LocalImage {
+                id,
+                names: l.names.unwrap_or_default(),
+                labels,
+            });
+        }
+        Ok(images)
+    }
+
+    fn run(
+        &self,
+        image: &str,
+        argv: &[String],
+        timeout: Duration,
+        log: &Path,
+        cancel: &Cancel,
+    ) -> Result<RunOutcome, BackendError> {
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        let name = unique_name("run");
+        let mut from = self.buildah();
+        from.args(["from", "--quiet", "--pull=never", "--name", &name, image]);
+        from.checked()?;
+        let mut run = self.buildah();
+        run.arg("run");
+        if let Some(iso) = &self.settings.isolation {
+            run.arg("--isolation").arg(iso.clone());
+        }
+        run.arg(name.clone()).arg("--").args(argv.iter().cloned());
+        let result = append_log(log, &format!("$ {}", run.display()))
+            .and_then(|()| run.stream(Some(log), Some(cancel), Some(timeout), &mut |_| {}));
+        self.remove_container(&name);
+        let ended = result?;
+        match ended.stop {
+            Some(Stop::Cancelled) => Err(BackendError::Interrupted),
+            Some(Stop::TimedOut) => Ok(RunOutcome::TimedOut),
+            None => Ok(RunOutcome::Exited(ended.code.unwrap_or(-1))),
+        }
+    }
+
+    fn push(&self, local: &str, remote: &str, cancel: &Cancel) -> Result<(), BackendError> {
+        self.push_with_digest(local, remote, cancel).map(drop)
+    }
+
+    fn remote_exists(&self, remote: &str) -> Result<bool, BackendError> {
+        let secs = self.settings.registry_timeout.as_secs().max(1);
+        let mut c = self.skopeo();
+        c.arg("--command-timeout")
+            .arg(format!("{secs}s"))
+            .args(["inspect", "--raw", "--retry-times", "0", &self.tls()])
+            .arg(docker_ref(remote));
+        // skopeo's own timeout should fire first; ours is the backstop.
+        let hard = self.settings.registry_timeout + Duration::from_secs(2);
+        let ended = c.stream(None, None, Some(hard), &mut |_| {})?;
+        match ended.stop {
+            Some(_) => Err(BackendError::Unreachable(format!(
+                "`{}` did not answer within {}s",
+                c.display(),
+                hard.as_secs()
+            ))),
+            None if ended.code == Some(0) => Ok(true),
+            None => match classify_registry_error(&ended.tail) {
+                RegistryAnswer::NotFound => Ok(false),
+                RegistryAnswer::Unreachable => Err(BackendError::Unreachable(ended.tail)),
+                RegistryAnswer::Other => Err(c.failed(ended.code, &ended.tail)),
+            },
+        }
+    }
+
+    fn pull(
+        &self,
+        remote: &str,
+        local_tags: &[String],
+        cancel: &Cancel,
+    ) -> Result<(), BackendError> {
+        let mut c = self.buildah();
+        c.args(["pull", "--quiet", "--policy", "always", &self.tls()])
+            .arg(docker_ref(remote));
+        c.stream(None, Some(cancel), None, &mut |_| {})?
+            .into_result(&c)
+            .map_err(registry_error)?;
+        let name = remote.split_once("://").map_or(remote, |(_, r)| r);
+        self.tag(name, local_tags)
+    }
+
+    fn import_tarball(
+        &self,
+        tarball: &Path,
+        labels: &BTreeMap<String, String>,
+        tags: &[String],
+        log: &Path,
+        cancel: &Cancel,
+    ) -> Result<String, BackendError> {
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        let name = unique_name("import");
+        let mut from = self.buildah();
+        from.args(["from", "--quiet", "--name", &name, "scratch"]);
+        from.checked()?;
+        let result = self.import_steps(&name, tarball, labels, tags, log, cancel);
+        self.remove_container(&name);
+        result
+    }
+}
+
+fn append_log(path: &Path, line: &str) -> Result<(), BackendError> {
+    use std::io::Write;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
+    writeln!(f, "{line}")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_lines_parse() {
+        assert_eq!(
+            parse_step("STEP 2/4: COPY busybox /bin/busybox"),
+            Some(BuildProgress::Step {
+                n: 2,
+                of: 4,
+                text: "COPY busybox /bin/busybox".into()
+            })
+        );
+        assert_eq!(parse_step("COMMIT localhost/x"), None);
+        assert_eq!(parse_step("STEP x/4: RUN"), None);
+    }
+
+    #[test]
+    fn global_args_come_in_order() {
+        let s = BuildahSettings {
+            root: Some("/r".into()),
+            runroot: Some("/rr".into()),
+            storage_driver: Some("vfs".into()),
+            extra_args: vec!["--log-level=error".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            s.global_args(),
+            [
+                "--root",
+                "/r",
+                "--runroot",
+                "/rr",
+                "--storage-driver",
+                "vfs",
+                "--log-level=error"
+            ]
+        );
+    }
+
+    #[test]
+    fn registry_errors_classify() {
+        assert_eq!(
+            classify_registry_error("reading manifest nope in x/bb: manifest unknown"),
+            RegistryAnswer::NotFound
+        );
+        assert_eq!(
+            classify_registry_error("dial tcp 127.0.0.1:1: connect: connection refused"),
+            RegistryAnswer::Unreachable
+        );
+        assert_eq!(
+            classify_registry_error("unauthorized: authentication required"),
+            RegistryAnswer::Other
+        );
+    }
+
+    #[test]
+    fn references_get_a_transport() {
+        assert_eq!(docker_ref("h:5000/a:b"), "docker://h:5000/a:b");
+        assert_eq!(docker_ref("docker://h/a"), "docker://h/a");
+        assert_eq!(bare_id("sha256:abc\n"), "abc");
+    }
+}

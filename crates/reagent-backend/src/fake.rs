@@ -1,0 +1,690 @@
+//! [`FakeBackend`]: a recording test double for scheduler and planner tests.
+//!
+//! It is always compiled (no cargo feature): it has no dependencies of its
+//! own, costs a fraction of a second to build, and a feature would make every
+//! dependent crate's tests remember to switch it on. It keeps images in a map,
+//! a "remote" registry in another, records every call in order, and honours
+//! [`Cancel`] everywhere it waits.
+//!
+//! ```
+//! use reagent_backend::fake::{Call, FakeBackend};
+//! use reagent_backend::{Backend, Cancel};
+//! use std::collections::BTreeMap;
+//!
+//! let fake = FakeBackend::new();
+//! let id = fake.add_image(&["localhost/base:1"], BTreeMap::new());
+//! assert!(fake.remote_exists("reg/app:1").is_ok());
+//! fake.push("localhost/base:1", "reg/base:1", &Cancel::new()).unwrap();
+//! assert!(fake.remote_exists("reg/base:1").unwrap());
+//! assert_eq!(fake.calls().len(), 3);
+//! assert_eq!(fake.image("localhost/base:1").unwrap().id, id);
+//! ```
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::backend::{
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
+};
+
+/// How often a waiting fake call looks at its [`Cancel`].
+const TICK: Duration = Duration::from_millis(5);
+
+/// One recorded call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    /// [`Backend::build`].
+    Build {
+        /// `req.name`.
+        name: String,
+        /// `req.tags`.
+        tags: Vec<String>,
+        /// `req.labels`.
+        labels: BTreeMap<String, String>,
+        /// `req.args` (the fake is a test double: values are kept for assertions).
+        args: BTreeMap<String, String>,
+    },
+    /// [`Backend::tag`].
+    Tag {
+        /// The image.
+        image: String,
+        /// The new tags.
+        tags: Vec<String>,
+    },
+    /// [`Backend::images`].
+    Images,
+    /// [`Backend::run`].
+    Run {
+        /// The image.
+        image: String,
+        /// The command.
+        argv: Vec<String>,
+    },
+    /// [`Backend::push`].
+    Push {
+        /// Local reference.
+        local: String,
+        /// Remote reference.
+        remote: String,
+    },
+    /// [`Backend::remote_exists`].
+    RemoteExists {
+        /// Remote reference.
+        remote: String,
+    },
+    /// [`Backend::pull`].
+    Pull {
+        /// Remote reference.
+        remote: String,
+        /// Local tags to add.
+        local_tags: Vec<String>,
+    },
+    /// [`Backend::import_tarball`].
+    ImportTarball {
+        /// The tarball.
+        tarball: PathBuf,
+        /// Tags.
+        tags: Vec<String>,
+        /// Labels.
+        labels: BTreeMap<String, String>,
+    },
+}
+
+#[derive(Debug, Default)]
+struct State {
+    calls: Vec<Call>,
+    /// Local images by id.
+    images: BTreeMap<String, LocalImage>,
+    /// Remote images by full reference.
+    remote: BTreeMap<String, LocalImage>,
+    durations: HashMap<String, Duration>,
+    failures: HashMap<String, String>,
+    blocked: HashSet<String>,
+    run_outcomes: HashMap<String, RunOutcome>,
+    remote_down: bool,
+    next_id: u64,
+    in_flight: usize,
+    peak_in_flight: usize,
+}
+
+impl State {
+    fn new_id(&mut self) -> String {
+        self.next_id += 1;
+        format!("{:064x}", self.next_id)
+    }
+
+    /// The id of the local image that `reference` (an id or a name) names.
+    fn resolve(&self, reference: &str) -> Option<String> {
+        if self.images.contains_key(reference) {
+            return Some(reference.to_string());
+        }
+        self.images
+            .values()
+            .find(|i| i.names.iter().any(|n| n == reference))
+            .map(|i| i.id.clone())
+    }
+
+    /// Give `id` these names, taking them away from any other image.
+    fn add_names(&mut self, id: &str, names: &[String]) {
+        for img in self.images.values_mut() {
+            if img.id != id {
+                img.names.retain(|n| !names.contains(n));
+            }
+        }
+        if let Some(img) = self.images.get_mut(id) {
+            for n in names {
+                if !img.names.contains(n) {
+                    img.names.push(n.clone());
+                }
+            }
+        }
+    }
+}
+
+/// A recording, in-memory [`Backend`].
+#[derive(Debug, Default)]
+pub struct FakeBackend {
+    state: Mutex<State>,
+}
+
+fn fail(command: String, stderr: impl Into<String>) -> BackendError {
+    BackendError::Failed {
+        command,
+        code: Some(1),
+        stderr: stderr.into(),
+    }
+}
+
+fn append(log: &Path, text: &str) -> Result<(), BackendError> {
+    if let Some(dir) = log.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
+    writeln!(f, "{text}")?;
+    Ok(())
+}
+
+/// Sleep `d` in small ticks; `Err(Interrupted)` as soon as `cancel` is set.
+fn wait(d: Duration, cancel: &Cancel) -> Result<(), BackendError> {
+    let end = Instant::now() + d;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        let now = Instant::now();
+        if now >= end {
+            return Ok(());
+        }
+        thread::sleep(TICK.min(end - now));
+    }
+}
+
+impl FakeBackend {
+    /// An empty fake: no images, empty reachable remote.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test thread must not hide the state from the others.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Put an image into local storage; returns its id.
+    pub fn add_image(&self, names: &[&str], labels: BTreeMap<String, String>) -> String {
+        let mut s = self.lock();
+        let id = s.new_id();
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        s.images.insert(
+            id.clone(),
+            LocalImage {
+                id: id.clone(),
+                names: Vec::new(),
+                labels,
+            },
+        );
+        s.add_names(&id, &names);
+        id
+    }
+
+    /// Remove every local image (as if storage were wiped).
+    pub fn clear_images(&self) {
+        self.lock().images.clear();
+    }
+
+    /// Put an image into the fake remote under `reference`.
+    pub fn add_remote(&self, reference: &str, labels: BTreeMap<String, String>) {
+        let mut s = self.lock();
+        let id = s.new_id();
+        s.remote.insert(
+            reference.to_string(),
+            LocalImage {
+                id,
+                names: vec![reference.to_string()],
+                labels,
+            },
+        );
+    }
+
+    /// Make builds of node `name` take `d` (cancellable).
+    pub fn set_build_duration(&self, name: &str, d: Duration) {
+        self.lock().durations.insert(name.to_string(), d);
+    }
+
+    /// Make builds of node `name` fail with `message` (also written to the log).
+    pub fn fail_build(&self, name: &str, message: &str) {
+        self.lock()
+            .failures
+            .insert(name.to_string(), message.to_string());
+    }
+
+    /// Make builds of node `name` wait until cancelled, then return `Interrupted`.
+    pub fn block_build(&self, name: &str) {
+        self.lock().blocked.insert(name.to_string());
+    }
+
+    /// Make `run` on `image` (as passed) return `outcome` (default `Exited(0)`).
+    pub fn set_run_outcome(&self, image: &str, outcome: RunOutcome) {
+        self.lock().run_outcomes.insert(image.to_string(), outcome);
+    }
+
+    /// Make the remote unreachable (push, pull and remote_exists fail with `Unreachable`).
+    pub fn set_remote_down(&self, down: bool) {
+        self.lock().remote_down = down;
+    }
+
+    /// Every call so far, in order.
+    pub fn calls(&self) -> Vec<Call> {
+        self.lock().calls.clone()
+    }
+
+    /// Names of the nodes built so far, in the order their builds started.
+    pub fn built(&self) -> Vec<String> {
+        self.lock()
+            .calls
+            .iter()
+            .filter_map(|c| match c {
+                Call::Build { name, .. } => Some(name.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The most builds that ran at the same time.
+    pub fn peak_concurrent_builds(&self) -> usize {
+        self.lock().peak_in_flight
+    }
+
+    /// The local image that `reference` (id or name) names.
+    pub fn image(&self, reference: &str) -> Option<LocalImage> {
+        let s = self.lock();
+        s.resolve(reference)
+            .and_then(|id| s.images.get(&id).cloned())
+    }
+
+    /// Every reference in the fake remote.
+    pub fn remote_refs(&self) -> Vec<String> {
+        self.lock().remote.keys().cloned().collect()
+    }
+
+    fn record(&self, call: Call) {
+        self.lock().calls.push(call);
+    }
+
+    fn build_inner(
+        &self,
+        req: &BuildRequest,
+        cancel: &Cancel,
+        progress: &mut dyn FnMut(BuildProgress),
+    ) -> Result<String, BackendError> {
+        let (duration, failure, blocked) = {
+            let s = self.lock();
+            (
+                s.durations.get(&req.name).copied().unwrap_or_default(),
+                s.failures.get(&req.name).cloned(),
+                s.blocked.contains(&req.name),
+            )
+        };
+        let text = format!("FAKE build {}", req.name);
+        progress(BuildProgress::Step {
+            n: 1,
+            of: 1,
+            text: text.clone(),
+        });
+        progress(BuildProgress::Line(format!("STEP 1/1: {text}")));
+        append(&req.log, &format!("STEP 1/1: {text}"))?;
+        if blocked {
+            while !cancel.is_cancelled() {
+                thread::sleep(TICK);
+            }
+            return Err(BackendError::Interrupted);
+        }
+        wait(duration, cancel)?;
+        if let Some(message) = failure {
+            append(&req.log, &message)?;
+            return Err(fail(format!("fake build {}", req.name), message));
+        }
+        let mut s = self.lock();
+        let id = s.new_id();
+        s.images.insert(
+            id.clone(),
+            LocalImage {
+                id: id.clone(),
+                names: Vec::new(),
+                labels: req.labels.clone(),
+            },
+        );
+        s.add_names(&id, &req.tags);
+        Ok(id)
+    }
+}
+
+impl Backend for FakeBackend {
+    fn build(
+        &self,
+        req: &BuildRequest,
+        cancel: &Cancel,
+        progress: &mut dyn FnMut(BuildProgress),
+    ) -> Result<String, BackendError> {
+        {
+            let mut s = self.lock();
+            s.calls.push(Call::Build {
+                name: req.name.clone(),
+                tags: req.tags.clone(),
+                labels: req.labels.clone(),
+                args: req.args.clone(),
+            });
+            s.in_flight += 1;
+            s.peak_in_flight = s.peak_in_flight.max(s.in_flight);
+        }
+        let result = if cancel.is_cancelled() {
+            Err(BackendError::Interrupted)
+        } else {
+            self.build_inner(req, cancel, progress)
+        };
+        self.lock().in_flight -= 1;
+        result
+    }
+
+    fn tag(&self, image: &str, tags: &[String]) -> Result<(), BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::Tag {
+            image: image.to_string(),
+            tags: tags.to_vec(),
+        });
+        let id = s
+            .resolve(image)
+            .ok_or_else(|| fail(format!("fake tag {image}"), "image not known"))?;
+        s.add_names(&id, tags);
+        Ok(())
+    }
+
+    fn images(&self) -> Result<Vec<LocalImage>, BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::Images);
+        Ok(s.images.values().cloned().collect())
+    }
+
+    fn run(
+        &self,
+        image: &str,
+        argv: &[String],
+        timeout: Duration,
+        log: &Path,
+        cancel: &Cancel,
+    ) -> Result<RunOutcome, BackendError> {
+        self.record(Call::Run {
+            image: image.to_string(),
+            argv: argv.to_vec(),
+        });
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        let outcome = {
+            let s = self.lock();
+            if s.resolve(image).is_none() {
+                return Err(fail(format!("fake run {image}"), "image not known"));
+            }
+            s.run_outcomes
+                .get(image)
+                .cloned()
+                .unwrap_or(RunOutcome::Exited(0))
+        };
+        append(log, &format!("$ {}", argv.join(" ")))?;
+        if outcome == RunOutcome::TimedOut {
+            wait(timeout, cancel)?;
+        }
+        Ok(outcome)
+    }
+
+    fn push(&self, local: &str, remote: &str, cancel: &Cancel) -> Result<(), BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::Push {
+            local: local.to_string(),
+            remote: remote.to_string(),
+        });
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        if s.remote_down {
+            return Err(BackendError::Unreachable(format!(
+                "fake remote is down: {remote}"
+            )));
+        }
+        let image = s
+            .resolve(local)
+            .and_then(|id| s.images.get(&id).cloned())
+            .ok_or_else(|| fail(format!("fake push {local}"), "image not known"))?;
+        s.remote.insert(
+            remote.to_string(),
+            LocalImage {
+                names: vec![remote.to_string()],
+                ..image
+            },
+        );
+        Ok(())
+    }
+
+    fn remote_exists(&self, remote: &str) -> Result<bool, BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::RemoteExists {
+            remote: remote.to_string(),
+        });
+        if s.remote_down {
+            return Err(BackendError::Unreachable(format!(
+                "fake remote is down: {remote}"
+            )));
+        }
+        Ok(s.remote.contains_key(remote))
+    }
+
+    fn pull(
+        &self,
+        remote: &str,
+        local_tags: &[String],
+        cancel: &Cancel,
+    ) -> Result<(), BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::Pull {
+            remote: remote.to_string(),
+            local_tags: local_tags.to_vec(),
+        });
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        if s.remote_down {
+            return Err(BackendError::Unreachable(format!(
+                "fake remote is down: {remote}"
+            )));
+        }
+        let image = s
+            .remote
+            .get(remote)
+            .cloned()
+            .ok_or_else(|| fail(format!("fake pull {remote}"), "manifest unknown"))?;
+        let id = image.id.clone();
+        s.images.entry(id.clone()).or_insert(LocalImage {
+            names: Vec::new(),
+            ..image
+        });
+        let mut names = vec![remote.to_string()];
+        names.extend(local_tags.iter().cloned());
+        s.add_names(&id, &names);
+        Ok(())
+    }
+
+    fn import_tarball(
+        &self,
+        tarball: &Path,
+        labels: &BTreeMap<String, String>,
+        tags: &[String],
+        log: &Path,
+        cancel: &Cancel,
+    ) -> Result<String, BackendError> {
+        self.record(Call::ImportTarball {
+            tarball: tarball.to_path_buf(),
+            tags: tags.to_vec(),
+            labels: labels.clone(),
+        });
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        append(log, &format!("import {}", tarball.display()))?;
+        let mut s = self.lock();
+        let id = s.new_id();
+        s.images.insert(
+            id.clone(),
+            LocalImage {
+                id: id.clone(),
+                names: Vec::new(),
+                labels: labels.clone(),
+            },
+        );
+        s.add_names(&id, tags);
+        Ok(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn req(dir: &Path, name: &str) -> BuildRequest {
+        BuildRequest {
+            name: name.to_string(),
+            containerfile: dir.join("Containerfile"),
+            context: dir.to_path_buf(),
+            args: BTreeMap::from([("A".to_string(), "1".to_string())]),
+            target: None,
+            platform: None,
+            squash: false,
+            labels: BTreeMap::from([("k".to_string(), name.to_string())]),
+            tags: vec![format!("localhost/{name}:1")],
+            log: dir.join(format!("{name}.log")),
+        }
+    }
+
+    #[test]
+    fn build_records_and_stores_the_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = FakeBackend::new();
+        let mut steps = Vec::new();
+        let id = fake
+            .build(&req(dir.path(), "a"), &Cancel::new(), &mut |p| {
+                steps.push(p)
+            })
+            .unwrap();
+        assert!(matches!(steps[0], BuildProgress::Step { n: 1, of: 1, .. }));
+        let images = fake.images().unwrap();
+        assert_eq!(images.len(), 1);
+        assert_eq!(images[0].id, id);
+        assert_eq!(images[0].names, ["localhost/a:1"]);
+        assert_eq!(images[0].labels["k"], "a");
+        assert_eq!(fake.built(), ["a"]);
+        assert_eq!(fake.calls()[1], Call::Images);
+    }
+
+    #[test]
+    fn failing_build_writes_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = FakeBackend::new();
+        fake.fail_build("a", "boom: RUN failed");
+        let r = fake.build(&req(dir.path(), "a"), &Cancel::new(), &mut |_| {});
+        assert!(
+            matches!(r, Err(BackendError::Failed { ref stderr, .. }) if stderr.contains("boom"))
+        );
+        let log = std::fs::read_to_string(dir.path().join("a.log")).unwrap();
+        assert!(log.contains("boom: RUN failed"));
+        assert!(fake.images().unwrap().is_empty());
+    }
+
+    #[test]
+    fn blocked_build_returns_interrupted_once_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeBackend::new());
+        fake.block_build("slow");
+        let cancel = Cancel::new();
+        let (f2, c2, r) = (fake.clone(), cancel.clone(), req(dir.path(), "slow"));
+        let t = thread::spawn(move || f2.build(&r, &c2, &mut |_| {}));
+        thread::sleep(Duration::from_millis(50));
+        assert!(!t.is_finished());
+        cancel.cancel();
+        assert!(matches!(t.join().unwrap(), Err(BackendError::Interrupted)));
+    }
+
+    #[test]
+    fn build_duration_is_slept_and_peak_tracked() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeBackend::new());
+        fake.set_build_duration("a", Duration::from_millis(100));
+        fake.set_build_duration("b", Duration::from_millis(100));
+        let start = Instant::now();
+        let handles: Vec<_> = ["a", "b"]
+            .into_iter()
+            .map(|n| {
+                let (f, r) = (fake.clone(), req(dir.path(), n));
+                thread::spawn(move || f.build(&r, &Cancel::new(), &mut |_| {}))
+            })
+            .collect();
+        for h in handles {
+            h.join().unwrap().unwrap();
+        }
+        assert!(start.elapsed() >= Duration::from_millis(100));
+        assert_eq!(fake.peak_concurrent_builds(), 2);
+    }
+
+    #[test]
+    fn push_exists_pull_round_trip() {
+        let fake = FakeBackend::new();
+        let id = fake.add_image(&["localhost/a:1"], BTreeMap::new());
+        let c = Cancel::new();
+        assert!(!fake.remote_exists("r/a:1").unwrap());
+        fake.push("localhost/a:1", "r/a:1", &c).unwrap();
+        assert!(fake.remote_exists("r/a:1").unwrap());
+        fake.clear_images();
+        fake.pull("r/a:1", &["localhost/a:1".to_string()], &c)
+            .unwrap();
+        assert_eq!(fake.image("localhost/a:1").unwrap().id, id);
+        assert!(fake.pull("r/none:1", &[], &c).is_err());
+    }
+
+    #[test]
+    fn down_remote_is_unreachable() {
+        let fake = FakeBackend::new();
+        fake.set_remote_down(true);
+        assert!(matches!(
+            fake.remote_exists("r/a:1"),
+            Err(BackendError::Unreachable(_))
+        ));
+    }
+
+    #[test]
+    fn tag_moves_names() {
+        let fake = FakeBackend::new();
+        let a = fake.add_image(&["x:1"], BTreeMap::new());
+        let b = fake.add_image(&["y:1"], BTreeMap::new());
+        fake.tag(&b, &["x:1".to_string()]).unwrap();
+        assert_eq!(fake.image("x:1").unwrap().id, b);
+        assert!(fake.image(&a).unwrap().names.is_empty());
+        assert!(fake.tag("nope", &[]).is_err());
+    }
+
+    #[test]
+    fn run_and_import_honour_cancel_and_outcomes() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("run.log");
+        let fake = FakeBackend::new();
+        fake.add_image(&["img"], BTreeMap::new());
+        fake.set_run_outcome("img", RunOutcome::Exited(3));
+        let argv = vec!["true".to_string()];
+        let t = Duration::from_secs(1);
+        assert_eq!(
+            fake.run("img", &argv, t, &log, &Cancel::new()).unwrap(),
+            RunOutcome::Exited(3)
+        );
+        let cancelled = Cancel::new();
+        cancelled.cancel();
+        assert!(matches!(
+            fake.run("img", &argv, t, &log, &cancelled),
+            Err(BackendError::Interrupted)
+        ));
+        let id = fake
+            .import_tarball(
+                Path::new("x.tar"),
+                &BTreeMap::new(),
+                &["stage:1".to_string()],
+                &log,
+                &Cancel::new(),
+            )
+            .unwrap();
+        assert_eq!(fake.image("stage:1").unwrap().id, id);
+    }
+}

@@ -1,0 +1,399 @@
+//! Running one tool as a child process: argv lists only, output streamed to a
+//! log and a callback, stop on cancel or timeout by signalling the child's own
+//! process group.
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::backend::{BackendError, Cancel};
+
+/// How long a child gets between SIGTERM and SIGKILL.
+pub(crate) const KILL_GRACE: Duration = Duration::from_secs(3);
+/// How often the run loop looks at `cancel` and the clock.
+const POLL: Duration = Duration::from_millis(50);
+/// How many trailing output lines an error message keeps.
+const TAIL_LINES: usize = 30;
+
+/// One command line: the real argv and the argv shown in messages, where
+/// secret values are replaced by `***`.
+#[derive(Debug, Clone)]
+pub(crate) struct Cmd {
+    program: PathBuf,
+    args: Vec<String>,
+    shown: Vec<String>,
+}
+
+impl Cmd {
+    /// A command running `program`.
+    pub(crate) fn new(program: &Path) -> Self {
+        Self {
+            program: program.to_path_buf(),
+            args: Vec::new(),
+            shown: Vec::new(),
+        }
+    }
+
+    /// Append one plain argument.
+    pub(crate) fn arg(&mut self, arg: impl Into<String>) -> &mut Self {
+        let arg = arg.into();
+        self.shown.push(arg.clone());
+        self.args.push(arg);
+        self
+    }
+
+    /// Append several plain arguments.
+    pub(crate) fn args<I, S>(&mut self, args: I) -> &mut Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for a in args {
+            self.arg(a);
+        }
+        self
+    }
+
+    /// Append `flag NAME=value`, shown as `flag NAME=***`.
+    pub(crate) fn secret_pair(&mut self, flag: &str, name: &str, value: &str) -> &mut Self {
+        self.arg(flag);
+        self.args.push(format!("{name}={value}"));
+        self.shown.push(format!("{name}=***"));
+        self
+    }
+
+    /// The command as shown in messages (secrets masked).
+    pub(crate) fn display(&self) -> String {
+        let mut s = self.program.display().to_string();
+        for a in &self.shown {
+            s.push(' ');
+            if a.is_empty() || a.contains([' ', '\t', '\n', '"', '\'']) {
+                s.push_str(&format!("{a:?}"));
+            } else {
+                s.push_str(a);
+            }
+        }
+        s
+    }
+
+    fn tool(&self) -> String {
+        self.program.display().to_string()
+    }
+
+    fn command(&self) -> Command {
+        let mut c = Command::new(&self.program);
+        c.args(&self.args);
+        c
+    }
+
+    /// Run to completion, capturing stdout and stderr (for short queries).
+    pub(crate) fn output(&self) -> Result<Captured, BackendError> {
+        let out = self
+            .command()
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|source| BackendError::Spawn {
+                tool: self.tool(),
+                source,
+            })?;
+        Ok(Captured {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
+    }
+
+    /// Run to completion and fail unless it exits 0; returns stdout.
+    pub(crate) fn checked(&self) -> Result<String, BackendError> {
+        let out = self.output()?;
+        if out.code == Some(0) {
+            Ok(out.stdout)
+        } else {
+            Err(self.failed(out.code, &out.stderr))
+        }
+    }
+
+    /// A [`BackendError::Failed`] for this command.
+    pub(crate) fn failed(&self, code: Option<i32>, stderr: &str) -> BackendError {
+        BackendError::Failed {
+            command: self.display(),
+            code,
+            stderr: tail(stderr),
+        }
+    }
+
+    /// Run streaming every output line (stdout and stderr interleaved as they
+    /// come) to `log` (appended) and to `on_line`; stop the whole process group
+    /// when `cancel` is set or `timeout` passes.
+    pub(crate) fn stream(
+        &self,
+        log: Option<&Path>,
+        cancel: Option<&Cancel>,
+        timeout: Option<Duration>,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<Streamed, BackendError> {
+        let mut log = match log {
+            Some(p) => Some(open_log(p)?),
+            None => None,
+        };
+        let mut command = self.command();
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = command.spawn().map_err(|source| BackendError::Spawn {
+            tool: self.tool(),
+            source,
+        })?;
+        let (tx, rx) = mpsc::channel::<String>();
+        if let Some(out) = child.stdout.take() {
+            spawn_reader(out, tx.clone());
+        }
+        if let Some(err) = child.stderr.take() {
+            spawn_reader(err, tx.clone());
+        }
+        drop(tx);
+
+        let started = Instant::now();
+        let mut tail_lines: VecDeque<String> = VecDeque::new();
+        let mut stop: Option<Stop> = None;
+        let mut exited_at: Option<Instant> = None;
+        let mut status = None;
+        let mut pipes_done = false;
+        loop {
+            if pipes_done {
+                thread::sleep(POLL);
+            } else {
+                match rx.recv_timeout(POLL) {
+                    Ok(line) => {
+                        if let Some(f) = log.as_mut() {
+                            writeln!(f, "{line}")?;
+                        }
+                        on_line(&line);
+                        if tail_lines.len() == TAIL_LINES {
+                            tail_lines.pop_front();
+                        }
+                        tail_lines.push_back(line);
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => pipes_done = true,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {}
+                }
+            }
+            if status.is_none() {
+                if let Some(s) = child.try_wait()? {
+                    status = Some(s);
+                    exited_at = Some(Instant::now());
+                }
+            }
+            if let Some(at) = exited_at {
+                // A grandchild may hold the pipes open: do not wait for it for long.
+                if pipes_done || at.elapsed() > Duration::from_secs(2) {
+                    break;
+                }
+                continue;
+            }
+            if cancel.is_some_and(Cancel::is_cancelled) {
+                stop = Some(Stop::Cancelled);
+            } else if timeout.is_some_and(|t| started.elapsed() >= t) {
+                stop = Some(Stop::TimedOut);
+            }
+            if stop.is_some() {
+                status = Some(kill_group(&mut child)?);
+                exited_at = Some(Instant::now());
+            }
+        }
+        if let Some(f) = log.as_mut() {
+            f.flush()?;
+        }
+        // Killed by a signal: report it the way a shell does (128 + signal).
+        let code = status.and_then(|s| s.code().or_else(|| s.signal().map(|n| 128 + n)));
+        let tail = tail_lines.into_iter().collect::<Vec<_>>().join("\n");
+        Ok(Streamed { code, stop, tail })
+    }
+}
+
+/// Output of a command run with [`Cmd::output`].
+#[derive(Debug)]
+pub(crate) struct Captured {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Why a streamed command was stopped early.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stop {
+    Cancelled,
+    TimedOut,
+}
+
+/// How a streamed command ended.
+#[derive(Debug)]
+pub(crate) struct Streamed {
+    /// Exit code (128 + signal if killed by one).
+    pub(crate) code: Option<i32>,
+    /// Set if reagent stopped it.
+    pub(crate) stop: Option<Stop>,
+    /// The last lines of its output.
+    pub(crate) tail: String,
+}
+
+impl Streamed {
+    /// Ok if it exited 0, else the matching error.
+    pub(crate) fn into_result(self, cmd: &Cmd) -> Result<(), BackendError> {
+        match self.stop {
+            Some(Stop::Cancelled) => Err(BackendError::Interrupted),
+            Some(Stop::TimedOut) => Err(cmd.failed(None, "timed out")),
+            None if self.code == Some(0) => Ok(()),
+            None => Err(cmd.failed(self.code, &self.tail)),
+        }
+    }
+}
+
+fn open_log(path: &Path) -> Result<File, BackendError> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    Ok(OpenOptions::new().create(true).append(true).open(path)?)
+}
+
+fn spawn_reader(pipe: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
+    thread::spawn(move || {
+        let mut reader = BufReader::new(pipe);
+        let mut buf = Vec::new();
+        loop {
+            buf.clear();
+            match reader.read_until(b'\n', &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {
+                    let line = String::from_utf8_lossy(&buf);
+                    let line = line.trim_end_matches(['\n', '\r']).to_string();
+                    if tx.send(line).is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// SIGTERM the child's process group, wait up to [`KILL_GRACE`], then SIGKILL.
+fn kill_group(child: &mut Child) -> Result<std::process::ExitStatus, BackendError> {
+    let pgid = child.id() as libc::pid_t;
+    signal_group(pgid, libc::SIGTERM);
+    let deadline = Instant::now() + KILL_GRACE;
+    while Instant::now() < deadline {
+        if let Some(s) = child.try_wait()? {
+            // Finish off anything left in the group.
+            signal_group(pgid, libc::SIGKILL);
+            return Ok(s);
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    signal_group(pgid, libc::SIGKILL);
+    Ok(child.wait()?)
+}
+
+fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
+    if pgid <= 1 {
+        return;
+    }
+    // SAFETY: kill(2) takes plain integers and touches no memory of ours; the
+    // negative pid addresses the group we created with `process_group(0)`.
+    unsafe {
+        libc::kill(-pgid, signal);
+    }
+}
+
+/// The last lines of `text`, for error messages.
+pub(crate) fn tail(text: &str) -> String {
+    let lines: Vec<&str> = text.trim_end().lines().collect();
+    let start = lines.len().saturating_sub(TAIL_LINES);
+    lines[start..].join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_masks_secret_values() {
+        let mut c = Cmd::new(Path::new("buildah"));
+        c.arg("build")
+            .secret_pair("--build-arg", "TOKEN", "hunter2");
+        assert_eq!(c.display(), "buildah build --build-arg TOKEN=***");
+        assert_eq!(c.args[2], "TOKEN=hunter2");
+    }
+
+    #[test]
+    fn stream_collects_lines_and_exit_code() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("sub/log");
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", "echo one; echo two >&2; exit 3"]);
+        let mut seen = Vec::new();
+        let r = c
+            .stream(Some(&log), None, None, &mut |l| seen.push(l.to_string()))
+            .unwrap();
+        assert_eq!(r.code, Some(3));
+        seen.sort();
+        assert_eq!(seen, ["one", "two"]);
+        let text = std::fs::read_to_string(&log).unwrap();
+        assert!(text.contains("one") && text.contains("two"));
+        assert!(matches!(
+            r.into_result(&c),
+            Err(BackendError::Failed { code: Some(3), .. })
+        ));
+    }
+
+    #[test]
+    fn stream_stops_on_cancel_quickly() {
+        let cancel = Cancel::new();
+        let c2 = cancel.clone();
+        let t = thread::spawn(move || {
+            thread::sleep(Duration::from_millis(200));
+            c2.cancel();
+        });
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", "sleep 30 & wait"]);
+        let start = Instant::now();
+        let r = c.stream(None, Some(&cancel), None, &mut |_| {}).unwrap();
+        t.join().unwrap();
+        assert_eq!(r.stop, Some(Stop::Cancelled));
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert!(matches!(r.into_result(&c), Err(BackendError::Interrupted)));
+    }
+
+    #[test]
+    fn stream_times_out() {
+        let mut c = Cmd::new(Path::new("sleep"));
+        c.arg("30");
+        let start = Instant::now();
+        let r = c
+            .stream(None, None, Some(Duration::from_millis(200)), &mut |_| {})
+            .unwrap();
+        assert_eq!(r.stop, Some(Stop::TimedOut));
+        assert!(start.elapsed() < Duration::from_secs(5));
+    }
+
+    #[test]
+    fn missing_binary_is_a_spawn_error() {
+        let c = Cmd::new(Path::new("/nonexistent/tool"));
+        assert!(matches!(c.output(), Err(BackendError::Spawn { .. })));
+    }
+
+    #[test]
+    fn tail_keeps_last_lines() {
+        let text: String = (0..100).map(|i| format!("{i}\n")).collect();
+        let t = tail(&text);
+        assert!(t.starts_with("70\n"));
+        assert!(t.ends_with("99"));
+    }
+}
