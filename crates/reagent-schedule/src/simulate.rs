@@ -111,4 +111,31 @@ mod tests {
         assert_eq!(q.next(), Some("a"));
         assert_eq!(simulate(&q, 2), s(5));
     }
+
+    #[test]
+    fn makespan_lies_between_the_bound_and_the_total_work() {
+        // Random DAGs from a small LCG; deps always point to earlier nodes.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut rand = |m: u64| {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            (state >> 33) % m
+        };
+        for _ in 0..50 {
+            let n = 1 + rand(60);
+            let mut q = Queue::new();
+            for i in 0..n {
+                let deps: Vec<u64> = (0..i).filter(|_| rand(8) == 0).collect();
+                q.add(i, deps, Duration::from_millis(rand(1000)));
+            }
+            let total = q.remaining_work();
+            assert_eq!(simulate(&q, 1), total);
+            for jobs in [2, 3, 8] {
+                let made = simulate(&q, jobs);
+                assert!(lower_bound(&q, jobs) <= made, "below the bound");
+                assert!(made <= total, "slower than one worker");
+            }
+        }
+    }
 }
