@@ -1,1 +1,182 @@
-//! reagent-containerfile
+//! Parse and analyse Containerfiles (Dockerfiles) the way buildah 1.28 reads them.
+//!
+//! reagent needs three things from a Containerfile:
+//!
+//! 1. which images it is built from ([`Analysis::references`]): `FROM`, `COPY --from`,
+//!    `RUN --mount=...,from=` naming something that is not a stage of the same file
+//!    (and not `scratch`), so the build graph can order images;
+//! 2. which build-context paths it reads ([`Analysis::context_sources`]), so they can be
+//!    hashed into the image's content key, plus what `ADD` fetches from the network
+//!    ([`Analysis::remote_sources`]);
+//! 3. a copy of the text with references to sibling images replaced by concrete image
+//!    references ([`Containerfile::rewrite_references`]), leaving all other bytes alone.
+//!
+//! [`parse`] checks syntax and keeps every instruction with its line: parser directives
+//! (`# escape=`), comments, line continuations, heredocs, flags, JSON (exec) and shell
+//! forms. [`Containerfile::analyze`] then resolves variables for a given set of build
+//! args, following Docker's scoping: `ARG`s before the first `FROM` are usable in `FROM`
+//! lines, each stage starts empty, `ARG` and `ENV` are in scope for later instructions of
+//! their stage, `ENV` wins over `ARG`, and a build arg only overrides a declared `ARG`.
+//! Every error names the line where the offending instruction starts.
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use reagent_containerfile::{parse, ReferenceKind};
+//!
+//! let text = "\
+//! ARG BASE=gentoo/stage3:latest
+//! FROM ${BASE} AS builder
+//! COPY portage.conf /etc/portage/
+//! RUN emerge app
+//!
+//! FROM localhost/runtime
+//! COPY --from=builder /usr/bin/app /usr/bin/app
+//! ";
+//! let file = parse(text)?;
+//! let args = BTreeMap::from([("BASE".to_string(), "localhost/base".to_string())]);
+//! let analysis = file.analyze(&args)?;
+//!
+//! let images: Vec<&str> = analysis.references.iter().map(|r| r.resolved.as_str()).collect();
+//! assert_eq!(images, ["localhost/base", "localhost/runtime"]);
+//! assert_eq!(analysis.references[0].kind, ReferenceKind::From);
+//! assert_eq!(analysis.context_sources[0].path, "portage.conf");
+//!
+//! let pinned = file.rewrite_references(text, &args, &|r| {
+//!     (r.resolved == "localhost/base").then(|| "localhost/base@sha256:abcd".to_string())
+//! })?;
+//! assert!(pinned.contains("FROM localhost/base@sha256:abcd AS builder\n"));
+//! # Ok::<(), reagent_containerfile::ParseError>(())
+//! ```
+#![deny(missing_docs)]
+
+mod analyze;
+mod error;
+mod expand;
+mod instruction;
+mod lexer;
+mod rewrite;
+mod words;
+
+use std::collections::BTreeMap;
+
+pub use analyze::{
+    Analysis, ContextSource, ImageReference, ReferenceKind, RemoteSource, StageInfo,
+};
+pub use error::ParseError;
+pub use instruction::Instruction;
+pub use lexer::Heredoc;
+
+use instruction::{parse_instruction, Body};
+
+/// A parsed Containerfile: its instructions with line numbers, and its escape character.
+#[derive(Debug, Clone)]
+pub struct Containerfile {
+    source: String,
+    escape: char,
+    instructions: Vec<Instruction>,
+}
+
+/// Parse a Containerfile. Only syntax is checked here; variables are resolved by
+/// [`Containerfile::analyze`].
+pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
+    let lexed = lexer::lex(text)?;
+    let mut instructions = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    let mut seen_from = false;
+    for ll in &lexed.lines {
+        let ins = parse_instruction(ll, lexed.escape)?;
+        match &ins.body {
+            Body::From { alias, .. } => {
+                seen_from = true;
+                if let Some(a) = alias {
+                    if names.contains(a) {
+                        return Err(ParseError::new(
+                            ins.line,
+                            format!("stage name `{a}` is used twice"),
+                        ));
+                    }
+                    names.push(a.clone());
+                }
+            }
+            Body::Arg(_) => {}
+            _ if !seen_from => {
+                return Err(ParseError::new(
+                    ins.line,
+                    format!(
+                        "{} before the first FROM: only ARG may come before FROM",
+                        ins.keyword
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        instructions.push(ins);
+    }
+    if !seen_from {
+        let line = instructions.last().map_or(1, |i| i.line);
+        return Err(ParseError::new(line, "no FROM instruction"));
+    }
+    Ok(Containerfile {
+        source: text.to_string(),
+        escape: lexed.escape,
+        instructions,
+    })
+}
+
+impl Containerfile {
+    /// Resolve variables with the given build args, and report what the file depends on.
+    pub fn analyze(&self, build_args: &BTreeMap<String, String>) -> Result<Analysis, ParseError> {
+        analyze::analyze(self, build_args).map(|(a, _)| a)
+    }
+
+    /// Return `text` with each external image reference for which `map` returns
+    /// `Some(new)` replaced by `new` (the whole word: `FROM ${BASE}` becomes `FROM new`).
+    /// Covers `FROM image`, `COPY`/`ADD --from=image` and `RUN --mount=...,from=image`;
+    /// every other byte is unchanged.
+    ///
+    /// `text` should be the text this file was parsed from; if it is not, it is parsed
+    /// afresh. `new` is inserted literally: it must not contain whitespace, `$`, quotes or
+    /// (for mounts) commas, and should not equal a stage name of the file.
+    pub fn rewrite_references(
+        &self,
+        text: &str,
+        build_args: &BTreeMap<String, String>,
+        map: &dyn Fn(&ImageReference) -> Option<String>,
+    ) -> Result<String, ParseError> {
+        rewrite::rewrite(self, text, build_args, map)
+    }
+
+    /// The escape character: `\` unless a `# escape=` directive set `` ` ``.
+    pub fn escape(&self) -> char {
+        self.escape
+    }
+
+    /// All instructions in file order.
+    pub fn instructions(&self) -> &[Instruction] {
+        &self.instructions
+    }
+
+    /// `ARG`s declared before the first `FROM`, with their defaults as written.
+    pub fn global_args(&self) -> Vec<(&str, Option<&str>)> {
+        self.instructions
+            .iter()
+            .take_while(|i| i.keyword != "FROM")
+            .filter_map(|i| match &i.body {
+                Body::Arg(pairs) => Some(pairs.iter().map(|(n, v)| (n.as_str(), v.as_deref()))),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    }
+
+    /// The `AS` names of the stages, one entry per `FROM` (lower-cased; `None` if unnamed).
+    pub fn stage_names(&self) -> Vec<Option<&str>> {
+        self.instructions
+            .iter()
+            .filter_map(|i| match &i.body {
+                Body::From { alias, .. } => Some(alias.as_deref()),
+                _ => None,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,519 @@
+//! Instructions: keyword, flags and arguments, checked for syntax but not yet expanded.
+
+use crate::error::ParseError;
+use crate::expand::check_word;
+use crate::lexer::{Heredoc, LogicalLine};
+use crate::words::{heredoc_marker, split_plain, split_quoted, Range};
+
+/// Every instruction keyword buildah accepts.
+const KEYWORDS: &[&str] = &[
+    "FROM",
+    "RUN",
+    "CMD",
+    "LABEL",
+    "MAINTAINER",
+    "EXPOSE",
+    "ENV",
+    "ADD",
+    "COPY",
+    "ENTRYPOINT",
+    "VOLUME",
+    "USER",
+    "WORKDIR",
+    "ARG",
+    "ONBUILD",
+    "STOPSIGNAL",
+    "HEALTHCHECK",
+    "SHELL",
+];
+
+/// One instruction of a Containerfile.
+#[derive(Debug, Clone)]
+pub struct Instruction {
+    /// 1-based line where the instruction starts.
+    pub line: usize,
+    /// The keyword, upper-cased (`RUN`, `COPY`, ...).
+    pub keyword: String,
+    /// Everything after the keyword, continuation lines joined, not expanded.
+    pub arguments: String,
+    /// Heredoc bodies that follow the instruction (`RUN`, `COPY`, `ADD` only).
+    pub heredocs: Vec<Heredoc>,
+    pub(crate) body: Body,
+}
+
+/// A word as written, with its byte range in the original text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub raw: String,
+    pub span: Range,
+}
+
+/// A `COPY`/`ADD` source before expansion.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// A path, glob or URL, still to be expanded.
+    Word(String),
+    /// `<<EOF`: content comes from the heredoc, not the context.
+    Heredoc,
+}
+
+/// One `key=value` field of a `RUN --mount`.
+#[derive(Debug, Clone)]
+pub(crate) struct MountField {
+    pub key: String,
+    pub value: Token,
+}
+
+/// What the analysis needs to know about an instruction.
+#[derive(Debug, Clone)]
+pub(crate) enum Body {
+    From {
+        platform: Option<Token>,
+        image: Token,
+        alias: Option<String>,
+    },
+    Arg(Vec<(String, Option<String>)>),
+    Env(Vec<(String, String)>),
+    Copy {
+        add: bool,
+        from: Option<Token>,
+        sources: Vec<Source>,
+    },
+    Run {
+        mounts: Vec<Vec<MountField>>,
+    },
+    Other,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FlagKind {
+    Value,
+    Bool,
+    Repeat,
+}
+
+fn flag_spec(keyword: &str) -> &'static [(&'static str, FlagKind)] {
+    use FlagKind::*;
+    match keyword {
+        "FROM" => &[("platform", Value)],
+        "COPY" => &[
+            ("from", Value),
+            ("chown", Value),
+            ("chmod", Value),
+            ("link", Bool),
+            ("parents", Bool),
+            ("exclude", Repeat),
+        ],
+        "ADD" => &[
+            ("from", Value),
+            ("chown", Value),
+            ("chmod", Value),
+            ("link", Bool),
+            ("checksum", Value),
+            ("keep-git-dir", Bool),
+            ("exclude", Repeat),
+        ],
+        "RUN" => &[("mount", Repeat), ("network", Value), ("security", Value)],
+        "HEALTHCHECK" => &[
+            ("interval", Value),
+            ("timeout", Value),
+            ("start-period", Value),
+            ("start-interval", Value),
+            ("retries", Value),
+        ],
+        _ => &[],
+    }
+}
+
+/// A parsed `--name[=value]` flag; `value` is a range of the logical text.
+struct Flag {
+    name: String,
+    value: Option<Range>,
+}
+
+/// Parse leading flags of `ll.text[from..]`; return them and where the arguments start.
+fn flags(
+    ll: &LogicalLine,
+    from: usize,
+    keyword: &str,
+    escape: char,
+) -> Result<(Vec<Flag>, usize), ParseError> {
+    let spec = flag_spec(keyword);
+    let rest = &ll.text[from..];
+    let mut out: Vec<Flag> = Vec::new();
+    let mut args_start = ll.text.len();
+    for (a, b) in split_quoted(rest, escape) {
+        let word = &rest[a..b];
+        if word == "--" {
+            args_start = from + b;
+            break;
+        }
+        let Some(body) = word.strip_prefix("--") else {
+            args_start = from + a;
+            break;
+        };
+        if spec.is_empty() {
+            // Instructions without flags: `--x` is an ordinary argument.
+            args_start = from + a;
+            break;
+        }
+        let (name, value) = match body.split_once('=') {
+            Some((n, _)) => (n, Some((from + a + 2 + n.len() + 1, from + b))),
+            None => (body, None),
+        };
+        let Some((_, kind)) = spec.iter().find(|(n, _)| *n == name) else {
+            return Err(ParseError::new(
+                ll.line,
+                format!("unknown flag `--{name}` for {keyword}"),
+            ));
+        };
+        if *kind != FlagKind::Repeat && out.iter().any(|f| f.name == name) {
+            return Err(ParseError::new(
+                ll.line,
+                format!("flag `--{name}` given twice"),
+            ));
+        }
+        match (kind, value) {
+            (FlagKind::Bool, Some(r)) => {
+                let v = &ll.text[r.0..r.1];
+                if v != "true" && v != "false" {
+                    return Err(ParseError::new(
+                        ll.line,
+                        format!("flag `--{name}` takes true or false, not `{v}`"),
+                    ));
+                }
+            }
+            (FlagKind::Value | FlagKind::Repeat, None) => {
+                return Err(ParseError::new(
+                    ll.line,
+                    format!("flag `--{name}` needs a value (`--{name}=...`)"),
+                ));
+            }
+            (_, Some(r)) => {
+                check_word(&ll.text[r.0..r.1], escape)
+                    .map_err(|m| ParseError::new(ll.line, format!("in `--{name}`: {m}")))?;
+            }
+            _ => {}
+        }
+        out.push(Flag {
+            name: name.to_string(),
+            value,
+        });
+    }
+    Ok((out, args_start))
+}
+
+fn token(ll: &LogicalLine, r: Range) -> Token {
+    Token {
+        raw: ll.text[r.0..r.1].to_string(),
+        span: ll.original(r),
+    }
+}
+
+/// Exec form: `["a", "b"]`. `Ok(None)` means shell form. Text starting with `["` must be
+/// valid JSON (Docker would silently fall back to shell form, which hides typos).
+fn json_form(args: &str, line: usize) -> Result<Option<Vec<String>>, ParseError> {
+    let t = args.trim();
+    if !t.starts_with('[') {
+        return Ok(None);
+    }
+    match serde_json::from_str::<Vec<String>>(t) {
+        Ok(v) => Ok(Some(v)),
+        Err(e) if t.starts_with("[\"") => {
+            Err(ParseError::new(line, format!("malformed JSON array: {e}")))
+        }
+        Err(_) => Ok(None),
+    }
+}
+
+fn check(word: &str, escape: char, line: usize) -> Result<(), ParseError> {
+    check_word(word, escape).map_err(|m| ParseError::new(line, m))
+}
+
+/// A valid stage name: a letter, then letters, digits, `-`, `_`, `.`.
+pub(crate) fn valid_stage_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Parse one logical line into an instruction.
+pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instruction, ParseError> {
+    let kw_len = ll.text.find(char::is_whitespace).unwrap_or(ll.text.len());
+    let keyword = ll.text[..kw_len].to_ascii_uppercase();
+    if !KEYWORDS.contains(&keyword.as_str()) {
+        return Err(ParseError::new(
+            ll.line,
+            format!("unknown instruction `{}`", &ll.text[..kw_len]),
+        ));
+    }
+    let line = ll.line;
+    let (flag_list, args_start) = flags(ll, kw_len, &keyword, escape)?;
+    let args = &ll.text[args_start..];
+    let value_of = |name: &str| -> Option<Range> {
+        flag_list
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.value)
+    };
+
+    let body = match keyword.as_str() {
+        "FROM" => {
+            let words = split_plain(args);
+            let (image, alias) = match words.as_slice() {
+                [img] => (*img, None),
+                [img, as_kw, name] if args[as_kw.0..as_kw.1].eq_ignore_ascii_case("as") => {
+                    let name = &args[name.0..name.1];
+                    if !valid_stage_name(name) {
+                        return Err(ParseError::new(
+                            line,
+                            format!("invalid stage name `{name}`"),
+                        ));
+                    }
+                    (*img, Some(name.to_ascii_lowercase()))
+                }
+                _ => {
+                    return Err(ParseError::new(
+                        line,
+                        "FROM needs an image, optionally followed by `AS name`",
+                    ))
+                }
+            };
+            let image = token(ll, (args_start + image.0, args_start + image.1));
+            check(&image.raw, escape, line)?;
+            Body::From {
+                platform: value_of("platform").map(|r| token(ll, r)),
+                image,
+                alias,
+            }
+        }
+        "ARG" | "ENV" => {
+            let words: Vec<&str> = split_quoted(args, escape)
+                .iter()
+                .map(|(a, b)| &args[*a..*b])
+                .collect();
+            if words.is_empty() {
+                return Err(ParseError::new(
+                    line,
+                    format!("{keyword} needs at least one argument"),
+                ));
+            }
+            let mut pairs = Vec::new();
+            let legacy = keyword == "ENV" && !words[0].contains('=');
+            if legacy {
+                let name = words[0];
+                let value = args.trim_start()[name.len()..].trim();
+                if value.is_empty() {
+                    return Err(ParseError::new(line, format!("ENV `{name}` needs a value")));
+                }
+                check(value, escape, line)?;
+                pairs.push((name.to_string(), Some(value.to_string())));
+            } else {
+                for w in words {
+                    let (name, value) = match w.split_once('=') {
+                        Some((n, v)) => (n, Some(v)),
+                        None if keyword == "ARG" => (w, None),
+                        None => {
+                            return Err(ParseError::new(
+                                line,
+                                format!("ENV `{w}` has no `=value`"),
+                            ));
+                        }
+                    };
+                    if name.is_empty() {
+                        return Err(ParseError::new(
+                            line,
+                            format!("{keyword} name is empty in `{w}`"),
+                        ));
+                    }
+                    if let Some(v) = value {
+                        check(v, escape, line)?;
+                    }
+                    pairs.push((name.to_string(), value.map(str::to_string)));
+                }
+            }
+            if keyword == "ARG" {
+                Body::Arg(pairs)
+            } else {
+                Body::Env(
+                    pairs
+                        .into_iter()
+                        .map(|(n, v)| (n, v.unwrap_or_default()))
+                        .collect(),
+                )
+            }
+        }
+        "COPY" | "ADD" => {
+            let mut sources = Vec::new();
+            let count;
+            if let Some(items) = json_form(args, line)? {
+                count = items.len();
+                for s in items.iter().take(count.saturating_sub(1)) {
+                    check(s, escape, line)?;
+                    sources.push(Source::Word(s.clone()));
+                }
+            } else {
+                let words = split_plain(args);
+                count = words.len();
+                for (a, b) in words.iter().take(count.saturating_sub(1)) {
+                    let w = &args[*a..*b];
+                    let is_heredoc = heredoc_marker(w)
+                        .is_some_and(|(n, _, _)| ll.heredocs.iter().any(|h| h.name == n));
+                    if is_heredoc {
+                        sources.push(Source::Heredoc);
+                    } else {
+                        check(w, escape, line)?;
+                        sources.push(Source::Word(w.to_string()));
+                    }
+                }
+            }
+            if count < 2 {
+                return Err(ParseError::new(
+                    line,
+                    format!("{keyword} needs at least two arguments: a source and a destination"),
+                ));
+            }
+            Body::Copy {
+                add: keyword == "ADD",
+                from: value_of("from").map(|r| token(ll, r)),
+                sources,
+            }
+        }
+        "RUN" => {
+            for (name, allowed) in [
+                ("network", &["default", "none", "host"][..]),
+                ("security", &["sandbox", "insecure"][..]),
+            ] {
+                if let Some(r) = value_of(name) {
+                    let v = &ll.text[r.0..r.1];
+                    if !v.contains('$') && !allowed.contains(&v) {
+                        return Err(ParseError::new(
+                            line,
+                            format!("`--{name}={v}`: expected one of {}", allowed.join(", ")),
+                        ));
+                    }
+                }
+            }
+            let mut mounts = Vec::new();
+            for f in flag_list.iter().filter(|f| f.name == "mount") {
+                if let Some(r) = f.value {
+                    mounts.push(mount_fields(ll, r, escape)?);
+                }
+            }
+            json_form(args, line)?;
+            if args.trim().is_empty() && ll.heredocs.is_empty() {
+                return Err(ParseError::new(line, "RUN needs a command"));
+            }
+            Body::Run { mounts }
+        }
+        "CMD" | "ENTRYPOINT" => {
+            json_form(args, line)?;
+            Body::Other
+        }
+        "SHELL" => {
+            if json_form(args, line)?.is_none() {
+                return Err(ParseError::new(
+                    line,
+                    "SHELL needs a JSON array, e.g. SHELL [\"/bin/sh\", \"-c\"]",
+                ));
+            }
+            Body::Other
+        }
+        "ONBUILD" => {
+            let inner = args
+                .split_whitespace()
+                .next()
+                .unwrap_or("")
+                .to_ascii_uppercase();
+            if matches!(inner.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
+                return Err(ParseError::new(
+                    line,
+                    format!("{inner} is not allowed in ONBUILD"),
+                ));
+            }
+            if !KEYWORDS.contains(&inner.as_str()) {
+                return Err(ParseError::new(
+                    line,
+                    format!("unknown instruction `{inner}` in ONBUILD"),
+                ));
+            }
+            Body::Other
+        }
+        "WORKDIR" | "USER" | "LABEL" | "EXPOSE" | "STOPSIGNAL" | "VOLUME" => {
+            if json_form(args, line)?.is_none() {
+                for (a, b) in split_quoted(args, escape) {
+                    check(&args[a..b], escape, line)?;
+                }
+            }
+            Body::Other
+        }
+        _ => Body::Other,
+    };
+    Ok(Instruction {
+        line,
+        keyword,
+        arguments: ll.text[kw_len..].trim().to_string(),
+        heredocs: ll.heredocs.clone(),
+        body,
+    })
+}
+
+/// Split a `--mount` value into its comma-separated fields, keeping original spans.
+fn mount_fields(
+    ll: &LogicalLine,
+    (mut a, mut b): Range,
+    escape: char,
+) -> Result<Vec<MountField>, ParseError> {
+    let line = ll.line;
+    let raw = &ll.text[a..b];
+    if raw.len() >= 2
+        && (raw.starts_with('"') && raw.ends_with('"')
+            || raw.starts_with('\'') && raw.ends_with('\''))
+    {
+        a += 1;
+        b -= 1;
+    }
+    let mut fields = Vec::new();
+    let mut pos = a;
+    for part in ll.text[a..b].split(',') {
+        let start = pos;
+        pos += part.len() + 1;
+        if part.trim().is_empty() {
+            continue;
+        }
+        let (key, vr) = match part.split_once('=') {
+            Some((k, v)) => (k, (start + k.len() + 1, start + k.len() + 1 + v.len())),
+            None => (part, (start + part.len(), start + part.len())),
+        };
+        let value = token(ll, vr);
+        check(&value.raw, escape, line)?;
+        fields.push(MountField {
+            key: key.trim().to_ascii_lowercase(),
+            value,
+        });
+    }
+    let get = |k: &[&str]| {
+        fields
+            .iter()
+            .find(|f| k.contains(&f.key.as_str()))
+            .map(|f| f.value.raw.as_str())
+    };
+    let kind = get(&["type"]).unwrap_or("bind");
+    if !kind.contains('$') {
+        if !matches!(kind, "bind" | "cache" | "tmpfs" | "secret" | "ssh") {
+            return Err(ParseError::new(
+                line,
+                format!("unknown mount type `{kind}`"),
+            ));
+        }
+        if matches!(kind, "bind" | "cache" | "tmpfs")
+            && get(&["target", "dst", "destination"]).is_none()
+        {
+            return Err(ParseError::new(
+                line,
+                format!("`--mount=type={kind}` needs a target"),
+            ));
+        }
+    }
+    Ok(fields)
+}

@@ -1,0 +1,260 @@
+//! From text to logical lines: parser directives, comments, blank lines, line continuations
+//! and heredoc bodies. Each logical line remembers, for every byte, where it came from in
+//! the original text, so that words can be rewritten in place.
+
+use crate::error::ParseError;
+use crate::words::{heredoc_marker, split_quoted};
+
+/// A heredoc attached to a `RUN`, `COPY` or `ADD` instruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Heredoc {
+    /// The delimiter word, without quotes (`EOF` for `<<"EOF"`).
+    pub name: String,
+    /// The body, one `\n`-terminated line per source line, tabs stripped for `<<-`.
+    pub body: String,
+    /// `false` when the delimiter was quoted: the body is then taken literally.
+    pub expand: bool,
+    /// `true` for `<<-`: leading tabs are stripped from the body and the delimiter line.
+    pub strip_tabs: bool,
+}
+
+/// One instruction's text after joining continuation lines.
+#[derive(Debug, Clone)]
+pub(crate) struct LogicalLine {
+    /// 1-based line where the instruction starts.
+    pub line: usize,
+    /// The joined text, leading whitespace removed.
+    pub text: String,
+    /// For each byte of `text`, its offset in the original text.
+    pub offsets: Vec<usize>,
+    /// Offset just past the last byte of the instruction's own text (before any heredoc body).
+    pub end: usize,
+    /// Heredoc bodies that follow the instruction.
+    pub heredocs: Vec<Heredoc>,
+}
+
+impl LogicalLine {
+    /// Map a byte range of `text` to a byte range of the original text.
+    pub fn original(&self, (a, b): (usize, usize)) -> (usize, usize) {
+        if a >= b {
+            let at = self.offsets.get(a).copied().unwrap_or(self.end);
+            return (at, at);
+        }
+        match (self.offsets.get(a), self.offsets.get(b - 1)) {
+            (Some(s), Some(e)) => (*s, *e + 1),
+            _ => (self.end, self.end),
+        }
+    }
+}
+
+/// The result of lexing a whole file.
+#[derive(Debug, Clone)]
+pub(crate) struct Lexed {
+    pub escape: char,
+    pub lines: Vec<LogicalLine>,
+}
+
+/// Physical lines: (offset of first byte, content without `\n` / `\r\n`).
+fn physical_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    for piece in text.split_inclusive('\n') {
+        let mut content = piece.strip_suffix('\n').unwrap_or(piece);
+        content = content.strip_suffix('\r').unwrap_or(content);
+        let (start, content) = match (pos, content.strip_prefix('\u{feff}')) {
+            (0, Some(rest)) => (3, rest),
+            _ => (pos, content),
+        };
+        out.push((start, content));
+        pos += piece.len();
+    }
+    out
+}
+
+/// `# name=value` at the top of the file.
+fn directive(line: &str) -> Option<(String, String)> {
+    let rest = line.trim_start().strip_prefix('#')?;
+    let (name, value) = rest.split_once('=')?;
+    let name = name.trim();
+    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    Some((name.to_ascii_lowercase(), value.trim().to_string()))
+}
+
+fn is_comment_or_blank(line: &str) -> bool {
+    let t = line.trim_start();
+    t.is_empty() || t.starts_with('#')
+}
+
+/// If the line ends with the escape character (trailing spaces/tabs allowed), return the
+/// content before it.
+fn continued(line: &str, escape: char) -> Option<&str> {
+    line.trim_end_matches([' ', '\t']).strip_suffix(escape)
+}
+
+/// Split `text` into logical lines.
+pub(crate) fn lex(text: &str) -> Result<Lexed, ParseError> {
+    let lines = physical_lines(text);
+    let mut escape = '\\';
+    let mut i = 0;
+    // Parser directives: only at the very top; the first non-directive line ends them.
+    let mut seen = Vec::new();
+    while i < lines.len() {
+        let Some((name, value)) = directive(lines[i].1) else {
+            break;
+        };
+        if seen.contains(&name) {
+            return Err(ParseError::new(
+                i + 1,
+                format!("parser directive `{name}` given twice"),
+            ));
+        }
+        match name.as_str() {
+            "escape" => {
+                escape = match value.as_str() {
+                    "\\" => '\\',
+                    "`" => '`',
+                    _ => {
+                        return Err(ParseError::new(
+                            i + 1,
+                            format!("invalid escape character `{value}`: must be ` or \\"),
+                        ))
+                    }
+                }
+            }
+            "syntax" | "check" => {}
+            // An unknown directive is a comment, and ends directive processing.
+            _ => break,
+        }
+        seen.push(name);
+        i += 1;
+    }
+
+    let mut out = Vec::new();
+    while i < lines.len() {
+        let (first_off, first) = lines[i];
+        if is_comment_or_blank(first) {
+            i += 1;
+            continue;
+        }
+        let start_line = i + 1;
+        let mut text = String::new();
+        let mut offsets = Vec::new();
+        let trimmed = first.trim_start();
+        let mut off = first_off + (first.len() - trimmed.len());
+        let mut content = trimmed;
+        let mut end;
+        loop {
+            let (part, more) = match continued(content, escape) {
+                Some(p) => (p, true),
+                None => (content, false),
+            };
+            text.push_str(part);
+            offsets.extend(off..off + part.len());
+            end = off + part.len();
+            i += 1;
+            if !more {
+                break;
+            }
+            // Comment and blank lines inside a continuation are skipped.
+            while i < lines.len() && is_comment_or_blank(lines[i].1) {
+                i += 1;
+            }
+            if i >= lines.len() {
+                break;
+            }
+            (off, content) = lines[i];
+        }
+
+        let keyword = text
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        let mut heredocs = Vec::new();
+        if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") {
+            let rest = &text[keyword.len()..];
+            for (a, b) in split_quoted(rest, escape) {
+                let Some((name, strip_tabs, expand)) = heredoc_marker(&rest[a..b]) else {
+                    continue;
+                };
+                let mut body = String::new();
+                let mut done = false;
+                while i < lines.len() {
+                    let raw = lines[i].1;
+                    i += 1;
+                    let l = if strip_tabs {
+                        raw.trim_start_matches('\t')
+                    } else {
+                        raw
+                    };
+                    if l == name {
+                        done = true;
+                        break;
+                    }
+                    body.push_str(l);
+                    body.push('\n');
+                }
+                if !done {
+                    return Err(ParseError::new(
+                        start_line,
+                        format!("unterminated heredoc: no line `{name}` closes `<<{name}`"),
+                    ));
+                }
+                heredocs.push(Heredoc {
+                    name,
+                    body,
+                    expand,
+                    strip_tabs,
+                });
+            }
+        }
+        out.push(LogicalLine {
+            line: start_line,
+            text,
+            offsets,
+            end,
+            heredocs,
+        });
+    }
+    Ok(Lexed { escape, lines: out })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn continuation_skips_comments_and_maps_offsets() {
+        let src = "FROM a\nRUN echo \\\n# comment\n\n  b\n";
+        let lx = lex(src).unwrap();
+        assert_eq!(lx.lines.len(), 2);
+        let run = &lx.lines[1];
+        assert_eq!(run.line, 2);
+        assert_eq!(run.text, "RUN echo   b");
+        let b = run.text.find('b').unwrap();
+        let (s, e) = run.original((b, b + 1));
+        assert_eq!(&src[s..e], "b");
+    }
+
+    #[test]
+    fn backtick_escape_directive() {
+        let lx = lex("# escape=`\nFROM a\nRUN dir C:\\ `\n  /b\n").unwrap();
+        assert_eq!(lx.escape, '`');
+        assert_eq!(lx.lines[1].text, "RUN dir C:\\   /b");
+    }
+
+    #[test]
+    fn directive_after_comment_is_a_comment() {
+        let lx = lex("# hello\n# escape=`\nFROM a\n").unwrap();
+        assert_eq!(lx.escape, '\\');
+    }
+
+    #[test]
+    fn crlf_and_bom() {
+        let lx = lex("\u{feff}FROM a\r\nRUN x \\\r\n y\r\n").unwrap();
+        assert_eq!(lx.lines[0].text, "FROM a");
+        assert_eq!(lx.lines[1].text, "RUN x  y");
+    }
+}
