@@ -1,1 +1,47 @@
-//! reagent-graph
+//! reagent's project model: a project folder becomes a content-keyed DAG.
+//!
+//! A reagent project is a folder holding `graph.toml` (settings), `stages/`
+//! (catalyst spec files that make stage tarballs) and `images/<name>/` (a
+//! Containerfile and its build context; a leading `NN-` orders the "initial"
+//! images and is not part of the name). [`Project::load`] reads it into a
+//! [`Graph`] of [`Node`]s — portage snapshot → stages → images — and gives
+//! every node a [`Key`]: blake3 over a versioned encoding of every input that
+//! can change what the node produces, listed in its [`Manifest`].
+//!
+//! Loading is pure with respect to the outside world: it reads files and
+//! nothing else, so the same project yields the same keys on every machine
+//! and in every folder.
+//!
+//! ```
+//! let dir = tempfile::tempdir().unwrap();
+//! std::fs::write(dir.path().join("graph.toml"), "[project]\nname = \"demo\"\n").unwrap();
+//! for (name, cf) in [("01-base", "FROM scratch\n"), ("app", "FROM base\nRUN true\n")] {
+//!     std::fs::create_dir_all(dir.path().join("images").join(name)).unwrap();
+//!     std::fs::write(dir.path().join("images").join(name).join("Containerfile"), cf).unwrap();
+//! }
+//! let project = reagent_graph::Project::load(dir.path()).unwrap();
+//! let app = project.graph.by_name("app").unwrap();
+//! let base = project.graph.by_name("base").unwrap();
+//! assert_eq!(app.deps, vec![base.id]);
+//! assert_eq!(app.manifest.get("parent:base").unwrap().hash, base.key.hex());
+//! ```
+#![deny(missing_docs)]
+
+pub mod config;
+pub mod context;
+pub mod diff;
+pub mod error;
+pub mod graph;
+pub mod load;
+pub mod model;
+pub mod reference;
+pub mod render;
+
+pub use config::Config;
+pub use error::{ProjectError, ProjectErrors};
+pub use graph::{Cycle, Graph};
+pub use load::{LoadOptions, Project};
+pub use model::{
+    ImageRecipe, Input, Key, Manifest, Node, NodeId, NodeKind, Recipe, Seed, SnapshotRecipe,
+    StageRecipe,
+};

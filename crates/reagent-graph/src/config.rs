@@ -1,0 +1,419 @@
+//! `graph.toml`: the project's settings, parsed strictly.
+//!
+//! Unknown keys are errors naming the key and its line; relative paths are
+//! relative to the project folder and resolved by the loader, not here.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{line_of, ProjectError};
+
+/// The name of the settings file at a project's root.
+pub const CONFIG_FILE: &str = "graph.toml";
+
+/// Everything `graph.toml` can say. Every section is optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[project]`: name, registry, default parallelism.
+    #[serde(default)]
+    pub project: ProjectSection,
+    /// `[registry]`: how to talk to the registry.
+    #[serde(default)]
+    pub registry: RegistrySection,
+    /// `[snapshot]`: the portage ebuild tree.
+    #[serde(default)]
+    pub snapshot: SnapshotSection,
+    /// `[portage]`: portage configuration and global USE flags.
+    #[serde(default)]
+    pub portage: PortageSection,
+    /// `[buildah]`: how the executor runs buildah.
+    #[serde(default)]
+    pub buildah: BuildahSection,
+    /// `[audit]`: where advisories come from.
+    #[serde(default)]
+    pub audit: AuditSection,
+    /// `[image.<name>]`: per-image settings.
+    #[serde(default)]
+    pub image: BTreeMap<Spanned<String>, ImageSection>,
+    /// `[stages]`: settings shared by all catalyst specs.
+    #[serde(default)]
+    pub stages: StagesSection,
+    /// `[stage.<name>]`: stages given as a seed tarball instead of a spec.
+    #[serde(default)]
+    pub stage: BTreeMap<Spanned<String>, StageSection>,
+}
+
+/// `[project]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectSection {
+    /// A human name for the project.
+    pub name: Option<String>,
+    /// Registry prefix, e.g. `registry.example.com/acme`: image `app` lives at
+    /// `registry.example.com/acme/app`.
+    pub registry: Option<Spanned<String>>,
+    /// Default parallelism for builds.
+    pub jobs: Option<Spanned<i64>>,
+}
+
+/// `[registry]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistrySection {
+    /// Verify the registry's TLS certificate (default true).
+    #[serde(default = "yes")]
+    pub tls_verify: bool,
+}
+
+impl Default for RegistrySection {
+    fn default() -> Self {
+        RegistrySection { tls_verify: true }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `[snapshot]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SnapshotSection {
+    /// A portage ebuild tree, e.g. `/var/db/repos/gentoo`.
+    pub path: Option<Spanned<String>>,
+    /// The snapshot node's name (default `portage`).
+    pub name: Option<Spanned<String>>,
+}
+
+/// `[portage]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PortageSection {
+    /// A folder laid out like `/etc/portage`.
+    pub config: Option<Spanned<String>>,
+    /// Global USE flags, applied before each image's own.
+    #[serde(default, rename = "use")]
+    pub use_flags: Vec<String>,
+}
+
+/// How buildah isolates `RUN` steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Isolation {
+    /// The default OCI runtime.
+    Oci,
+    /// A chroot (works as root without a full runtime).
+    Chroot,
+    /// A rootless OCI runtime.
+    Rootless,
+}
+
+impl Isolation {
+    /// The word buildah's `--isolation` takes.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Isolation::Oci => "oci",
+            Isolation::Chroot => "chroot",
+            Isolation::Rootless => "rootless",
+        }
+    }
+}
+
+/// `[buildah]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BuildahSection {
+    /// The buildah binary (default `buildah` on PATH).
+    pub binary: Option<String>,
+    /// `--isolation` for builds.
+    pub isolation: Option<Isolation>,
+    /// `--storage-driver`.
+    pub storage_driver: Option<String>,
+    /// `--root`: image storage location.
+    pub root: Option<String>,
+    /// `--runroot`: runtime state location.
+    pub runroot: Option<String>,
+    /// Extra global arguments passed before every buildah subcommand.
+    #[serde(default)]
+    pub args: Vec<String>,
+}
+
+/// `[audit]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditSection {
+    /// A folder of GLSA XML files (default: the snapshot's `metadata/glsa`).
+    pub glsa: Option<String>,
+}
+
+/// `[image.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageSection {
+    /// USE flags for this image, applied after the global ones.
+    #[serde(default, rename = "use")]
+    pub use_flags: Vec<String>,
+    /// Build args (`--build-arg NAME=VALUE`).
+    #[serde(default)]
+    pub args: BTreeMap<String, String>,
+    /// Extra tags besides `<key16>` and `latest`.
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Squash the image into one layer.
+    #[serde(default)]
+    pub squash: bool,
+    /// Test commands run in a fresh container from the image.
+    #[serde(default)]
+    pub test: Vec<String>,
+    /// Build context folder (default: the image's folder).
+    pub context: Option<Spanned<String>>,
+    /// Containerfile path (default: `Containerfile` or `Dockerfile` in the context).
+    pub containerfile: Option<Spanned<String>>,
+    /// Target platform, e.g. `linux/amd64`.
+    pub platform: Option<String>,
+    /// Build only up to this stage of a multi-stage Containerfile.
+    pub target: Option<String>,
+}
+
+/// `[stages]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StagesSection {
+    /// Values for the specs' `@NAME@` placeholders.
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// catalyst's storedir, where it writes `builds/` (default `/var/tmp/catalyst`).
+    pub storedir: Option<String>,
+}
+
+/// `[stage.<name>]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageSection {
+    /// A stage tarball to import instead of running catalyst.
+    pub seed: Option<Spanned<String>>,
+    /// The seed's expected SHA-256 (hex).
+    pub sha256: Option<Spanned<String>>,
+}
+
+impl Config {
+    /// Parse `graph.toml` text; `file` names it in errors.
+    pub fn parse(text: &str, file: &Path) -> Result<Config, ProjectError> {
+        let config: Config = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
+            ProjectError::at(file, line, e.message().trim().to_string())
+        })?;
+        config.validate(text, file)?;
+        Ok(config)
+    }
+
+    fn validate(&self, text: &str, file: &Path) -> Result<(), ProjectError> {
+        if let Some(jobs) = &self.project.jobs {
+            if *jobs.get_ref() < 1 {
+                return Err(ProjectError::at(
+                    file,
+                    line_of(text, jobs.span().start),
+                    format!("jobs must be at least 1, not {}", jobs.get_ref()),
+                ));
+            }
+        }
+        if let Some(reg) = &self.project.registry {
+            let r = reg.get_ref();
+            if r.is_empty()
+                || r.contains("://")
+                || r.ends_with('/')
+                || r.contains(char::is_whitespace)
+            {
+                return Err(ProjectError::at(
+                    file,
+                    line_of(text, reg.span().start),
+                    format!(
+                        "registry `{r}` should look like `registry.example.com/acme` (no scheme, no trailing slash)"
+                    ),
+                ));
+            }
+        }
+        for (name, stage) in &self.stage {
+            match (&stage.seed, &stage.sha256) {
+                (Some(_), None) => {
+                    return Err(ProjectError::at(
+                        file,
+                        line_of(text, name.span().start),
+                        format!("[stage.{}] has a seed but no sha256", name.get_ref()),
+                    ))
+                }
+                (None, _) => {
+                    return Err(ProjectError::at(
+                        file,
+                        line_of(text, name.span().start),
+                        format!(
+                            "[stage.{}] needs `seed` (a stage tarball) and `sha256`",
+                            name.get_ref()
+                        ),
+                    ))
+                }
+                (Some(_), Some(sum)) => {
+                    let s = sum.get_ref();
+                    if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        return Err(ProjectError::at(
+                            file,
+                            line_of(text, sum.span().start),
+                            "sha256 must be 64 hex digits",
+                        ));
+                    }
+                }
+            }
+        }
+        for flags in std::iter::once(&self.portage.use_flags)
+            .chain(self.image.values().map(|i| &i.use_flags))
+        {
+            for flag in flags {
+                if !valid_use_flag(flag) {
+                    let line = text
+                        .find(&format!("\"{flag}\""))
+                        .map(|o| line_of(text, o))
+                        .unwrap_or(1);
+                    return Err(ProjectError::at(
+                        file,
+                        line,
+                        format!("`{flag}` is not a USE flag (letters, digits, + _ @ -, optionally prefixed by -)"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Settings for image `name`, if `graph.toml` has any.
+    pub fn image(&self, name: &str) -> Option<&ImageSection> {
+        self.image.get(name)
+    }
+}
+
+/// Whether `flag` is a USE flag as PMS allows (or `-flag`, or `-*`).
+pub fn valid_use_flag(flag: &str) -> bool {
+    let body = flag.strip_prefix('-').unwrap_or(flag);
+    if body == "*" && flag.starts_with('-') {
+        return true;
+    }
+    let mut chars = body.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '_' | '@' | '-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ProjectError> {
+        Config::parse(text, Path::new("graph.toml"))
+    }
+
+    #[test]
+    fn empty_file_is_default() {
+        let c = parse("").unwrap();
+        assert!(c.registry.tls_verify);
+        assert!(c.image.is_empty());
+    }
+
+    #[test]
+    fn full_file_parses() {
+        let c = parse(
+            r#"
+[project]
+name = "acme"
+registry = "registry.example.com/acme"
+jobs = 4
+[registry]
+tls_verify = false
+[snapshot]
+path = "/var/db/repos/gentoo"
+[portage]
+config = "portage"
+use = ["ssl", "-X"]
+[buildah]
+isolation = "chroot"
+storage_driver = "vfs"
+args = ["--log-level=warn"]
+[image.nginx]
+use = ["http2"]
+args = { FLAVOUR = "mainline" }
+tags = ["1.25"]
+squash = true
+test = ["nginx -t"]
+[stages]
+vars = { TIMESTAMP = "20260101T000000Z" }
+[stage.seed3]
+seed = "stage3.tar.xz"
+sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
+"#,
+        )
+        .unwrap();
+        assert_eq!(*c.project.jobs.as_ref().unwrap().get_ref(), 4);
+        assert!(!c.registry.tls_verify);
+        assert_eq!(c.buildah.isolation, Some(Isolation::Chroot));
+        assert_eq!(c.image("nginx").unwrap().tags, vec!["1.25"]);
+        assert_eq!(c.image("nginx").unwrap().args["FLAVOUR"], "mainline");
+        assert_eq!(c.stages.vars["TIMESTAMP"], "20260101T000000Z");
+    }
+
+    #[test]
+    fn unknown_key_names_key_and_line() {
+        let e = parse("[project]\nname = \"x\"\nregsitry = \"r\"\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("regsitry"), "{}", e.message);
+    }
+
+    #[test]
+    fn unknown_key_in_image_table() {
+        let e = parse("[image.app]\nsquash = true\n\nflavour = 1\n").unwrap_err();
+        assert_eq!(e.line, Some(4));
+        assert!(e.message.contains("flavour"), "{}", e.message);
+    }
+
+    #[test]
+    fn malformed_toml_names_line() {
+        let e = parse("[project]\nname = \"x\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn bad_isolation_is_rejected() {
+        let e = parse("\n[buildah]\nisolation = \"vm\"\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn zero_jobs_is_rejected() {
+        let e = parse("[project]\njobs = 0\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn seed_without_sha_is_rejected() {
+        let e = parse("[stage.s]\nseed = \"a.tar\"\n").unwrap_err();
+        assert_eq!(e.line, Some(1));
+        assert!(e.message.contains("sha256"));
+    }
+
+    #[test]
+    fn bad_use_flag_is_rejected() {
+        let e = parse("[portage]\nuse = [\n  \"ssl\",\n  \"b@d flag\",\n]\n").unwrap_err();
+        assert_eq!(e.line, Some(4));
+    }
+
+    #[test]
+    fn use_flag_grammar() {
+        assert!(valid_use_flag("ssl"));
+        assert!(valid_use_flag("-X"));
+        assert!(valid_use_flag("-*"));
+        assert!(valid_use_flag("python_targets_python3_12"));
+        assert!(!valid_use_flag(""));
+        assert!(!valid_use_flag("-"));
+        assert!(!valid_use_flag("a b"));
+    }
+}

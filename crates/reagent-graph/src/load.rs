@@ -1,0 +1,746 @@
+//! Reading a project folder into a [`Project`]: discover, parse, link, key.
+//!
+//! Loading runs in stages, each with one job: read `graph.toml`; discover
+//! stage specs and image folders; parse them; resolve references into edges;
+//! check for cycles; compute keys parents-first. Problems are collected, not
+//! thrown at the first one, so `reagent check` can list them all.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use regex::Regex;
+
+use crate::config::{Config, CONFIG_FILE};
+use crate::context::Context;
+use crate::error::{line_of, relative, ProjectError, ProjectErrors};
+use crate::graph::Graph;
+use crate::model::{
+    effective_use, use_string, ImageRecipe, Key, Manifest, ManifestBuilder, Node, NodeId, NodeKind,
+    Recipe, Seed, SnapshotRecipe, StageRecipe,
+};
+use crate::reference::{classify, Target};
+
+/// Default folder for reagent's state, below the project root.
+pub const STATE_DIR: &str = ".reagent";
+/// Default name of the snapshot node.
+pub const SNAPSHOT_NODE: &str = "portage";
+/// Default catalyst storedir.
+pub const CATALYST_STOREDIR: &str = "/var/tmp/catalyst";
+
+/// A loaded project: its settings and its keyed graph.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The project folder (absolute).
+    pub root: PathBuf,
+    /// `graph.toml`.
+    pub config: Config,
+    /// The DAG with every key computed.
+    pub graph: Graph,
+    /// Where reagent keeps state (absolute).
+    pub state_dir: PathBuf,
+}
+
+/// How to load a project.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Override the state folder (default `<root>/.reagent`).
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Project {
+    /// Load the project at `root` with default options.
+    pub fn load(root: &Path) -> Result<Project, ProjectErrors> {
+        Project::load_with(root, &LoadOptions::default())
+    }
+
+    /// Load the project at `root`.
+    pub fn load_with(root: &Path, opts: &LoadOptions) -> Result<Project, ProjectErrors> {
+        let root = std::fs::canonicalize(root)
+            .map_err(|e| ProjectError::in_file(root, format!("cannot open project folder: {e}")))?;
+        let state_dir = match &opts.state_dir {
+            Some(d) if d.is_absolute() => d.clone(),
+            Some(d) => std::env::current_dir()
+                .map(|c| c.join(d))
+                .unwrap_or_else(|_| d.clone()),
+            None => root.join(STATE_DIR),
+        };
+        let config_path = root.join(CONFIG_FILE);
+        let config_text = std::fs::read_to_string(&config_path).map_err(|e| {
+            ProjectError::in_file(
+                CONFIG_FILE,
+                format!(
+                    "cannot read {CONFIG_FILE} in {}: {e} (is this a reagent project?)",
+                    root.display()
+                ),
+            )
+        })?;
+        let config = Config::parse(&config_text, Path::new(CONFIG_FILE))?;
+        let loader = Loader {
+            root: &root,
+            state_dir: &state_dir,
+            config: &config,
+            config_text: &config_text,
+        };
+        let graph = loader.run()?;
+        Ok(Project {
+            root,
+            config,
+            graph,
+            state_dir,
+        })
+    }
+
+    /// The registry prefix, if one is configured.
+    pub fn registry(&self) -> Option<&str> {
+        self.config
+            .project
+            .registry
+            .as_ref()
+            .map(|r| r.get_ref().as_str())
+    }
+
+    /// Nodes matching the regexes and their ancestors (see [`Graph::select`]).
+    pub fn select(&self, patterns: &[Regex]) -> Vec<NodeId> {
+        self.graph.select(patterns)
+    }
+}
+
+struct Loader<'a> {
+    root: &'a Path,
+    state_dir: &'a Path,
+    config: &'a Config,
+    config_text: &'a str,
+}
+
+/// A node before linking: everything but deps and key.
+struct Draft {
+    name: String,
+    kind: NodeKind,
+    path: PathBuf,
+    recipe: Recipe,
+    /// Inputs that don't depend on other nodes.
+    own: ManifestBuilder,
+    /// References to other nodes: (node name, reference as resolved in the file).
+    parents: Vec<(String, String)>,
+}
+
+impl Loader<'_> {
+    fn config_line(&self, offset: usize) -> usize {
+        line_of(self.config_text, offset)
+    }
+
+    fn run(&self) -> Result<Graph, ProjectErrors> {
+        let mut errors = Vec::new();
+        let snapshot = self.snapshot(&mut errors);
+        let portage = self.portage_inputs(&mut errors);
+        let mut drafts: Vec<Draft> = Vec::new();
+        let snapshot_id = snapshot.map(|(draft, id)| {
+            drafts.push(draft);
+            id
+        });
+        drafts.extend(self.stages(&mut errors));
+        let images = self.image_folders(&mut errors);
+
+        // Names must be unique before images resolve references against them.
+        let mut names: HashMap<String, PathBuf> = HashMap::new();
+        for d in &drafts {
+            if let Some(prev) = names.insert(d.name.clone(), d.path.clone()) {
+                errors.push(duplicate(&d.name, &prev, &d.path));
+            }
+        }
+        for (name, dir, _, _) in &images {
+            let rel = relative(self.root, dir);
+            if let Some(prev) = names.insert(name.clone(), rel.clone()) {
+                errors.push(duplicate(name, &prev, &rel));
+            }
+        }
+        let registry = self
+            .config
+            .project
+            .registry
+            .as_ref()
+            .map(|r| r.get_ref().as_str());
+
+        let image_drafts: Vec<Result<Draft, Vec<ProjectError>>> = images
+            .par_iter()
+            .map(|(name, dir, cf, order)| {
+                self.image(
+                    name,
+                    dir,
+                    cf,
+                    *order,
+                    registry,
+                    &names,
+                    snapshot_id.as_ref(),
+                    &portage,
+                )
+            })
+            .collect();
+        for d in image_drafts {
+            match d {
+                Ok(d) => drafts.push(d),
+                Err(e) => errors.extend(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ProjectErrors(errors));
+        }
+        self.link(drafts)
+    }
+
+    /// The snapshot node, if `[snapshot] path` is set, and its identity.
+    fn snapshot(&self, errors: &mut Vec<ProjectError>) -> Option<(Draft, (String, blake3::Hash))> {
+        let path = self.config.snapshot.path.as_ref()?;
+        let tree = self.root.join(path.get_ref());
+        let line = self.config_line(path.span().start);
+        if !tree.is_dir() {
+            errors.push(ProjectError::at(
+                CONFIG_FILE,
+                line,
+                format!("snapshot path `{}` is not a folder", path.get_ref()),
+            ));
+            return None;
+        }
+        let opts = reagent_snapshot::Options {
+            cache: Some(self.state_dir.join("snapshot-cache")),
+            threads: None,
+        };
+        let report = match reagent_snapshot::identify(&tree, &opts) {
+            Ok(r) => r,
+            Err(e) => {
+                errors.push(ProjectError::at(
+                    CONFIG_FILE,
+                    line,
+                    format!("cannot identify snapshot: {e}"),
+                ));
+                return None;
+            }
+        };
+        let label = report.identity.label();
+        let hash = report.identity.hash();
+        let name = self
+            .config
+            .snapshot
+            .name
+            .as_ref()
+            .map(|n| n.get_ref().clone())
+            .unwrap_or_else(|| SNAPSHOT_NODE.to_string());
+        let mut own = ManifestBuilder::new();
+        own.shown("kind", "snapshot");
+        own.hash("snapshot", hash, Some(label.clone()));
+        let draft = Draft {
+            name,
+            kind: NodeKind::Snapshot,
+            path: PathBuf::from(path.get_ref()),
+            recipe: Recipe::Snapshot(SnapshotRecipe {
+                tree,
+                identity: label.clone(),
+            }),
+            own,
+            parents: Vec::new(),
+        };
+        Some((draft, (label, hash)))
+    }
+
+    /// Every file of `[portage] config`, hashed, as `portage:<relative path>` inputs.
+    fn portage_inputs(&self, errors: &mut Vec<ProjectError>) -> Vec<(String, blake3::Hash)> {
+        let Some(dir) = &self.config.portage.config else {
+            return Vec::new();
+        };
+        let abs = self.root.join(dir.get_ref());
+        let line = self.config_line(dir.span().start);
+        if !abs.is_dir() {
+            errors.push(ProjectError::at(
+                CONFIG_FILE,
+                line,
+                format!("portage config `{}` is not a folder", dir.get_ref()),
+            ));
+            return Vec::new();
+        }
+        let ctx = match Context::without_ignore(&abs) {
+            Ok(c) => c,
+            Err(e) => {
+                errors.push(ProjectError::at(CONFIG_FILE, line, e.to_string()));
+                return Vec::new();
+            }
+        };
+        match ctx.all_entries() {
+            Ok(entries) => entries
+                .into_iter()
+                .map(|e| (format!("portage:{}", e.path), e.hash))
+                .collect(),
+            Err(e) => {
+                errors.push(ProjectError::at(CONFIG_FILE, line, e.to_string()));
+                Vec::new()
+            }
+        }
+    }
+
+    fn stages(&self, errors: &mut Vec<ProjectError>) -> Vec<Draft> {
+        let mut out = Vec::new();
+        let storedir = self
+            .config
+            .stages
+            .storedir
+            .clone()
+            .unwrap_or_else(|| CATALYST_STOREDIR.to_string());
+        let storedir = self.root.join(storedir);
+        let dir = self.root.join("stages");
+        let mut specs: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "spec"))
+            .collect();
+        specs.sort();
+        for file in specs {
+            let rel = relative(self.root, &file);
+            let name = file
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("")
+                .to_string();
+            if let Err(msg) = check_name(&name) {
+                errors.push(ProjectError::in_file(&rel, msg));
+                continue;
+            }
+            let text = match std::fs::read_to_string(&file) {
+                Ok(t) => t,
+                Err(e) => {
+                    errors.push(ProjectError::in_file(&rel, format!("cannot read: {e}")));
+                    continue;
+                }
+            };
+            let spec = match reagent_catalyst::parse(&text, &self.config.stages.vars) {
+                Ok(s) => s,
+                Err(e) => {
+                    errors.push(ProjectError::at(&rel, e.line(), e.to_string()));
+                    continue;
+                }
+            };
+            let mut own = ManifestBuilder::new();
+            own.shown("kind", "stage");
+            for entry in spec.entries() {
+                own.bytes(
+                    format!("spec:{}", entry.key),
+                    entry.values.join("\n").as_bytes(),
+                );
+            }
+            let produces = spec.produces();
+            out.push(Draft {
+                name,
+                kind: NodeKind::Stage,
+                path: rel,
+                recipe: Recipe::Stage(StageRecipe {
+                    spec_file: Some(file.clone()),
+                    produces: Some(produces),
+                    external_source: spec.source_subpath().map(str::to_string),
+                    spec: Some(spec),
+                    seed: None,
+                    storedir: storedir.clone(),
+                }),
+                own,
+                parents: Vec::new(),
+            });
+        }
+        for (name, section) in &self.config.stage {
+            let line = self.config_line(name.span().start);
+            if let Err(msg) = check_name(name.get_ref()) {
+                errors.push(ProjectError::at(CONFIG_FILE, line, msg));
+                continue;
+            }
+            let (Some(seed), Some(sha)) = (&section.seed, &section.sha256) else {
+                continue; // Config::validate already reported it.
+            };
+            let sha = sha.get_ref().to_ascii_lowercase();
+            let mut own = ManifestBuilder::new();
+            own.shown("kind", "stage");
+            own.shown("seed", &format!("sha256:{sha}"));
+            out.push(Draft {
+                name: name.get_ref().clone(),
+                kind: NodeKind::Stage,
+                path: PathBuf::from(CONFIG_FILE),
+                recipe: Recipe::Stage(StageRecipe {
+                    spec: None,
+                    spec_file: None,
+                    seed: Some(Seed {
+                        tarball: self.root.join(seed.get_ref()),
+                        sha256: sha,
+                    }),
+                    produces: None,
+                    external_source: None,
+                    storedir: storedir.clone(),
+                }),
+                own,
+                parents: Vec::new(),
+            });
+        }
+        out
+    }
+
+    /// `(name, context folder, containerfile, NN order)` for every image.
+    fn image_folders(
+        &self,
+        errors: &mut Vec<ProjectError>,
+    ) -> Vec<(String, PathBuf, PathBuf, Option<u32>)> {
+        let mut out = Vec::new();
+        let images = self.root.join("images");
+        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&images)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_dir())
+            .collect();
+        dirs.sort();
+        let mut seen = std::collections::HashSet::new();
+        for dir in dirs {
+            let folder = dir
+                .file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or("")
+                .to_string();
+            if folder.starts_with('.') {
+                continue;
+            }
+            let (order, name) = split_order(&folder);
+            let rel = relative(self.root, &dir);
+            if let Err(msg) = check_name(name) {
+                errors.push(ProjectError::in_file(&rel, msg));
+                continue;
+            }
+            let section = self.config.image(name);
+            let context = match section.and_then(|s| s.context.as_ref()) {
+                Some(c) => self.root.join(c.get_ref()),
+                None => dir.clone(),
+            };
+            let cf = match section.and_then(|s| s.containerfile.as_ref()) {
+                Some(c) => self.root.join(c.get_ref()),
+                None => match ["Containerfile", "Dockerfile"]
+                    .iter()
+                    .map(|f| dir.join(f))
+                    .find(|p| p.is_file())
+                {
+                    Some(p) => p,
+                    None => {
+                        errors.push(ProjectError::in_file(
+                            &rel,
+                            "image folder has no Containerfile or Dockerfile",
+                        ));
+                        continue;
+                    }
+                },
+            };
+            seen.insert(name.to_string());
+            out.push((name.to_string(), context, cf, order));
+        }
+        // Images defined only in graph.toml (a containerfile and context elsewhere).
+        for (name, section) in &self.config.image {
+            if seen.contains(name.get_ref()) {
+                continue;
+            }
+            let line = self.config_line(name.span().start);
+            match (&section.containerfile, &section.context) {
+                (Some(cf), ctx) => {
+                    if let Err(msg) = check_name(name.get_ref()) {
+                        errors.push(ProjectError::at(CONFIG_FILE, line, msg));
+                        continue;
+                    }
+                    let cf = self.root.join(cf.get_ref());
+                    let context = match ctx {
+                        Some(c) => self.root.join(c.get_ref()),
+                        None => cf.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.to_path_buf()),
+                    };
+                    out.push((name.get_ref().clone(), context, cf, None));
+                }
+                (None, _) => errors.push(ProjectError::at(
+                    CONFIG_FILE,
+                    line,
+                    format!(
+                        "[image.{0}] names no image: there is no images/{0}/ (or images/NN-{0}/) folder and no `containerfile` key",
+                        name.get_ref()
+                    ),
+                )),
+            }
+        }
+        out
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn image(
+        &self,
+        name: &str,
+        context: &Path,
+        cf: &Path,
+        order: Option<u32>,
+        registry: Option<&str>,
+        names: &HashMap<String, PathBuf>,
+        snapshot: Option<&(String, blake3::Hash)>,
+        portage: &[(String, blake3::Hash)],
+    ) -> Result<Draft, Vec<ProjectError>> {
+        let cf_rel = relative(self.root, cf);
+        let text = std::fs::read_to_string(cf)
+            .map_err(|e| vec![ProjectError::in_file(&cf_rel, format!("cannot read: {e}"))])?;
+        if !context.is_dir() {
+            return Err(vec![ProjectError::in_file(
+                relative(self.root, context),
+                format!("build context of image `{name}` is not a folder"),
+            )]);
+        }
+        let section = self.config.image(name).cloned().unwrap_or_default();
+        let parsed = reagent_containerfile::parse(&text)
+            .map_err(|e| vec![ProjectError::at(&cf_rel, e.line, e.message.clone())])?;
+        let analysis = parsed
+            .analyze(&section.args)
+            .map_err(|e| vec![ProjectError::at(&cf_rel, e.line, e.message.clone())])?;
+
+        let mut own = ManifestBuilder::new();
+        let mut errors = Vec::new();
+        own.shown("kind", "image");
+        own.bytes("containerfile", text.as_bytes());
+
+        let ctx = Context::open(context).map_err(|e| {
+            vec![ProjectError::in_file(
+                relative(self.root, context),
+                e.to_string(),
+            )]
+        })?;
+        match ctx.entries(&analysis.context_sources) {
+            Ok(entries) => {
+                for e in entries {
+                    own.hash(format!("context:{}", e.path), e.hash, None);
+                }
+            }
+            Err((line, problem)) => {
+                errors.push(ProjectError::at(&cf_rel, line.max(1), problem.to_string()))
+            }
+        }
+        for remote in &analysis.remote_sources {
+            own.shown(format!("remote:{}", remote.url), &remote.url);
+        }
+        for (arg, value) in &section.args {
+            // Build args may carry secrets: hashed, never shown.
+            own.bytes(format!("arg:{arg}"), value.as_bytes());
+        }
+        if let Some(t) = &section.target {
+            own.shown("target", t);
+        }
+        if section.squash {
+            own.shown("squash", "true");
+        }
+        if let Some(p) = &section.platform {
+            own.shown("platform", p);
+        }
+        if let Some((label, hash)) = snapshot {
+            own.hash("snapshot", *hash, Some(label.clone()));
+        }
+        for (label, hash) in portage {
+            own.hash(label.clone(), *hash, None);
+        }
+        let use_flags = effective_use(
+            self.config
+                .portage
+                .use_flags
+                .iter()
+                .chain(section.use_flags.iter()),
+        );
+        if !use_flags.is_empty() {
+            own.shown("use", &use_string(&use_flags));
+        }
+
+        let mut parents = Vec::new();
+        for r in &analysis.references {
+            match classify(&r.resolved, registry, |n| names.contains_key(n)) {
+                Target::Node(n) => parents.push((n.to_string(), r.resolved.clone())),
+                Target::UnknownLocal(n) => errors.push(ProjectError::at(
+                    &cf_rel,
+                    r.line,
+                    format!(
+                        "`{}` names local image `{n}`, but the project has no node `{n}`",
+                        r.resolved
+                    ),
+                )),
+                Target::External => {
+                    own.shown(format!("external:{}", r.resolved), &r.resolved);
+                }
+                Target::Scratch => {}
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Draft {
+            name: name.to_string(),
+            kind: NodeKind::Image,
+            path: relative(self.root, context),
+            recipe: Recipe::Image(ImageRecipe {
+                containerfile: cf.to_path_buf(),
+                containerfile_text: text,
+                context: context.to_path_buf(),
+                args: section.args.clone(),
+                target: section.target.clone(),
+                tags: section.tags.clone(),
+                squash: section.squash,
+                platform: section.platform.clone(),
+                tests: section.test.clone(),
+                use_flags,
+                order,
+                // Node ids are assigned in `link`; names are kept until then.
+                node_refs: Vec::new(),
+            }),
+            own,
+            parents,
+        })
+    }
+
+    /// Assign ids, turn parent names into edges, check for cycles, compute keys.
+    fn link(&self, mut drafts: Vec<Draft>) -> Result<Graph, ProjectErrors> {
+        drafts.sort_by(|a, b| a.name.cmp(&b.name));
+        let ids: HashMap<String, NodeId> = drafts
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.name.clone(), NodeId(i)))
+            .collect();
+        // Stages chain through source_subpath; they all read the snapshot.
+        let produced: HashMap<String, String> = drafts
+            .iter()
+            .filter_map(|d| match &d.recipe {
+                Recipe::Stage(s) => s.produces.clone().map(|p| (p, d.name.clone())),
+                _ => None,
+            })
+            .collect();
+        let snapshot_name = drafts
+            .iter()
+            .find(|d| d.kind == NodeKind::Snapshot)
+            .map(|d| d.name.clone());
+        let mut nodes = Vec::with_capacity(drafts.len());
+        let mut owns = Vec::with_capacity(drafts.len());
+        for (i, mut d) in drafts.into_iter().enumerate() {
+            let mut deps: Vec<NodeId> = Vec::new();
+            match &mut d.recipe {
+                Recipe::Stage(stage) => {
+                    if let Some(src) = stage.external_source.clone() {
+                        if let Some(parent) = produced.get(&src) {
+                            deps.push(ids[parent]);
+                            stage.external_source = None;
+                        } else {
+                            d.own.shown("source_subpath", &src);
+                        }
+                    }
+                    if let Some(s) = &snapshot_name {
+                        if stage.spec.is_some() {
+                            deps.push(ids[s]);
+                        }
+                    }
+                }
+                Recipe::Image(image) => {
+                    for (name, resolved) in &d.parents {
+                        let id = ids[name];
+                        image.node_refs.push((resolved.clone(), id));
+                        deps.push(id);
+                    }
+                }
+                Recipe::Snapshot(_) => {}
+            }
+            deps.sort();
+            deps.dedup();
+            nodes.push(Node {
+                id: NodeId(i),
+                name: d.name,
+                kind: d.kind,
+                path: d.path,
+                deps,
+                key: Key([0; 32]),
+                manifest: Manifest::default(),
+                recipe: d.recipe,
+            });
+            // The partial manifest waits until the parents are keyed.
+            owns.push(d.own);
+        }
+        let mut graph = Graph::new(nodes).map_err(|cycle| {
+            ProjectError::in_file(CONFIG_FILE, format!("dependency cycle: {cycle}"))
+        })?;
+        let order = graph.topological().to_vec();
+        for id in order {
+            let mut builder = std::mem::take(&mut owns[id.0]);
+            let deps = graph.node(id).deps.clone();
+            for d in deps {
+                let parent = graph.node(d);
+                builder.hash(
+                    format!("parent:{}", parent.name),
+                    blake3::Hash::from(parent.key.0),
+                    Some(parent.key.short()),
+                );
+            }
+            let manifest = builder.finish();
+            let node = &mut graph.nodes_mut()[id.0];
+            node.key = manifest.key();
+            node.manifest = manifest;
+        }
+        Ok(graph)
+    }
+}
+
+/// `01-base` → `(Some(1), "base")`; `base` → `(None, "base")`.
+fn split_order(folder: &str) -> (Option<u32>, &str) {
+    let digits = folder.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 && folder[digits..].starts_with('-') && folder.len() > digits + 1 {
+        (folder[..digits].parse().ok(), &folder[digits + 1..])
+    } else {
+        (None, folder)
+    }
+}
+
+/// Node names become image repository names: lowercase letters, digits and
+/// `.`, `_`, `-` separators, starting with a letter or digit.
+fn check_name(name: &str) -> Result<(), String> {
+    let ok = name
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        && name.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-')
+        });
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{name}` is not a valid node name: use lowercase letters, digits, `.`, `_` and `-`, starting with a letter or digit"
+        ))
+    }
+}
+
+fn duplicate(name: &str, first: &Path, second: &Path) -> ProjectError {
+    ProjectError::in_file(
+        second,
+        format!(
+            "node name `{name}` is already defined by {}",
+            first.display()
+        ),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_prefix_is_not_part_of_the_name() {
+        assert_eq!(split_order("01-base"), (Some(1), "base"));
+        assert_eq!(split_order("10-build-deps"), (Some(10), "build-deps"));
+        assert_eq!(split_order("nginx"), (None, "nginx"));
+        assert_eq!(split_order("2fa"), (None, "2fa"));
+        assert_eq!(split_order("01-"), (None, "01-"));
+    }
+
+    #[test]
+    fn names_are_repository_names() {
+        assert!(check_name("stage3-amd64").is_ok());
+        assert!(check_name("py3.12_tools").is_ok());
+        assert!(check_name("Base").is_err());
+        assert!(check_name("-x").is_err());
+        assert!(check_name("").is_err());
+    }
+}

@@ -1,0 +1,101 @@
+//! Which image references name nodes of the project.
+//!
+//! `FROM base`, `FROM localhost/base:latest` and `FROM <registry>/base:1.0`
+//! all name node `base`; `FROM localhost/nope` names a node that does not
+//! exist (an error, since `localhost/` images can only be local); anything
+//! else (`alpine:3`, `docker.io/library/debian`) is an external base image.
+
+/// What an image reference points at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// A node of the project, by name.
+    Node(&'a str),
+    /// `localhost/<name>` where no node has that name.
+    UnknownLocal(&'a str),
+    /// An image from outside the project.
+    External,
+    /// `scratch`: no base at all.
+    Scratch,
+}
+
+/// Classify `reference` (already variable-substituted) against the project's
+/// node names and registry prefix.
+pub fn classify<'a>(
+    reference: &'a str,
+    registry: Option<&str>,
+    is_node: impl Fn(&str) -> bool,
+) -> Target<'a> {
+    if reference == "scratch" {
+        return Target::Scratch;
+    }
+    if reference.contains('@') {
+        // Pinned by digest: an exact external image, never a node's moving tag.
+        return Target::External;
+    }
+    let (repo, local_only) = if let Some(rest) = reference.strip_prefix("localhost/") {
+        (rest, true)
+    } else if let Some(rest) = registry
+        .and_then(|r| reference.strip_prefix(r))
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        (rest, false)
+    } else {
+        (reference, false)
+    };
+    let name = strip_tag(repo);
+    if is_node(name) {
+        Target::Node(name)
+    } else if local_only {
+        Target::UnknownLocal(name)
+    } else {
+        Target::External
+    }
+}
+
+/// `name:tag` → `name` (a `:` after the last `/` is a tag; one before is a port).
+fn strip_tag(repo: &str) -> &str {
+    let slash = repo.rfind('/').map(|i| i + 1).unwrap_or(0);
+    match repo[slash..].rfind(':') {
+        Some(i) => &repo[..slash + i],
+        None => repo,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c(r: &str) -> Target<'_> {
+        classify(r, Some("registry.example.com:5000/acme"), |n| {
+            n == "base" || n == "stage3-amd64"
+        })
+    }
+
+    #[test]
+    fn names_nodes_in_every_spelling() {
+        assert_eq!(c("base"), Target::Node("base"));
+        assert_eq!(c("base:latest"), Target::Node("base"));
+        assert_eq!(c("localhost/base"), Target::Node("base"));
+        assert_eq!(c("localhost/base:1.0"), Target::Node("base"));
+        assert_eq!(
+            c("registry.example.com:5000/acme/base"),
+            Target::Node("base")
+        );
+        assert_eq!(
+            c("registry.example.com:5000/acme/base:abc"),
+            Target::Node("base")
+        );
+        assert_eq!(c("stage3-amd64"), Target::Node("stage3-amd64"));
+    }
+
+    #[test]
+    fn everything_else_is_external_or_an_error() {
+        assert_eq!(c("scratch"), Target::Scratch);
+        assert_eq!(c("alpine:3.20"), Target::External);
+        assert_eq!(c("docker.io/library/base"), Target::External);
+        assert_eq!(c("base@sha256:0123"), Target::External);
+        assert_eq!(c("other.example.com/acme/base"), Target::External);
+        assert_eq!(c("localhost/nope:1"), Target::UnknownLocal("nope"));
+        assert_eq!(c("registry.example.com:5000/acme/nope"), Target::External);
+    }
+}

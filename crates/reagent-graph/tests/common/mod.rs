@@ -1,0 +1,70 @@
+//! A throw-away project folder for tests, written file by file.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use reagent_graph::{Project, ProjectErrors};
+
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// A project with an empty graph.toml.
+    pub fn new() -> Fixture {
+        let f = Fixture {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        f.write("graph.toml", "");
+        f
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) -> &Self {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+        self
+    }
+
+    pub fn image(&self, folder: &str, containerfile: &str) -> &Self {
+        self.write(&format!("images/{folder}/Containerfile"), containerfile)
+    }
+
+    pub fn load(&self) -> Result<Project, ProjectErrors> {
+        Project::load(self.root())
+    }
+
+    pub fn key(&self, node: &str) -> String {
+        let p = self.load().unwrap_or_else(|e| panic!("{e}"));
+        p.graph.by_name(node).unwrap().key.hex()
+    }
+
+    pub fn errors(&self) -> Vec<String> {
+        match self.load() {
+            Ok(_) => panic!("expected errors"),
+            Err(e) => e.0.iter().map(|e| e.to_string()).collect(),
+        }
+    }
+}
+
+/// A small family: base, app (copies a file), tool.
+pub fn family() -> Fixture {
+    let f = Fixture::new();
+    f.image("01-base", "FROM scratch\nCOPY busybox /bin/busybox\n")
+        .write("images/01-base/busybox", "not really busybox")
+        .image(
+            "app",
+            "FROM base\nARG FLAVOUR=plain\nCOPY app.conf /etc/app.conf\n",
+        )
+        .write("images/app/app.conf", "port=80\n")
+        .image("tool", "FROM localhost/base:latest\nRUN true\n");
+    f
+}

@@ -1,0 +1,209 @@
+//! Keys are deterministic, move with every input class, and ignore what can't change the image.
+
+mod common;
+
+use common::{family, Fixture};
+
+#[test]
+fn keys_are_deterministic() {
+    let f = family();
+    assert_eq!(f.key("app"), f.key("app"));
+    let g = family();
+    assert_eq!(f.key("app"), g.key("app"), "same inputs in another folder");
+}
+
+#[test]
+fn moving_the_project_keeps_every_key() {
+    let f = family();
+    let before: Vec<String> = ["base", "app", "tool"].iter().map(|n| f.key(n)).collect();
+    let moved = tempfile::tempdir().unwrap();
+    let dest = moved.path().join("elsewhere");
+    std::fs::rename(f.root(), &dest).unwrap();
+    let p = reagent_graph::Project::load(&dest).unwrap();
+    let after: Vec<String> = ["base", "app", "tool"]
+        .iter()
+        .map(|n| p.graph.by_name(n).unwrap().key.hex())
+        .collect();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn touching_files_keeps_keys() {
+    let f = family();
+    let before = f.key("app");
+    let conf = f.path("images/app/app.conf");
+    let file = std::fs::File::options().write(true).open(&conf).unwrap();
+    file.set_modified(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap();
+    assert_eq!(before, f.key("app"));
+}
+
+#[test]
+fn containerfile_edit_moves_key_and_descendants_only() {
+    let f = family();
+    let (base, app, tool) = (f.key("base"), f.key("app"), f.key("tool"));
+    f.image(
+        "app",
+        "FROM base\nARG FLAVOUR=plain\nCOPY app.conf /etc/app.conf\nRUN true\n",
+    );
+    assert_eq!(base, f.key("base"));
+    assert_ne!(app, f.key("app"));
+    assert_eq!(tool, f.key("tool"));
+}
+
+#[test]
+fn context_file_edit_moves_image_and_children() {
+    let f = family();
+    let (base, app, tool) = (f.key("base"), f.key("app"), f.key("tool"));
+    f.write("images/01-base/busybox", "a different busybox");
+    assert_ne!(base, f.key("base"));
+    assert_ne!(app, f.key("app"), "parent key is an input");
+    assert_ne!(tool, f.key("tool"));
+}
+
+#[test]
+fn files_not_copied_do_not_move_the_key() {
+    let f = family();
+    let app = f.key("app");
+    f.write("images/app/NOTES.md", "unrelated");
+    assert_eq!(app, f.key("app"));
+}
+
+#[test]
+fn ignored_files_do_not_move_the_key() {
+    let f = family();
+    f.image("app", "FROM base\nCOPY . /srv/\n")
+        .write("images/app/.containerignore", "*.log\n");
+    let app = f.key("app");
+    f.write("images/app/debug.log", "noise");
+    assert_eq!(app, f.key("app"));
+    f.write("images/app/extra.conf", "signal");
+    assert_ne!(app, f.key("app"));
+}
+
+#[test]
+fn executable_bit_moves_the_key() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = family();
+    let app = f.key("app");
+    std::fs::set_permissions(
+        f.path("images/app/app.conf"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap();
+    assert_ne!(app, f.key("app"));
+}
+
+#[test]
+fn build_args_move_the_key_and_are_never_shown() {
+    let f = family();
+    let app = f.key("app");
+    f.write(
+        "graph.toml",
+        "[image.app]\nargs = { FLAVOUR = \"s3cret-token\" }\n",
+    );
+    assert_ne!(app, f.key("app"));
+    let p = f.load().unwrap();
+    let m = &p.graph.by_name("app").unwrap().manifest;
+    let input = m.get("arg:FLAVOUR").unwrap();
+    assert_eq!(input.detail, None);
+    assert!(!serde_json::to_string(m).unwrap().contains("s3cret"));
+}
+
+#[test]
+fn use_flags_move_the_key_but_not_their_order() {
+    let f = Fixture::new();
+    f.image("solo", "FROM scratch\nRUN true\n");
+    f.write("graph.toml", "[portage]\nuse = [\"ssl\", \"-X\"]\n");
+    let a = f.key("solo");
+    f.write("graph.toml", "[portage]\nuse = [\"-X\", \"ssl\"]\n");
+    assert_eq!(a, f.key("solo"));
+    f.write(
+        "graph.toml",
+        "[portage]\nuse = [\"-X\"]\n[image.solo]\nuse = [\"ssl\"]\n",
+    );
+    assert_eq!(a, f.key("solo"), "global then per-image gives the same set");
+    f.write(
+        "graph.toml",
+        "[portage]\nuse = [\"ssl\", \"X\"]\n[image.solo]\nuse = [\"-X\"]\n",
+    );
+    assert_eq!(a, f.key("solo"), "per-image flags override global ones");
+    f.write(
+        "graph.toml",
+        "[portage]\nuse = [\"-X\", \"ipv6\"]\n[image.solo]\nuse = [\"ssl\"]\n",
+    );
+    assert_ne!(a, f.key("solo"));
+}
+
+#[test]
+fn portage_config_files_move_the_key() {
+    let f = family();
+    f.write("graph.toml", "[portage]\nconfig = \"portage\"\n")
+        .write("portage/make.conf", "COMMON_FLAGS=\"-O2\"\n");
+    let a = f.key("app");
+    f.write("portage/package.use/nginx", "www-servers/nginx http2\n");
+    assert_ne!(a, f.key("app"));
+}
+
+#[test]
+fn squash_platform_target_and_external_bases_move_the_key() {
+    let f = Fixture::new();
+    f.image(
+        "app",
+        "FROM alpine:3.20 AS a\nFROM scratch\nCOPY --from=a /etc/os-release /\n",
+    );
+    let a = f.key("app");
+    f.write("graph.toml", "[image.app]\nsquash = true\n");
+    let b = f.key("app");
+    assert_ne!(a, b);
+    f.write(
+        "graph.toml",
+        "[image.app]\nsquash = true\nplatform = \"linux/arm64\"\n",
+    );
+    let c = f.key("app");
+    assert_ne!(b, c);
+    f.write(
+        "graph.toml",
+        "[image.app]\nsquash = true\nplatform = \"linux/arm64\"\ntarget = \"a\"\n",
+    );
+    assert_ne!(c, f.key("app"));
+    let p = f.load().unwrap();
+    assert!(p
+        .graph
+        .by_name("app")
+        .unwrap()
+        .manifest
+        .get("external:alpine:3.20")
+        .is_some());
+}
+
+#[test]
+fn snapshot_identity_moves_every_image_key() {
+    let f = family();
+    f.write("graph.toml", "[snapshot]\npath = \"tree\"\n")
+        .write("tree/metadata/timestamp.commit", "aaaaaaaa 1700000000\n")
+        .write("tree/app-misc/foo/foo-1.ebuild", "EAPI=8\n");
+    let a = f.key("base");
+    f.write("tree/metadata/timestamp.commit", "bbbbbbbb 1700000001\n");
+    assert_ne!(a, f.key("base"));
+    let p = f.load().unwrap();
+    let snap = p.graph.by_name("portage").unwrap();
+    assert_eq!(snap.kind, reagent_graph::NodeKind::Snapshot);
+}
+
+#[test]
+fn explain_lists_every_input() {
+    let f = family();
+    let p = f.load().unwrap();
+    let app = p.graph.by_name("app").unwrap();
+    let labels: Vec<&str> = app
+        .manifest
+        .inputs
+        .iter()
+        .map(|i| i.label.as_str())
+        .collect();
+    assert_eq!(
+        labels,
+        ["containerfile", "context:app.conf", "kind", "parent:base"]
+    );
+}
