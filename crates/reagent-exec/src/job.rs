@@ -1,0 +1,421 @@
+//! One unit of work on one node: build it (image, snapshot or stage), pull
+//! it, or push it — through the [`Backend`], recording the outcome.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use reagent_backend::{
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LABEL_KEY, LABEL_MANIFEST,
+    LABEL_NODE,
+};
+use reagent_graph::{Graph, ImageRecipe, Node, Project, Recipe, SnapshotRecipe, StageRecipe};
+use reagent_state::{BuildLog, Outcome, Record};
+use sha2::Digest;
+
+use crate::events::Event;
+use crate::names;
+use crate::plan::Action;
+
+/// Why a job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// The backend failed.
+    #[error("{0}")]
+    Backend(#[from] BackendError),
+    /// A seed tarball does not match its declared hash.
+    #[error(
+        "seed {tarball}: sha256 is {actual}, graph.toml says {expected}; nothing was imported"
+    )]
+    SeedMismatch {
+        /// The tarball.
+        tarball: PathBuf,
+        /// Declared hash.
+        expected: String,
+        /// Actual hash.
+        actual: String,
+    },
+    /// catalyst failed or produced no tarball.
+    #[error("catalyst: {0}")]
+    Catalyst(String),
+    /// Reading or writing a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The Containerfile could not be rewritten.
+    #[error("{0}")]
+    Rewrite(String),
+}
+
+impl JobError {
+    /// Whether the job stopped because a stop was asked for.
+    pub fn is_interrupt(&self) -> bool {
+        matches!(self, JobError::Backend(BackendError::Interrupted))
+    }
+}
+
+/// Everything a job needs, shared by all workers.
+pub struct JobContext<'a> {
+    /// The project.
+    pub project: &'a Project,
+    /// The container world.
+    pub backend: &'a dyn Backend,
+    /// The build record.
+    pub log: &'a BuildLog,
+    /// Registry prefix, if pushing.
+    pub registry: Option<&'a str>,
+    /// Stop signal.
+    pub cancel: &'a Cancel,
+    /// Stream build output as events.
+    pub verbose: bool,
+    /// The catalyst binary.
+    pub catalyst: &'a Path,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl JobContext<'_> {
+    fn graph(&self) -> &Graph {
+        &self.project.graph
+    }
+
+    /// Where this node's build log goes (its folder is created).
+    pub fn log_path(&self, node: &Node) -> PathBuf {
+        reagent_state::log_path(&self.project.state_dir, &node.name, &node.key.short())
+            .unwrap_or_else(|_| {
+                self.project.state_dir.join("logs").join(format!(
+                    "{}-{}.log",
+                    node.name,
+                    node.key.short()
+                ))
+            })
+    }
+
+    fn tmp_dir(&self) -> Result<PathBuf, JobError> {
+        let dir = self.project.state_dir.join("tmp");
+        std::fs::create_dir_all(&dir).map_err(|source| JobError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(dir)
+    }
+
+    /// Run `action` on `node`, sending progress through `emit`; records the outcome.
+    pub fn run(
+        &self,
+        node: &Node,
+        action: &Action,
+        emit: &dyn Fn(Event),
+    ) -> Result<Duration, JobError> {
+        let start_ms = now_ms();
+        let start = Instant::now();
+        let result = match action {
+            Action::Build(_) => self.build(node, emit).and_then(|_| self.publish(node)),
+            Action::Pull => self.pull(node),
+            Action::Push => self.publish(node),
+            Action::UpToDate(_) => Ok(()),
+        };
+        let outcome = match (&result, action) {
+            (Ok(()), Action::Pull) => Outcome::Pulled,
+            (Ok(()), _) => Outcome::Built,
+            (Err(e), _) if e.is_interrupt() => Outcome::Interrupted,
+            (Err(_), _) => Outcome::Failed,
+        };
+        // A push of an existing image is not a build: record only builds and pulls.
+        if !matches!(action, Action::Push) || result.is_err() {
+            let record = Record {
+                node: node.name.clone(),
+                key: node.key.hex(),
+                manifest_digest: node.manifest.digest(),
+                manifest: serde_json::to_value(&node.manifest).unwrap_or_default(),
+                start: start_ms,
+                end: now_ms(),
+                outcome,
+            };
+            // Losing a record only costs an explanation later; never fail the build for it.
+            let _ = self.log.append(&record);
+        }
+        result.map(|()| start.elapsed())
+    }
+
+    fn labels(&self, node: &Node) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (LABEL_KEY.to_string(), node.key.hex()),
+            (LABEL_MANIFEST.to_string(), node.manifest.digest()),
+            (LABEL_NODE.to_string(), node.name.clone()),
+        ])
+    }
+
+    fn build(&self, node: &Node, emit: &dyn Fn(Event)) -> Result<(), JobError> {
+        let log = self.log_path(node);
+        let mut progress = |p: BuildProgress| match p {
+            BuildProgress::Step { n, of, text } => emit(Event::Step {
+                node: node.name.clone(),
+                n,
+                of,
+                text,
+            }),
+            BuildProgress::Line(line) if self.verbose => emit(Event::Output {
+                node: node.name.clone(),
+                line,
+            }),
+            BuildProgress::Line(_) => {}
+        };
+        match &node.recipe {
+            Recipe::Image(image) => {
+                let req = self.image_request(node, image, &log)?;
+                self.backend.build(&req, self.cancel, &mut progress)?;
+            }
+            Recipe::Snapshot(snap) => {
+                let req = self.snapshot_request(node, snap, &log)?;
+                self.backend.build(&req, self.cancel, &mut progress)?;
+            }
+            Recipe::Stage(stage) => {
+                let tarball = match &stage.seed {
+                    Some(seed) => {
+                        verify_sha256(&seed.tarball, &seed.sha256)?;
+                        seed.tarball.clone()
+                    }
+                    None => self.catalyst(node, stage, &log)?,
+                };
+                self.backend.import_tarball(
+                    &tarball,
+                    &self.labels(node),
+                    &[names::local_ref(node)],
+                    &log,
+                    self.cancel,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The Containerfile with references to other nodes pinned to their exact builds.
+    fn image_request(
+        &self,
+        node: &Node,
+        image: &ImageRecipe,
+        log: &Path,
+    ) -> Result<BuildRequest, JobError> {
+        let parsed = reagent_containerfile::parse(&image.containerfile_text).map_err(|e| {
+            JobError::Rewrite(format!(
+                "{}:{}: {}",
+                image.containerfile.display(),
+                e.line,
+                e.message
+            ))
+        })?;
+        let pinned: BTreeMap<&str, String> = image
+            .node_refs
+            .iter()
+            .map(|(written, id)| (written.as_str(), names::local_ref(self.graph().node(*id))))
+            .collect();
+        let text = parsed
+            .rewrite_references(&image.containerfile_text, &image.args, &|r| {
+                pinned.get(r.resolved.as_str()).cloned()
+            })
+            .map_err(|e| {
+                JobError::Rewrite(format!(
+                    "{}:{}: {}",
+                    image.containerfile.display(),
+                    e.line,
+                    e.message
+                ))
+            })?;
+        let file =
+            self.tmp_dir()?
+                .join(format!("{}-{}.Containerfile", node.name, node.key.short()));
+        write_file(&file, text.as_bytes())?;
+        Ok(BuildRequest {
+            name: node.name.clone(),
+            containerfile: file,
+            context: image.context.clone(),
+            args: image.args.clone(),
+            target: image.target.clone(),
+            platform: image.platform.clone(),
+            squash: image.squash,
+            labels: self.labels(node),
+            tags: vec![names::local_ref(node)],
+            log: log.to_path_buf(),
+        })
+    }
+
+    /// A snapshot image: the tree at `/var/db/repos/gentoo`, like the gentoo/portage image.
+    fn snapshot_request(
+        &self,
+        node: &Node,
+        snap: &SnapshotRecipe,
+        log: &Path,
+    ) -> Result<BuildRequest, JobError> {
+        let file =
+            self.tmp_dir()?
+                .join(format!("{}-{}.Containerfile", node.name, node.key.short()));
+        write_file(&file, b"FROM scratch\nCOPY . /var/db/repos/gentoo/\n")?;
+        let mut labels = self.labels(node);
+        labels.insert("org.reagent.snapshot".into(), snap.identity.clone());
+        Ok(BuildRequest {
+            name: node.name.clone(),
+            containerfile: file,
+            context: snap.tree.clone(),
+            args: BTreeMap::new(),
+            target: None,
+            platform: None,
+            squash: false,
+            labels,
+            tags: vec![names::local_ref(node)],
+            log: log.to_path_buf(),
+        })
+    }
+
+    /// Run `catalyst -f SPEC` and return the tarball it wrote.
+    fn catalyst(&self, node: &Node, stage: &StageRecipe, log: &Path) -> Result<PathBuf, JobError> {
+        let spec = stage.spec.as_ref().ok_or_else(|| {
+            JobError::Catalyst(format!("stage {} has neither spec nor seed", node.name))
+        })?;
+        let file = self
+            .tmp_dir()?
+            .join(format!("{}-{}.spec", node.name, node.key.short()));
+        write_file(&file, spec.render().as_bytes())?;
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(|source| JobError::Io {
+                path: log.to_path_buf(),
+                source,
+            })?;
+        let err = out.try_clone().map_err(|source| JobError::Io {
+            path: log.to_path_buf(),
+            source,
+        })?;
+        let mut child = std::process::Command::new(self.catalyst)
+            .arg("-f")
+            .arg(&file)
+            .stdin(std::process::Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .spawn()
+            .map_err(|e| {
+                JobError::Catalyst(format!("cannot run {}: {e}", self.catalyst.display()))
+            })?;
+        let status = loop {
+            if let Some(status) = child
+                .try_wait()
+                .map_err(|e| JobError::Catalyst(e.to_string()))?
+            {
+                break status;
+            }
+            if self.cancel.is_cancelled() {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(JobError::Backend(BackendError::Interrupted));
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        if !status.success() {
+            return Err(JobError::Catalyst(format!("exited with {status}")));
+        }
+        let tarball = spec.tarball_path(&stage.storedir);
+        if !tarball.is_file() {
+            return Err(JobError::Catalyst(format!(
+                "finished but wrote no {}",
+                tarball.display()
+            )));
+        }
+        Ok(tarball)
+    }
+
+    /// Tag `latest` and the configured tags; with a registry, push the key tag first, then the moving tags.
+    fn publish(&self, node: &Node) -> Result<(), JobError> {
+        let local = names::local_ref(node);
+        let moving = names::moving_tags(node);
+        let local_moving: Vec<String> = moving.iter().map(|t| names::local_tag(node, t)).collect();
+        self.backend.tag(&local, &local_moving)?;
+        if let Some(registry) = self.registry {
+            self.backend
+                .push(&local, &names::remote_ref(registry, node), self.cancel)?;
+            for tag in &moving {
+                self.backend
+                    .push(&local, &names::remote_tag(registry, node, tag), self.cancel)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn pull(&self, node: &Node) -> Result<(), JobError> {
+        let registry = self.registry.ok_or_else(|| {
+            JobError::Backend(BackendError::Unreachable("no registry to pull from".into()))
+        })?;
+        self.backend.pull(
+            &names::remote_ref(registry, node),
+            &[names::local_ref(node)],
+            self.cancel,
+        )?;
+        Ok(())
+    }
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<(), JobError> {
+    std::fs::write(path, bytes).map_err(|source| JobError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Check a tarball against its declared SHA-256 before anything is imported.
+pub fn verify_sha256(tarball: &Path, expected: &str) -> Result<(), JobError> {
+    let io = |source| JobError::Io {
+        path: tarball.to_path_buf(),
+        source,
+    };
+    let mut file = std::fs::File::open(tarball).map_err(io)?;
+    let mut hasher = sha2::Sha256::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    let actual: String = hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    if actual != expected.to_ascii_lowercase() {
+        return Err(JobError::SeedMismatch {
+            tarball: tarball.to_path_buf(),
+            expected: expected.to_string(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_hash_is_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("seed.tar");
+        std::fs::write(&f, b"abc").unwrap();
+        let good = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        verify_sha256(&f, good).unwrap();
+        let e = verify_sha256(&f, &"0".repeat(64)).unwrap_err();
+        assert!(matches!(e, JobError::SeedMismatch { .. }));
+        assert!(e.to_string().contains(good), "{e}");
+    }
+}

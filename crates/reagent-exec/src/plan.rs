@@ -1,0 +1,238 @@
+//! Deciding what to do: for each selected node, up to date, pull, build or push — and why.
+//!
+//! Planning asks the backend two questions — which keys exist locally (one
+//! listing) and, with a registry, which key tags exist there — and otherwise
+//! reads only the graph and the build record. It changes nothing.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use reagent_backend::{Backend, BackendError, LocalImage, LABEL_KEY};
+use reagent_graph::diff::{diff, Change};
+use reagent_graph::{Graph, Manifest, NodeId};
+
+use crate::names;
+
+/// Where an up-to-date node's image is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Place {
+    /// In local storage.
+    Local,
+    /// Only in the registry, and nothing needs it locally.
+    Registry,
+}
+
+/// Why a node must be built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reason {
+    /// No build of this node was ever recorded.
+    NeverBuilt,
+    /// Its inputs differ from its last recorded build.
+    Changed(Vec<Change>),
+    /// Built before with this very key, but the image is in no storage any more.
+    Missing,
+    /// `--force` asked for it.
+    Forced,
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Reason::NeverBuilt => f.write_str("never built"),
+            Reason::Missing => f.write_str("image missing (built before with this key)"),
+            Reason::Forced => f.write_str("forced"),
+            Reason::Changed(changes) if changes.is_empty() => f.write_str("inputs changed"),
+            Reason::Changed(changes) => {
+                let words: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+                f.write_str(&words.join(", "))
+            }
+        }
+    }
+}
+
+/// What to do with one node.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing: an image with its key exists.
+    UpToDate(Place),
+    /// Pull from the registry: a node to be built needs it locally.
+    Pull,
+    /// Build it.
+    Build(Reason),
+    /// It exists locally but not in the registry: push it.
+    Push,
+}
+
+impl Action {
+    /// A one-word name for output: `up-to-date`, `pull`, `build`, `push`.
+    pub fn word(&self) -> &'static str {
+        match self {
+            Action::UpToDate(_) => "up-to-date",
+            Action::Pull => "pull",
+            Action::Build(_) => "build",
+            Action::Push => "push",
+        }
+    }
+
+    /// Whether the action needs a worker.
+    pub fn is_work(&self) -> bool {
+        !matches!(self, Action::UpToDate(_))
+    }
+}
+
+/// One node's planned action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    /// The node.
+    pub node: NodeId,
+    /// What to do.
+    pub action: Action,
+}
+
+/// What a run will do, in topological order.
+#[derive(Debug, Clone, Default)]
+pub struct Plan {
+    /// One step per selected node.
+    pub steps: Vec<Step>,
+    /// The nodes asked for (before adding ancestors).
+    pub targets: Vec<NodeId>,
+}
+
+impl Plan {
+    /// The step for `node`, if it is in the plan.
+    pub fn step(&self, node: NodeId) -> Option<&Step> {
+        self.steps.iter().find(|s| s.node == node)
+    }
+
+    /// Count of steps whose action has this word.
+    pub fn count(&self, word: &str) -> usize {
+        self.steps
+            .iter()
+            .filter(|s| s.action.word() == word)
+            .count()
+    }
+}
+
+/// What planning needs to know besides the graph.
+pub struct PlanInput<'a> {
+    /// The nodes asked for.
+    pub targets: &'a [NodeId],
+    /// Nodes to rebuild even when up to date.
+    pub force: &'a HashSet<NodeId>,
+    /// Registry prefix; `None` with `-R` or when none is configured.
+    pub registry: Option<&'a str>,
+    /// Last successful recorded manifest and key (hex) per node name.
+    pub last_built: &'a HashMap<String, (String, Manifest)>,
+}
+
+/// Local images by the key label they carry.
+pub fn local_keys(images: &[LocalImage]) -> HashMap<String, &LocalImage> {
+    images
+        .iter()
+        .filter_map(|i| i.labels.get(LABEL_KEY).map(|k| (k.clone(), i)))
+        .collect()
+}
+
+/// Plan a run. `images` is the one listing of local storage.
+pub fn plan(
+    graph: &Graph,
+    backend: &dyn Backend,
+    images: &[LocalImage],
+    input: &PlanInput<'_>,
+) -> Result<Plan, BackendError> {
+    let selection = graph.with_ancestors(input.targets.iter().copied());
+    let local = local_keys(images);
+    let is_local = |id: NodeId| local.contains_key(&graph.node(id).key.hex());
+
+    // Ask the registry about every selected node not being forced, a few at a time.
+    let remote: HashMap<NodeId, bool> = match input.registry {
+        None => HashMap::new(),
+        Some(registry) => {
+            let ask: Vec<NodeId> = selection
+                .iter()
+                .copied()
+                .filter(|id| !input.force.contains(id))
+                .collect();
+            remote_lookup(graph, backend, registry, &ask)?
+        }
+    };
+    let in_registry = |id: NodeId| remote.get(&id).copied().unwrap_or(false);
+
+    let mut actions: BTreeMap<NodeId, Action> = BTreeMap::new();
+    for &id in &selection {
+        let node = graph.node(id);
+        let action = if input.force.contains(&id) {
+            Action::Build(Reason::Forced)
+        } else if is_local(id) {
+            if input.registry.is_some() && !in_registry(id) {
+                Action::Push
+            } else {
+                Action::UpToDate(Place::Local)
+            }
+        } else if in_registry(id) {
+            Action::UpToDate(Place::Registry)
+        } else {
+            Action::Build(match input.last_built.get(&node.name) {
+                None => Reason::NeverBuilt,
+                Some((key, _)) if *key == node.key.hex() => Reason::Missing,
+                Some((_, manifest)) => Reason::Changed(diff(manifest, &node.manifest)),
+            })
+        };
+        actions.insert(id, action);
+    }
+    // A node only in the registry is pulled when something to be built needs it.
+    let builds: Vec<NodeId> = actions
+        .iter()
+        .filter(|(_, a)| matches!(a, Action::Build(_)))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in builds {
+        for dep in &graph.node(id).deps {
+            if let Some(a @ Action::UpToDate(Place::Registry)) = actions.get_mut(dep) {
+                *a = Action::Pull;
+            }
+        }
+    }
+    Ok(Plan {
+        steps: selection
+            .iter()
+            .map(|id| Step {
+                node: *id,
+                action: actions.remove(id).unwrap_or(Action::UpToDate(Place::Local)),
+            })
+            .collect(),
+        targets: input.targets.to_vec(),
+    })
+}
+
+/// `remote_exists` for each node, up to 8 lookups in flight; the first error wins.
+fn remote_lookup(
+    graph: &Graph,
+    backend: &dyn Backend,
+    registry: &str,
+    ids: &[NodeId],
+) -> Result<HashMap<NodeId, bool>, BackendError> {
+    let chunk = ids.len().div_ceil(8).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = ids
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|id| {
+                            let r = names::remote_ref(registry, graph.node(*id));
+                            backend.remote_exists(&r).map(|e| (*id, e))
+                        })
+                        .collect::<Result<Vec<_>, _>>()
+                })
+            })
+            .collect();
+        let mut out = HashMap::new();
+        for h in handles {
+            let part = h.join().map_err(|_| {
+                BackendError::Unreachable("registry lookup thread panicked".into())
+            })??;
+            out.extend(part);
+        }
+        Ok(out)
+    })
+}

@@ -1,0 +1,121 @@
+//! Command-line arguments (clap derive). Parsing only: no behaviour here.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Incremental, content-addressed, parallel builds of Gentoo-based OCI images through buildah.
+#[derive(Debug, Parser)]
+#[command(name = "reagent", version, about, long_about = None)]
+pub struct Cli {
+    /// Run as if started in DIR (the project folder).
+    #[arg(
+        short = 'C',
+        long = "directory",
+        value_name = "DIR",
+        global = true,
+        default_value = "."
+    )]
+    pub dir: PathBuf,
+    /// Keep reagent's state (build record, logs, lock, caches) in DIR instead of `<project>/.reagent`.
+    #[arg(long, value_name = "DIR", global = true, env = "REAGENT_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// reagent's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show the graph: a readable tree, Graphviz (--dot) or JSON (--json).
+    Graph(GraphArgs),
+    /// Show the inputs a node's key is made from.
+    Explain(ExplainArgs),
+    /// Validate the whole project and list every error (exit 0 or 2).
+    Check,
+    /// Build the dirty nodes among the targets and their ancestors, in parallel.
+    Build(BuildArgs),
+}
+
+/// `reagent build`.
+#[derive(Debug, Args)]
+pub struct BuildArgs {
+    /// Nodes to build: regexes matched against node names (unanchored), or `all` for every leaf.
+    #[arg(value_name = "REGEX|all")]
+    pub targets: Vec<String>,
+    /// Build nodes matching REGEX (`all` = every leaf); same as a positional target.
+    #[arg(short = 'b', long = "build", value_name = "REGEX")]
+    pub build: Vec<String>,
+    /// Also build the numbered initial images (`images/NN-name`).
+    #[arg(short = 'i', long)]
+    pub initial: bool,
+    /// Also build the portage snapshot image.
+    #[arg(short = 'p', long)]
+    pub portage: bool,
+    /// Also build the catalyst stages.
+    #[arg(short = 'c', long)]
+    pub catalyst: bool,
+    /// Run each built image's label tests before tagging and pushing it.
+    #[arg(short = 't', long)]
+    pub test: bool,
+    /// Audit each built image against Gentoo security advisories.
+    #[arg(short = 'T', long = "vuln-test")]
+    pub vuln_test: bool,
+    /// Run at most N jobs at once (default: [project] jobs, else the CPU count).
+    #[arg(short = 'j', long, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Keep building independent branches after a failure.
+    #[arg(short = 'k', long)]
+    pub keep_going: bool,
+    /// Print the plan (build, pull, push or up to date, and why) and change nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+    /// Say, for each node to build, which inputs differ from its last recorded build.
+    #[arg(long)]
+    pub explain: bool,
+    /// Rebuild nodes matching REGEX even if an image with their key exists.
+    #[arg(long, value_name = "REGEX")]
+    pub force: Vec<String>,
+    /// Contact no registry: push nothing, pull nothing.
+    #[arg(short = 'R', long = "disable-registry")]
+    pub no_registry: bool,
+    /// Fail at once if another reagent holds the project's state lock, instead of waiting.
+    #[arg(long)]
+    pub no_wait: bool,
+    /// Stream buildah's output.
+    #[arg(short = 'v', long)]
+    pub verbose: bool,
+    /// Print newline-delimited JSON events on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// The catalyst binary for stage builds.
+    #[arg(
+        long,
+        value_name = "PATH",
+        default_value = "catalyst",
+        env = "REAGENT_CATALYST"
+    )]
+    pub catalyst_bin: std::path::PathBuf,
+}
+
+/// `reagent graph`.
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Print Graphviz `dot` text.
+    #[arg(long, conflicts_with = "json")]
+    pub dot: bool,
+    /// Print JSON: `{"version":1,"nodes":[...]}`.
+    #[arg(long)]
+    pub json: bool,
+    /// Show only nodes whose name matches one of these regexes (unanchored), with their ancestors.
+    #[arg(value_name = "REGEX")]
+    pub patterns: Vec<String>,
+}
+
+/// `reagent explain`.
+#[derive(Debug, Args)]
+pub struct ExplainArgs {
+    /// The node's name.
+    pub node: String,
+}

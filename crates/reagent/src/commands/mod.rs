@@ -1,0 +1,107 @@
+//! One function per subcommand; each loads the project and prints.
+
+use std::io::Write;
+
+use regex::Regex;
+
+use crate::cli::{Cli, ExplainArgs, GraphArgs};
+use crate::report::Failure;
+
+/// Compile the user's regexes; a bad one is a usage error naming it.
+pub fn regexes(patterns: &[String]) -> Result<Vec<Regex>, Failure> {
+    patterns
+        .iter()
+        .map(|p| Regex::new(p).map_err(|e| Failure::Usage(format!("invalid regex `{p}`: {e}"))))
+        .collect()
+}
+
+fn out(text: &str) -> Result<(), Failure> {
+    let mut stdout = std::io::stdout().lock();
+    // A closed pipe (`reagent graph | head`) is not an error worth reporting.
+    let _ = stdout.write_all(text.as_bytes());
+    let _ = stdout.flush();
+    Ok(())
+}
+
+/// `reagent graph`.
+pub fn graph(cli: &Cli, args: &GraphArgs) -> Result<(), Failure> {
+    let patterns = regexes(&args.patterns)?;
+    let project = crate::load(cli)?;
+    let graph = &project.graph;
+    let selection = graph.select(&patterns);
+    if selection.is_empty() && !patterns.is_empty() {
+        return Err(Failure::Usage(format!(
+            "no node matches {}",
+            args.patterns.join(" or ")
+        )));
+    }
+    let text = if args.dot {
+        reagent_graph::render::dot(graph, &selection)
+    } else if args.json {
+        let mut j = reagent_graph::render::json(graph, &selection);
+        j.push('\n');
+        j
+    } else {
+        reagent_graph::render::tree(graph, &selection)
+    };
+    out(&text)
+}
+
+/// `reagent explain NODE`.
+pub fn explain(cli: &Cli, args: &ExplainArgs) -> Result<(), Failure> {
+    let project = crate::load(cli)?;
+    let graph = &project.graph;
+    let node = graph.by_name(&args.node).ok_or_else(|| {
+        Failure::Usage(format!(
+            "no node named `{}` (try `reagent graph` to list them)",
+            args.node
+        ))
+    })?;
+    let mut text = format!(
+        "{} ({}, {})\nkey      {}\nmanifest {}\ninputs:\n",
+        node.name,
+        node.kind,
+        node.path.display(),
+        node.key.hex(),
+        node.manifest.digest()
+    );
+    let width = node
+        .manifest
+        .inputs
+        .iter()
+        .map(|i| i.label.len())
+        .max()
+        .unwrap_or(0);
+    for input in &node.manifest.inputs {
+        let shown = match &input.detail {
+            Some(d) => format!("{}  {d}", &input.hash[..16]),
+            None => input.hash[..16].to_string(),
+        };
+        text.push_str(&format!("  {:width$}  {shown}\n", input.label));
+    }
+    out(&text)
+}
+
+/// `reagent check`.
+pub fn check(cli: &Cli) -> Result<(), Failure> {
+    let project = crate::load(cli)?;
+    out(&format!(
+        "ok: {} nodes ({} snapshot, {} stages, {} images)\n",
+        project.graph.nodes().len(),
+        count(&project, reagent_graph::NodeKind::Snapshot),
+        count(&project, reagent_graph::NodeKind::Stage),
+        count(&project, reagent_graph::NodeKind::Image),
+    ))
+}
+
+fn count(project: &reagent_graph::Project, kind: reagent_graph::NodeKind) -> usize {
+    project
+        .graph
+        .nodes()
+        .iter()
+        .filter(|n| n.kind == kind)
+        .count()
+}
+
+mod build;
+pub use build::build;

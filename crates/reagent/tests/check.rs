@@ -1,0 +1,79 @@
+//! `reagent check` and bad input: every problem, with file and line, exit 2, no panic.
+
+mod common;
+
+use common::Test;
+
+#[test]
+fn a_good_project_checks_ok() {
+    Test::new()
+        .family()
+        .args(["check"])
+        .stdout("ok: 4 nodes (0 snapshot, 0 stages, 4 images)\n")
+        .run();
+}
+
+#[test]
+fn every_problem_is_listed_with_file_and_line() {
+    let out = Test::new()
+        .family()
+        .image("app", "FROM base\n\nCOPY missing.conf /etc/\n")
+        .image("tools", "FROM localhost/nope\n")
+        .args(["check"])
+        .status(2)
+        .run();
+    assert!(out.stderr.contains("error: source `missing.conf` does not exist in the build context\n  --> images/app/Containerfile:3\n"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("3 | COPY missing.conf /etc/"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("images/tools/Containerfile:1"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("2 problems found"), "{}", out.stderr);
+    assert!(!out.stderr.contains("panicked"));
+}
+
+#[test]
+fn unknown_key_in_graph_toml() {
+    Test::new()
+        .family()
+        .file("graph.toml", "[project]\nname = \"x\"\nregistyr = \"r\"\n")
+        .args(["check"])
+        .status(2)
+        .stderr_contains("--> graph.toml:3")
+        .stderr_contains("registyr")
+        .run();
+}
+
+#[test]
+fn cycle_is_printed() {
+    Test::new()
+        .image("root", "FROM base\n")
+        .image("app", "FROM root\n")
+        .image("tools", "FROM app\n")
+        .image("base", "FROM tools\n")
+        .args(["check"])
+        .status(2)
+        .stderr_contains("dependency cycle: app -> tools -> base -> root -> app")
+        .run();
+}
+
+#[test]
+fn not_a_project_is_exit_2() {
+    let out = Test::new().args(["check"]).run();
+    drop(out);
+    let dir = tempfile::tempdir().unwrap();
+    let res = assert_cmd::Command::cargo_bin("reagent")
+        .unwrap()
+        .arg("-C")
+        .arg(dir.path())
+        .arg("check")
+        .output()
+        .unwrap();
+    assert_eq!(res.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&res.stderr).contains("graph.toml"));
+}

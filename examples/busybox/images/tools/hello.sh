@@ -1,0 +1,2 @@
+#!/bin/sh
+echo "hello from tools $(cat /opt/tools/VERSION)"
