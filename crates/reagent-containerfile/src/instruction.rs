@@ -189,7 +189,8 @@ fn flags(
                     format!("flag `--{name}` needs a value (`--{name}=...`)"),
                 ));
             }
-            (_, Some(r)) => {
+            // `--mount` values are checked field by field in `mount_fields`.
+            (_, Some(r)) if name != "mount" => {
                 check_word(&ll.text[r.0..r.1], escape)
                     .map_err(|m| ParseError::new(ll.line, format!("in `--{name}`: {m}")))?;
             }
