@@ -361,3 +361,67 @@ RUN --mount=type=bind,from=$TOOLS,target=/t true
     assert_eq!(a.references[1].written, "${TOOLS}");
     assert_eq!(a.references[2].written, "$TOOLS");
 }
+
+#[test]
+fn other_instructions_are_accepted() {
+    let text = r#"FROM base
+LABEL org.opencontainers.image.title="reagent test" version=1
+MAINTAINER someone
+EXPOSE 80/tcp 443
+VOLUME ["/data"]
+VOLUME /cache /logs
+USER ${UID:-1000}:${GID:-1000}
+WORKDIR /srv/$NAME
+STOPSIGNAL SIGTERM
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+HEALTHCHECK --interval=30s --timeout=3s --retries=3 CMD curl -f http://localhost/ || exit 1
+ONBUILD COPY . /app
+CMD --help
+"#;
+    let file = parse(text).unwrap();
+    let kws: Vec<_> = file
+        .instructions()
+        .iter()
+        .map(|i| i.keyword.as_str())
+        .collect();
+    assert_eq!(
+        kws,
+        [
+            "FROM",
+            "LABEL",
+            "MAINTAINER",
+            "EXPOSE",
+            "VOLUME",
+            "VOLUME",
+            "USER",
+            "WORKDIR",
+            "STOPSIGNAL",
+            "SHELL",
+            "HEALTHCHECK",
+            "ONBUILD",
+            "CMD"
+        ]
+    );
+    // ONBUILD triggers run in a later build: `COPY .` is not read now.
+    let a = file.analyze(&Default::default()).unwrap();
+    assert!(a.context_sources.is_empty());
+    assert_eq!(file.instructions()[12].arguments, "--help");
+}
+
+#[test]
+fn nothing_panics_on_truncated_input() {
+    let text = include_str!("fixtures/gentoo.Containerfile");
+    let total_lines = text.lines().count();
+    let mut ok = 0;
+    for (i, _) in text.char_indices() {
+        match parse(&text[..i]).and_then(|f| f.analyze(&Default::default())) {
+            Ok(_) => ok += 1,
+            Err(e) => assert!(
+                (1..=total_lines).contains(&e.line),
+                "error line {} out of range for prefix {i}: {e}",
+                e.line
+            ),
+        }
+    }
+    assert!(ok > 0, "some prefixes are complete Containerfiles");
+}

@@ -163,3 +163,23 @@ fn env_and_arg_shape() {
 fn required_variable_unset() {
     assert_error("FROM base\nCOPY ${SRC:?set-SRC} /x\n", 2, "SRC: set-SRC");
 }
+
+#[test]
+fn shell_and_onbuild_shape() {
+    assert_error("FROM base\nSHELL /bin/sh -c\n", 2, "JSON array");
+    assert_error(
+        "FROM base\nONBUILD FROM other\n",
+        2,
+        "not allowed in ONBUILD",
+    );
+    assert_error(
+        "FROM base\nONBUILD FRUM other\n",
+        2,
+        "unknown instruction `FRUM` in ONBUILD",
+    );
+    assert_error(
+        "FROM base\nHEALTHCHECK --every=5s CMD true\n",
+        2,
+        "unknown flag `--every`",
+    );
+}
