@@ -271,20 +271,24 @@ impl Buildah {
             .as_ref()
     }
 
-    fn inspect_labels(&self, id: &str) -> Result<BTreeMap<String, String>, BackendError> {
+    /// The labels of one local image (by id or name), via `buildah inspect`.
+    /// [`Backend::images`] uses this only for images whose config blob it
+    /// cannot read straight from the store.
+    pub fn image_labels(&self, image: &str) -> Result<BTreeMap<String, String>, BackendError> {
+        #[derive(serde::Deserialize)]
+        struct Inspect {
+            #[serde(rename = "OCIv1")]
+            oci: serde_json::Value,
+        }
         let mut c = self.buildah();
-        c.args([
-            "inspect",
-            "--type",
-            "image",
-            "--format",
-            "{{json .OCIv1.Config.Labels}}",
-            id,
-        ]);
+        c.args(["inspect", "--type", "image", image]);
         let out = c.checked()?;
-        let labels: Option<BTreeMap<String, String>> =
-            serde_json::from_str(out.trim()).map_err(|e| c.failed(Some(0), &e.to_string()))?;
-        Ok(labels.unwrap_or_default())
+        let parsed: Inspect =
+            serde_json::from_str(&out).map_err(|e| c.failed(Some(0), &e.to_string()))?;
+        let config =
+            serde_json::to_vec(&parsed.oci).map_err(|e| c.failed(Some(0), &e.to_string()))?;
+        storage::labels_from_config(&config)
+            .ok_or_else(|| c.failed(Some(0), "no OCI image config in the output"))
     }
 
     /// Push and return the pushed manifest's digest (`sha256:...`).
@@ -444,7 +448,12 @@ impl Backend for Buildah {
                 storage::read_labels(&storage::config_blob_path(root, driver, &id))
             }) {
                 Some(labels) => labels,
-                None => self.inspect_labels(&id)?,
+                None => match self.image_labels(&id) {
+                    Ok(labels) => labels,
+                    // Removed since the listing (another process): not an image any more.
+                    Err(BackendError::Failed { .. }) => continue,
+                    Err(e) => return Err(e),
+                },
             };
             images.push(LocalImage {
                 id,

@@ -345,6 +345,24 @@ fn run_reports_exit_code_and_timeout_and_removes_containers() {
         "{:?}",
         started.elapsed()
     );
+    // Cancel while the command runs.
+    let cancel = Cancel::new();
+    let started = Instant::now();
+    let r = thread::scope(|s| {
+        let c = cancel.clone();
+        s.spawn(move || {
+            thread::sleep(Duration::from_millis(500));
+            c.cancel();
+        });
+        let argv = strings(&["sleep", "30"]);
+        backend.run(BASE, &argv, Duration::from_secs(60), &log, &cancel)
+    });
+    assert!(matches!(r, Err(BackendError::Interrupted)), "{r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(
         storage.containers().is_empty(),
         "{:?}",
