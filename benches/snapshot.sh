@@ -30,6 +30,7 @@ echo "== generating $files files under $tree"
 gen_out=$("$gen_tree" "$tree" "$files")
 bytes=$(awk '$1 == "bytes" { print $2 }' <<<"$gen_out")
 echo "$gen_out" | sed 's/^/   /'
+sync # let writeback of the new tree finish before anything is timed
 
 # best_of CMD...: runs CMD $runs times (stdout discarded), prints the best wall time in seconds.
 best_of() {

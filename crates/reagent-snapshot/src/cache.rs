@@ -29,6 +29,7 @@
 
 use std::collections::HashMap;
 use std::fs;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -117,6 +118,33 @@ impl Stamp {
     }
 }
 
+/// A fast non-cryptographic hasher for the path map (FxHash's mixing step, 8 bytes at a time).
+/// The keys are the caller's own relative paths, so hash flooding is not a concern.
+#[derive(Default)]
+struct PathHasher(u64);
+
+impl Hasher for PathHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        const K: u64 = 0x517c_c1b7_2722_0a95;
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.0 = (self.0.rotate_left(5) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        self.0 =
+            (self.0.rotate_left(5) ^ u64::from_le_bytes(tail) ^ rest.len() as u64).wrapping_mul(K);
+    }
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type PathMap = HashMap<Box<[u8]>, Record, BuildHasherDefault<PathHasher>>;
+
 /// One cached record.
 #[derive(Clone, Copy, Debug)]
 struct Record {
@@ -128,7 +156,7 @@ struct Record {
 #[derive(Debug)]
 pub struct Cache {
     stamp: Stamp,
-    records: HashMap<Box<[u8]>, Record>,
+    records: PathMap,
 }
 
 impl Cache {
@@ -136,7 +164,7 @@ impl Cache {
     pub fn empty() -> Self {
         Cache {
             stamp: Stamp { secs: 0, nanos: 0 },
-            records: HashMap::new(),
+            records: PathMap::default(),
         }
     }
 
@@ -185,7 +213,7 @@ impl Cache {
         if count > body.len() / (FIXED_RECORD_LEN + 4) {
             return None;
         }
-        let mut records = HashMap::with_capacity(count);
+        let mut records = PathMap::with_capacity_and_hasher(count, Default::default());
         for _ in 0..count {
             let len = usize::try_from(r.u32()?).ok()?;
             let rel: Box<[u8]> = r.take(len)?.into();

@@ -19,6 +19,9 @@ use crate::SnapshotError;
 /// smaller ones are read in one go into a reused per-thread buffer.
 pub const LARGE_FILE: u64 = 1 << 20;
 
+/// Directories with at most this many entries are walked on the current thread.
+const SEQUENTIAL_DIR: usize = 8;
+
 thread_local! {
     static READ_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
     static REL_BUF: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
@@ -87,10 +90,19 @@ impl<'a> Walker<'a> {
             }
             children.push((name, dirent));
         }
-        let items = children
-            .into_par_iter()
-            .map(|(name, dirent)| self.child(rel, name, &dirent))
-            .collect::<Result<Vec<Item>, SnapshotError>>()?;
+        // Small directories (a package's few files) are done in line: the parallelism comes from
+        // their siblings, and splitting them would cost more than it gains.
+        let items = if children.len() <= SEQUENTIAL_DIR {
+            children
+                .into_iter()
+                .map(|(name, dirent)| self.child(rel, name, &dirent))
+                .collect::<Result<Vec<Item>, SnapshotError>>()?
+        } else {
+            children
+                .into_par_iter()
+                .map(|(name, dirent)| self.child(rel, name, &dirent))
+                .collect::<Result<Vec<Item>, SnapshotError>>()?
+        };
 
         let mut entries = Vec::with_capacity(items.len());
         let mut own = Vec::new();
@@ -119,13 +131,12 @@ impl<'a> Walker<'a> {
         name: Vec<u8>,
         dirent: &fs::DirEntry,
     ) -> Result<Item, SnapshotError> {
-        let path = dirent.path();
         let file_type = dirent
             .file_type()
-            .map_err(|e| SnapshotError::io(&path, "stat", e))?;
+            .map_err(|e| SnapshotError::io(dirent.path(), "stat", e))?;
         if file_type.is_dir() {
             let child_rel = join_rel(rel, &name);
-            let out = self.dir(&path, &child_rel)?;
+            let out = self.dir(&dirent.path(), &child_rel)?;
             return Ok(Item {
                 entry: Entry {
                     name,
@@ -139,6 +150,7 @@ impl<'a> Walker<'a> {
         }
         if file_type.is_symlink() {
             self.symlinks.fetch_add(1, Ordering::Relaxed);
+            let path = dirent.path();
             let target =
                 fs::read_link(&path).map_err(|e| SnapshotError::io(&path, "read link", e))?;
             return Ok(Item {
@@ -154,14 +166,14 @@ impl<'a> Walker<'a> {
         }
         if !file_type.is_file() {
             return Err(SnapshotError::UnsupportedFileType {
-                path,
+                path: dirent.path(),
                 kind: kind_name(&file_type),
             });
         }
         self.files.fetch_add(1, Ordering::Relaxed);
         let meta = dirent
             .metadata()
-            .map_err(|e| SnapshotError::io(&path, "stat", e))?;
+            .map_err(|e| SnapshotError::io(dirent.path(), "stat", e))?;
         let key = StatKey::from_metadata(&meta);
         let cached = self
             .cache
@@ -172,7 +184,7 @@ impl<'a> Walker<'a> {
                 hash
             }
             None => {
-                let (hash, bytes) = hash_contents(&path, key.size)?;
+                let (hash, bytes) = hash_contents(&dirent.path(), key.size)?;
                 self.bytes_hashed.fetch_add(bytes, Ordering::Relaxed);
                 hash
             }
