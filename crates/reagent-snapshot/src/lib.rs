@@ -91,7 +91,7 @@ impl std::fmt::Display for Identity {
 #[derive(Clone, Debug, Default)]
 pub struct Options {
     /// Where to keep the stat cache (reagent uses `.reagent/snapshot-cache`); `None` hashes
-    /// every file every time.
+    /// every file every time. Keep it outside the tree: inside, it would be hashed too.
     pub cache: Option<PathBuf>,
     /// Hashing threads; `None` means one per core (or `RAYON_NUM_THREADS`). The walk runs on
     /// its own pool either way.
