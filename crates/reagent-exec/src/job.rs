@@ -236,11 +236,18 @@ impl JobContext<'_> {
             self.tmp_dir()?
                 .join(format!("{}-{}.Containerfile", node.name, node.key.short()));
         write_file(&file, text.as_bytes())?;
+        // The effective USE flags reach the build as the build arg `USE`
+        // (a Containerfile declares `ARG USE` to use them), unless set by hand.
+        let mut args = image.args.clone();
+        if !image.use_flags.is_empty() {
+            args.entry("USE".to_string())
+                .or_insert_with(|| image.use_string());
+        }
         Ok(BuildRequest {
             name: node.name.clone(),
             containerfile: file,
             context: image.context.clone(),
-            args: image.args.clone(),
+            args,
             target: image.target.clone(),
             platform: image.platform.clone(),
             squash: image.squash,

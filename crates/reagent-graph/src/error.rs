@@ -83,9 +83,11 @@ pub fn line_of(text: &str, offset: usize) -> usize {
         + 1
 }
 
-/// `path` relative to `root` when it lies below it, else unchanged.
+/// `path` relative to `root` when it lies below it (`.` for `root` itself), else unchanged.
 pub fn relative(root: &Path, path: &Path) -> PathBuf {
-    path.strip_prefix(root)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| path.to_path_buf())
+    match path.strip_prefix(root) {
+        Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => path.to_path_buf(),
+    }
 }

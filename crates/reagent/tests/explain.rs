@@ -17,7 +17,9 @@ fn explain_lists_inputs() {
     let labels: Vec<&str> = out
         .stdout
         .lines()
-        .skip(3)
+        .skip_while(|l| *l != "inputs:")
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
         .map(|l| l.split_whitespace().next().unwrap())
         .collect();
     assert_eq!(

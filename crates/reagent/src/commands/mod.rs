@@ -73,13 +73,43 @@ pub fn explain(cli: &Cli, args: &ExplainArgs) -> Result<(), Failure> {
         .max()
         .unwrap_or(0);
     for input in &node.manifest.inputs {
+        let short = &input.hash[..16];
         let shown = match &input.detail {
-            Some(d) => format!("{}  {d}", &input.hash[..16]),
-            None => input.hash[..16].to_string(),
+            Some(d) if d != short => format!("{short}  {d}"),
+            _ => short.to_string(),
         };
         text.push_str(&format!("  {:width$}  {shown}\n", input.label));
     }
+    text.push_str(&since_last_build(&project, node));
     out(&text)
+}
+
+/// What changed since the node's last successful build, from the build record.
+fn since_last_build(project: &reagent_graph::Project, node: &reagent_graph::Node) -> String {
+    let log_file = project.state_dir.join(reagent_state::BUILD_LOG_FILE);
+    if !log_file.is_file() {
+        return "last build: never built\n".into();
+    }
+    let Ok(log) = reagent_state::BuildLog::open(&project.state_dir) else {
+        return String::new();
+    };
+    let Some(record) = log.last_success(&node.name) else {
+        return "last build: never built\n".into();
+    };
+    let old: reagent_graph::Manifest =
+        serde_json::from_value(record.manifest.clone()).unwrap_or_default();
+    let changes = reagent_graph::diff::diff(&old, &node.manifest);
+    let mut text = format!(
+        "last build: key {}\n",
+        &record.key[..16.min(record.key.len())]
+    );
+    if changes.is_empty() {
+        text.push_str("  nothing changed since\n");
+    }
+    for c in changes {
+        text.push_str(&format!("  {c}\n"));
+    }
+    text
 }
 
 /// `reagent check`.
