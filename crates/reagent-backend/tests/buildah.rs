@@ -311,6 +311,28 @@ fn remote_exists_on_a_down_registry_is_unreachable_quickly() {
 }
 
 #[test]
+fn remote_exists_on_a_silent_registry_times_out_as_unreachable() {
+    tools_or_skip!();
+    // Accepts connections (the kernel completes the handshake) but never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let host = silent.local_addr().unwrap().to_string();
+    let storage = Storage::new();
+    let backend = Buildah::new(BuildahSettings {
+        tls_verify: false,
+        registry_timeout: Duration::from_secs(1),
+        ..storage.settings()
+    });
+    let started = Instant::now();
+    let r = backend.remote_exists(&format!("{host}/reagent/x:1"));
+    assert!(matches!(r, Err(BackendError::Unreachable(_))), "{r:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
 fn run_reports_exit_code_and_timeout_and_removes_containers() {
     tools_or_skip!();
     let storage = Storage::new();
