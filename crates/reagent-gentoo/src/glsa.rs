@@ -336,7 +336,7 @@ impl<'a, 'input> Parser<'a, 'input> {
                 Some((s, sub)) => (s, Some(sub)),
                 None => (slot_text, None),
             };
-            if !is_valid_slot_name(slot) || !subslot.map_or(true, is_valid_slot_name) {
+            if !is_valid_slot_name(slot) || !subslot.is_none_or(is_valid_slot_name) {
                 return Err(self.error(node, format!("invalid slot {slot_text:?}")));
             }
             Some(SlotSpec {

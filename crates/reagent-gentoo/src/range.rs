@@ -89,7 +89,7 @@ pub struct SlotSpec {
 impl SlotSpec {
     /// Whether a package in `slot`/`subslot` satisfies this restriction.
     pub fn matches(&self, slot: &str, subslot: &str) -> bool {
-        self.slot == slot && self.subslot.as_deref().map_or(true, |s| s == subslot)
+        self.slot == slot && self.subslot.as_deref().is_none_or(|s| s == subslot)
     }
 }
 
