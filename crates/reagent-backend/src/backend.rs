@@ -180,4 +180,8 @@ pub trait Backend: Send + Sync {
         log: &Path,
         cancel: &Cancel,
     ) -> Result<String, BackendError>;
+    /// Mount `image`'s root filesystem (through a temporary working container),
+    /// call `visit` with its path, then unmount and remove the container whatever
+    /// happens. Nothing runs inside the image.
+    fn with_rootfs(&self, image: &str, visit: &mut dyn FnMut(&Path)) -> Result<(), BackendError>;
 }

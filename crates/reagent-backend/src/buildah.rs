@@ -541,6 +541,24 @@ impl Backend for Buildah {
         self.tag(name, local_tags)
     }
 
+    fn with_rootfs(&self, image: &str, visit: &mut dyn FnMut(&Path)) -> Result<(), BackendError> {
+        let name = unique_name("mount");
+        let mut from = self.buildah();
+        from.args(["from", "--quiet", "--pull=never", "--name", &name, image]);
+        from.checked()?;
+        let mut mount = self.buildah();
+        mount.args(["mount", &name]);
+        let result = mount.checked().map(|out| {
+            let path = PathBuf::from(out.trim());
+            visit(&path);
+        });
+        let mut umount = self.buildah();
+        umount.args(["umount", &name]);
+        let _ = umount.checked();
+        self.remove_container(&name);
+        result
+    }
+
     fn import_tarball(
         &self,
         tarball: &Path,

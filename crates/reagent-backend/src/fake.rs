@@ -57,6 +57,11 @@ pub enum Call {
     },
     /// [`Backend::images`].
     Images,
+    /// [`Backend::with_rootfs`].
+    WithRootfs {
+        /// The image.
+        image: String,
+    },
     /// [`Backend::run`].
     Run {
         /// The image.
@@ -105,6 +110,8 @@ struct State {
     failures: HashMap<String, String>,
     blocked: HashSet<String>,
     run_outcomes: HashMap<String, RunOutcome>,
+    /// Root filesystems `with_rootfs` shows, by image reference.
+    rootfs: HashMap<String, PathBuf>,
     remote_down: bool,
     next_id: u64,
     in_flight: usize,
@@ -212,6 +219,13 @@ impl FakeBackend {
         );
         s.add_names(&id, &names);
         id
+    }
+
+    /// Make `with_rootfs(image)` show the folder `root`.
+    pub fn set_rootfs(&self, image: &str, root: &Path) {
+        self.lock()
+            .rootfs
+            .insert(image.to_string(), root.to_path_buf());
     }
 
     /// Remove every local image (as if storage were wiped).
@@ -529,6 +543,24 @@ impl Backend for FakeBackend {
         );
         s.add_names(&id, tags);
         Ok(id)
+    }
+
+    fn with_rootfs(&self, image: &str, visit: &mut dyn FnMut(&Path)) -> Result<(), BackendError> {
+        self.record(Call::WithRootfs {
+            image: image.to_string(),
+        });
+        let root = self.lock().rootfs.get(image).cloned();
+        match root {
+            Some(root) => {
+                visit(&root);
+                Ok(())
+            }
+            None => Err(BackendError::Failed {
+                command: format!("mount {image}"),
+                code: Some(125),
+                stderr: format!("{image}: image not known"),
+            }),
+        }
     }
 }
 

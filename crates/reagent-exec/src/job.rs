@@ -15,6 +15,8 @@ use reagent_state::{BuildLog, Outcome, Record};
 use sha2::Digest;
 
 use crate::events::Event;
+use crate::junit::{Case, CaseOutcome};
+use crate::label_tests;
 use crate::names;
 use crate::plan::Action;
 
@@ -50,6 +52,17 @@ pub enum JobError {
     /// The Containerfile could not be rewritten.
     #[error("{0}")]
     Rewrite(String),
+    /// The image's label tests failed: it was not tagged or pushed.
+    #[error("{failed} of {total} tests failed; the image was not tagged or pushed")]
+    Tests {
+        /// How many failed.
+        failed: usize,
+        /// How many ran.
+        total: usize,
+    },
+    /// The image's audit found advisories at or above the threshold.
+    #[error("{0}")]
+    Audit(String),
 }
 
 impl JobError {
@@ -75,6 +88,10 @@ pub struct JobContext<'a> {
     pub verbose: bool,
     /// The catalyst binary.
     pub catalyst: &'a Path,
+    /// With `-t`: run each built image's tests (with this timeout each) before tagging it.
+    pub tests: Option<Duration>,
+    /// Test (and audit) results of this run, for the report and JUnit.
+    pub results: std::sync::Mutex<Vec<Case>>,
 }
 
 fn now_ms() -> u64 {
@@ -110,13 +127,14 @@ impl JobContext<'_> {
         Ok(dir)
     }
 
-    /// Run `action` on `node`, sending progress through `emit`; records the outcome.
+    /// Run `action` on `node`, sending progress through `emit`; records the
+    /// outcome. Returns how long it ran, whatever the result.
     pub fn run(
         &self,
         node: &Node,
         action: &Action,
         emit: &dyn Fn(Event),
-    ) -> Result<Duration, JobError> {
+    ) -> (Duration, Result<(), JobError>) {
         let start_ms = now_ms();
         let start = Instant::now();
         let result = match action {
@@ -129,6 +147,7 @@ impl JobContext<'_> {
             (Ok(()), Action::Pull) => Outcome::Pulled,
             (Ok(()), _) => Outcome::Built,
             (Err(e), _) if e.is_interrupt() => Outcome::Interrupted,
+            (Err(JobError::Tests { .. } | JobError::Audit(_)), _) => Outcome::TestFailed,
             (Err(_), _) => Outcome::Failed,
         };
         // A push of an existing image is not a build: record only builds and pulls.
@@ -145,7 +164,7 @@ impl JobContext<'_> {
             // Losing a record only costs an explanation later; never fail the build for it.
             let _ = self.log.append(&record);
         }
-        result.map(|()| start.elapsed())
+        (start.elapsed(), result)
     }
 
     fn labels(&self, node: &Node) -> BTreeMap<String, String> {
@@ -173,8 +192,17 @@ impl JobContext<'_> {
         };
         match &node.recipe {
             Recipe::Image(image) => {
-                let req = self.image_request(node, image, &log)?;
-                self.backend.build(&req, self.cancel, &mut progress)?;
+                let mut req = self.image_request(node, image, &log)?;
+                let Some(timeout) = self.tests else {
+                    self.backend.build(&req, self.cancel, &mut progress)?;
+                    return Ok(());
+                };
+                // Untagged until its tests pass: an image that fails them never
+                // carries the key tag, so it never counts as built.
+                req.tags.clear();
+                let id = self.backend.build(&req, self.cancel, &mut progress)?;
+                self.test(node, image, &id, timeout, &log)?;
+                self.backend.tag(&id, &[names::local_ref(node)])?;
             }
             Recipe::Snapshot(snap) => {
                 let req = self.snapshot_request(node, snap, &log)?;
@@ -196,6 +224,46 @@ impl JobContext<'_> {
                     self.cancel,
                 )?;
             }
+        }
+        Ok(())
+    }
+
+    /// Run the image's label and graph.toml tests against image `id`.
+    fn test(
+        &self,
+        node: &Node,
+        image: &ImageRecipe,
+        id: &str,
+        timeout: Duration,
+        log: &Path,
+    ) -> Result<(), JobError> {
+        let labels = self
+            .backend
+            .images()?
+            .into_iter()
+            .find(|i| i.id == id)
+            .map(|i| i.labels)
+            .unwrap_or_default();
+        let specs = label_tests::specs(&labels, &image.tests);
+        let cases = label_tests::run(
+            self.backend,
+            &node.name,
+            id,
+            &specs,
+            timeout,
+            log,
+            self.cancel,
+        )?;
+        let failed = cases
+            .iter()
+            .filter(|c| c.outcome != CaseOutcome::Passed)
+            .count();
+        let total = cases.len();
+        if let Ok(mut results) = self.results.lock() {
+            results.extend(cases);
+        }
+        if failed > 0 {
+            return Err(JobError::Tests { failed, total });
         }
         Ok(())
     }

@@ -11,8 +11,11 @@
 //!    [`events::Event`]s to the one [`progress::Reporter`] that owns output.
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod events;
 pub mod job;
+pub mod junit;
+pub mod label_tests;
 pub mod names;
 pub mod plan;
 pub mod progress;

@@ -124,12 +124,18 @@ pub struct PlanInput<'a> {
     pub last_built: &'a HashMap<String, (String, Manifest)>,
 }
 
-/// Local images by the key label they carry.
+/// Local images by the key label they carry (a tagged one wins over an untagged one).
 pub fn local_keys(images: &[LocalImage]) -> HashMap<String, &LocalImage> {
-    images
-        .iter()
-        .filter_map(|i| i.labels.get(LABEL_KEY).map(|k| (k.clone(), i)))
-        .collect()
+    let mut out: HashMap<String, &LocalImage> = HashMap::new();
+    for image in images {
+        if let Some(key) = image.labels.get(LABEL_KEY) {
+            let entry = out.entry(key.clone()).or_insert(image);
+            if entry.names.is_empty() {
+                *entry = image;
+            }
+        }
+    }
+    out
 }
 
 /// Plan a run. `images` is the one listing of local storage.
@@ -141,7 +147,14 @@ pub fn plan(
 ) -> Result<Plan, BackendError> {
     let selection = graph.with_ancestors(input.targets.iter().copied());
     let local = local_keys(images);
-    let is_local = |id: NodeId| local.contains_key(&graph.node(id).key.hex());
+    // An image counts only if it carries the key label AND the key tag: an
+    // image whose tests failed keeps the label but never gets the tag.
+    let is_local = |id: NodeId| {
+        let node = graph.node(id);
+        local
+            .get(&node.key.hex())
+            .is_some_and(|image| image.names.contains(&names::local_ref(node)))
+    };
 
     // Ask the registry about every selected node not being forced, a few at a time.
     let remote: HashMap<NodeId, bool> = match input.registry {

@@ -25,12 +25,16 @@ pub struct RunOptions {
 
 enum Msg {
     Event(Event),
-    Done(
-        NodeId,
-        Result<Duration, String>,
-        bool,
-        Option<std::path::PathBuf>,
-    ),
+    Done(Done),
+}
+
+/// A worker's report that a node's work ended.
+struct Done {
+    id: NodeId,
+    duration: Duration,
+    result: Result<(), String>,
+    interrupted: bool,
+    log: Option<std::path::PathBuf>,
 }
 
 /// The plan as events, parents first.
@@ -118,15 +122,16 @@ pub fn run(
                 let emit = move |e: Event| {
                     let _ = tx.send(Msg::Event(e));
                 };
-                let result = ctx.run(node, actions[&id], &emit);
+                let (duration, result) = ctx.run(node, actions[&id], &emit);
                 let interrupted = result.as_ref().err().is_some_and(|e| e.is_interrupt());
                 let log = result.is_err().then(|| ctx.log_path(node));
-                let _ = msg_tx.send(Msg::Done(
+                let _ = msg_tx.send(Msg::Done(Done {
                     id,
-                    result.map_err(|e| e.to_string()),
+                    duration,
+                    result: result.map_err(|e| e.to_string()),
                     interrupted,
                     log,
-                ));
+                }));
             });
         }
         drop(msg_tx);
@@ -156,12 +161,18 @@ pub fn run(
             }
             match msg_rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(Msg::Event(e)) => reporter.report(&e),
-                Ok(Msg::Done(id, result, interrupted, log)) => {
+                Ok(Msg::Done(Done {
+                    id,
+                    duration,
+                    result,
+                    interrupted,
+                    log,
+                })) => {
                     running -= 1;
                     let node = graph.node(id);
                     let action = actions[&id];
                     match result {
-                        Ok(duration) => {
+                        Ok(()) => {
                             queue.done(&id);
                             match action {
                                 Action::Build(_) => summary.built += 1,
@@ -191,16 +202,21 @@ pub fn run(
                                     action: action.word().into(),
                                     error,
                                     log,
-                                    duration: Duration::ZERO,
+                                    duration,
                                 });
                             }
+                            let because = if interrupted {
+                                "interrupted".to_string()
+                            } else {
+                                format!("{} failed", node.name)
+                            };
                             let dependents = queue.fail(&id);
                             for d in dependents {
                                 if skipped.insert(d) {
                                     summary.skipped += 1;
                                     reporter.report(&Event::Skipped {
                                         node: graph.node(d).name.clone(),
-                                        because: format!("{} failed", node.name),
+                                        because: because.clone(),
                                     });
                                 }
                             }

@@ -148,6 +148,8 @@ pub struct BuildahSection {
 pub struct AuditSection {
     /// A folder of GLSA XML files (default: the snapshot's `metadata/glsa`).
     pub glsa: Option<String>,
+    /// The arch keyword advisories are matched for (default: the host's, e.g. `amd64`).
+    pub arch: Option<String>,
 }
 
 /// `[image.<name>]`.

@@ -36,6 +36,60 @@ pub enum Command {
     Check,
     /// Build the dirty nodes among the targets and their ancestors, in parallel.
     Build(BuildArgs),
+    /// Run the label tests of built images (`org.reagent.test*` labels and graph.toml `test`).
+    Test(TestArgs),
+    /// Audit built images' installed packages against Gentoo security advisories (GLSA).
+    Audit(AuditArgs),
+    /// Packages added, removed and changed between two builds of an image.
+    Diff(DiffArgs),
+}
+
+/// `reagent test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Images to test: regexes matched against node names (unanchored), or `all`.
+    #[arg(value_name = "REGEX|all", required = true)]
+    pub targets: Vec<String>,
+    /// Also write the results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
+    /// Seconds each test command may run.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub timeout: u64,
+}
+
+/// `reagent audit`.
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// Images to audit: regexes matched against node names (unanchored), or `all`.
+    #[arg(value_name = "REGEX|all", required = true)]
+    pub targets: Vec<String>,
+    /// Print `{"findings":[...]}` JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the findings as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<std::path::PathBuf>,
+    /// Exit 1 when a finding is at or above this severity (minimal, low, normal, high); default: any finding.
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
+    /// The arch keyword advisories are matched for (default: [audit] arch, else the host's).
+    #[arg(long)]
+    pub arch: Option<String>,
+}
+
+/// `reagent diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The image (node name).
+    pub image: String,
+    /// The older build: a key prefix (default: the second newest recorded build).
+    pub old: Option<String>,
+    /// The newer build: a key prefix (default: the newest recorded build).
+    pub new: Option<String>,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `reagent build`.
@@ -62,6 +116,15 @@ pub struct BuildArgs {
     /// Audit each built image against Gentoo security advisories.
     #[arg(short = 'T', long = "vuln-test")]
     pub vuln_test: bool,
+    /// With -t/-T, also write test and audit results as JUnit XML to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// With -t, seconds each test command may run.
+    #[arg(long, value_name = "SECS", default_value_t = 300)]
+    pub test_timeout: u64,
+    /// With -T, fail on findings at or above this severity (default: any).
+    #[arg(long, value_name = "SEVERITY")]
+    pub fail_on: Option<String>,
     /// Run at most N jobs at once (default: [project] jobs, else the CPU count).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,

@@ -19,6 +19,9 @@ fn main() -> ExitCode {
         Command::Explain(args) => commands::explain(&cli, args),
         Command::Check => commands::check(&cli),
         Command::Build(args) => commands::build(&cli, args),
+        Command::Test(args) => commands::test(&cli, args),
+        Command::Audit(args) => commands::audit(&cli, args),
+        Command::Diff(args) => commands::diff(&cli, args),
     };
     match result {
         Ok(()) => ExitCode::from(report::EXIT_OK),

@@ -262,6 +262,8 @@ impl Env {
             cancel,
             verbose: false,
             catalyst: Path::new("/bin/false"),
+            tests: None,
+            results: Default::default(),
         };
         let mut rec = Recorder::default();
         let summary = run(&ctx, plan, &opts, &mut rec);

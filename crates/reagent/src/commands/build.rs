@@ -3,7 +3,8 @@
 use std::collections::HashSet;
 use std::io::IsTerminal;
 use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use reagent_backend::buildah::{Buildah, BuildahSettings};
 use reagent_backend::{Backend, Cancel};
@@ -11,6 +12,7 @@ use reagent_exec::job::JobContext;
 use reagent_exec::plan::{plan, Action, PlanInput};
 use reagent_exec::progress::{Bars, Json, Plain, Reporter};
 use reagent_exec::run::{plan_event, run, RunOptions};
+use reagent_exec::{junit, label_tests};
 use reagent_graph::{NodeId, NodeKind, Project, Recipe};
 use reagent_state::{BuildLog, StateLock};
 
@@ -131,6 +133,8 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         cancel: &cancel,
         verbose: args.verbose,
         catalyst: &args.catalyst_bin,
+        tests: args.test.then(|| Duration::from_secs(args.test_timeout)),
+        results: Mutex::new(Vec::new()),
     };
 
     if args.dry_run || args.explain {
@@ -174,6 +178,15 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         },
         reporter.as_mut(),
     );
+    drop(reporter);
+    let cases = ctx.results.lock().map(|c| c.clone()).unwrap_or_default();
+    if !cases.is_empty() && !args.json {
+        eprint!("{}", label_tests::table(&cases));
+    }
+    if let Some(path) = &args.junit {
+        junit::write(path, "reagent build", &cases)
+            .map_err(|e| Failure::Failed(format!("cannot write {}: {e}", path.display())))?;
+    }
     if summary.interrupted {
         return Err(Failure::Interrupted);
     }

@@ -133,5 +133,11 @@ fn count(project: &reagent_graph::Project, kind: reagent_graph::NodeKind) -> usi
         .count()
 }
 
-mod build;
+mod audit;
+pub(crate) mod build;
+mod diff;
+mod test;
+pub use audit::audit;
 pub use build::build;
+pub use diff::diff;
+pub use test::test;
