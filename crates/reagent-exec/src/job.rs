@@ -90,8 +90,19 @@ pub struct JobContext<'a> {
     pub catalyst: &'a Path,
     /// With `-t`: run each built image's tests (with this timeout each) before tagging it.
     pub tests: Option<Duration>,
+    /// With `-T`: audit each built image against these advisories before tagging it.
+    pub audit: Option<AuditGate<'a>>,
     /// Test (and audit) results of this run, for the report and JUnit.
     pub results: std::sync::Mutex<Vec<Case>>,
+}
+
+/// What `-T` checks a built image against.
+#[derive(Debug, Clone, Copy)]
+pub struct AuditGate<'a> {
+    /// The advisories.
+    pub advisories: &'a crate::audit::Advisories,
+    /// Fail on findings at or above this severity (`None`: any finding).
+    pub fail_on: Option<reagent_gentoo::Severity>,
 }
 
 fn now_ms() -> u64 {
@@ -193,15 +204,20 @@ impl JobContext<'_> {
         match &node.recipe {
             Recipe::Image(image) => {
                 let mut req = self.image_request(node, image, &log)?;
-                let Some(timeout) = self.tests else {
+                if self.tests.is_none() && self.audit.is_none() {
                     self.backend.build(&req, self.cancel, &mut progress)?;
                     return Ok(());
-                };
-                // Untagged until its tests pass: an image that fails them never
-                // carries the key tag, so it never counts as built.
+                }
+                // Untagged until its tests and audit pass: an image that fails
+                // them never carries the key tag, so it never counts as built.
                 req.tags.clear();
                 let id = self.backend.build(&req, self.cancel, &mut progress)?;
-                self.test(node, image, &id, timeout, &log)?;
+                if let Some(timeout) = self.tests {
+                    self.test(node, image, &id, timeout, &log)?;
+                }
+                if let Some(gate) = self.audit {
+                    self.audit(node, &id, gate)?;
+                }
                 self.backend.tag(&id, &[names::local_ref(node)])?;
             }
             Recipe::Snapshot(snap) => {
@@ -264,6 +280,29 @@ impl JobContext<'_> {
         }
         if failed > 0 {
             return Err(JobError::Tests { failed, total });
+        }
+        Ok(())
+    }
+
+    /// Audit image `id`'s installed packages against the gate's advisories.
+    fn audit(&self, node: &Node, id: &str, gate: AuditGate<'_>) -> Result<(), JobError> {
+        let findings = crate::audit::audit_image(self.backend, id, gate.advisories)
+            .map_err(|e| JobError::Audit(e.to_string()))?;
+        let cases =
+            crate::audit::cases_failing_at(&node.name, &findings, gate.advisories, gate.fail_on);
+        let failing: Vec<String> = findings
+            .iter()
+            .filter(|f| crate::audit::fails(f, gate.fail_on))
+            .map(|f| format!("GLSA {} ({}-{})", f.glsa_id, f.package, f.installed))
+            .collect();
+        if let Ok(mut results) = self.results.lock() {
+            results.extend(cases);
+        }
+        if !failing.is_empty() {
+            return Err(JobError::Audit(format!(
+                "vulnerable: {}; the image was not tagged or pushed",
+                failing.join(", ")
+            )));
         }
         Ok(())
     }

@@ -621,6 +621,7 @@ fn never_built_nodes_say_so() {
         verbose: false,
         catalyst: std::path::Path::new("/bin/false"),
         tests: None,
+        audit: None,
         results: Default::default(),
     };
     let Event::Plan { steps } = plan_event(&ctx, &plan) else {

@@ -314,3 +314,49 @@ fn failing_label_tests_keep_an_image_untagged_unpushed_and_its_children_unbuilt(
     );
     assert!(table.contains("graph.toml[0]"), "{table}");
 }
+
+#[test]
+fn vulnerability_test_gates_tagging_by_severity() {
+    if !require_tools() {
+        eprintln!("skipped: container tools missing");
+        return;
+    }
+    let p = Project::new("[audit]\nglsa = \"glsa\"\narch = \"amd64\"\n");
+    let glsa = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/gentoo/portage-tree/metadata/glsa/glsa-202408-01.xml");
+    p.write(
+        "glsa/glsa-202408-01.xml",
+        &std::fs::read_to_string(glsa).unwrap(),
+    );
+    // An image whose package database says nginx 1.24.0 is installed (vulnerable: < 1.26.2).
+    let pkg = "images/web/var/db/pkg/www-servers/nginx-1.24.0";
+    p.write(&format!("{pkg}/SLOT"), "0\n");
+    p.write(&format!("{pkg}/USE"), "http2 ssl\n");
+    p.write(&format!("{pkg}/IUSE"), "http2 ssl\n");
+    p.write(&format!("{pkg}/repository"), "gentoo\n");
+    p.write("images/web/Containerfile", "FROM scratch\nCOPY var /var\n");
+
+    let (code, _, stderr) = p.reagent(&["build", "-R", "-T", "web"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("GLSA 202408-01 (www-servers/nginx-1.24.0)"),
+        "{stderr}"
+    );
+    let names = p
+        .storage
+        .buildah(&["images", "--format", "{{.Name}}:{{.Tag}}"]);
+    assert!(
+        !names.contains("localhost/web"),
+        "a vulnerable image is not tagged: {names}"
+    );
+
+    // The advisory is `normal`: failing only on `high` lets the image through.
+    p.ok(&["build", "-R", "-T", "--fail-on", "high", "web"]);
+    let names = p
+        .storage
+        .buildah(&["images", "--format", "{{.Name}}:{{.Tag}}"]);
+    assert!(
+        names.contains(&format!("localhost/web:{}", p.key16("web"))),
+        "{names}"
+    );
+}

@@ -263,6 +263,7 @@ impl Env {
             verbose: false,
             catalyst: Path::new("/bin/false"),
             tests: None,
+            audit: None,
             results: Default::default(),
         };
         let mut rec = Recorder::default();

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use reagent_backend::buildah::{Buildah, BuildahSettings};
 use reagent_backend::{Backend, Cancel};
-use reagent_exec::job::JobContext;
+use reagent_exec::job::{AuditGate, JobContext};
 use reagent_exec::plan::{plan, Action, PlanInput};
 use reagent_exec::progress::{Bars, Json, Plain, Reporter};
 use reagent_exec::run::{plan_event, run, RunOptions};
@@ -124,6 +124,15 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
     let plan =
         plan(graph, &backend, &images, &input).map_err(|e| Failure::Failed(e.to_string()))?;
 
+    let fail_on = match &args.fail_on {
+        Some(s) => Some(reagent_exec::audit::parse_severity(s).map_err(Failure::Usage)?),
+        None => None,
+    };
+    let advisories = if args.vuln_test {
+        Some(reagent_exec::audit::load(&project, None).map_err(|e| Failure::Usage(e.to_string()))?)
+    } else {
+        None
+    };
     let cancel = Cancel::new();
     let ctx = JobContext {
         project: &project,
@@ -134,6 +143,10 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         verbose: args.verbose,
         catalyst: &args.catalyst_bin,
         tests: args.test.then(|| Duration::from_secs(args.test_timeout)),
+        audit: advisories.as_ref().map(|advisories| AuditGate {
+            advisories,
+            fail_on,
+        }),
         results: Mutex::new(Vec::new()),
     };
 
