@@ -157,8 +157,12 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         }
     }
 
+    // The first SIGINT/SIGTERM asks for a clean stop (running builds are
+    // killed, their containers removed, the record kept); a second one while
+    // that is under way exits at once.
     let flag: Arc<AtomicBool> = cancel.flag();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 130, flag.clone());
         let _ = signal_hook::flag::register(signal, flag.clone());
     }
     let jobs = args
