@@ -94,6 +94,8 @@ pub struct JobContext<'a> {
     pub audit: Option<AuditGate<'a>>,
     /// Test (and audit) results of this run, for the report and JUnit.
     pub results: std::sync::Mutex<Vec<Case>>,
+    /// Registry references pushed or pulled in this run (see [`crate::seen`]).
+    pub registry_refs: std::sync::Mutex<Vec<String>>,
 }
 
 /// What `-T` checks a built image against.

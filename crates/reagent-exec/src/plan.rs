@@ -11,6 +11,7 @@ use reagent_graph::diff::{diff, Change};
 use reagent_graph::{Graph, Manifest, NodeId};
 
 use crate::names;
+use crate::seen::Seen;
 
 /// Where an up-to-date node's image is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,6 +96,8 @@ pub struct Plan {
     pub steps: Vec<Step>,
     /// The nodes asked for (before adding ancestors).
     pub targets: Vec<NodeId>,
+    /// Registry references the planner's lookups found present.
+    pub found_remote: Vec<String>,
 }
 
 impl Plan {
@@ -122,6 +125,9 @@ pub struct PlanInput<'a> {
     pub registry: Option<&'a str>,
     /// Last successful recorded manifest and key (hex) per node name.
     pub last_built: &'a HashMap<String, (String, Manifest)>,
+    /// Registry references recently seen there; a local node whose key tag
+    /// is among them is not asked about again.
+    pub seen: Option<&'a Seen>,
 }
 
 /// Local images by the key label they carry (a tagged one wins over an untagged one).
@@ -156,16 +162,38 @@ pub fn plan(
             .is_some_and(|image| image.names.contains(&names::local_ref(node)))
     };
 
-    // Ask the registry about every selected node not being forced, a few at a time.
+    // Ask the registry about every selected node not being forced (and not
+    // seen there lately), a few at a time.
+    let mut found_remote = Vec::new();
     let remote: HashMap<NodeId, bool> = match input.registry {
         None => HashMap::new(),
         Some(registry) => {
-            let ask: Vec<NodeId> = selection
-                .iter()
-                .copied()
-                .filter(|id| !input.force.contains(id))
-                .collect();
-            remote_lookup(graph, backend, registry, &ask)?
+            let seen_fresh = |id: NodeId| {
+                input
+                    .seen
+                    .is_some_and(|s| s.fresh(&names::remote_ref(registry, graph.node(id))))
+            };
+            let mut known = HashMap::new();
+            let mut ask = Vec::new();
+            for &id in &selection {
+                if input.force.contains(&id) {
+                    continue;
+                }
+                if is_local(id) && seen_fresh(id) {
+                    known.insert(id, true);
+                } else {
+                    ask.push(id);
+                }
+            }
+            let asked = remote_lookup(graph, backend, registry, &ask)?;
+            found_remote.extend(
+                asked
+                    .iter()
+                    .filter(|(_, present)| **present)
+                    .map(|(id, _)| names::remote_ref(registry, graph.node(*id))),
+            );
+            known.extend(asked);
+            known
         }
     };
     let in_registry = |id: NodeId| remote.get(&id).copied().unwrap_or(false);
@@ -214,6 +242,7 @@ pub fn plan(
             })
             .collect(),
         targets: input.targets.to_vec(),
+        found_remote,
     })
 }
 

@@ -622,6 +622,7 @@ fn never_built_nodes_say_so() {
         catalyst: std::path::Path::new("/bin/false"),
         tests: None,
         audit: None,
+        registry_refs: Default::default(),
         results: Default::default(),
     };
     let Event::Plan { steps } = plan_event(&ctx, &plan) else {

@@ -225,6 +225,7 @@ impl Env {
             force: &force,
             registry,
             last_built: &last,
+            seen: None,
         };
         plan(&self.project.graph, &self.fake, &images, &input)
     }
@@ -264,6 +265,7 @@ impl Env {
             catalyst: Path::new("/bin/false"),
             tests: None,
             audit: None,
+            registry_refs: Default::default(),
             results: Default::default(),
         };
         let mut rec = Recorder::default();

@@ -12,6 +12,7 @@ use reagent_exec::job::{AuditGate, JobContext};
 use reagent_exec::plan::{plan, Action, PlanInput};
 use reagent_exec::progress::{Bars, Json, Plain, Reporter};
 use reagent_exec::run::{plan_event, run, RunOptions};
+use reagent_exec::seen::Seen;
 use reagent_exec::{junit, label_tests};
 use reagent_graph::{NodeId, NodeKind, Project, Recipe};
 use reagent_state::{BuildLog, StateLock};
@@ -111,6 +112,7 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
     let log = BuildLog::open(&project.state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
     let last = reagent_exec::last_built(&log);
 
+    let mut seen = Seen::load(&project.state_dir);
     let backend = backend(&project);
     let images = backend
         .images()
@@ -120,6 +122,7 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         force: &force,
         registry,
         last_built: &last,
+        seen: Some(&seen),
     };
     let plan =
         plan(graph, &backend, &images, &input).map_err(|e| Failure::Failed(e.to_string()))?;
@@ -148,6 +151,7 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
             fail_on,
         }),
         results: Mutex::new(Vec::new()),
+        registry_refs: Mutex::new(Vec::new()),
     };
 
     if args.dry_run || args.explain {
@@ -196,6 +200,18 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         reporter.as_mut(),
     );
     drop(reporter);
+    if registry.is_some() {
+        let refs = ctx
+            .registry_refs
+            .lock()
+            .map(|r| r.clone())
+            .unwrap_or_default();
+        for r in plan.found_remote.iter().chain(&refs) {
+            seen.mark(r);
+        }
+        // Only an optimisation: a lost file means a few more registry lookups.
+        let _ = seen.save();
+    }
     let cases = ctx.results.lock().map(|c| c.clone()).unwrap_or_default();
     if !cases.is_empty() && !args.json {
         eprint!("{}", label_tests::table(&cases));
