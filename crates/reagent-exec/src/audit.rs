@@ -68,6 +68,15 @@ pub enum AuditError {
         /// What the backend said.
         source: BackendError,
     },
+    /// A folder on the way to the package database is a symbolic link, which
+    /// could point out of the mounted image into the host.
+    #[error("{image}: /{path} is a symbolic link; reagent reads /var/db/pkg only as a real folder inside the image")]
+    Symlink {
+        /// The image reference.
+        image: String,
+        /// The link, relative to the image's root.
+        path: String,
+    },
     /// The image's package database is unreadable (the message names the file).
     #[error("{image}: bad package database: {source}")]
     Vdb {
@@ -153,27 +162,20 @@ pub fn gentoo_keyword(rust_arch: &str) -> Option<&'static str> {
 
 /// The packages installed in `image`, read from its `/var/db/pkg` through
 /// [`Backend::with_rootfs`]. An image without a package database (a plain
-/// busybox base, say) has no packages.
+/// busybox base, say) has no packages. `var`, `var/db` and `var/db/pkg`
+/// must be real folders: a symbolic link could lead out of the image.
 pub fn installed(backend: &dyn Backend, image: &str) -> Result<Vec<Installed>, AuditError> {
     let mut result = None;
     backend
         .with_rootfs(image, &mut |root: &Path| {
-            result = Some(if root.join("var/db/pkg").is_dir() {
-                vdb::read(root)
-            } else {
-                Ok(Vec::new())
-            });
+            result = Some(read_vdb(root, image));
         })
         .map_err(|source| AuditError::Backend {
             image: image.to_string(),
             source,
         })?;
     match result {
-        Some(Ok(pkgs)) => Ok(pkgs),
-        Some(Err(source)) => Err(AuditError::Vdb {
-            image: image.to_string(),
-            source,
-        }),
+        Some(r) => r,
         None => Err(AuditError::Backend {
             image: image.to_string(),
             source: BackendError::Failed {
@@ -183,6 +185,26 @@ pub fn installed(backend: &dyn Backend, image: &str) -> Result<Vec<Installed>, A
             },
         }),
     }
+}
+
+fn read_vdb(root: &Path, image: &str) -> Result<Vec<Installed>, AuditError> {
+    for rel in ["var", "var/db", "var/db/pkg"] {
+        match std::fs::symlink_metadata(root.join(rel)) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(AuditError::Symlink {
+                    image: image.to_string(),
+                    path: rel.to_string(),
+                })
+            }
+            Ok(m) if m.is_dir() => {}
+            // Missing (or not a folder): nothing installed through portage.
+            _ => return Ok(Vec::new()),
+        }
+    }
+    vdb::read(root).map_err(|source| AuditError::Vdb {
+        image: image.to_string(),
+        source,
+    })
 }
 
 /// The advisories of `adv` that affect packages installed in `image`.
@@ -413,6 +435,24 @@ mod tests {
         let backend = FakeBackend::new();
         backend.set_rootfs("localhost/base:1", tmp.path());
         assert!(installed(&backend, "localhost/base:1").unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_linked_vdb_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        rootfs(&tmp.path().join("elsewhere"));
+        std::fs::create_dir_all(tmp.path().join("root/var")).unwrap();
+        std::os::unix::fs::symlink(
+            tmp.path().join("elsewhere/var/db"),
+            tmp.path().join("root/var/db"),
+        )
+        .unwrap();
+        let backend = FakeBackend::new();
+        backend.set_rootfs("localhost/app:1", &tmp.path().join("root"));
+        let err = installed(&backend, "localhost/app:1")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("/var/db is a symbolic link"), "{err}");
     }
 
     #[test]

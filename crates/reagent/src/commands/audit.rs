@@ -39,7 +39,9 @@ pub(super) fn image_targets(project: &Project, targets: &[String]) -> Result<Vec
 
 fn setup_error(e: AuditError) -> Failure {
     match e {
-        AuditError::Backend { .. } | AuditError::Vdb { .. } => Failure::Failed(e.to_string()),
+        AuditError::Backend { .. } | AuditError::Vdb { .. } | AuditError::Symlink { .. } => {
+            Failure::Failed(e.to_string())
+        }
         _ => Failure::Usage(e.to_string()),
     }
 }

@@ -79,7 +79,7 @@ pub fn diff(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
         }
     };
 
-    let short = |key: &str| key[..16.min(key.len())].to_string();
+    let short = |key: &str| short_key(key).to_string();
     let reference = |key: &str| format!("localhost/{}:{}", node.name, short(key));
     let mut lists = Vec::new();
     for key in [&old, &new] {
@@ -176,11 +176,16 @@ fn resolve(node: &str, prefix: &str, candidates: &[String]) -> Result<String, Fa
             "`{prefix}` matches {} builds of {node}: {}; give more digits",
             many.len(),
             many.iter()
-                .map(|k| &k[..16.min(k.len())])
+                .map(|k| short_key(k))
                 .collect::<Vec<_>>()
                 .join(", ")
         ))),
     }
+}
+
+/// The first 16 characters of a key, as image tags show it (the whole text if shorter).
+fn short_key(key: &str) -> &str {
+    key.char_indices().nth(16).map_or(key, |(i, _)| &key[..i])
 }
 
 fn slot(p: &Installed) -> String {
