@@ -5,37 +5,10 @@
 use reagent_backend::Backend;
 use reagent_exec::audit::{self, AuditError, Finding, ImageFinding, Severity};
 use reagent_exec::{junit, names};
-use reagent_graph::{NodeId, NodeKind, Project};
 
-use super::{build::backend, out, regexes};
+use super::{build::backend, image_targets, out};
 use crate::cli::{AuditArgs, Cli};
 use crate::report::Failure;
-
-/// The image nodes named by `targets`: regexes (unanchored) or `all`.
-pub(super) fn image_targets(project: &Project, targets: &[String]) -> Result<Vec<NodeId>, Failure> {
-    let graph = &project.graph;
-    let mut selected = Vec::new();
-    for word in targets {
-        let found = if word == "all" {
-            graph.nodes().iter().map(|n| n.id).collect()
-        } else {
-            graph.matching(&regexes(std::slice::from_ref(word))?)
-        };
-        let images: Vec<NodeId> = found
-            .into_iter()
-            .filter(|id| graph.node(*id).kind == NodeKind::Image)
-            .collect();
-        if images.is_empty() {
-            return Err(Failure::Usage(format!(
-                "no image matches `{word}` (see `reagent graph`)"
-            )));
-        }
-        selected.extend(images);
-    }
-    selected.sort();
-    selected.dedup();
-    Ok(selected)
-}
 
 fn setup_error(e: AuditError) -> Failure {
     match e {

@@ -15,6 +15,35 @@ pub fn regexes(patterns: &[String]) -> Result<Vec<Regex>, Failure> {
         .collect()
 }
 
+/// The image nodes named by `targets`: regexes (unanchored) or `all`.
+fn image_targets(
+    project: &reagent_graph::Project,
+    targets: &[String],
+) -> Result<Vec<reagent_graph::NodeId>, Failure> {
+    let graph = &project.graph;
+    let mut selected = Vec::new();
+    for word in targets {
+        let found = if word == "all" {
+            graph.nodes().iter().map(|n| n.id).collect()
+        } else {
+            graph.matching(&regexes(std::slice::from_ref(word))?)
+        };
+        let images: Vec<reagent_graph::NodeId> = found
+            .into_iter()
+            .filter(|id| graph.node(*id).kind == reagent_graph::NodeKind::Image)
+            .collect();
+        if images.is_empty() {
+            return Err(Failure::Usage(format!(
+                "no image matches `{word}` (see `reagent graph`)"
+            )));
+        }
+        selected.extend(images);
+    }
+    selected.sort();
+    selected.dedup();
+    Ok(selected)
+}
+
 fn out(text: &str) -> Result<(), Failure> {
     let mut stdout = std::io::stdout().lock();
     // A closed pipe (`reagent graph | head`) is not an error worth reporting.

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use reagent_backend::{Backend, Cancel};
 use reagent_exec::{junit, label_tests, names, plan::local_keys};
-use reagent_graph::{NodeKind, Recipe};
+use reagent_graph::Recipe;
 
-use super::{build::backend, regexes};
+use super::{build::backend, image_targets};
 use crate::cli::{Cli, TestArgs};
 use crate::report::Failure;
 
@@ -14,26 +14,7 @@ use crate::report::Failure;
 pub fn test(cli: &Cli, args: &TestArgs) -> Result<(), Failure> {
     let project = crate::load(cli)?;
     let graph = &project.graph;
-    let mut selected = Vec::new();
-    for word in &args.targets {
-        let found: Vec<_> = if word == "all" {
-            graph.nodes().iter().map(|n| n.id).collect()
-        } else {
-            graph.matching(&regexes(std::slice::from_ref(word))?)
-        };
-        let images: Vec<_> = found
-            .into_iter()
-            .filter(|id| graph.node(*id).kind == NodeKind::Image)
-            .collect();
-        if images.is_empty() {
-            return Err(Failure::Usage(format!(
-                "no image matches `{word}` (see `reagent graph`)"
-            )));
-        }
-        selected.extend(images);
-    }
-    selected.sort();
-    selected.dedup();
+    let selected = image_targets(&project, &args.targets)?;
 
     let backend = backend(&project);
     let images = backend
