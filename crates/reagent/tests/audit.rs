@@ -2,13 +2,10 @@
 //! an image whose `/var/db/pkg` is a fake VDB, checked against a folder of
 //! advisories that match and do not match it.
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-use reagent_testkit::{require_tools, Storage};
+use common::buildah::{tools_missing, BuildahProject, APP_PACKAGES, APP_VDB};
 use serde_json::Value;
-
-const BASE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n";
 
 /// An advisory for one package: `vulnerable < fixed`, `unaffected >= fixed`.
 fn glsa(id: &str, title: &str, package: &str, fixed: &str, arch: &str, severity: &str) -> String {
@@ -33,165 +30,72 @@ fn glsa(id: &str, title: &str, package: &str, fixed: &str, arch: &str, severity:
 }
 
 /// base (busybox, no VDB) ← app (busybox plus a fake VDB), and a GLSA folder.
-struct Project {
-    dir: tempfile::TempDir,
-    _storage: Storage,
-}
-
-impl Project {
-    fn new(audit_config: &str) -> Project {
-        let storage = Storage::new();
-        let p = Project {
-            dir: tempfile::tempdir().unwrap(),
-            _storage: storage,
-        };
-        let s = p._storage.settings();
-        p.write(
-            "graph.toml",
-            &format!(
-                "[buildah]\nisolation = \"chroot\"\nstorage_driver = \"vfs\"\nroot = \"{}\"\nrunroot = \"{}\"\n{audit_config}",
-                s.root.unwrap().display(),
-                s.runroot.unwrap().display()
-            ),
-        );
-        std::fs::create_dir_all(p.path("images/01-base")).unwrap();
-        std::fs::copy("/bin/busybox", p.path("images/01-base/busybox")).unwrap();
-        p.write("images/01-base/Containerfile", BASE);
-        p.write(
-            "images/app/Containerfile",
-            "FROM base\nCOPY vdb/ /var/db/pkg/\n",
-        );
-        p.package(
-            "www-servers/nginx-1.24.0",
-            "0",
-            "amd64 ssl http2",
-            "+ssl +http2 debug",
-        );
-        p.package(
-            "dev-libs/openssl-3.1.4",
-            "0/3",
-            "amd64 asm",
-            "asm ktls test",
-        );
-        p.package(
-            "sys-libs/zlib-1.2.13",
-            "0/1",
-            "amd64",
-            "minizip static-libs",
-        );
-        // Matches, normal.
-        p.write(
-            "glsa/glsa-202401-01.xml",
-            &glsa(
-                "202401-01",
-                "nginx: multiple vulnerabilities",
-                "www-servers/nginx",
-                "1.25.3",
-                "*",
-                "normal",
-            ),
-        );
-        // Installed version is already fixed.
-        p.write(
-            "glsa/glsa-202401-02.xml",
-            &glsa(
-                "202401-02",
-                "OpenSSL: heap overflow",
-                "dev-libs/openssl",
-                "3.0.0",
-                "*",
-                "high",
-            ),
-        );
-        // Matches, low.
-        p.write(
-            "glsa/glsa-202401-03.xml",
-            &glsa(
-                "202401-03",
-                "zlib: buffer overflow",
-                "sys-libs/zlib",
-                "1.3.1",
-                "*",
-                "low",
-            ),
-        );
-        // Would match, but only on ppc.
-        p.write(
-            "glsa/glsa-202401-04.xml",
-            &glsa(
-                "202401-04",
-                "zlib: ppc only",
-                "sys-libs/zlib",
-                "1.4",
-                "ppc",
-                "high",
-            ),
-        );
-        p
+fn project(audit_config: &str) -> BuildahProject {
+    let p = BuildahProject::new(audit_config)
+        .with_busybox_base()
+        .with_vdb_app();
+    for (cpv, ..) in APP_PACKAGES {
+        p.write(&format!("{APP_VDB}/{cpv}/KEYWORDS"), "amd64 ~arm64\n");
     }
-
-    /// A VDB entry under the app's build context.
-    fn package(&self, cpv: &str, slot: &str, use_flags: &str, iuse: &str) {
-        let dir = format!("images/app/vdb/{cpv}");
-        self.write(&format!("{dir}/SLOT"), &format!("{slot}\n"));
-        self.write(&format!("{dir}/USE"), &format!("{use_flags}\n"));
-        self.write(&format!("{dir}/IUSE"), &format!("{iuse}\n"));
-        self.write(&format!("{dir}/repository"), "gentoo\n");
-        self.write(&format!("{dir}/KEYWORDS"), "amd64 ~arm64\n");
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_reagent"))
-            .arg("-C")
-            .arg(self.dir.path())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        Run::from(out)
-    }
-
-    fn build_all(&self) {
-        let r = self.run(&["build", "-R", "all"]);
-        assert_eq!(r.code, Some(0), "build failed:\n{}", r.stderr);
-    }
-}
-
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(out: Output) -> Run {
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
+    // Matches, normal.
+    p.write(
+        "glsa/glsa-202401-01.xml",
+        &glsa(
+            "202401-01",
+            "nginx: multiple vulnerabilities",
+            "www-servers/nginx",
+            "1.25.3",
+            "*",
+            "normal",
+        ),
+    );
+    // Installed version is already fixed.
+    p.write(
+        "glsa/glsa-202401-02.xml",
+        &glsa(
+            "202401-02",
+            "OpenSSL: heap overflow",
+            "dev-libs/openssl",
+            "3.0.0",
+            "*",
+            "high",
+        ),
+    );
+    // Matches, low.
+    p.write(
+        "glsa/glsa-202401-03.xml",
+        &glsa(
+            "202401-03",
+            "zlib: buffer overflow",
+            "sys-libs/zlib",
+            "1.3.1",
+            "*",
+            "low",
+        ),
+    );
+    // Would match, but only on ppc.
+    p.write(
+        "glsa/glsa-202401-04.xml",
+        &glsa(
+            "202401-04",
+            "zlib: ppc only",
+            "sys-libs/zlib",
+            "1.4",
+            "ppc",
+            "high",
+        ),
+    );
+    p
 }
 
 const CONFIG: &str = "[audit]\nglsa = \"glsa\"\narch = \"amd64\"\n";
 
 #[test]
 fn findings_as_table_json_and_junit_and_exit_by_severity() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
-    let p = Project::new(CONFIG);
+    let p = project(CONFIG);
     p.build_all();
 
     // The table: one row per finding, sorted by advisory.
@@ -335,11 +239,10 @@ fn suite_counts(xml: &str) -> SuiteCounts {
 
 #[test]
 fn usage_errors_exit_2() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
-    let p = Project::new(CONFIG);
+    let p = project(CONFIG);
 
     // Not built yet: say how to fix it.
     let r = p.run(&["audit", "app"]);
@@ -359,7 +262,7 @@ fn usage_errors_exit_2() {
     );
 
     // No advisories configured: name the file to fix.
-    let bare = Project::new("");
+    let bare = project("");
     let r = bare.run(&["audit", "app"]);
     assert_eq!(r.code, Some(2), "{}", r.stderr);
     assert!(r.stderr.contains("graph.toml"), "{}", r.stderr);

@@ -1,123 +1,83 @@
 //! `reagent build` against real buildah (chroot isolation, vfs, a temp root)
 //! and a real `docker-registry` on loopback.
 
+mod common;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use reagent_testkit::{require_tools, Registry, Storage};
+use common::buildah::{tools_missing, BuildahProject, Run};
+use reagent_testkit::Registry;
 use serde_json::Value;
 
-/// A project on disk whose `[buildah]` settings point at a temp store.
-struct Project {
-    dir: tempfile::TempDir,
-    storage: Storage,
-    registry: Option<String>,
+/// base ← app ← leaf, base ← tools, pushing to `registry` when given.
+fn project(registry: Option<&str>) -> BuildahProject {
+    let p = BuildahProject::new(&config(registry)).with_busybox_base();
+    p.write(
+        "images/app/Containerfile",
+        "FROM base\nCOPY app.conf /etc/app.conf\n",
+    );
+    p.write("images/app/app.conf", "port=80\n");
+    p.write(
+        "images/tools/Containerfile",
+        "FROM base\nRUN echo tools > /tools\n",
+    );
+    p.write(
+        "images/leaf/Containerfile",
+        "FROM app\nRUN cat /etc/app.conf > /leaf\n",
+    );
+    p
 }
 
-const BASE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n";
-
-impl Project {
-    /// base ← app ← leaf, base ← tools.
-    fn new(registry: Option<&str>) -> Project {
-        let p = Project {
-            dir: tempfile::tempdir().unwrap(),
-            storage: Storage::new(),
-            registry: registry.map(str::to_string),
-        };
-        p.write_config();
-        std::fs::create_dir_all(p.path("images/01-base")).unwrap();
-        std::fs::copy("/bin/busybox", p.path("images/01-base/busybox")).unwrap();
-        p.write("images/01-base/Containerfile", BASE);
-        p.write(
-            "images/app/Containerfile",
-            "FROM base\nCOPY app.conf /etc/app.conf\n",
-        );
-        p.write("images/app/app.conf", "port=80\n");
-        p.write(
-            "images/tools/Containerfile",
-            "FROM base\nRUN echo tools > /tools\n",
-        );
-        p.write(
-            "images/leaf/Containerfile",
-            "FROM app\nRUN cat /etc/app.conf > /leaf\n",
-        );
-        p
-    }
-
-    /// The same project files, on a fresh store: another CI machine.
-    fn on_another_machine(&self) -> Project {
-        let p = Project {
-            dir: tempfile::tempdir().unwrap(),
-            storage: Storage::new(),
-            registry: self.registry.clone(),
-        };
-        copy_tree(self.dir.path(), p.dir.path());
-        let _ = std::fs::remove_dir_all(p.path(".reagent"));
-        p.write_config();
-        p
-    }
-
-    fn write_config(&self) {
-        let s = self.storage.settings();
-        let mut toml = format!(
-            "[project]\nname = \"t\"\njobs = 2\n{}\n[registry]\ntls_verify = false\n\n[buildah]\nisolation = \"chroot\"\nstorage_driver = \"vfs\"\nroot = \"{}\"\nrunroot = \"{}\"\n",
-            self.registry.as_ref().map(|r| format!("registry = \"{r}/acme\"")).unwrap_or_default(),
-            s.root.unwrap().display(),
-            s.runroot.unwrap().display(),
-        );
-        toml.push_str("\n[image.app]\ntags = [\"stable\"]\n");
-        self.write("graph.toml", &toml);
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_reagent"));
-        cmd.arg("-C")
-            .arg(self.dir.path())
-            .args(args)
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    /// Run `reagent build --json ARGS`; returns the exit code, the events, and stderr.
-    fn build(&self, args: &[&str]) -> Run {
-        let mut all = vec!["build", "--json"];
-        all.extend_from_slice(args);
-        Run::from(self.command(&all).output().unwrap())
-    }
+/// `graph.toml` after `[buildah]`: two jobs, the registry if any, app also tagged `stable`.
+fn config(registry: Option<&str>) -> String {
+    format!(
+        "[project]\nname = \"t\"\njobs = 2\n{}\n[registry]\ntls_verify = false\n\n[image.app]\ntags = [\"stable\"]\n",
+        registry
+            .map(|r| format!("registry = \"{r}/acme\""))
+            .unwrap_or_default(),
+    )
 }
 
-struct Run {
+/// The same project files, on a fresh store: another CI machine.
+fn on_another_machine(p: &BuildahProject) -> BuildahProject {
+    let other = BuildahProject::new(p.extra_config());
+    copy_tree(p.dir.path(), other.dir.path());
+    let _ = std::fs::remove_dir_all(other.path(".reagent"));
+    other.write_config();
+    other
+}
+
+/// Run `reagent build --json ARGS`; returns the exit code, the events, and stderr.
+fn build(p: &BuildahProject, args: &[&str]) -> Built {
+    let mut all = vec!["build", "--json"];
+    all.extend_from_slice(args);
+    Built::from(p.run(&all))
+}
+
+/// A `reagent build --json` run, its stdout read as events.
+struct Built {
     code: Option<i32>,
     events: Vec<Value>,
     stderr: String,
 }
 
-impl From<Output> for Run {
-    fn from(out: Output) -> Run {
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        Run {
-            code: out.status.code(),
-            events: stdout
+impl From<Run> for Built {
+    fn from(run: Run) -> Built {
+        Built {
+            code: run.code,
+            events: run
+                .stdout
                 .lines()
                 .filter_map(|l| serde_json::from_str(l).ok())
                 .collect(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            stderr: run.stderr,
         }
     }
 }
 
-impl Run {
+impl Built {
     /// Names of nodes with an event of this kind (and action, for finished/started).
     fn nodes(&self, event: &str, action: Option<&str>) -> Vec<String> {
         let mut v: Vec<String> = self
@@ -195,32 +155,19 @@ fn skopeo_tags(registry: &str, repo: &str) -> Vec<String> {
     tags
 }
 
-fn key16(p: &Project, node: &str) -> String {
-    let out = p.command(&["graph", "--json"]).output().unwrap();
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let n = v["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["name"] == node)
-        .unwrap();
-    n["key"].as_str().unwrap()[..16].to_string()
-}
-
 #[test]
 fn builds_once_pushes_by_key_then_nothing_to_do() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
     let registry = Registry::start();
-    let p = Project::new(Some(registry.host()));
-    let first = p.build(&["all"]);
+    let p = project(Some(registry.host()));
+    let first = build(&p, &["all"]);
     first.ok();
     assert_eq!(first.built(), ["app", "base", "leaf", "tools"]);
 
     // Pushes land under the key tag, then the moving tags.
-    let key = key16(&p, "app");
+    let key = p.key16("app");
     assert_eq!(skopeo_tags(registry.host(), "app"), {
         let mut t = vec![key.clone(), "latest".to_string(), "stable".to_string()];
         t.sort();
@@ -234,7 +181,7 @@ fn builds_once_pushes_by_key_then_nothing_to_do() {
     let v: Value = serde_json::from_slice(&inspect.stdout).unwrap();
     assert_eq!(v["Labels"]["org.reagent.key"].as_str().unwrap()[..16], key);
 
-    let second = p.build(&["all"]);
+    let second = build(&p, &["all"]);
     second.ok();
     assert!(second.built().is_empty(), "{:?}", second.events);
     assert_eq!(second.summary()["up_to_date"], 4);
@@ -243,7 +190,7 @@ fn builds_once_pushes_by_key_then_nothing_to_do() {
     // nothing, so it succeeds even with the registry gone.
     let mut registry = registry;
     registry.stop();
-    let third = p.build(&["all"]);
+    let third = build(&p, &["all"]);
     third.ok();
     assert_eq!(third.summary()["up_to_date"], 4);
 
@@ -254,12 +201,11 @@ fn builds_once_pushes_by_key_then_nothing_to_do() {
 
 #[test]
 fn context_edit_rebuilds_that_image_and_its_descendants_only() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
-    let p = Project::new(None);
-    p.build(&["-R", "all"]).ok();
+    let p = project(None);
+    build(&p, &["-R", "all"]).ok();
     p.write("images/app/app.conf", "port=8080\n");
 
     let dry = p.command(&["build", "-R", "-n", "all"]).output().unwrap();
@@ -267,30 +213,29 @@ fn context_edit_rebuilds_that_image_and_its_descendants_only() {
     assert!(plan.contains("context file app.conf changed"), "{plan}");
     assert!(plan.contains("parent app rebuilt"), "{plan}");
 
-    let run = p.build(&["-R", "all"]);
+    let run = build(&p, &["-R", "all"]);
     run.ok();
     assert_eq!(run.built(), ["app", "leaf"]);
     let out = p
         .storage
         .buildah(&["images", "--format", "{{.Name}}:{{.Tag}}"]);
     assert!(
-        out.contains(&format!("localhost/leaf:{}", key16(&p, "leaf"))),
+        out.contains(&format!("localhost/leaf:{}", p.key16("leaf"))),
         "{out}"
     );
 }
 
 #[test]
 fn a_failing_run_fails_its_node_and_keep_going_builds_the_rest() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
-    let p = Project::new(None);
+    let p = project(None);
     p.write(
         "images/app/Containerfile",
         "FROM base\nRUN echo about to fail && exit 3\n",
     );
-    let run = p.build(&["-R", "-k", "all"]);
+    let run = build(&p, &["-R", "-k", "all"]);
     assert_eq!(run.code, Some(1), "{}", run.stderr);
     assert_eq!(run.built(), ["base", "tools"]);
     assert_eq!(run.nodes("failed", None), ["app"]);
@@ -309,23 +254,22 @@ fn a_failing_run_fails_its_node_and_keep_going_builds_the_rest() {
         "images/app/Containerfile",
         "FROM base\nCOPY app.conf /etc/app.conf\n",
     );
-    let run = p.build(&["-R", "all"]);
+    let run = build(&p, &["-R", "all"]);
     run.ok();
     assert_eq!(run.built(), ["app", "leaf"]);
 }
 
 #[test]
 fn a_second_machine_reuses_the_registry_and_pulls_only_what_a_build_needs() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
     let registry = Registry::start();
-    let a = Project::new(Some(registry.host()));
-    a.build(&["all"]).ok();
+    let a = project(Some(registry.host()));
+    build(&a, &["all"]).ok();
 
-    let b = a.on_another_machine();
-    let run = b.build(&["all"]);
+    let b = on_another_machine(&a);
+    let run = build(&b, &["all"]);
     run.ok();
     assert!(run.built().is_empty(), "{:?}", run.events);
     assert!(
@@ -337,7 +281,7 @@ fn a_second_machine_reuses_the_registry_and_pulls_only_what_a_build_needs() {
         "images/leaf/Containerfile",
         "FROM app\nRUN echo changed > /leaf\n",
     );
-    let run = b.build(&["all"]);
+    let run = build(&b, &["all"]);
     run.ok();
     assert_eq!(run.built(), ["leaf"]);
     assert_eq!(run.pulled(), ["app"], "the parent is pulled, not rebuilt");
@@ -345,27 +289,25 @@ fn a_second_machine_reuses_the_registry_and_pulls_only_what_a_build_needs() {
 
 #[test]
 fn registry_down_is_a_clear_error_and_r_works_without_it() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
     let down = Registry::down();
-    let p = Project::new(Some(&down));
+    let p = project(Some(&down));
     let started = Instant::now();
-    let run = p.build(&["all"]);
+    let run = build(&p, &["all"]);
     assert_eq!(run.code, Some(1));
     assert!(run.stderr.contains("registry"), "{}", run.stderr);
     assert!(started.elapsed() < Duration::from_secs(30), "no hang");
-    p.build(&["-R", "all"]).ok();
+    build(&p, &["-R", "all"]).ok();
 }
 
 #[test]
 fn sigint_stops_promptly_leaves_no_containers_and_the_next_run_resumes() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
-    let p = Project::new(None);
+    let p = project(None);
     p.write(
         "images/tools/Containerfile",
         "FROM base\nRUN sleep 4 && echo slept > /slept\n",
@@ -405,7 +347,7 @@ fn sigint_stops_promptly_leaves_no_containers_and_the_next_run_resumes() {
         "working containers removed"
     );
 
-    let run = p.build(&["-R", "tools"]);
+    let run = build(&p, &["-R", "tools"]);
     run.ok();
     assert_eq!(
         run.built(),

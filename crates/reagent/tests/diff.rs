@@ -3,168 +3,70 @@
 //! build context, with a version bump, a USE change, an added and a removed
 //! package between them.
 
-use std::path::PathBuf;
-use std::process::{Command, Output, Stdio};
+mod common;
 
-use reagent_testkit::{require_tools, Storage};
+use common::buildah::{tools_missing, BuildahProject, APP_VDB};
 use serde_json::Value;
 
-const BASE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n";
-
-struct Project {
-    dir: tempfile::TempDir,
-    _storage: Storage,
+/// base ← app, whose VDB holds nginx, openssl, zlib and python.
+fn project() -> BuildahProject {
+    let p = BuildahProject::new("").with_busybox_base().with_vdb_app();
+    package(
+        &p,
+        "dev-lang/python-3.11.8",
+        "3.11",
+        "amd64 ssl",
+        "ssl sqlite",
+    );
+    p
 }
 
-impl Project {
-    fn new() -> Project {
-        let storage = Storage::new();
-        let s = storage.settings();
-        let p = Project {
-            dir: tempfile::tempdir().unwrap(),
-            _storage: storage,
-        };
-        p.write(
-            "graph.toml",
-            &format!(
-                "[buildah]\nisolation = \"chroot\"\nstorage_driver = \"vfs\"\nroot = \"{}\"\nrunroot = \"{}\"\n",
-                s.root.unwrap().display(),
-                s.runroot.unwrap().display()
-            ),
-        );
-        std::fs::create_dir_all(p.path("images/01-base")).unwrap();
-        std::fs::copy("/bin/busybox", p.path("images/01-base/busybox")).unwrap();
-        p.write("images/01-base/Containerfile", BASE);
-        p.write(
-            "images/app/Containerfile",
-            "FROM base\nCOPY vdb/ /var/db/pkg/\n",
-        );
-        p.package(
-            "www-servers/nginx-1.24.0",
-            "0",
-            "amd64 ssl http2",
-            "+ssl +http2 debug",
-        );
-        p.package(
-            "dev-libs/openssl-3.1.4",
-            "0/3",
-            "amd64 asm",
-            "asm ktls test",
-        );
-        p.package(
-            "sys-libs/zlib-1.2.13",
-            "0/1",
-            "amd64",
-            "minizip static-libs",
-        );
-        p.package("dev-lang/python-3.11.8", "3.11", "amd64 ssl", "ssl sqlite");
-        p
-    }
-
-    fn package(&self, cpv: &str, slot: &str, use_flags: &str, iuse: &str) {
-        let dir = format!("images/app/vdb/{cpv}");
-        self.write(&format!("{dir}/SLOT"), &format!("{slot}\n"));
-        self.write(&format!("{dir}/USE"), &format!("{use_flags}\n"));
-        self.write(&format!("{dir}/IUSE"), &format!("{iuse}\n"));
-        self.write(&format!("{dir}/repository"), "gentoo\n");
-    }
-
-    fn remove(&self, cpv: &str) {
-        std::fs::remove_dir_all(self.path(&format!("images/app/vdb/{cpv}"))).unwrap();
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-
-    fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_reagent"))
-            .arg("-C")
-            .arg(self.dir.path())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        Run::from(out)
-    }
-
-    fn build_all(&self) {
-        let r = self.run(&["build", "-R", "all"]);
-        assert_eq!(r.code, Some(0), "build failed:\n{}", r.stderr);
-    }
-
-    /// The node's current full key, from `reagent graph --json`.
-    fn key(&self, node: &str) -> String {
-        let out = self.run(&["graph", "--json"]);
-        let v: Value = serde_json::from_str(&out.stdout).unwrap();
-        v["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|n| n["name"] == node)
-            .unwrap()["key"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    }
+/// A package in app's VDB.
+fn package(p: &BuildahProject, cpv: &str, slot: &str, use_flags: &str, iuse: &str) {
+    p.vdb_package(APP_VDB, cpv, slot, use_flags, iuse);
 }
 
-struct Run {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(out: Output) -> Run {
-        Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
+/// Take a package out of app's VDB.
+fn remove(p: &BuildahProject, cpv: &str) {
+    std::fs::remove_dir_all(p.path(&format!("{APP_VDB}/{cpv}"))).unwrap();
 }
 
 /// Second build: nginx bumped, openssl gains `ktls`, python moves to a new
 /// slot, zlib removed, ca-certificates added.
-fn change_packages(p: &Project) {
-    p.remove("www-servers/nginx-1.24.0");
-    p.package(
+fn change_packages(p: &BuildahProject) {
+    remove(p, "www-servers/nginx-1.24.0");
+    package(
+        p,
         "www-servers/nginx-1.25.3",
         "0",
         "amd64 ssl http2",
         "+ssl +http2 debug",
     );
-    p.package(
+    package(
+        p,
         "dev-libs/openssl-3.1.4",
         "0/3",
         "amd64 asm ktls",
         "asm ktls test",
     );
-    p.remove("dev-lang/python-3.11.8");
-    p.package(
+    remove(p, "dev-lang/python-3.11.8");
+    package(
+        p,
         "dev-lang/python-3.12.2",
         "3.12",
         "amd64 ssl sqlite",
         "ssl sqlite",
     );
-    p.remove("sys-libs/zlib-1.2.13");
-    p.package("app-misc/ca-certificates-20240203", "0", "amd64", "");
+    remove(p, "sys-libs/zlib-1.2.13");
+    package(p, "app-misc/ca-certificates-20240203", "0", "amd64", "");
 }
 
 #[test]
 fn diff_between_the_last_two_builds_and_explicit_keys() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
-    let p = Project::new();
+    let p = project();
     p.build_all();
     let one = p.key("app");
 
@@ -264,11 +166,10 @@ fn diff_between_the_last_two_builds_and_explicit_keys() {
 
 #[test]
 fn a_rebuild_of_the_same_key_is_not_a_second_build() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
-    let p = Project::new();
+    let p = project();
     p.build_all();
     // Forcing a rebuild records the same key again: still only one distinct build.
     let r = p.run(&["build", "-R", "--force", "app", "app"]);

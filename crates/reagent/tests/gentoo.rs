@@ -2,92 +2,27 @@
 //! snapshot image (-p), seed stages, catalyst stages through a stand-in
 //! `catalyst` (the real one cannot be installed here), and label tests (-t).
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
-use reagent_testkit::{busybox_rootfs_tar, require_tools, Registry, Storage};
-use serde_json::Value;
+use common::buildah::{tools_missing, BuildahProject, Run};
+use reagent_testkit::{busybox_rootfs_tar, Registry};
 
-struct Project {
-    dir: tempfile::TempDir,
-    storage: Storage,
-}
-
-impl Project {
-    fn new(extra_config: &str) -> Project {
-        let p = Project {
-            dir: tempfile::tempdir().unwrap(),
-            storage: Storage::new(),
-        };
-        let s = p.storage.settings();
-        p.write(
-            "graph.toml",
-            &format!(
-                "[buildah]\nisolation = \"chroot\"\nstorage_driver = \"vfs\"\nroot = \"{}\"\nrunroot = \"{}\"\n{extra_config}",
-                s.root.unwrap().display(),
-                s.runroot.unwrap().display()
-            ),
-        );
-        p
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, text: &str) {
-        let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-    }
-
-    fn reagent(&self, args: &[&str]) -> (Option<i32>, String, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_reagent"))
-            .arg("-C")
-            .arg(self.dir.path())
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        (
-            out.status.code(),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let (code, stdout, stderr) = self.reagent(args);
-        assert_eq!(code, Some(0), "reagent {args:?}\n{stdout}\n{stderr}");
-        stdout
-    }
-
-    fn key16(&self, node: &str) -> String {
-        let v: Value = serde_json::from_str(&self.ok(&["graph", "--json"])).unwrap();
-        let n = v["nodes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|n| n["name"] == node)
-            .unwrap();
-        n["key"].as_str().unwrap()[..16].to_string()
-    }
-
-    /// The contents of FILE in `image`, read through `buildah mount` (the
-    /// image may have no shell at all).
-    fn cat(&self, image: &str, file: &str) -> String {
-        let ctr = self
-            .storage
-            .buildah(&["from", "--quiet", "--pull=never", image]);
-        let ctr = ctr.trim();
-        let mnt = self.storage.buildah(&["mount", ctr]);
-        let text =
-            std::fs::read_to_string(Path::new(mnt.trim()).join(file.trim_start_matches('/')));
-        self.storage.buildah(&["umount", ctr]);
-        self.storage.buildah(&["rm", ctr]);
-        text.unwrap_or_else(|e| panic!("{file} in {image}: {e}"))
-    }
+/// The contents of FILE in `image`, read through `buildah mount` (the
+/// image may have no shell at all).
+fn cat(p: &BuildahProject, image: &str, file: &str) -> String {
+    let ctr = p
+        .storage
+        .buildah(&["from", "--quiet", "--pull=never", image]);
+    let ctr = ctr.trim();
+    let mnt = p.storage.buildah(&["mount", ctr]);
+    let text = std::fs::read_to_string(Path::new(mnt.trim()).join(file.trim_start_matches('/')));
+    p.storage.buildah(&["umount", ctr]);
+    p.storage.buildah(&["rm", ctr]);
+    text.unwrap_or_else(|e| panic!("{file} in {image}: {e}"))
 }
 
 const TREE_COMMIT: &str = "0123456789abcdef0123456789abcdef01234567 1764000000\n";
@@ -105,11 +40,10 @@ fn busybox_tarball(dir: &Path) -> (PathBuf, String) {
 
 #[test]
 fn snapshot_image_holds_the_tree_and_images_copy_from_it() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
-    let p = Project::new("[snapshot]\npath = \"tree\"\n");
+    let p = BuildahProject::new("[snapshot]\npath = \"tree\"\n");
     p.write("tree/metadata/timestamp.commit", TREE_COMMIT);
     p.write("tree/profiles/repo_name", "gentoo\n");
     p.write("tree/app-misc/hello/hello-1.ebuild", "EAPI=8\n");
@@ -128,28 +62,31 @@ fn snapshot_image_holds_the_tree_and_images_copy_from_it() {
     p.ok(&["build", "-R", "-p"]);
     let portage = format!("localhost/portage:{}", p.key16("portage"));
     assert_eq!(
-        p.cat(&portage, "/var/db/repos/gentoo/metadata/timestamp.commit"),
+        cat(
+            &p,
+            &portage,
+            "/var/db/repos/gentoo/metadata/timestamp.commit"
+        ),
         TREE_COMMIT
     );
 
     p.ok(&["build", "-R", "app"]);
     let app = format!("localhost/app:{}", p.key16("app"));
-    assert_eq!(p.cat(&app, "/etc/repo_name"), "gentoo\n");
+    assert_eq!(cat(&p, &app, "/etc/repo_name"), "gentoo\n");
 }
 
 #[test]
 fn seed_with_a_wrong_hash_is_refused_and_nothing_is_imported() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
-    let p = Project::new(&format!(
+    let p = BuildahProject::new(&format!(
         "[stage.seed]\nseed = \"seed.tar\"\nsha256 = \"{}\"\n",
         "0".repeat(64)
     ));
     let (tar, _) = busybox_tarball(p.dir.path());
     std::fs::rename(&tar, p.path("seed.tar")).unwrap();
-    let (code, _, stderr) = p.reagent(&["build", "-R", "-c"]);
+    let Run { code, stderr, .. } = p.run(&["build", "-R", "-c"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("sha256 is"), "{stderr}");
     assert!(stderr.contains("nothing was imported"), "{stderr}");
@@ -174,8 +111,7 @@ echo "$(value target)" >> "$STOREDIR/ran"
 
 #[test]
 fn catalyst_stages_chain_and_become_images() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
     let work = tempfile::tempdir().unwrap();
@@ -187,7 +123,7 @@ fn catalyst_stages_chain_and_become_images() {
     std::fs::write(&catalyst, FAKE_CATALYST).unwrap();
     std::fs::set_permissions(&catalyst, std::fs::Permissions::from_mode(0o755)).unwrap();
 
-    let p = Project::new(&format!(
+    let p = BuildahProject::new(&format!(
         "[stages]\nstoredir = \"{}\"\nvars = {{ TIMESTAMP = \"20260101T000000Z\", TREEISH = \"0123456789abcdef\" }}\n",
         storedir.display()
     ));
@@ -209,15 +145,12 @@ fn catalyst_stages_chain_and_become_images() {
         "FROM stage3\nRUN echo based > /based\n",
     );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_reagent"))
-        .arg("-C")
-        .arg(p.dir.path())
-        .args(["build", "-R", "--catalyst-bin"])
+    let out = p
+        .command(&["build", "-R", "--catalyst-bin"])
         .arg(&catalyst)
         .args(["-c", "-i"])
         .env("STOREDIR", &storedir)
         .env("SEED_TARBALL", tar.with_extension("tar.gz"))
-        .stdin(Stdio::null())
         .output()
         .unwrap();
     assert!(
@@ -231,7 +164,7 @@ fn catalyst_stages_chain_and_become_images() {
         "stage1 first"
     );
     let base = format!("localhost/base:{}", p.key16("base"));
-    assert_eq!(p.cat(&base, "/based"), "based\n");
+    assert_eq!(cat(&p, &base, "/based"), "based\n");
     let labels = p.storage.buildah(&[
         "inspect",
         "--format",
@@ -243,28 +176,23 @@ fn catalyst_stages_chain_and_become_images() {
 
 #[test]
 fn failing_label_tests_keep_an_image_untagged_unpushed_and_its_children_unbuilt() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
     let registry = Registry::start();
-    let p = Project::new(&format!(
+    let p = BuildahProject::new(&format!(
         "[project]\nregistry = \"{}/acme\"\n[registry]\ntls_verify = false\n[image.app]\ntest = [\"test -f /etc/app.conf\"]\n",
         registry.host()
-    ));
-    std::fs::create_dir_all(p.path("images/01-base")).unwrap();
-    std::fs::copy("/bin/busybox", p.path("images/01-base/busybox")).unwrap();
-    p.write(
-        "images/01-base/Containerfile",
-        "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\nLABEL org.reagent.test=\"true\"\n",
-    );
+    ))
+    .with_busybox_base_and("LABEL org.reagent.test=\"true\"\n");
     p.write(
         "images/app/Containerfile",
         "FROM base\nLABEL org.reagent.test.conf=\"grep -q port /etc/app.conf\"\n",
     );
     p.write("images/leaf/Containerfile", "FROM app\nRUN true\n");
     let junit = p.path("junit.xml");
-    let (code, _, stderr) = p.reagent(&["build", "-t", "--junit", junit.to_str().unwrap(), "all"]);
+    let Run { code, stderr, .. } =
+        p.run(&["build", "-t", "--junit", junit.to_str().unwrap(), "all"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(stderr.contains("tests failed"), "{stderr}");
     let xml = std::fs::read_to_string(&junit).unwrap();
@@ -317,11 +245,10 @@ fn failing_label_tests_keep_an_image_untagged_unpushed_and_its_children_unbuilt(
 
 #[test]
 fn vulnerability_test_gates_tagging_by_severity() {
-    if !require_tools() {
-        eprintln!("skipped: container tools missing");
+    if tools_missing() {
         return;
     }
-    let p = Project::new("[audit]\nglsa = \"glsa\"\narch = \"amd64\"\n");
+    let p = BuildahProject::new("[audit]\nglsa = \"glsa\"\narch = \"amd64\"\n");
     let glsa = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples/gentoo/portage-tree/metadata/glsa/glsa-202408-01.xml");
     p.write(
@@ -329,14 +256,16 @@ fn vulnerability_test_gates_tagging_by_severity() {
         &std::fs::read_to_string(glsa).unwrap(),
     );
     // An image whose package database says nginx 1.24.0 is installed (vulnerable: < 1.26.2).
-    let pkg = "images/web/var/db/pkg/www-servers/nginx-1.24.0";
-    p.write(&format!("{pkg}/SLOT"), "0\n");
-    p.write(&format!("{pkg}/USE"), "http2 ssl\n");
-    p.write(&format!("{pkg}/IUSE"), "http2 ssl\n");
-    p.write(&format!("{pkg}/repository"), "gentoo\n");
+    p.vdb_package(
+        "images/web/var/db/pkg",
+        "www-servers/nginx-1.24.0",
+        "0",
+        "http2 ssl",
+        "http2 ssl",
+    );
     p.write("images/web/Containerfile", "FROM scratch\nCOPY var /var\n");
 
-    let (code, _, stderr) = p.reagent(&["build", "-R", "-T", "web"]);
+    let Run { code, stderr, .. } = p.run(&["build", "-R", "-T", "web"]);
     assert_eq!(code, Some(1), "{stderr}");
     assert!(
         stderr.contains("GLSA 202408-01 (www-servers/nginx-1.24.0)"),

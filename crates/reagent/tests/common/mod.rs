@@ -1,6 +1,9 @@
 //! A fluent builder for CLI tests, after `just`'s: write a project into a
 //! temp dir, run the real `reagent` binary on it, check status and output.
+//! Tests that build with real buildah use [`buildah::BuildahProject`].
 #![allow(dead_code)]
+
+pub mod buildah;
 
 use std::path::{Path, PathBuf};
 

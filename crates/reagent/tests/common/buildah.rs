@@ -1,0 +1,204 @@
+//! A project for tests that run the real `reagent` binary against real
+//! buildah: a temp dir whose `graph.toml` points `[buildah]` at a temp store
+//! (chroot isolation, vfs), so nothing touches the host's images.
+
+use std::path::PathBuf;
+use std::process::{Command, Output, Stdio};
+
+use reagent_testkit::Storage;
+use serde_json::Value;
+
+/// The base image's Containerfile: the host's static busybox, installed.
+pub const BUSYBOX_BASE: &str = "FROM scratch\nCOPY busybox /bin/busybox\nRUN [\"/bin/busybox\", \"--install\", \"-s\", \"/bin\"]\n";
+
+/// Where `with_vdb_app` keeps app's fake package database (its build context's `vdb/`).
+pub const APP_VDB: &str = "images/app/vdb";
+
+/// The packages `with_vdb_app` installs: (cpv, SLOT, USE, IUSE).
+pub const APP_PACKAGES: [(&str, &str, &str, &str); 3] = [
+    (
+        "www-servers/nginx-1.24.0",
+        "0",
+        "amd64 ssl http2",
+        "+ssl +http2 debug",
+    ),
+    (
+        "dev-libs/openssl-3.1.4",
+        "0/3",
+        "amd64 asm",
+        "asm ktls test",
+    ),
+    (
+        "sys-libs/zlib-1.2.13",
+        "0/1",
+        "amd64",
+        "minizip static-libs",
+    ),
+];
+
+/// A project folder and the buildah store its `graph.toml` points at.
+pub struct BuildahProject {
+    pub dir: tempfile::TempDir,
+    pub storage: Storage,
+    extra_config: String,
+}
+
+/// How one `reagent` run ended.
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(out: Output) -> Run {
+        Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+}
+
+impl BuildahProject {
+    /// A project on a fresh store; `extra_config` follows `[buildah]` in `graph.toml`.
+    pub fn new(extra_config: &str) -> BuildahProject {
+        let p = BuildahProject {
+            dir: tempfile::tempdir().unwrap(),
+            storage: Storage::new(),
+            extra_config: extra_config.to_string(),
+        };
+        p.write_config();
+        p
+    }
+
+    /// The `extra_config` this project was made with.
+    pub fn extra_config(&self) -> &str {
+        &self.extra_config
+    }
+
+    /// (Re)write `graph.toml`: `[buildah]` on this project's store, then `extra_config`.
+    pub fn write_config(&self) {
+        let s = self.storage.settings();
+        self.write(
+            "graph.toml",
+            &format!(
+                "[buildah]\nisolation = \"chroot\"\nstorage_driver = \"vfs\"\nroot = \"{}\"\nrunroot = \"{}\"\n{}",
+                s.root.unwrap().display(),
+                s.runroot.unwrap().display(),
+                self.extra_config
+            ),
+        );
+    }
+
+    /// `images/01-base`: busybox installed ([`BUSYBOX_BASE`]), then `more` instructions.
+    pub fn with_busybox_base_and(self, more: &str) -> BuildahProject {
+        std::fs::create_dir_all(self.path("images/01-base")).unwrap();
+        std::fs::copy("/bin/busybox", self.path("images/01-base/busybox")).unwrap();
+        self.write(
+            "images/01-base/Containerfile",
+            &format!("{BUSYBOX_BASE}{more}"),
+        );
+        self
+    }
+
+    /// `images/01-base`: busybox installed ([`BUSYBOX_BASE`]).
+    pub fn with_busybox_base(self) -> BuildahProject {
+        self.with_busybox_base_and("")
+    }
+
+    /// `images/app`, FROM base, whose `/var/db/pkg` is copied from [`APP_VDB`]
+    /// holding [`APP_PACKAGES`].
+    pub fn with_vdb_app(self) -> BuildahProject {
+        self.write(
+            "images/app/Containerfile",
+            "FROM base\nCOPY vdb/ /var/db/pkg/\n",
+        );
+        for (cpv, slot, use_flags, iuse) in APP_PACKAGES {
+            self.vdb_package(APP_VDB, cpv, slot, use_flags, iuse);
+        }
+        self
+    }
+
+    /// A fake VDB entry `<vdb>/<cpv>/` with SLOT, USE, IUSE and repository.
+    pub fn vdb_package(&self, vdb: &str, cpv: &str, slot: &str, use_flags: &str, iuse: &str) {
+        let dir = format!("{vdb}/{cpv}");
+        self.write(&format!("{dir}/SLOT"), &format!("{slot}\n"));
+        self.write(&format!("{dir}/USE"), &format!("{use_flags}\n"));
+        self.write(&format!("{dir}/IUSE"), &format!("{iuse}\n"));
+        self.write(&format!("{dir}/repository"), "gentoo\n");
+    }
+
+    /// `rel` inside the project folder.
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    /// Write `rel` (and its parent folders) in the project folder.
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// `reagent -C <project> ARGS` with stdin closed, not yet run.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_reagent"));
+        cmd.arg("-C")
+            .arg(self.dir.path())
+            .args(args)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Run `reagent ARGS` to the end.
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command(args).output().unwrap())
+    }
+
+    /// Run `reagent ARGS`, which must exit 0; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let Run {
+            code,
+            stdout,
+            stderr,
+        } = self.run(args);
+        assert_eq!(code, Some(0), "reagent {args:?}\n{stdout}\n{stderr}");
+        stdout
+    }
+
+    /// `reagent build -R all`, which must succeed.
+    pub fn build_all(&self) {
+        let r = self.run(&["build", "-R", "all"]);
+        assert_eq!(r.code, Some(0), "build failed:\n{}", r.stderr);
+    }
+
+    /// The node's current full key, from `reagent graph --json`.
+    pub fn key(&self, node: &str) -> String {
+        let v: Value = serde_json::from_str(&self.ok(&["graph", "--json"])).unwrap();
+        v["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| n["name"] == node)
+            .unwrap()["key"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    /// The first 16 hex digits of the node's current key (its image tag).
+    pub fn key16(&self, node: &str) -> String {
+        self.key(node)[..16].to_string()
+    }
+}
+
+/// True, after saying so on stderr, when buildah and the other container
+/// tools are missing: the caller's test then passes without running.
+pub fn tools_missing() -> bool {
+    if reagent_testkit::require_tools() {
+        return false;
+    }
+    eprintln!("skipped: container tools missing");
+    true
+}
