@@ -312,31 +312,8 @@ fn sigint_stops_promptly_leaves_no_containers_and_the_next_run_resumes() {
         "images/tools/Containerfile",
         "FROM base\nRUN sleep 4 && echo slept > /slept\n",
     );
-    let mut child = p
-        .command(&["build", "--json", "-R", "-j1", "tools"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Wait until the sleeping step runs.
-    let stdout = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        use std::io::BufRead;
-        let mut lines = Vec::new();
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let sleeping = line.contains("\"step\"") && line.contains("sleep 4");
-            lines.push(line);
-            if sleeping {
-                break;
-            }
-        }
-        lines
-    });
-    let lines = reader.join().unwrap();
-    assert!(lines.iter().any(|l| l.contains("sleep 4")), "{lines:?}");
+    let child = start_until_step(&p, &["-R", "-j1", "tools"], "sleep 4");
+    let mut child = child;
     let sent = Instant::now();
     unsafe_kill(child.id(), 2);
     let status = child.wait().unwrap();
@@ -354,6 +331,68 @@ fn sigint_stops_promptly_leaves_no_containers_and_the_next_run_resumes() {
         ["tools"],
         "base was finished before the interrupt"
     );
+}
+
+/// Start `reagent build --json ARGS` and return once a build step whose
+/// text contains `marker` is running.
+fn start_until_step(p: &BuildahProject, args: &[&str], marker: &str) -> std::process::Child {
+    let mut all = vec!["build", "--json"];
+    all.extend_from_slice(args);
+    let mut child = p
+        .command(&all)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let wanted = marker.to_string();
+    let seen = std::thread::spawn(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.contains("\"step\"") && l.contains(&wanted))
+    });
+    assert!(seen.join().unwrap(), "the build never reached `{marker}`");
+    child
+}
+
+#[test]
+fn kill_9_mid_build_does_not_make_a_later_run_wrong() {
+    if tools_missing() {
+        return;
+    }
+    let p = project(None);
+    p.write(
+        "images/tools/Containerfile",
+        "FROM base\nRUN sleep 3 && echo slept > /slept\n",
+    );
+    let mut child = start_until_step(&p, &["-R", "-j1", "tools"], "sleep 3");
+    unsafe_kill(child.id(), 9);
+    child.wait().unwrap();
+
+    // The lock died with the process, the record is readable, and the
+    // next run ends with the right image, however far the orphaned buildah got.
+    let run = build(&p, &["-R", "tools"]);
+    run.ok();
+    let image = format!("localhost/tools:{}", p.key16("tools"));
+    let ctr = p
+        .storage
+        .buildah(&["from", "--quiet", "--pull=never", &image]);
+    let out = p.storage.buildah(&[
+        "run",
+        "--isolation",
+        "chroot",
+        ctr.trim(),
+        "--",
+        "cat",
+        "/slept",
+    ]);
+    p.storage.buildah(&["rm", ctr.trim()]);
+    assert_eq!(out, "slept\n");
+    let again = build(&p, &["-R", "tools"]);
+    again.ok();
+    assert!(again.built().is_empty(), "{:?}", again.events);
 }
 
 /// SIGINT/SIGTERM by pid through the `kill` command (argv, no shell).
