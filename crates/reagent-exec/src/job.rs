@@ -220,7 +220,7 @@ impl JobContext<'_> {
                 if let Some(gate) = self.audit {
                     self.audit(node, &id, gate)?;
                 }
-                self.backend.tag(&id, &[names::local_ref(node)])?;
+                self.backend.tag(&id, &names::local_tags(node))?;
             }
             Recipe::Snapshot(snap) => {
                 let req = self.snapshot_request(node, snap, &log)?;
@@ -237,7 +237,7 @@ impl JobContext<'_> {
                 self.backend.import_tarball(
                     &tarball,
                     &self.labels(node),
-                    &[names::local_ref(node)],
+                    &names::local_tags(node),
                     &log,
                     self.cancel,
                 )?;
@@ -361,7 +361,7 @@ impl JobContext<'_> {
             platform: image.platform.clone(),
             squash: image.squash,
             labels: self.labels(node),
-            tags: vec![names::local_ref(node)],
+            tags: names::local_tags(node),
             log: log.to_path_buf(),
         })
     }
@@ -388,7 +388,7 @@ impl JobContext<'_> {
             platform: None,
             squash: false,
             labels,
-            tags: vec![names::local_ref(node)],
+            tags: names::local_tags(node),
             log: log.to_path_buf(),
         })
     }
@@ -451,15 +451,15 @@ impl JobContext<'_> {
         Ok(tarball)
     }
 
-    /// Tag `latest` and the configured tags; with a registry, push the key tag first, then the moving tags.
+    /// With a registry, push the key tag first, then the moving tags.
     fn publish(&self, node: &Node) -> Result<(), JobError> {
         let local = names::local_ref(node);
         let moving = names::moving_tags(node);
-        let local_moving: Vec<String> = moving.iter().map(|t| names::local_tag(node, t)).collect();
-        self.backend.tag(&local, &local_moving)?;
+        // The local moving tags were given with the build (or after its tests).
         if let Some(registry) = self.registry {
-            self.backend
-                .push(&local, &names::remote_ref(registry, node), self.cancel)?;
+            let remote = names::remote_ref(registry, node);
+            self.backend.push(&local, &remote, self.cancel)?;
+            self.saw_in_registry(remote);
             for tag in &moving {
                 self.backend
                     .push(&local, &names::remote_tag(registry, node, tag), self.cancel)?;
@@ -468,15 +468,20 @@ impl JobContext<'_> {
         Ok(())
     }
 
+    fn saw_in_registry(&self, remote: String) {
+        if let Ok(mut refs) = self.registry_refs.lock() {
+            refs.push(remote);
+        }
+    }
+
     fn pull(&self, node: &Node) -> Result<(), JobError> {
         let registry = self.registry.ok_or_else(|| {
             JobError::Backend(BackendError::Unreachable("no registry to pull from".into()))
         })?;
-        self.backend.pull(
-            &names::remote_ref(registry, node),
-            &[names::local_ref(node)],
-            self.cancel,
-        )?;
+        let remote = names::remote_ref(registry, node);
+        self.backend
+            .pull(&remote, &[names::local_ref(node)], self.cancel)?;
+        self.saw_in_registry(remote);
         Ok(())
     }
 }

@@ -30,3 +30,10 @@ pub fn moving_tags(node: &Node) -> Vec<String> {
     }
     tags
 }
+
+/// Every local tag a finished build gets: the key tag first, then the moving tags.
+pub fn local_tags(node: &Node) -> Vec<String> {
+    std::iter::once(local_ref(node))
+        .chain(moving_tags(node).iter().map(|t| local_tag(node, t)))
+        .collect()
+}
