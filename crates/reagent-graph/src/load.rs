@@ -113,6 +113,26 @@ struct Loader<'a> {
     config_text: &'a str,
 }
 
+/// An image to load: its name, build context, Containerfile and `NN-` order.
+struct ImageFolder {
+    name: String,
+    context: PathBuf,
+    containerfile: PathBuf,
+    order: Option<u32>,
+}
+
+/// What every image's loading reads besides its own folder.
+#[derive(Clone, Copy)]
+struct Shared<'a> {
+    registry: Option<&'a str>,
+    /// Every node name, with where it is defined.
+    names: &'a HashMap<String, PathBuf>,
+    /// The snapshot's identity label and hash, if there is a snapshot.
+    snapshot: Option<&'a (String, blake3::Hash)>,
+    /// `portage:<path>` inputs of the portage config folder.
+    portage: &'a [(String, blake3::Hash)],
+}
+
 /// A node before linking: everything but deps and key.
 struct Draft {
     name: String,
@@ -149,10 +169,10 @@ impl Loader<'_> {
                 errors.push(duplicate(&d.name, &prev, &d.path));
             }
         }
-        for (name, dir, _, _) in &images {
-            let rel = relative(self.root, dir);
-            if let Some(prev) = names.insert(name.clone(), rel.clone()) {
-                errors.push(duplicate(name, &prev, &rel));
+        for image in &images {
+            let rel = relative(self.root, &image.context);
+            if let Some(prev) = names.insert(image.name.clone(), rel.clone()) {
+                errors.push(duplicate(&image.name, &prev, &rel));
             }
         }
         let registry = self
@@ -162,20 +182,15 @@ impl Loader<'_> {
             .as_ref()
             .map(|r| r.get_ref().as_str());
 
+        let shared = Shared {
+            registry,
+            names: &names,
+            snapshot: snapshot_id.as_ref(),
+            portage: &portage,
+        };
         let image_drafts: Vec<Result<Draft, Vec<ProjectError>>> = images
             .par_iter()
-            .map(|(name, dir, cf, order)| {
-                self.image(
-                    name,
-                    dir,
-                    cf,
-                    *order,
-                    registry,
-                    &names,
-                    snapshot_id.as_ref(),
-                    &portage,
-                )
-            })
+            .map(|folder| self.image(folder, &shared))
             .collect();
         for d in image_drafts {
             match d {
@@ -381,10 +396,7 @@ impl Loader<'_> {
     }
 
     /// `(name, context folder, containerfile, NN order)` for every image.
-    fn image_folders(
-        &self,
-        errors: &mut Vec<ProjectError>,
-    ) -> Vec<(String, PathBuf, PathBuf, Option<u32>)> {
+    fn image_folders(&self, errors: &mut Vec<ProjectError>) -> Vec<ImageFolder> {
         let mut out = Vec::new();
         let images = self.root.join("images");
         let mut dirs: Vec<PathBuf> = std::fs::read_dir(&images)
@@ -434,7 +446,12 @@ impl Loader<'_> {
                 },
             };
             seen.insert(name.to_string());
-            out.push((name.to_string(), context, cf, order));
+            out.push(ImageFolder {
+                name: name.to_string(),
+                context,
+                containerfile: cf,
+                order,
+            });
         }
         // Images defined only in graph.toml (a containerfile and context elsewhere).
         for (name, section) in &self.config.image {
@@ -453,7 +470,12 @@ impl Loader<'_> {
                         Some(c) => self.root.join(c.get_ref()),
                         None => cf.parent().map(Path::to_path_buf).unwrap_or_else(|| self.root.to_path_buf()),
                     };
-                    out.push((name.get_ref().clone(), context, cf, None));
+                    out.push(ImageFolder {
+                        name: name.get_ref().clone(),
+                        context,
+                        containerfile: cf,
+                        order: None,
+                    });
                 }
                 (None, _) => errors.push(ProjectError::at(
                     CONFIG_FILE,
@@ -468,18 +490,19 @@ impl Loader<'_> {
         out
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn image(
-        &self,
-        name: &str,
-        context: &Path,
-        cf: &Path,
-        order: Option<u32>,
-        registry: Option<&str>,
-        names: &HashMap<String, PathBuf>,
-        snapshot: Option<&(String, blake3::Hash)>,
-        portage: &[(String, blake3::Hash)],
-    ) -> Result<Draft, Vec<ProjectError>> {
+    fn image(&self, folder: &ImageFolder, shared: &Shared<'_>) -> Result<Draft, Vec<ProjectError>> {
+        let Shared {
+            registry,
+            names,
+            snapshot,
+            portage,
+        } = *shared;
+        let (name, context, cf, order) = (
+            folder.name.as_str(),
+            folder.context.as_path(),
+            folder.containerfile.as_path(),
+            folder.order,
+        );
         let cf_rel = relative(self.root, cf);
         let text = std::fs::read_to_string(cf)
             .map_err(|e| vec![ProjectError::in_file(&cf_rel, format!("cannot read: {e}"))])?;
