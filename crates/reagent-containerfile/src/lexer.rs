@@ -166,6 +166,17 @@ pub(crate) fn lex(text: &str) -> Result<Lexed, ParseError> {
             }
             (off, content) = lines[i];
         }
+        // A continuation can start the instruction on a later line, indented (even by
+        // non-ASCII whitespace): the keyword is the first word, wherever it starts.
+        let lead = text.len() - text.trim_start().len();
+        if lead > 0 {
+            text.drain(..lead);
+            offsets.drain(..lead);
+        }
+        if text.is_empty() {
+            // Only escape characters and blank lines: nothing to run.
+            continue;
+        }
 
         let keyword = text
             .split_whitespace()
@@ -249,6 +260,24 @@ mod tests {
     fn directive_after_comment_is_a_comment() {
         let lx = lex("# hello\n# escape=`\nFROM a\n").unwrap();
         assert_eq!(lx.escape, '\\');
+    }
+
+    #[test]
+    fn continuation_before_keyword_with_unicode_whitespace() {
+        // U+0085 (2 bytes) then U+2000 (3 bytes): byte 3 is inside a character.
+        let src = "FROM a\n\\\n\u{85}\u{2000}RUN <<EOF\nx\nEOF\n";
+        let lx = lex(src).unwrap();
+        assert_eq!(lx.lines.len(), 2);
+        assert_eq!(lx.lines[1].text, "RUN <<EOF");
+        assert_eq!(lx.lines[1].heredocs[0].body, "x\n");
+        let (s, e) = lx.lines[1].original((0, 3));
+        assert_eq!(&src[s..e], "RUN");
+    }
+
+    #[test]
+    fn lone_escape_lines_are_nothing() {
+        let lx = lex("FROM a\n\\\n\n").unwrap();
+        assert_eq!(lx.lines.len(), 1);
     }
 
     #[test]
