@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::ParseError;
-use crate::expand::expand_word;
+use crate::expand::{expand_word, MAX_TOTAL_EXPANSION};
 use crate::instruction::{Body, MountField, Source};
 use crate::words::Range;
 use crate::Containerfile;
@@ -125,9 +125,25 @@ pub(crate) fn analyze(
     let mut globals: BTreeMap<String, Option<String>> = BTreeMap::new();
     let mut env: BTreeMap<String, String> = BTreeMap::new();
     let mut args: BTreeMap<String, String> = BTreeMap::new();
+    // Bytes of ARG and ENV values expanded so far (see MAX_TOTAL_EXPANSION).
+    let mut held = 0usize;
 
     for ins in &cf.instructions {
         let line = ins.line;
+        let mut hold = |bytes: usize| {
+            held = held.saturating_add(bytes);
+            if held > MAX_TOTAL_EXPANSION {
+                Err(ParseError::new(
+                    line,
+                    format!(
+                        "ARG and ENV values expand to more than {} MiB in all",
+                        MAX_TOTAL_EXPANSION >> 20
+                    ),
+                ))
+            } else {
+                Ok(())
+            }
+        };
         let in_global = |globals: &BTreeMap<String, Option<String>>, w: &str| {
             let lookup = |n: &str| global_value(globals, build_args, n);
             expand_word(w, escape, &lookup).map_err(|m| ParseError::new(line, m))
@@ -161,6 +177,23 @@ pub(crate) fn analyze(
                 let base_stage = all_names[..index.min(all_names.len())]
                     .iter()
                     .position(|n| n.as_deref() == Some(lower.as_str()));
+                // `FROM x AS x` names image `x` (the stage does not exist yet); a stage
+                // defined further down cannot be built from.
+                if base_stage.is_none() {
+                    if let Some(later) = all_names
+                        .iter()
+                        .skip(index + 1)
+                        .position(|n| n.as_deref() == Some(lower.as_str()))
+                    {
+                        return Err(ParseError::new(
+                            line,
+                            format!(
+                                "FROM `{resolved}` names stage `{lower}`, which comes later in the file (stage {})",
+                                index + 1 + later
+                            ),
+                        ));
+                    }
+                }
                 if base_stage.is_none() && !resolved.eq_ignore_ascii_case("scratch") {
                     out.references.push(ImageReference {
                         line,
@@ -190,6 +223,7 @@ pub(crate) fn analyze(
                             (None, Some(d)) => Some(in_global(&globals, d)?),
                             (None, None) => None,
                         };
+                        hold(value.as_ref().map_or(0, String::len))?;
                         globals.insert(name.clone(), value);
                     }
                 } else {
@@ -199,6 +233,7 @@ pub(crate) fn analyze(
                             (None, Some(d)) => Some(in_stage(&env, &args, d)?),
                             (None, None) => globals.get(name).cloned().flatten(),
                         };
+                        hold(value.as_ref().map_or(0, String::len))?;
                         match value {
                             Some(v) => args.insert(name.clone(), v),
                             None => args.remove(name),
@@ -212,6 +247,7 @@ pub(crate) fn analyze(
                     .iter()
                     .map(|(n, v)| Ok((n.clone(), in_stage(&env, &args, v)?)))
                     .collect::<Result<Vec<_>, ParseError>>()?;
+                hold(values.iter().map(|(_, v)| v.len()).sum())?;
                 env.extend(values);
             }
             Body::Copy { add, from, sources } => {

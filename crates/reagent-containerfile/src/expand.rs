@@ -3,6 +3,18 @@
 //! `${VAR:?message}`, `${VAR?message}`, single and double quotes, and the escape character
 //! (`\` or the one set by `# escape=`).
 
+/// How deeply `${...}` may nest inside a default or alternative word: far beyond any real
+/// file, and shallow enough that a hostile one cannot overflow the stack.
+pub(crate) const MAX_NESTING: usize = 64;
+
+/// The longest expansion of one word, in bytes: `ARG B=${A}${A}` repeated would otherwise
+/// double with every line.
+pub(crate) const MAX_EXPANSION: usize = 1 << 20;
+
+/// The most bytes of expanded `ARG`/`ENV` values one file may hold in all: a long list of
+/// `ARG Xn=${BIG}` lines would otherwise multiply [`MAX_EXPANSION`] by the line count.
+pub(crate) const MAX_TOTAL_EXPANSION: usize = 16 << 20;
+
 /// Looks a variable up; `None` means unset.
 pub(crate) type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
 
@@ -15,6 +27,7 @@ pub(crate) fn expand_word(word: &str, escape: char, lookup: &Lookup<'_>) -> Resu
         pos: 0,
         escape,
         lookup,
+        depth: 0,
     };
     ex.process(None)
 }
@@ -29,6 +42,8 @@ struct Expander<'a, 'l> {
     pos: usize,
     escape: char,
     lookup: &'a Lookup<'l>,
+    /// How many `${` the current position is inside.
+    depth: usize,
 }
 
 impl Expander<'_, '_> {
@@ -63,6 +78,12 @@ impl Expander<'_, '_> {
                 self.dollar(&mut out)?;
             } else {
                 out.push(c);
+            }
+            if out.len() > MAX_EXPANSION {
+                return Err(format!(
+                    "variable substitution expands to more than {} MiB",
+                    MAX_EXPANSION >> 20
+                ));
             }
         }
         match stop {
@@ -162,7 +183,15 @@ impl Expander<'_, '_> {
                 ))
             }
         };
-        let word = self.process(Some('}'))?;
+        if self.depth >= MAX_NESTING {
+            return Err(format!(
+                "`${{...}}` nested more than {MAX_NESTING} levels deep"
+            ));
+        }
+        self.depth += 1;
+        let word = self.process(Some('}'));
+        self.depth -= 1;
+        let word = word?;
         // With a colon, an empty value counts as unset.
         let set = match &value {
             Some(v) => !(colon && v.is_empty()),
@@ -244,6 +273,28 @@ mod tests {
         assert_eq!(ex(r#""a\"b\c""#).unwrap(), r#"a"b\c"#);
         assert_eq!(expand_word("`$A", '`', &env).unwrap(), "$A");
         assert_eq!(expand_word(r"C:\dir", '`', &env).unwrap(), r"C:\dir");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let deep = format!("{}x{}", "${U:-".repeat(100_000), "}".repeat(100_000));
+        assert!(ex(&deep).unwrap_err().contains("nested more than 64"));
+        let ok = format!(
+            "{}x{}",
+            "${U:-".repeat(MAX_NESTING),
+            "}".repeat(MAX_NESTING)
+        );
+        assert_eq!(ex(&ok).unwrap(), "x");
+    }
+
+    #[test]
+    fn huge_expansion_is_an_error() {
+        let big = "y".repeat(MAX_EXPANSION / 2 + 1);
+        let lookup = |_: &str| Some(big.clone());
+        assert!(expand_word("$A$A", '\\', &lookup)
+            .unwrap_err()
+            .contains("more than 1 MiB"));
+        assert_eq!(expand_word("$A", '\\', &lookup).unwrap().len(), big.len());
     }
 
     #[test]

@@ -2,7 +2,10 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::error;
+use reagent_containerfile::parse;
 
 fn assert_error(text: &str, line: usize, needle: &str) {
     let e = error(text);
@@ -182,4 +185,69 @@ fn shell_and_onbuild_shape() {
         2,
         "unknown flag `--every`",
     );
+}
+
+#[test]
+fn from_a_later_stage_is_an_error() {
+    assert_error(
+        "FROM later\nRUN true\nFROM base AS later\n",
+        1,
+        "comes later in the file",
+    );
+    // Through an ARG, and case-insensitively.
+    assert_error(
+        "ARG B=Later\nFROM $B\nFROM base AS later\n",
+        2,
+        "names stage `later`",
+    );
+    // `FROM x AS x` names image `x`: the stage does not exist yet.
+    let file = parse("FROM base AS base\nRUN true\n").unwrap();
+    let a = file.analyze(&BTreeMap::new()).unwrap();
+    assert_eq!(a.references[0].resolved, "base");
+}
+
+#[test]
+fn long_arg_chains_resolve() {
+    // A → B → C … 2,000 deep: each ARG is expanded once, when declared.
+    let mut text = String::from("ARG A0=base\n");
+    for i in 1..2000 {
+        text.push_str(&format!("ARG A{i}=${{A{}}}\n", i - 1));
+    }
+    text.push_str("FROM ${A1999}\n");
+    let a = parse(&text).unwrap().analyze(&BTreeMap::new()).unwrap();
+    assert_eq!(a.references[0].resolved, "base");
+}
+
+#[test]
+fn doubling_args_stop_with_an_error() {
+    let mut text = String::from("ARG A0=xxxxxxxxxxxxxxxx\n");
+    for i in 1..64 {
+        text.push_str(&format!("ARG A{i}=${{A{0}}}${{A{0}}}\n", i - 1));
+    }
+    text.push_str("FROM base\n");
+    let e = parse(&text).unwrap().analyze(&BTreeMap::new()).unwrap_err();
+    assert!(e.message.contains("more than"), "{}", e.message);
+    assert!(e.line < 64, "{}", e.line);
+}
+
+#[test]
+fn many_large_args_stop_with_an_error() {
+    let big = "x".repeat(60_000);
+    let mut text = format!("ARG BIG={big}\n");
+    for i in 0..400 {
+        text.push_str(&format!("ARG C{i}=$BIG\n"));
+    }
+    text.push_str("FROM base\n");
+    let e = parse(&text).unwrap().analyze(&BTreeMap::new()).unwrap_err();
+    assert!(e.message.contains("in all"), "{}", e.message);
+}
+
+#[test]
+fn deeply_nested_substitution_is_an_error() {
+    let text = format!(
+        "FROM base\nENV X={}x{}\n",
+        "${U:-".repeat(50_000),
+        "}".repeat(50_000)
+    );
+    assert_error(&text, 2, "nested more than");
 }
