@@ -342,6 +342,10 @@ impl FakeBackend {
         }
         wait(duration, cancel)?;
         if let Some(message) = failure {
+            // Like the real backend: build-arg values are masked in the
+            // output it writes and in its error.
+            let secrets = crate::redact::Secrets::new(req.args.values());
+            let message = secrets.mask(&message).into_owned();
             append(&req.log, &message)?;
             return Err(fail(format!("fake build {}", req.name), message));
         }

@@ -29,6 +29,7 @@ pub mod backend;
 pub mod buildah;
 pub mod fake;
 mod process;
+pub mod redact;
 mod storage;
 
 pub use backend::{

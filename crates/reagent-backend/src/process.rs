@@ -13,6 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::backend::{BackendError, Cancel};
+use crate::redact::Secrets;
 
 /// How long a child gets between SIGTERM and SIGKILL.
 pub(crate) const KILL_GRACE: Duration = Duration::from_secs(3);
@@ -22,12 +23,15 @@ const POLL: Duration = Duration::from_millis(50);
 const TAIL_LINES: usize = 30;
 
 /// One command line: the real argv and the argv shown in messages, where
-/// secret values are replaced by `***`.
+/// secret values are replaced by `***`. The secret values are also masked
+/// in everything the command's output reaches: its log, the line callback,
+/// and error messages.
 #[derive(Debug, Clone)]
 pub(crate) struct Cmd {
     program: PathBuf,
     args: Vec<String>,
     shown: Vec<String>,
+    secrets: Secrets,
 }
 
 impl Cmd {
@@ -37,6 +41,7 @@ impl Cmd {
             program: program.to_path_buf(),
             args: Vec::new(),
             shown: Vec::new(),
+            secrets: Secrets::default(),
         }
     }
 
@@ -65,6 +70,7 @@ impl Cmd {
         self.arg(flag);
         self.args.push(format!("{name}={value}"));
         self.shown.push(format!("{name}=***"));
+        self.secrets.add(value);
         self
     }
 
@@ -124,7 +130,7 @@ impl Cmd {
         BackendError::Failed {
             command: self.display(),
             code,
-            stderr: tail(stderr),
+            stderr: tail(&self.secrets.mask(stderr)),
         }
     }
 
@@ -173,6 +179,7 @@ impl Cmd {
             } else {
                 match rx.recv_timeout(POLL) {
                     Ok(line) => {
+                        let line = self.secrets.mask(&line).into_owned();
                         if let Some(f) = log.as_mut() {
                             writeln!(f, "{line}")?;
                         }
@@ -330,6 +337,27 @@ mod tests {
             .secret_pair("--build-arg", "TOKEN", "hunter2");
         assert_eq!(c.display(), "buildah build --build-arg TOKEN=***");
         assert_eq!(c.args[2], "TOKEN=hunter2");
+    }
+
+    #[test]
+    fn secret_values_never_reach_log_lines_or_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        let mut c = Cmd::new(Path::new("sh"));
+        c.arg("-c")
+            .arg("echo \"url https://u:$1@h\"; echo \"bad $1\" >&2; exit 1")
+            .secret_pair("--", "", "hunter2-secret");
+        // `sh -c SCRIPT -- =hunter2-secret`: $0 is `--`, $1 is `=hunter2-secret`.
+        let mut seen = Vec::new();
+        let r = c
+            .stream(Some(&log), None, None, &mut |l| seen.push(l.to_string()))
+            .unwrap();
+        let err = r.into_result(&c).unwrap_err().to_string();
+        let text = std::fs::read_to_string(&log).unwrap();
+        for shown in [text.as_str(), &err, &seen.join("\n")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(shown.contains("***"), "{shown}");
+        }
     }
 
     #[test]

@@ -165,11 +165,15 @@ impl JobContext<'_> {
         };
         // A push of an existing image is not a build: record only builds and pulls.
         if !matches!(action, Action::Push) || result.is_err() {
+            // The manifest may show a build arg's value (a URL it was
+            // expanded into): the record never holds one.
+            let mut manifest = serde_json::to_value(&node.manifest).unwrap_or_default();
+            crate::secrets::of(node).mask_json(&mut manifest);
             let record = Record {
                 node: node.name.clone(),
                 key: node.key.hex(),
                 manifest_digest: node.manifest.digest(),
-                manifest: serde_json::to_value(&node.manifest).unwrap_or_default(),
+                manifest,
                 start: start_ms,
                 end: now_ms(),
                 outcome,
@@ -190,16 +194,17 @@ impl JobContext<'_> {
 
     fn build(&self, node: &Node, emit: &dyn Fn(Event)) -> Result<(), JobError> {
         let log = self.log_path(node);
+        let secrets = crate::secrets::of(node);
         let mut progress = |p: BuildProgress| match p {
             BuildProgress::Step { n, of, text } => emit(Event::Step {
                 node: node.name.clone(),
                 n,
                 of,
-                text,
+                text: secrets.mask(&text).into_owned(),
             }),
             BuildProgress::Line(line) if self.verbose => emit(Event::Output {
                 node: node.name.clone(),
-                line,
+                line: secrets.mask(&line).into_owned(),
             }),
             BuildProgress::Line(_) => {}
         };

@@ -20,6 +20,7 @@ pub mod names;
 pub mod plan;
 pub mod progress;
 pub mod run;
+pub mod secrets;
 pub mod seen;
 
 use std::collections::HashMap;

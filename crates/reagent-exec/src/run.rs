@@ -47,13 +47,15 @@ pub fn plan_event(ctx: &JobContext<'_>, plan: &Plan) -> Event {
             .map(|s| PlannedStep {
                 node: graph.node(s.node).name.clone(),
                 action: s.action.word().to_string(),
-                reason: match &s.action {
-                    Action::Build(reason) => reason.to_string(),
-                    Action::UpToDate(Place::Local) => "image exists locally".into(),
-                    Action::UpToDate(Place::Registry) => "image is in the registry".into(),
-                    Action::Pull => "in the registry; a node to build needs it".into(),
-                    Action::Push => "built locally, missing from the registry".into(),
-                },
+                reason: crate::secrets::of(graph.node(s.node))
+                    .mask(&match &s.action {
+                        Action::Build(reason) => reason.to_string(),
+                        Action::UpToDate(Place::Local) => "image exists locally".into(),
+                        Action::UpToDate(Place::Registry) => "image is in the registry".into(),
+                        Action::Pull => "in the registry; a node to build needs it".into(),
+                        Action::Push => "built locally, missing from the registry".into(),
+                    })
+                    .into_owned(),
             })
             .collect(),
     }
@@ -128,7 +130,8 @@ pub fn run(
                 let _ = msg_tx.send(Msg::Done(Done {
                     id,
                     duration,
-                    result: result.map_err(|e| e.to_string()),
+                    result: result
+                        .map_err(|e| crate::secrets::of(node).mask(&e.to_string()).into_owned()),
                     interrupted,
                     log,
                 }));

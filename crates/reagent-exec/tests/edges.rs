@@ -1,0 +1,99 @@
+//! Adversarial edges of the executor over the FakeBackend: secrets never
+//! written, half-finished publishes, images whose key label does not match
+//! their tag.
+
+mod common;
+
+use common::{Env, Fixture};
+use reagent_backend::Cancel;
+use reagent_exec::events::Event;
+use reagent_exec::run::plan_event;
+
+const SECRET: &str = "hunter2-token-value";
+
+/// base ← app, where app's build args carry [`SECRET`], expanded into an ADD URL.
+fn secret_project() -> Fixture {
+    let f = Fixture::new(&format!(
+        "[image.app]\nargs = {{ TOKEN = \"{SECRET}\", JOBS = \"4\" }}\n"
+    ));
+    f.root_image("01-base").image(
+        "app",
+        "FROM base\nARG TOKEN\nADD https://user:${TOKEN}@files.test/f /f\nRUN echo $TOKEN\n",
+    );
+    f
+}
+
+/// Every file under `dir`, as (path, contents), for grepping.
+fn files_under(dir: &std::path::Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            out.push((p.display().to_string(), text));
+        }
+    }
+    out
+}
+
+#[test]
+fn build_arg_values_reach_no_record_event_reason_or_error() {
+    let f = secret_project();
+    let mut env = Env::new(&f);
+    env.build_all();
+    // The URL's input shows up as a change; the build then fails with a
+    // message that quotes the expanded URL, as buildah's does.
+    f.write(
+        "images/app/Containerfile",
+        "FROM base\nARG TOKEN\nADD https://user:${TOKEN}@files.test/g /f\n",
+    );
+    env.reload(&f);
+    env.fake.fail_build(
+        "app",
+        &format!("reading \"https://user:{SECRET}@files.test/g\": 404"),
+    );
+    let plan = env.plan_all();
+    let Event::Plan { steps } = plan_event(&ctx_for(&env), &plan) else {
+        panic!("not a plan event");
+    };
+    let app = steps.iter().find(|s| s.node == "app").unwrap();
+    assert!(
+        app.reason.contains("https://user:***@files.test"),
+        "{}",
+        app.reason
+    );
+    let (summary, rec) = env.run(&plan, 1);
+    assert_eq!(summary.failed, 1);
+
+    let shown = format!("{:?}", rec.events);
+    assert!(shown.contains("https://user:***@files.test/g"), "{shown}");
+    assert!(!shown.contains(SECRET), "{shown}");
+    assert!(!format!("{steps:?}").contains(SECRET));
+    for (path, text) in files_under(&env.project.state_dir) {
+        assert!(!text.contains(SECRET), "{path} holds the secret:\n{text}");
+    }
+    // Short values are not masked (they would blank every `4` of a log).
+    assert!(!shown.contains("***/"), "{shown}");
+}
+
+/// A JobContext over `env` with no registry, for `plan_event`.
+fn ctx_for(env: &Env) -> reagent_exec::job::JobContext<'_> {
+    reagent_exec::job::JobContext {
+        project: &env.project,
+        backend: &env.fake,
+        log: &env.log,
+        registry: None,
+        cancel: Box::leak(Box::new(Cancel::new())),
+        verbose: false,
+        catalyst: std::path::Path::new("/bin/false"),
+        tests: None,
+        audit: None,
+        results: Default::default(),
+        registry_refs: Default::default(),
+    }
+}
