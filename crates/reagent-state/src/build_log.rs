@@ -59,7 +59,8 @@ pub struct BuildLog {
 
 #[derive(Debug)]
 struct Inner {
-    file: File,
+    /// The append handle, opened (creating the file) at the first append.
+    file: Option<File>,
     /// Lines in the file, counted at open and kept up to date by appends.
     lines: usize,
     /// Compact when `lines` grows past this.
@@ -69,13 +70,14 @@ struct Inner {
 }
 
 impl BuildLog {
-    /// Opens (creating if needed) `<dir>/builds.jsonl`, creating `dir` too,
-    /// with the default [`Compaction`]. Opening never changes the file.
+    /// Opens `<dir>/builds.jsonl`, creating `dir` if needed, with the
+    /// default [`Compaction`]. Opening never changes or creates the file: the
+    /// first [`append`](BuildLog::append) does (so a dry run leaves none).
     pub fn open(dir: impl AsRef<Path>) -> Result<BuildLog> {
         let dir = dir.as_ref();
         fs::create_dir_all(dir).map_err(StateError::io("creating", dir))?;
         let path = dir.join(BUILD_LOG_FILE);
-        let file = open_append(&path)?;
+        let file = None;
         let lines = count_lines(&read_bytes(&path)?);
         let compaction = Compaction::default();
         Ok(BuildLog {
@@ -116,22 +118,27 @@ impl BuildLog {
         })?;
         line.push(b'\n');
         let mut inner = self.lock_inner();
+        let file = match inner.file.take() {
+            Some(f) => f,
+            None => open_append(&self.path)?,
+        };
         if !inner.tail_checked {
-            self.repair_tail(&mut inner)?;
+            if let Some(lines) = self.repair_tail(&file)? {
+                inner.lines = lines;
+            }
             inner.tail_checked = true;
         }
+        let file = &*inner.file.insert(file);
         let io = StateError::io("appending to", &self.path);
-        let n = (&inner.file).write(&line).map_err(io)?;
+        let n = (&*file).write(&line).map_err(io)?;
         if n < line.len() {
             // A short write on a regular file is rare (disk full, signal);
             // finish the line rather than leave it torn.
-            (&inner.file)
+            (&*file)
                 .write_all(&line[n..])
                 .map_err(StateError::io("appending to", &self.path))?;
         }
-        inner
-            .file
-            .sync_all()
+        file.sync_all()
             .map_err(StateError::io("syncing", &self.path))?;
         inner.lines += 1;
         if inner.lines > inner.threshold {
@@ -143,24 +150,22 @@ impl BuildLog {
     /// Makes sure the file ends with a newline before appending: a torn
     /// last line (a crash mid-write) that is not a record is cut off; a
     /// whole record that only lacks its newline gets one.
-    fn repair_tail(&self, inner: &mut Inner) -> Result<()> {
+    fn repair_tail(&self, file: &File) -> Result<Option<usize>> {
         let bytes = read_bytes(&self.path)?;
         if bytes.is_empty() || bytes.ends_with(b"\n") {
-            return Ok(());
+            return Ok(None);
         }
         let start = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         if serde_json::from_slice::<Record>(&bytes[start..]).is_ok() {
-            (&inner.file)
+            (&*file)
                 .write_all(b"\n")
                 .map_err(StateError::io("appending to", &self.path))?;
+            Ok(None)
         } else {
-            inner
-                .file
-                .set_len(start as u64)
+            file.set_len(start as u64)
                 .map_err(StateError::io("truncating", &self.path))?;
-            inner.lines = count_lines(&bytes[..start]);
+            Ok(Some(count_lines(&bytes[..start])))
         }
-        Ok(())
     }
 
     /// Reads every record, skipping and counting lines that are not one.
@@ -256,7 +261,7 @@ impl BuildLog {
             kept += 1;
         }
         write_atomic(&self.path, &out)?;
-        inner.file = open_append(&self.path)?;
+        inner.file = Some(open_append(&self.path)?);
         inner.lines = kept;
         inner.tail_checked = true;
         Ok(kept)

@@ -224,3 +224,40 @@ fn appends_from_threads_stay_whole_lines() {
     assert_eq!(loaded.records.len(), 100);
     assert!(loaded.corrupt_lines.is_empty());
 }
+
+#[test]
+fn opening_creates_no_file_until_the_first_append() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".reagent");
+    let log = BuildLog::open(&dir).unwrap();
+    assert!(log.records().is_empty());
+    assert!(
+        !log.path().exists(),
+        "a dry run opens the log and must leave no file"
+    );
+    log.append(&record("base", 0, 10, Outcome::Built)).unwrap();
+    assert_eq!(log.records().len(), 1);
+}
+
+#[test]
+fn a_log_that_is_a_folder_is_a_clear_error_naming_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".reagent");
+    fs::create_dir_all(dir.join("builds.jsonl")).unwrap();
+    let err = BuildLog::open(&dir).unwrap_err();
+    assert!(err.to_string().contains("builds.jsonl"), "{err}");
+}
+
+#[test]
+fn garbage_log_is_read_as_corrupt_lines_and_appending_still_works() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join(".reagent");
+    fs::create_dir_all(&dir).unwrap();
+    fs::write(dir.join("builds.jsonl"), b"\x00\xff{{{\nnot json\n\xfe").unwrap();
+    let log = BuildLog::open(&dir).unwrap();
+    assert_eq!(log.load().unwrap().corrupt_lines, [1, 2, 3]);
+    log.append(&record("base", 0, 10, Outcome::Built)).unwrap();
+    let loaded = log.load().unwrap();
+    assert_eq!(loaded.records.len(), 1);
+    assert_eq!(loaded.corrupt_lines, [1, 2], "the torn tail was cut");
+}
