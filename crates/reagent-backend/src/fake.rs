@@ -113,6 +113,8 @@ struct State {
     /// Root filesystems `with_rootfs` shows, by image reference.
     rootfs: HashMap<String, PathBuf>,
     remote_down: bool,
+    /// Registry references whose push fails (the registry went away mid-publish).
+    push_failures: HashSet<String>,
     next_id: u64,
     in_flight: usize,
     peak_in_flight: usize,
@@ -272,6 +274,17 @@ impl FakeBackend {
     /// Make the remote unreachable (push, pull and remote_exists fail with `Unreachable`).
     pub fn set_remote_down(&self, down: bool) {
         self.lock().remote_down = down;
+    }
+
+    /// Make pushes to `remote` fail as unreachable (`false`: succeed again),
+    /// as when a registry goes away between the key tag and the moving tags.
+    pub fn fail_push(&self, remote: &str, fail: bool) {
+        let mut s = self.lock();
+        if fail {
+            s.push_failures.insert(remote.to_string());
+        } else {
+            s.push_failures.remove(remote);
+        }
     }
 
     /// Every call so far, in order.
@@ -451,7 +464,7 @@ impl Backend for FakeBackend {
         if cancel.is_cancelled() {
             return Err(BackendError::Interrupted);
         }
-        if s.remote_down {
+        if s.remote_down || s.push_failures.contains(remote) {
             return Err(BackendError::Unreachable(format!(
                 "fake remote is down: {remote}"
             )));

@@ -158,13 +158,15 @@ impl JobContext<'_> {
         };
         let outcome = match (&result, action) {
             (Ok(()), Action::Pull) => Outcome::Pulled,
+            (Ok(()), Action::Push) => Outcome::Published,
             (Ok(()), _) => Outcome::Built,
             (Err(e), _) if e.is_interrupt() => Outcome::Interrupted,
             (Err(JobError::Tests { .. } | JobError::Audit(_)), _) => Outcome::TestFailed,
             (Err(_), _) => Outcome::Failed,
         };
-        // A push of an existing image is not a build: record only builds and pulls.
-        if !matches!(action, Action::Push) || result.is_err() {
+        // A push is recorded too (not as a build): a failed one makes the
+        // next run push again, a finished one ends that.
+        {
             // The manifest may show a build arg's value (a URL it was
             // expanded into): the record never holds one.
             let mut manifest = serde_json::to_value(&node.manifest).unwrap_or_default();

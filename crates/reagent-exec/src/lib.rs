@@ -43,3 +43,24 @@ pub fn last_built(log: &BuildLog) -> HashMap<String, (String, Manifest)> {
     }
     out
 }
+
+/// Nodes whose newest record is a failed or interrupted attempt, with that
+/// attempt's key (hex). If an image with that key is local, the attempt got
+/// as far as building it, so what failed was publishing it: its key tag may
+/// be in the registry without its moving tags, and the planner pushes it again.
+pub fn unfinished_publishes(log: &BuildLog) -> HashMap<String, String> {
+    let mut newest: HashMap<String, (String, reagent_state::Outcome)> = HashMap::new();
+    for r in log.records() {
+        newest.insert(r.node, (r.key, r.outcome));
+    }
+    newest
+        .into_iter()
+        .filter(|(_, (_, outcome))| {
+            matches!(
+                outcome,
+                reagent_state::Outcome::Failed | reagent_state::Outcome::Interrupted
+            )
+        })
+        .map(|(node, (key, _))| (node, key))
+        .collect()
+}

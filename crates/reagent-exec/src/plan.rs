@@ -128,6 +128,11 @@ pub struct PlanInput<'a> {
     /// Registry references recently seen there; a local node whose key tag
     /// is among them is not asked about again.
     pub seen: Option<&'a Seen>,
+    /// Node name → key (hex) of its newest attempt, when that attempt failed
+    /// ([`crate::unfinished_publishes`]): a local image with that key may be
+    /// in the registry under its key tag but not its moving tags, so it is
+    /// pushed again.
+    pub unfinished_publishes: &'a HashMap<String, String>,
 }
 
 /// Local images by the key label they carry (a tagged one wins over an untagged one).
@@ -204,7 +209,11 @@ pub fn plan(
         let action = if input.force.contains(&id) {
             Action::Build(Reason::Forced)
         } else if is_local(id) {
-            if input.registry.is_some() && !in_registry(id) {
+            let unfinished = input
+                .unfinished_publishes
+                .get(&node.name)
+                .is_some_and(|key| *key == node.key.hex());
+            if input.registry.is_some() && (!in_registry(id) || unfinished) {
                 Action::Push
             } else {
                 Action::UpToDate(Place::Local)

@@ -53,7 +53,9 @@ pub fn plan_event(ctx: &JobContext<'_>, plan: &Plan) -> Event {
                         Action::UpToDate(Place::Local) => "image exists locally".into(),
                         Action::UpToDate(Place::Registry) => "image is in the registry".into(),
                         Action::Pull => "in the registry; a node to build needs it".into(),
-                        Action::Push => "built locally, missing from the registry".into(),
+                        Action::Push => {
+                            "built locally; the registry lacks it or some of its tags".into()
+                        }
                     })
                     .into_owned(),
             })

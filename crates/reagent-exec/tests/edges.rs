@@ -4,10 +4,12 @@
 
 mod common;
 
-use common::{Env, Fixture};
+use common::{Env, Fixture, REGISTRY};
 use reagent_backend::Cancel;
 use reagent_exec::events::Event;
-use reagent_exec::run::plan_event;
+use reagent_exec::plan::Action;
+use reagent_exec::run::{plan_event, RunOptions};
+use reagent_state::Outcome;
 
 const SECRET: &str = "hunter2-token-value";
 
@@ -96,4 +98,50 @@ fn ctx_for(env: &Env) -> reagent_exec::job::JobContext<'_> {
         results: Default::default(),
         registry_refs: Default::default(),
     }
+}
+
+// ---------------------------------------------------------------- half-finished publish
+
+fn with_registry() -> RunOptions {
+    RunOptions {
+        jobs: 1,
+        keep_going: true,
+    }
+}
+
+#[test]
+fn a_publish_cut_between_the_key_tag_and_latest_is_finished_by_the_next_run() {
+    let f = common::family();
+    let env = Env::new(&f);
+    let latest = format!("{REGISTRY}/app:latest");
+    env.fake.fail_push(&latest, true);
+    let plan = env.plan(&env.all(), &[], Some(REGISTRY));
+    let (summary, _) = env.run_with(&plan, with_registry(), Some(REGISTRY), &Cancel::new());
+    assert_eq!(summary.failed, 1, "{summary:?}");
+    let remote = env.fake.remote_refs();
+    assert!(remote.contains(&env.remote_ref("app")), "{remote:?}");
+    assert!(!remote.contains(&latest), "{remote:?}");
+
+    // The key tag is there and the image is local, yet `latest` is not:
+    // the next run pushes it again rather than calling it up to date.
+    env.fake.fail_push(&latest, false);
+    let plan = env.plan(&env.all(), &[], Some(REGISTRY));
+    assert_eq!(env.action(&plan, "app"), &Action::Push, "{plan:?}");
+    let (summary, _) = env.run_with(&plan, with_registry(), Some(REGISTRY), &Cancel::new());
+    assert!(summary.ok(), "{summary:?}");
+    let remote = env.fake.remote_refs();
+    assert!(remote.contains(&latest), "{remote:?}");
+    assert!(
+        remote.contains(&format!("{REGISTRY}/app:stable")),
+        "{remote:?}"
+    );
+
+    // Once finished, nothing more to do.
+    let plan = env.plan(&env.all(), &[], Some(REGISTRY));
+    assert_eq!(plan.count("push") + plan.count("build"), 0, "{plan:?}");
+    assert!(env
+        .log
+        .records()
+        .iter()
+        .any(|r| r.node == "app" && r.outcome == Outcome::Published));
 }

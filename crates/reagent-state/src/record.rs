@@ -16,6 +16,8 @@ pub enum Outcome {
     Pulled,
     /// Built, but its tests failed, so the result is not used.
     TestFailed,
+    /// Not built: an image built before was pushed, every one of its tags.
+    Published,
 }
 
 impl Outcome {

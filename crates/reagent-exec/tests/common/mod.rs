@@ -220,7 +220,9 @@ impl Env {
         let images = self.fake.images()?;
         let force: HashSet<NodeId> = force.iter().map(|n| self.id(n)).collect();
         let last = reagent_exec::last_built(&self.log);
+        let unfinished = reagent_exec::unfinished_publishes(&self.log);
         let input = PlanInput {
+            unfinished_publishes: &unfinished,
             targets,
             force: &force,
             registry,

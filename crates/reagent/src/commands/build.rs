@@ -111,6 +111,7 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Usage(e.to_string()))?;
     let log = BuildLog::open(&project.state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
     let last = reagent_exec::last_built(&log);
+    let unfinished = reagent_exec::unfinished_publishes(&log);
 
     let mut seen = Seen::load(&project.state_dir);
     let backend = backend(&project);
@@ -122,6 +123,7 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         force: &force,
         registry,
         last_built: &last,
+        unfinished_publishes: &unfinished,
         seen: Some(&seen),
     };
     let plan =
