@@ -63,6 +63,19 @@ pub enum JobError {
     /// The image's audit found advisories at or above the threshold.
     #[error("{0}")]
     Audit(String),
+    /// A pulled image does not carry the key its tag names.
+    #[error(
+        "{remote} carries key {}, not {expected}: the tag was overwritten by something else; not using it (delete the tag, or build with --force and push)",
+        found.as_deref().unwrap_or("(no org.reagent.key label)")
+    )]
+    Foreign {
+        /// The registry reference pulled.
+        remote: String,
+        /// The node's key.
+        expected: String,
+        /// The key label the image carries, if any.
+        found: Option<String>,
+    },
 }
 
 impl JobError {
@@ -486,8 +499,25 @@ impl JobContext<'_> {
             JobError::Backend(BackendError::Unreachable("no registry to pull from".into()))
         })?;
         let remote = names::remote_ref(registry, node);
-        self.backend
-            .pull(&remote, &[names::local_ref(node)], self.cancel)?;
+        let local = names::local_ref(node);
+        self.backend.pull(&remote, &[local.clone()], self.cancel)?;
+        // The tag says which key it was pushed for; the label says what the
+        // image is. A registry tag overwritten by hand (or by another project
+        // with a node of the same name) must not pass for this node's build.
+        let key = node.key.hex();
+        let carried = self
+            .backend
+            .images()?
+            .into_iter()
+            .find(|i| i.names.contains(&local))
+            .and_then(|i| i.labels.get(LABEL_KEY).cloned());
+        if carried.as_deref() != Some(key.as_str()) {
+            return Err(JobError::Foreign {
+                remote,
+                expected: key,
+                found: carried,
+            });
+        }
         self.saw_in_registry(remote);
         Ok(())
     }

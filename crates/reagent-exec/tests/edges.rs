@@ -4,8 +4,10 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::{Env, Fixture, REGISTRY};
-use reagent_backend::Cancel;
+use reagent_backend::{Cancel, LABEL_KEY};
 use reagent_exec::events::Event;
 use reagent_exec::plan::Action;
 use reagent_exec::run::{plan_event, RunOptions};
@@ -144,4 +146,31 @@ fn a_publish_cut_between_the_key_tag_and_latest_is_finished_by_the_next_run() {
         .records()
         .iter()
         .any(|r| r.node == "app" && r.outcome == Outcome::Published));
+}
+
+// ---------------------------------------------------------------- a key tag on a foreign image
+
+#[test]
+fn a_pulled_key_tag_whose_label_names_another_key_is_refused() {
+    let f = common::family();
+    let env = Env::new(&f);
+    // The registry's base:<key16> is some other image (labelled with another key).
+    let wrong = BTreeMap::from([(LABEL_KEY.to_string(), "f".repeat(64))]);
+    env.fake.add_remote(&env.remote_ref("base"), wrong);
+    let plan = env.plan(&env.all(), &[], Some(REGISTRY));
+    assert_eq!(env.action(&plan, "base"), &Action::Pull, "{plan:?}");
+    let (summary, rec) = env.run_with(&plan, with_registry(), Some(REGISTRY), &Cancel::new());
+    assert_eq!(rec.failed(), ["base"], "{:?}", rec.events);
+    assert!(summary.skipped >= 3, "its dependents are not built on it");
+    let error = rec
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Failed { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(error.contains(&"f".repeat(64)), "{error}");
+    assert!(error.contains(&env.key("base")), "{error}");
+    assert!(!env.fake.built().contains(&"app".to_string()));
 }
