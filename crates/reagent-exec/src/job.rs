@@ -500,7 +500,8 @@ impl JobContext<'_> {
         })?;
         let remote = names::remote_ref(registry, node);
         let local = names::local_ref(node);
-        self.backend.pull(&remote, &[local.clone()], self.cancel)?;
+        self.backend
+            .pull(&remote, std::slice::from_ref(&local), self.cancel)?;
         // The tag says which key it was pushed for; the label says what the
         // image is. A registry tag overwritten by hand (or by another project
         // with a node of the same name) must not pass for this node's build.
