@@ -171,6 +171,10 @@ impl Cache {
     /// Loads the cache at `path`; a missing, unreadable, corrupt or foreign file gives an
     /// empty cache.
     pub fn load(path: &Path) -> Self {
+        // Anything but a regular file (a FIFO would block forever) is no cache.
+        if !fs::metadata(path).is_ok_and(|m| m.is_file()) {
+            return Self::empty();
+        }
         match fs::read(path) {
             Ok(bytes) => Self::decode(&bytes).unwrap_or_else(Self::empty),
             Err(_) => Self::empty(),

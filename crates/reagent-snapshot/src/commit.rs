@@ -16,6 +16,18 @@ pub const COMMIT_FILE: &str = "metadata/timestamp.commit";
 /// returned lower-cased.
 pub fn read_commit(tree: &Path) -> Result<Option<String>, SnapshotError> {
     let path = tree.join(COMMIT_FILE);
+    // Only a regular file is read: a FIFO there would block forever.
+    match fs::metadata(&path) {
+        Ok(meta) if !meta.is_file() => {
+            return Err(SnapshotError::BadCommitFile {
+                path,
+                line: 1,
+                reason: "not a regular file; expected a file holding a git commit id".to_string(),
+            })
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        _ => {}
+    }
     let bytes = match fs::read(&path) {
         Ok(bytes) => bytes,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),

@@ -498,3 +498,44 @@ fn deep_nesting_is_hashed_by_hash_dir_too() {
         tree_id(t.path())
     );
 }
+
+fn mkfifo(path: &Path) {
+    let ok = Command::new("mkfifo").arg(path).status().unwrap().success();
+    assert!(ok, "mkfifo {}", path.display());
+}
+
+#[test]
+fn commit_file_that_is_a_fifo_or_folder_is_an_error_not_a_hang() {
+    let t = portage_tree();
+    let path = t.path().join("metadata/timestamp.commit");
+    fs::create_dir_all(t.path().join("metadata")).unwrap();
+    let _ = fs::remove_file(&path);
+    mkfifo(&path);
+    match identify(t.path(), &Options::default()) {
+        Err(SnapshotError::BadCommitFile {
+            path: p, reason, ..
+        }) => {
+            assert_eq!(p, path);
+            assert!(reason.contains("not a regular file"), "{reason}");
+        }
+        other => panic!("expected BadCommitFile, got {other:?}"),
+    }
+    fs::remove_file(&path).unwrap();
+    fs::create_dir(&path).unwrap();
+    assert!(matches!(
+        identify(t.path(), &Options::default()),
+        Err(SnapshotError::BadCommitFile { .. })
+    ));
+}
+
+#[test]
+fn cache_path_that_is_a_fifo_is_no_cache() {
+    let t = portage_tree();
+    let state = tempfile::tempdir().unwrap();
+    let cache = state.path().join("snapshot-cache");
+    mkfifo(&cache);
+    assert_eq!(Cache::load(&cache).len(), 0);
+    let report = identify(t.path(), &with_cache(&cache)).unwrap();
+    assert_eq!(report.identity, tree_id(t.path()));
+    assert_eq!(report.cache_hits, 0);
+}
