@@ -270,6 +270,25 @@ impl Config {
                 }
             }
         }
+        for (name, image) in &self.image {
+            for tag in &image.tags {
+                if !valid_tag(tag) {
+                    let after = name.span().start;
+                    let line = text[after..]
+                        .find(&format!("\"{tag}\""))
+                        .map(|o| line_of(text, after + o))
+                        .unwrap_or_else(|| line_of(text, after));
+                    return Err(ProjectError::at(
+                        file,
+                        line,
+                        format!(
+                            "[image.{}] tag `{tag}` is not an image tag (letters, digits, `_`, `.`, `-`, not starting with `.` or `-`, at most 128)",
+                            name.get_ref()
+                        ),
+                    ));
+                }
+            }
+        }
         for flags in std::iter::once(&self.portage.use_flags)
             .chain(self.image.values().map(|i| &i.use_flags))
         {
@@ -294,6 +313,14 @@ impl Config {
     pub fn image(&self, name: &str) -> Option<&ImageSection> {
         self.image.get(name)
     }
+}
+
+/// Whether `tag` is an OCI image tag: `[A-Za-z0-9_][A-Za-z0-9._-]{0,127}`.
+pub fn valid_tag(tag: &str) -> bool {
+    let mut bytes = tag.bytes();
+    tag.len() <= 128
+        && matches!(bytes.next(), Some(b) if b.is_ascii_alphanumeric() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
 }
 
 /// Whether `flag` is a USE flag as PMS allows (or `-flag`, or `-*`).
@@ -406,6 +433,29 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
     fn bad_use_flag_is_rejected() {
         let e = parse("[portage]\nuse = [\n  \"ssl\",\n  \"b@d flag\",\n]\n").unwrap_err();
         assert_eq!(e.line, Some(4));
+    }
+
+    #[test]
+    fn bad_tag_is_rejected_at_its_line() {
+        let e =
+            parse("[image.a]\nsquash = true\ntags = [\n  \"ok\",\n  \"not ok\",\n]\n").unwrap_err();
+        assert_eq!(e.line, Some(5));
+        assert!(e.message.contains("`not ok`"), "{}", e.message);
+        assert_eq!(
+            parse("[image.a]\ntags = [\"\"]\n").unwrap_err().line,
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn tag_grammar() {
+        assert!(valid_tag("1.25"));
+        assert!(valid_tag("_x-Y.z"));
+        assert!(!valid_tag(""));
+        assert!(!valid_tag(".x"));
+        assert!(!valid_tag("-x"));
+        assert!(!valid_tag("a:b"));
+        assert!(!valid_tag(&"a".repeat(129)));
     }
 
     #[test]
