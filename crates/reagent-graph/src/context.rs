@@ -2,8 +2,7 @@
 //! read, honouring `.containerignore` / `.dockerignore`, and their hashes.
 
 use std::collections::BTreeMap;
-use std::io::Read;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
 use globset::{GlobBuilder, GlobMatcher};
@@ -30,6 +29,18 @@ pub enum ContextProblem {
     Ignored(String),
     /// Reading failed.
     Io(String, String),
+    /// The source is a symlink whose target (absolute, or climbing out with `..`) is not
+    /// part of the context: `(source, target)`.
+    LinkOutside(String, String),
+    /// The ignore file cannot be used: it is not a readable UTF-8 file, or a pattern is bad.
+    IgnoreFile {
+        /// `.containerignore` or `.dockerignore`.
+        file: String,
+        /// The 1-based line at fault, when there is one.
+        line: Option<usize>,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 impl std::fmt::Display for ContextProblem {
@@ -43,6 +54,11 @@ impl std::fmt::Display for ContextProblem {
                 write!(f, "source `{p}` is excluded by the context's ignore file")
             }
             ContextProblem::Io(p, e) => write!(f, "cannot read `{p}`: {e}"),
+            ContextProblem::LinkOutside(p, t) => write!(
+                f,
+                "source `{p}` is a symlink to `{t}`, outside the build context"
+            ),
+            ContextProblem::IgnoreFile { message, .. } => f.write_str(message),
         }
     }
 }
@@ -60,12 +76,25 @@ impl Context {
         let mut ignore = None;
         for name in [".containerignore", ".dockerignore"] {
             let file = root.join(name);
-            if let Ok(text) = std::fs::read_to_string(&file) {
-                ignore = Some(
-                    docker_ignore(root, &text).map_err(|e| ContextProblem::Io(name.into(), e))?,
-                );
-                break;
+            // Present in any form: one that cannot be read must not be skipped silently,
+            // or files it excludes would be sent and hashed.
+            if std::fs::symlink_metadata(&file).is_err() {
+                continue;
             }
+            let problem = |e: crate::ProjectError| ContextProblem::IgnoreFile {
+                file: name.into(),
+                line: e.line,
+                message: e.message,
+            };
+            let text = crate::input::read_text(&file, Path::new(name)).map_err(problem)?;
+            ignore = Some(
+                docker_ignore(root, &text).map_err(|e| ContextProblem::IgnoreFile {
+                    file: name.into(),
+                    line: None,
+                    message: format!("bad pattern in `{name}`: {e}"),
+                })?,
+            );
+            break;
         }
         Ok(Context {
             root: root.to_path_buf(),
@@ -166,6 +195,24 @@ impl Context {
         if self.ignored(rel, meta.is_dir()) {
             return Ok(());
         }
+        if meta.file_type().is_symlink() {
+            // A source that is itself a link is followed by the build: its target must be
+            // inside the context. Links met while copying a folder are copied as links.
+            let target = std::fs::read_link(&abs)
+                .map_err(|e| ContextProblem::Io(rel.to_string(), e.to_string()))?;
+            let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
+            let inside = !target.is_absolute()
+                && target
+                    .to_str()
+                    .and_then(|t| normalize(&format!("{parent}/{t}")))
+                    .is_some();
+            if !inside {
+                return Err(ContextProblem::LinkOutside(
+                    rel.to_string(),
+                    target.display().to_string(),
+                ));
+            }
+        }
         if meta.is_dir() {
             self.collect_dir(rel, found)
         } else {
@@ -218,13 +265,24 @@ fn hash_entry(path: &Path) -> Result<blake3::Hash, String> {
         h.update(target.as_os_str().as_encoded_bytes());
     } else if meta.is_dir() {
         h.update(b"dir\0");
+    } else if !meta.is_file() {
+        // FIFOs, sockets and devices have no content to read (opening a FIFO would block
+        // forever); buildah copies them as what they are, so their kind is what counts.
+        let t = meta.file_type();
+        h.update(if t.is_fifo() {
+            b"fifo\0"
+        } else if t.is_socket() {
+            b"sock\0"
+        } else {
+            b"node\0"
+        });
     } else {
         let exec = meta.permissions().mode() & 0o111 != 0;
         h.update(if exec { b"exec\0" } else { b"file\0" });
-        let mut f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-        let mut buf = Vec::with_capacity(meta.len() as usize);
-        f.read_to_end(&mut buf).map_err(|e| e.to_string())?;
-        h.update(blake3::hash(&buf).as_bytes());
+        let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let mut content = blake3::Hasher::new();
+        std::io::copy(&mut std::io::BufReader::new(f), &mut content).map_err(|e| e.to_string())?;
+        h.update(content.finalize().as_bytes());
     }
     Ok(h.finalize())
 }

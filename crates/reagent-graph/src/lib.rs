@@ -32,6 +32,7 @@ pub mod context;
 pub mod diff;
 pub mod error;
 pub mod graph;
+mod input;
 pub mod load;
 pub mod model;
 pub mod reference;

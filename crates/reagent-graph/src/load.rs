@@ -12,9 +12,10 @@ use rayon::prelude::*;
 use regex::Regex;
 
 use crate::config::{Config, CONFIG_FILE};
-use crate::context::Context;
+use crate::context::{Context, ContextProblem};
 use crate::error::{line_of, relative, ProjectError, ProjectErrors};
 use crate::graph::Graph;
+use crate::input::{kind_of, read_text};
 use crate::model::{
     effective_use, use_string, ImageRecipe, Key, Manifest, ManifestBuilder, Node, NodeId, NodeKind,
     Recipe, Seed, SnapshotRecipe, StageRecipe,
@@ -66,15 +67,17 @@ impl Project {
             None => root.join(STATE_DIR),
         };
         let config_path = root.join(CONFIG_FILE);
-        let config_text = std::fs::read_to_string(&config_path).map_err(|e| {
-            ProjectError::in_file(
+        if let Err(e) = std::fs::symlink_metadata(&config_path) {
+            return Err(ProjectError::in_file(
                 CONFIG_FILE,
                 format!(
                     "cannot read {CONFIG_FILE} in {}: {e} (is this a reagent project?)",
                     root.display()
                 ),
             )
-        })?;
+            .into());
+        }
+        let config_text = read_text(&config_path, Path::new(CONFIG_FILE))?;
         let config = Config::parse(&config_text, Path::new(CONFIG_FILE))?;
         let loader = Loader {
             root: &root,
@@ -141,13 +144,58 @@ struct Draft {
     recipe: Recipe,
     /// Inputs that don't depend on other nodes.
     own: ManifestBuilder,
-    /// References to other nodes: (node name, reference as resolved in the file).
-    parents: Vec<(String, String)>,
+    /// References to other nodes: (node name, reference as resolved in the file, its line).
+    parents: Vec<(String, String, usize)>,
 }
 
 impl Loader<'_> {
     fn config_line(&self, offset: usize) -> usize {
         line_of(self.config_text, offset)
+    }
+
+    /// The entries of the project's `stages/` or `images/` folder; none when it does not
+    /// exist, an error when it exists but is not a folder that can be listed.
+    fn list_dir(&self, name: &str, errors: &mut Vec<ProjectError>) -> Vec<PathBuf> {
+        let dir = self.root.join(name);
+        let listing = match std::fs::read_dir(&dir) {
+            Ok(l) => l,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Ok(m) = std::fs::symlink_metadata(&dir) {
+                    errors.push(ProjectError::in_file(
+                        name,
+                        format!(
+                            "`{name}` is {} that cannot be followed: {e}",
+                            kind_of(&m.file_type())
+                        ),
+                    ));
+                }
+                return Vec::new();
+            }
+            Err(e) => {
+                let what = match std::fs::metadata(&dir) {
+                    Ok(m) if !m.is_dir() => {
+                        format!("`{name}` is {}, not a folder", kind_of(&m.file_type()))
+                    }
+                    _ => format!("cannot list folder `{name}`: {e}"),
+                };
+                errors.push(ProjectError::in_file(name, what));
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::new();
+        for entry in listing {
+            match entry {
+                Ok(e) => out.push(e.path()),
+                Err(e) => {
+                    errors.push(ProjectError::in_file(
+                        name,
+                        format!("cannot list folder `{name}`: {e}"),
+                    ));
+                    break;
+                }
+            }
+        }
+        out
     }
 
     fn run(&self) -> Result<Graph, ProjectErrors> {
@@ -241,6 +289,16 @@ impl Loader<'_> {
             .as_ref()
             .map(|n| n.get_ref().clone())
             .unwrap_or_else(|| SNAPSHOT_NODE.to_string());
+        if let Err(msg) = check_name(&name) {
+            let at = self
+                .config
+                .snapshot
+                .name
+                .as_ref()
+                .map_or(line, |n| self.config_line(n.span().start));
+            errors.push(ProjectError::at(CONFIG_FILE, at, msg));
+            return None;
+        }
         let mut own = ManifestBuilder::new();
         own.shown("kind", "snapshot");
         own.hash("snapshot", hash, Some(label.clone()));
@@ -301,12 +359,9 @@ impl Loader<'_> {
             .clone()
             .unwrap_or_else(|| CATALYST_STOREDIR.to_string());
         let storedir = self.root.join(storedir);
-        let dir = self.root.join("stages");
-        let mut specs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        let mut specs: Vec<PathBuf> = self
+            .list_dir("stages", errors)
             .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
             .filter(|p| p.extension().is_some_and(|e| e == "spec"))
             .collect();
         specs.sort();
@@ -321,10 +376,10 @@ impl Loader<'_> {
                 errors.push(ProjectError::in_file(&rel, msg));
                 continue;
             }
-            let text = match std::fs::read_to_string(&file) {
+            let text = match read_text(&file, &rel) {
                 Ok(t) => t,
                 Err(e) => {
-                    errors.push(ProjectError::in_file(&rel, format!("cannot read: {e}")));
+                    errors.push(e);
                     continue;
                 }
             };
@@ -398,22 +453,35 @@ impl Loader<'_> {
     /// `(name, context folder, containerfile, NN order)` for every image.
     fn image_folders(&self, errors: &mut Vec<ProjectError>) -> Vec<ImageFolder> {
         let mut out = Vec::new();
-        let images = self.root.join("images");
-        let mut dirs: Vec<PathBuf> = std::fs::read_dir(&images)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_dir())
-            .collect();
+        let mut dirs: Vec<PathBuf> = Vec::new();
+        for path in self.list_dir("images", errors) {
+            let hidden = path
+                .file_name()
+                .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."));
+            if hidden || path.is_dir() {
+                dirs.push(path);
+                continue;
+            }
+            // A symlink that should lead to an image folder but leads nowhere (dangling,
+            // or a loop) would otherwise drop the image without a word.
+            let is_link = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_symlink());
+            if let (true, Err(e)) = (is_link, std::fs::metadata(&path)) {
+                errors.push(ProjectError::in_file(
+                    relative(self.root, &path),
+                    format!(
+                        "`{}` is a symlink that cannot be followed to an image folder: {e}",
+                        relative(self.root, &path).display()
+                    ),
+                ));
+            }
+        }
         dirs.sort();
         let mut seen = std::collections::HashSet::new();
         for dir in dirs {
             let folder = dir
                 .file_name()
-                .and_then(|s| s.to_str())
-                .unwrap_or("")
-                .to_string();
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if folder.starts_with('.') {
                 continue;
             }
@@ -430,10 +498,12 @@ impl Loader<'_> {
             };
             let cf = match section.and_then(|s| s.containerfile.as_ref()) {
                 Some(c) => self.root.join(c.get_ref()),
+                // Whatever is there under either name (even a folder or a dangling
+                // link) is taken, so reading it can say what is wrong with it.
                 None => match ["Containerfile", "Dockerfile"]
                     .iter()
                     .map(|f| dir.join(f))
-                    .find(|p| p.is_file())
+                    .find(|p| std::fs::symlink_metadata(p).is_ok())
                 {
                     Some(p) => p,
                     None => {
@@ -504,8 +574,7 @@ impl Loader<'_> {
             folder.order,
         );
         let cf_rel = relative(self.root, cf);
-        let text = std::fs::read_to_string(cf)
-            .map_err(|e| vec![ProjectError::in_file(&cf_rel, format!("cannot read: {e}"))])?;
+        let text = read_text(cf, &cf_rel).map_err(|e| vec![e])?;
         if !context.is_dir() {
             return Err(vec![ProjectError::in_file(
                 relative(self.root, context),
@@ -519,16 +588,54 @@ impl Loader<'_> {
             .analyze(&section.args)
             .map_err(|e| vec![ProjectError::at(&cf_rel, e.line, e.message.clone())])?;
 
+        if let Some(target) = &section.target {
+            let lower = target.to_ascii_lowercase();
+            if !analysis
+                .stages
+                .iter()
+                .any(|s| s.name.as_deref() == Some(lower.as_str()))
+            {
+                let named: Vec<&str> = analysis
+                    .stages
+                    .iter()
+                    .filter_map(|s| s.name.as_deref())
+                    .collect();
+                let line = self
+                    .config
+                    .image
+                    .keys()
+                    .find(|k| k.get_ref() == name)
+                    .map_or(1, |k| self.config_line(k.span().start));
+                return Err(vec![ProjectError::at(
+                    CONFIG_FILE,
+                    line,
+                    format!(
+                        "[image.{name}] target `{target}` is not a stage of {} (its named stages: {})",
+                        cf_rel.display(),
+                        if named.is_empty() { "none".to_string() } else { named.join(", ") }
+                    ),
+                )]);
+            }
+        }
         let mut own = ManifestBuilder::new();
         let mut errors = Vec::new();
         own.shown("kind", "image");
         own.bytes("containerfile", text.as_bytes());
 
         let ctx = Context::open(context).map_err(|e| {
-            vec![ProjectError::in_file(
-                relative(self.root, context),
-                e.to_string(),
-            )]
+            let error = match &e {
+                ContextProblem::IgnoreFile {
+                    file,
+                    line,
+                    message,
+                } => ProjectError {
+                    file: relative(self.root, &context.join(file)),
+                    line: *line,
+                    message: message.clone(),
+                },
+                other => ProjectError::in_file(relative(self.root, context), other.to_string()),
+            };
+            vec![error]
         })?;
         match ctx.entries(&analysis.context_sources) {
             Ok(entries) => {
@@ -576,7 +683,7 @@ impl Loader<'_> {
         let mut parents = Vec::new();
         for r in &analysis.references {
             match classify(&r.resolved, registry, |n| names.contains_key(n)) {
-                Target::Node(n) => parents.push((n.to_string(), r.resolved.clone())),
+                Target::Node(n) => parents.push((n.to_string(), r.resolved.clone(), r.line)),
                 Target::UnknownLocal(n) => errors.push(ProjectError::at(
                     &cf_rel,
                     r.line,
@@ -618,6 +725,45 @@ impl Loader<'_> {
         })
     }
 
+    /// Where each edge `(child, parent)` is written: the Containerfile line naming the
+    /// parent, or the spec's `source_subpath` line. Used to locate a cycle.
+    fn edge_sites(
+        &self,
+        drafts: &[Draft],
+        produced: &HashMap<String, String>,
+    ) -> HashMap<(String, String), (PathBuf, usize)> {
+        let mut sites = HashMap::new();
+        for d in drafts {
+            match &d.recipe {
+                Recipe::Image(image) => {
+                    let file = relative(self.root, &image.containerfile);
+                    for (parent, _, line) in &d.parents {
+                        sites
+                            .entry((d.name.clone(), parent.clone()))
+                            .or_insert_with(|| (file.clone(), *line));
+                    }
+                }
+                Recipe::Stage(stage) => {
+                    let (Some(spec), Some(file), Some(src)) =
+                        (&stage.spec, &stage.spec_file, &stage.external_source)
+                    else {
+                        continue;
+                    };
+                    if let (Some(parent), Some(entry)) =
+                        (produced.get(src), spec.get("source_subpath"))
+                    {
+                        sites.insert(
+                            (d.name.clone(), parent.clone()),
+                            (relative(self.root, file), entry.line),
+                        );
+                    }
+                }
+                Recipe::Snapshot(_) => {}
+            }
+        }
+        sites
+    }
+
     /// Assign ids, turn parent names into edges, check for cycles, compute keys.
     fn link(&self, mut drafts: Vec<Draft>) -> Result<Graph, ProjectErrors> {
         drafts.sort_by(|a, b| a.name.cmp(&b.name));
@@ -638,6 +784,7 @@ impl Loader<'_> {
             .iter()
             .find(|d| d.kind == NodeKind::Snapshot)
             .map(|d| d.name.clone());
+        let edges = self.edge_sites(&drafts, &produced);
         let mut nodes = Vec::with_capacity(drafts.len());
         let mut owns = Vec::with_capacity(drafts.len());
         for (i, mut d) in drafts.into_iter().enumerate() {
@@ -659,7 +806,7 @@ impl Loader<'_> {
                     }
                 }
                 Recipe::Image(image) => {
-                    for (name, resolved) in &d.parents {
+                    for (name, resolved, _) in &d.parents {
                         let id = ids[name];
                         image.node_refs.push((resolved.clone(), id));
                         deps.push(id);
@@ -683,7 +830,16 @@ impl Loader<'_> {
             owns.push(d.own);
         }
         let mut graph = Graph::new(nodes).map_err(|cycle| {
-            ProjectError::in_file(CONFIG_FILE, format!("dependency cycle: {cycle}"))
+            let message = format!("dependency cycle: {cycle}");
+            // `a -> b` means b is built from a: point at where b names a.
+            let site = cycle
+                .0
+                .windows(2)
+                .find_map(|w| edges.get(&(w[1].clone(), w[0].clone())));
+            match site {
+                Some((file, line)) => ProjectError::at(file, *line, message),
+                None => ProjectError::in_file(CONFIG_FILE, message),
+            }
         })?;
         let order = graph.topological().to_vec();
         for id in order {

@@ -125,3 +125,151 @@ fn spec_missing_required_key_names_file() {
     let e = f.errors();
     assert!(e[0].starts_with("stages/stage3.spec"), "{e:?}");
 }
+
+#[test]
+fn cycle_points_at_the_reference_that_closes_it() {
+    let f = family();
+    f.image(
+        "01-base",
+        "FROM scratch\nCOPY busybox /bin/busybox\nCOPY --from=app /x /y\n",
+    );
+    let e = f.errors();
+    assert_eq!(
+        e,
+        ["images/01-base/Containerfile:3: dependency cycle: app -> base -> app"]
+    );
+}
+
+#[test]
+fn symlink_source_leading_out_of_the_context_is_an_error() {
+    let f = family();
+    std::os::unix::fs::symlink("/etc/passwd", f.path("images/app/pw")).unwrap();
+    std::fs::create_dir_all(f.path("images/app/d")).unwrap();
+    std::os::unix::fs::symlink("../../01-base/busybox", f.path("images/app/d/bb")).unwrap();
+    f.image("app", "FROM base\nCOPY pw /\nCOPY d/* /\n");
+    let e = f.errors();
+    assert_eq!(
+        e,
+        ["images/app/Containerfile:2: source `pw` is a symlink to `/etc/passwd`, outside the build context"]
+    );
+    f.image("app", "FROM base\nRUN true\nCOPY d/* /\n");
+    assert_eq!(
+        f.errors(),
+        ["images/app/Containerfile:3: source `d/bb` is a symlink to `../../01-base/busybox`, outside the build context"]
+    );
+    // A link that stays inside is fine, and so is one inside a copied folder.
+    std::fs::remove_file(f.path("images/app/d/bb")).unwrap();
+    std::os::unix::fs::symlink("../app.conf", f.path("images/app/d/ok")).unwrap();
+    f.image("app", "FROM base\nCOPY d/ok /\nCOPY d /d\n");
+    assert!(f.load().is_ok());
+}
+
+#[test]
+fn unreadable_ignore_file_is_an_error_not_ignored() {
+    let f = family();
+    std::fs::create_dir(f.path("images/app/.containerignore")).unwrap();
+    let e = f.errors();
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with("images/app/.containerignore: `.containerignore` is a folder"),
+        "{e:?}"
+    );
+    std::fs::remove_dir(f.path("images/app/.containerignore")).unwrap();
+    std::fs::write(f.path("images/app/.dockerignore"), b"a\n\xff\n").unwrap();
+    assert_eq!(
+        f.errors(),
+        ["images/app/.dockerignore:2: not UTF-8 text: invalid byte 0xff at line 2"]
+    );
+}
+
+#[test]
+fn a_fifo_in_the_context_is_keyed_by_kind_without_reading_it() {
+    let f = family();
+    let ok = std::process::Command::new("mkfifo")
+        .arg(f.path("images/app/pipe"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    f.image("app", "FROM base\nCOPY . /\n");
+    let p = f.load().unwrap();
+    let app = p.graph.by_name("app").unwrap();
+    assert!(app.manifest.get("context:pipe").is_some());
+}
+
+#[test]
+fn symlinked_image_folder_that_leads_nowhere_is_an_error() {
+    let f = family();
+    std::os::unix::fs::symlink("loop", f.path("images/loop")).unwrap();
+    let e = f.errors();
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with("images/loop: `images/loop` is a symlink that cannot be followed"),
+        "{e:?}"
+    );
+    // Plain files next to the image folders are not images and not errors.
+    std::fs::remove_file(f.path("images/loop")).unwrap();
+    f.write("images/README.md", "notes\n");
+    assert!(f.load().is_ok());
+}
+
+#[test]
+fn containerfile_that_is_not_a_file_says_what_it_is() {
+    let f = family();
+    std::fs::remove_file(f.path("images/tool/Containerfile")).unwrap();
+    std::fs::create_dir(f.path("images/tool/Containerfile")).unwrap();
+    assert_eq!(
+        f.errors(),
+        ["images/tool/Containerfile: `images/tool/Containerfile` is a folder, not a regular file"]
+    );
+    std::fs::remove_dir(f.path("images/tool/Containerfile")).unwrap();
+    std::os::unix::fs::symlink("gone", f.path("images/tool/Containerfile")).unwrap();
+    let e = f.errors();
+    assert!(e[0].contains("is a symlink to `gone`"), "{e:?}");
+}
+
+#[test]
+fn non_utf8_containerfile_names_the_line() {
+    let f = family();
+    std::fs::write(
+        f.path("images/tool/Containerfile"),
+        b"FROM base\nRUN \xe9\n",
+    )
+    .unwrap();
+    assert_eq!(
+        f.errors(),
+        ["images/tool/Containerfile:2: not UTF-8 text: invalid byte 0xe9 at line 2"]
+    );
+}
+
+#[test]
+fn snapshot_name_must_be_a_node_name() {
+    let f = family();
+    std::fs::create_dir(f.path("tree")).unwrap();
+    f.write(
+        "graph.toml",
+        "[snapshot]\npath = \"tree\"\nname = \"Gentoo Tree\"\n",
+    );
+    let e = f.errors();
+    assert_eq!(e.len(), 1);
+    assert!(
+        e[0].starts_with("graph.toml:3: `Gentoo Tree` is not a valid node name"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn target_must_name_a_stage() {
+    let f = family();
+    f.image("tool", "FROM base AS build\nRUN true\nFROM base\n");
+    f.write(
+        "graph.toml",
+        "[project]\n\n[image.tool]\ntarget = \"runtime\"\n",
+    );
+    assert_eq!(
+        f.errors(),
+        ["graph.toml:3: [image.tool] target `runtime` is not a stage of images/tool/Containerfile (its named stages: build)"]
+    );
+    f.write("graph.toml", "[image.tool]\ntarget = \"BUILD\"\n");
+    assert!(f.load().is_ok());
+}
