@@ -101,6 +101,12 @@ pub fn build(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         project.registry()
     };
 
+    if project.state_dir.exists() && !project.state_dir.is_dir() {
+        return Err(Failure::Failed(format!(
+            "{} is not a folder: reagent keeps its state there (move it away, or pass --state-dir)",
+            project.state_dir.display()
+        )));
+    }
     std::fs::create_dir_all(&project.state_dir).map_err(|e| {
         Failure::Failed(format!(
             "cannot create {}: {e}",
