@@ -128,7 +128,11 @@ pub fn run(
                 };
                 let (duration, result) = ctx.run(node, actions[&id], &emit);
                 let interrupted = result.as_ref().err().is_some_and(|e| e.is_interrupt());
-                let log = result.is_err().then(|| ctx.log_path(node));
+                // Only a build writes a log: a failed pull or push points at none.
+                let log = result
+                    .is_err()
+                    .then(|| ctx.log_path(node))
+                    .filter(|p| p.is_file());
                 let _ = msg_tx.send(Msg::Done(Done {
                     id,
                     duration,

@@ -174,3 +174,37 @@ fn a_pulled_key_tag_whose_label_names_another_key_is_refused() {
     assert!(error.contains(&env.key("base")), "{error}");
     assert!(!env.fake.built().contains(&"app".to_string()));
 }
+
+// ---------------------------------------------------------------- -k with a failing pull
+
+#[test]
+fn keep_going_past_a_failing_pull_builds_the_independent_branch_only() {
+    let f = common::family();
+    f.root_image("02-other");
+    let env = Env::new(&f);
+    let labels = BTreeMap::from([(LABEL_KEY.to_string(), env.key("base"))]);
+    env.fake.add_remote(&env.remote_ref("base"), labels);
+    let plan = env.plan(&env.all(), &[], Some(REGISTRY));
+    assert_eq!(env.action(&plan, "base"), &Action::Pull);
+    // The registry goes away between planning and pulling.
+    env.fake.set_remote_down(true);
+    let (summary, rec) = env.run_with(&plan, with_registry(), Some(REGISTRY), &Cancel::new());
+    assert_eq!(rec.failed(), ["base", "other"], "{:?}", rec.events);
+    let mut skipped = rec.skipped();
+    skipped.sort();
+    assert_eq!(
+        skipped,
+        ["app", "tool", "web"].map(|n| (n.to_string(), "base failed".to_string()))
+    );
+    // A pull writes no build log: the failure points at none.
+    assert!(rec.events.iter().any(|e| matches!(
+        e,
+        Event::Failed { node, error, log: None, .. }
+            if node == "base" && error.contains("registry unreachable")
+    )));
+    // `other` needs nothing from the registry to build, but publishing it
+    // does: it fails too, and says why.
+    assert!(env.fake.built().contains(&"other".to_string()));
+    assert_eq!(summary.failed, 2, "{summary:?}");
+    assert!(!summary.ok());
+}
