@@ -61,6 +61,15 @@ impl Failure {
     }
 }
 
+/// At most 200 characters of a source line, marked when cut.
+fn snippet(line: &str) -> String {
+    const MAX: usize = 200;
+    match line.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{} …", &line[..cut]),
+        None => line.to_string(),
+    }
+}
+
 /// `error: message` then ` --> file:line` and the line itself with a marker.
 pub fn render_project_error(root: &Path, e: &ProjectError) -> String {
     let mut out = format!("error: {}\n  --> {}\n", e.message, e.location());
@@ -70,9 +79,15 @@ pub fn render_project_error(root: &Path, e: &ProjectError) -> String {
         } else {
             root.join(&e.file)
         };
-        if let Some(text) = std::fs::read_to_string(path)
-            .ok()
-            .and_then(|t| t.lines().nth(line.saturating_sub(1)).map(str::to_string))
+        // Only regular files: a FIFO or device must never be opened here.
+        let regular = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
+        if let Some(text) = regular
+            .then(|| std::fs::read(&path).ok())
+            .flatten()
+            .and_then(|t| {
+                let t = String::from_utf8_lossy(&t);
+                t.lines().nth(line.saturating_sub(1)).map(snippet)
+            })
         {
             let n = line.to_string();
             let pad = " ".repeat(n.len());
@@ -80,4 +95,30 @@ pub fn render_project_error(root: &Path, e: &ProjectError) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_lines_are_cut_on_a_character_boundary() {
+        let line = "é".repeat(300);
+        let shown = snippet(&line);
+        assert_eq!(shown.chars().count(), 202);
+        assert!(shown.ends_with(" …"));
+        assert_eq!(snippet("short"), "short");
+    }
+
+    #[test]
+    fn the_offending_line_is_shown_under_the_location() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("graph.toml"), "[project]\njbos = 2\n").unwrap();
+        let e = ProjectError::at("graph.toml", 2, "unknown field `jbos`");
+        let text = render_project_error(dir.path(), &e);
+        assert_eq!(
+            text,
+            "error: unknown field `jbos`\n  --> graph.toml:2\n  |\n2 | jbos = 2\n  |\n"
+        );
+    }
 }

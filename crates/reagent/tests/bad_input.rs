@@ -181,7 +181,7 @@ fn cases() -> Vec<Case> {
             "does not exist",
             |p: &Path| {
                 let mut text = b"FROM base\nRUN ".to_vec();
-                text.extend(std::iter::repeat(b'x').take(4 << 20));
+                text.extend(std::iter::repeat_n(b'x', 4 << 20));
                 text.extend(b"\nCOPY nope /\n");
                 write(p, APP_CF, &text);
             },
@@ -890,7 +890,7 @@ fn copy_example(from: &Path, to: &Path) -> Vec<PathBuf> {
 #[test]
 fn randomly_damaged_examples_never_panic() {
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let mut rng = Rng(0x5eed_0f_7ea9_e47);
+    let mut rng = Rng(0x0005_eed0_f7ea_9e47);
     let mut failures = Vec::new();
     let mut codes = [0usize; 3];
     for example in ["busybox", "gentoo"] {

@@ -130,7 +130,7 @@ fn since_last_build(project: &reagent_graph::Project, node: &reagent_graph::Node
     let changes = reagent_graph::diff::diff(&old, &node.manifest);
     let mut text = format!(
         "last build: key {}\n",
-        &record.key[..16.min(record.key.len())]
+        record.key.get(..16).unwrap_or(&record.key)
     );
     if changes.is_empty() {
         text.push_str("  nothing changed since\n");
