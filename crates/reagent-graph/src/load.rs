@@ -5,7 +5,7 @@
 //! check for cycles; compute keys parents-first. Problems are collected, not
 //! thrown at the first one, so `reagent check` can list them all.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -648,7 +648,14 @@ impl Loader<'_> {
             }
         }
         for remote in &analysis.remote_sources {
-            own.shown(format!("remote:{}", remote.url), &remote.url);
+            // The URL may hold a build arg's value (`ADD https://${TOKEN}@...`):
+            // it is hashed as written to the build, and shown masked.
+            let shown = mask_args(&remote.url, &section.args);
+            own.hash(
+                format!("remote:{shown}"),
+                blake3::hash(remote.url.as_bytes()),
+                Some(shown),
+            );
         }
         for (arg, value) in &section.args {
             // Build args may carry secrets: hashed, never shown.
@@ -860,6 +867,18 @@ impl Loader<'_> {
         }
         Ok(graph)
     }
+}
+
+/// `text` with every build-arg value of 4 bytes or more replaced by `***`
+/// (shorter ones would mask too much, and give little away).
+fn mask_args(text: &str, args: &BTreeMap<String, String>) -> String {
+    let mut out = text.to_string();
+    let mut values: Vec<&String> = args.values().filter(|v| v.len() >= 4).collect();
+    values.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    for v in values {
+        out = out.replace(v.as_str(), "***");
+    }
+    out
 }
 
 /// `01-base` → `(Some(1), "base")`; `base` → `(None, "base")`.

@@ -207,3 +207,30 @@ fn explain_lists_every_input() {
         ["containerfile", "context:app.conf", "kind", "parent:base"]
     );
 }
+
+#[test]
+fn an_arg_inside_an_add_url_moves_the_key_but_is_never_shown() {
+    let f = Fixture::new();
+    f.image(
+        "app",
+        "FROM scratch\nARG TOKEN\nADD https://user:${TOKEN}@example.com/x.tar /x.tar\n",
+    );
+    f.write(
+        "graph.toml",
+        "[image.app]\nargs = { TOKEN = \"hunter2secret\" }\n",
+    );
+    let p = f.load().unwrap();
+    let m = &p.graph.by_name("app").unwrap().manifest;
+    let json = serde_json::to_string(m).unwrap();
+    assert!(!json.contains("hunter2secret"), "{json}");
+    assert!(
+        m.get("remote:https://user:***@example.com/x.tar").is_some(),
+        "{json}"
+    );
+    let a = f.key("app");
+    f.write(
+        "graph.toml",
+        "[image.app]\nargs = { TOKEN = \"another-secret\" }\n",
+    );
+    assert_ne!(a, f.key("app"));
+}
