@@ -65,6 +65,9 @@ pub struct BuildRequest {
     pub tags: Vec<String>,
     /// File to append the build's output to.
     pub log: PathBuf,
+    /// `--secret id=ID,src=FILE`: files the Containerfile reads with
+    /// `RUN --mount=type=secret,id=ID`. They never enter the image or its history.
+    pub secrets: BTreeMap<String, PathBuf>,
 }
 
 /// An image in local storage, as one listing reports it.

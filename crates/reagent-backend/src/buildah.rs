@@ -392,6 +392,10 @@ impl Backend for Buildah {
         for t in &req.tags {
             c.arg("--tag").arg(t.clone());
         }
+        for (id, src) in &req.secrets {
+            c.arg("--secret")
+                .arg(format!("id={id},src={}", src.display()));
+        }
         if let Some(t) = &req.target {
             c.arg("--target").arg(t.clone());
         }

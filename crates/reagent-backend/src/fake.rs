@@ -598,6 +598,7 @@ mod tests {
             labels: BTreeMap::from([("k".to_string(), name.to_string())]),
             tags: vec![format!("localhost/{name}:1")],
             log: dir.join(format!("{name}.log")),
+            secrets: Default::default(),
         }
     }
 

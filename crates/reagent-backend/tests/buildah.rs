@@ -43,6 +43,7 @@ fn request(dir: &Path, name: &str, containerfile: &str) -> BuildRequest {
         labels: BTreeMap::new(),
         tags: vec![format!("localhost/{name}:test")],
         log: dir.join(format!("{name}.log")),
+        secrets: Default::default(),
     }
 }
 

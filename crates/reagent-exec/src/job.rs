@@ -383,7 +383,27 @@ impl JobContext<'_> {
             labels: self.labels(node),
             tags: names::local_tags(node),
             log: log.to_path_buf(),
+            secrets: self.secret_files(image)?,
         })
+    }
+
+    /// The image's secret files, each checked to exist (they are supplied per
+    /// machine, e.g. by CI, so their absence is a build error, not a project one).
+    fn secret_files(&self, image: &ImageRecipe) -> Result<BTreeMap<String, PathBuf>, JobError> {
+        let mut out = BTreeMap::new();
+        for (id, path) in &image.secrets {
+            if !path.is_file() {
+                return Err(JobError::Io {
+                    path: path.clone(),
+                    source: std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        format!("secret `{id}` needs this file"),
+                    ),
+                });
+            }
+            out.insert(id.clone(), path.clone());
+        }
+        Ok(out)
     }
 
     /// A snapshot image: the tree at `/var/db/repos/gentoo`, like the gentoo/portage image.
@@ -410,6 +430,7 @@ impl JobContext<'_> {
             labels,
             tags: names::local_tags(node),
             log: log.to_path_buf(),
+            secrets: BTreeMap::new(),
         })
     }
 

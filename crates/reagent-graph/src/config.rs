@@ -177,6 +177,10 @@ pub struct ImageSection {
     pub containerfile: Option<Spanned<String>>,
     /// Target platform, e.g. `linux/amd64`.
     pub platform: Option<String>,
+    /// Secret files by id (`--secret id=ID,src=FILE`), read by
+    /// `RUN --mount=type=secret,id=ID`; relative paths are relative to the project.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
     /// Build only up to this stage of a multi-stage Containerfile.
     pub target: Option<String>,
 }

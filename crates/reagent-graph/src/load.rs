@@ -722,6 +722,11 @@ impl Loader<'_> {
                 squash: section.squash,
                 platform: section.platform.clone(),
                 tests: section.test.clone(),
+                secrets: section
+                    .secrets
+                    .iter()
+                    .map(|(id, path)| (id.clone(), self.root.join(path)))
+                    .collect(),
                 use_flags,
                 order,
                 // Node ids are assigned in `link`; names are kept until then.

@@ -269,6 +269,9 @@ pub struct ImageRecipe {
     pub platform: Option<String>,
     /// Test commands from `graph.toml`.
     pub tests: Vec<String>,
+    /// Secret files by id (absolute), for `RUN --mount=type=secret,id=ID`;
+    /// not inputs of the key: a secret must not change what is built.
+    pub secrets: BTreeMap<String, PathBuf>,
     /// Effective USE flags: flag → enabled, in flag order.
     pub use_flags: BTreeMap<String, bool>,
     /// The `NN-` prefix of the image folder: the seed's "initial" images.
