@@ -407,7 +407,7 @@ impl Backend for Buildah {
         }
         c.arg(req.context.display().to_string());
 
-        append_log(&req.log, &format!("$ {}", c.display()))?;
+        crate::process::append_line(&req.log, &format!("$ {}", c.display()))?;
         let ended = c.stream(Some(&req.log), Some(cancel), None, &mut |line| {
             if let Some(step) = parse_step(line) {
                 progress(step);
@@ -489,7 +489,7 @@ impl Backend for Buildah {
             run.arg("--isolation").arg(iso.clone());
         }
         run.arg(name.clone()).arg("--").args(argv.iter().cloned());
-        let result = append_log(log, &format!("$ {}", run.display()))
+        let result = crate::process::append_line(log, &format!("$ {}", run.display()))
             .and_then(|()| run.stream(Some(log), Some(cancel), Some(timeout), &mut |_| {}));
         self.remove_container(&name);
         let ended = result?;
@@ -582,19 +582,6 @@ impl Backend for Buildah {
         self.remove_container(&name);
         result
     }
-}
-
-fn append_log(path: &Path, line: &str) -> Result<(), BackendError> {
-    use std::io::Write;
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
-    writeln!(f, "{line}")?;
-    Ok(())
 }
 
 #[cfg(test)]

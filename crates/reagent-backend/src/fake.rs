@@ -21,7 +21,6 @@
 //! ```
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::thread;
@@ -166,18 +165,6 @@ fn fail(command: String, stderr: impl Into<String>) -> BackendError {
         code: Some(1),
         stderr: stderr.into(),
     }
-}
-
-fn append(log: &Path, text: &str) -> Result<(), BackendError> {
-    if let Some(dir) = log.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log)?;
-    writeln!(f, "{text}")?;
-    Ok(())
 }
 
 /// Sleep `d` in small ticks; `Err(Interrupted)` as soon as `cancel` is set.
@@ -346,7 +333,7 @@ impl FakeBackend {
             text: text.clone(),
         });
         progress(BuildProgress::Line(format!("STEP 1/1: {text}")));
-        append(&req.log, &format!("STEP 1/1: {text}"))?;
+        crate::process::append_line(&req.log, &format!("STEP 1/1: {text}"))?;
         if blocked {
             while !cancel.is_cancelled() {
                 thread::sleep(TICK);
@@ -359,7 +346,7 @@ impl FakeBackend {
             // output it writes and in its error.
             let secrets = crate::redact::Secrets::new(req.args.values());
             let message = secrets.mask(&message).into_owned();
-            append(&req.log, &message)?;
+            crate::process::append_line(&req.log, &message)?;
             return Err(fail(format!("fake build {}", req.name), message));
         }
         let mut s = self.lock();
@@ -448,7 +435,7 @@ impl Backend for FakeBackend {
                 .cloned()
                 .unwrap_or(RunOutcome::Exited(0))
         };
-        append(log, &format!("$ {}", argv.join(" ")))?;
+        crate::process::append_line(log, &format!("$ {}", argv.join(" ")))?;
         if outcome == RunOutcome::TimedOut {
             wait(timeout, cancel)?;
         }
@@ -547,7 +534,7 @@ impl Backend for FakeBackend {
         if cancel.is_cancelled() {
             return Err(BackendError::Interrupted);
         }
-        append(log, &format!("import {}", tarball.display()))?;
+        crate::process::append_line(log, &format!("import {}", tarball.display()))?;
         let mut s = self.lock();
         let id = s.new_id();
         s.images.insert(

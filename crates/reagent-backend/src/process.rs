@@ -264,11 +264,19 @@ impl Streamed {
     }
 }
 
-fn open_log(path: &Path) -> Result<File, BackendError> {
+/// Open a log file for appending, creating its folder.
+pub(crate) fn open_log(path: &Path) -> Result<File, BackendError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
     Ok(OpenOptions::new().create(true).append(true).open(path)?)
+}
+
+/// Append one line to a log file, creating it and its folder.
+pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), BackendError> {
+    use std::io::Write;
+    writeln!(open_log(path)?, "{line}")?;
+    Ok(())
 }
 
 fn spawn_reader(pipe: impl Read + Send + 'static, tx: mpsc::Sender<String>) {

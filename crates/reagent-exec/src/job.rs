@@ -336,14 +336,15 @@ impl JobContext<'_> {
         image: &ImageRecipe,
         log: &Path,
     ) -> Result<BuildRequest, JobError> {
-        let parsed = reagent_containerfile::parse(&image.containerfile_text).map_err(|e| {
+        let at = |e: reagent_containerfile::ParseError| {
             JobError::Rewrite(format!(
                 "{}:{}: {}",
                 image.containerfile.display(),
                 e.line,
                 e.message
             ))
-        })?;
+        };
+        let parsed = reagent_containerfile::parse(&image.containerfile_text).map_err(at)?;
         let pinned: BTreeMap<&str, String> = image
             .node_refs
             .iter()
@@ -353,14 +354,7 @@ impl JobContext<'_> {
             .rewrite_references(&image.containerfile_text, &image.args, &|r| {
                 pinned.get(r.resolved.as_str()).cloned()
             })
-            .map_err(|e| {
-                JobError::Rewrite(format!(
-                    "{}:{}: {}",
-                    image.containerfile.display(),
-                    e.line,
-                    e.message
-                ))
-            })?;
+            .map_err(at)?;
         let file =
             self.tmp_dir()?
                 .join(format!("{}-{}.Containerfile", node.name, node.key.short()));

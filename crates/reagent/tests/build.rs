@@ -4,10 +4,10 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::buildah::{tools_missing, BuildahProject, Run};
+use common::buildah::{send_signal, start_until_step, tools_missing, BuildahProject, Run};
 use reagent_testkit::Registry;
 use serde_json::Value;
 
@@ -321,7 +321,7 @@ fn sigint_stops_promptly_leaves_no_containers_and_the_next_run_resumes() {
     let child = start_until_step(&p, &["-R", "-j1", "tools"], "sleep 4");
     let mut child = child;
     let sent = Instant::now();
-    unsafe_kill(child.id(), 2);
+    send_signal(child.id(), 2);
     let status = child.wait().unwrap();
     assert!(sent.elapsed() < Duration::from_secs(10), "prompt exit");
     assert_eq!(status.code(), Some(130));
@@ -339,30 +339,6 @@ fn sigint_stops_promptly_leaves_no_containers_and_the_next_run_resumes() {
     );
 }
 
-/// Start `reagent build --json ARGS` and return once a build step whose
-/// text contains `marker` is running.
-fn start_until_step(p: &BuildahProject, args: &[&str], marker: &str) -> std::process::Child {
-    let mut all = vec!["build", "--json"];
-    all.extend_from_slice(args);
-    let mut child = p
-        .command(&all)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let wanted = marker.to_string();
-    let seen = std::thread::spawn(move || {
-        use std::io::BufRead;
-        std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .any(|l| l.contains("\"step\"") && l.contains(&wanted))
-    });
-    assert!(seen.join().unwrap(), "the build never reached `{marker}`");
-    child
-}
-
 #[test]
 fn kill_9_mid_build_does_not_make_a_later_run_wrong() {
     if tools_missing() {
@@ -374,7 +350,7 @@ fn kill_9_mid_build_does_not_make_a_later_run_wrong() {
         "FROM base\nRUN sleep 3 && echo slept > /slept\n",
     );
     let mut child = start_until_step(&p, &["-R", "-j1", "tools"], "sleep 3");
-    unsafe_kill(child.id(), 9);
+    send_signal(child.id(), 9);
     child.wait().unwrap();
 
     // The lock died with the process, the record is readable, and the
@@ -399,14 +375,4 @@ fn kill_9_mid_build_does_not_make_a_later_run_wrong() {
     let again = build(&p, &["-R", "tools"]);
     again.ok();
     assert!(again.built().is_empty(), "{:?}", again.events);
-}
-
-/// SIGINT/SIGTERM by pid through the `kill` command (argv, no shell).
-fn unsafe_kill(pid: u32, signal: i32) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
 }

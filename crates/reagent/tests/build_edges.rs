@@ -4,15 +4,14 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::buildah::{tools_missing, BuildahProject, Run};
+use common::buildah::{send_signal, start_until_step, tools_missing, BuildahProject, Run};
 
 const SECRET: &str = "hunter2-token-value";
 
@@ -39,40 +38,6 @@ fn files_under(dir: &Path) -> Vec<(String, String)> {
             (e.path().display().to_string(), text)
         })
         .collect()
-}
-
-/// Start `reagent build --json ARGS`; return once a step containing `marker` runs.
-fn start_until_step(p: &BuildahProject, args: &[&str], marker: &str) -> Child {
-    let mut all = vec!["build", "--json"];
-    all.extend_from_slice(args);
-    let mut child = p
-        .command(&all)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let wanted = marker.to_string();
-    let seen = std::thread::spawn(move || {
-        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-        let found = lines
-            .by_ref()
-            .any(|l| l.contains("\"step\"") && l.contains(&wanted));
-        // Keep draining so the child never blocks on a full pipe.
-        std::thread::spawn(move || lines.for_each(drop));
-        found
-    });
-    assert!(seen.join().unwrap(), "the build never reached `{marker}`");
-    child
-}
-
-fn kill(pid: u32, signal: i32) {
-    let status = Command::new("kill")
-        .arg(format!("-{signal}"))
-        .arg(pid.to_string())
-        .status()
-        .unwrap();
-    assert!(status.success());
 }
 
 // ---------------------------------------------------------------- secrets
@@ -340,7 +305,7 @@ fn two_parallel_builds_on_one_store_stopped_together_leave_nothing_behind() {
     // Give the sibling a moment to reach its RUN as well.
     std::thread::sleep(Duration::from_millis(800));
     let sent = Instant::now();
-    kill(child.id(), 2);
+    send_signal(child.id(), 2);
     let status = child.wait().unwrap();
     assert!(sent.elapsed() < Duration::from_secs(15), "prompt exit");
     assert_eq!(status.code(), Some(130));

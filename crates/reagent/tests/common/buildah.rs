@@ -202,3 +202,40 @@ pub fn tools_missing() -> bool {
     eprintln!("skipped: container tools missing");
     true
 }
+
+/// Start `reagent build --json ARGS` in `p`; return once a build step whose
+/// text contains `marker` runs. The child's output keeps being drained, so it
+/// never blocks on a full pipe.
+pub fn start_until_step(p: &BuildahProject, args: &[&str], marker: &str) -> std::process::Child {
+    use std::io::{BufRead, BufReader};
+    let mut all = vec!["build", "--json"];
+    all.extend_from_slice(args);
+    let mut child = p
+        .command(&all)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let wanted = marker.to_string();
+    let seen = std::thread::spawn(move || {
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        let found = lines
+            .by_ref()
+            .any(|l| l.contains("\"step\"") && l.contains(&wanted));
+        std::thread::spawn(move || lines.for_each(drop));
+        found
+    });
+    assert!(seen.join().unwrap(), "the build never reached `{marker}`");
+    child
+}
+
+/// Send `signal` to `pid` through the `kill` command (argv, no shell).
+pub fn send_signal(pid: u32, signal: i32) {
+    let status = std::process::Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
