@@ -73,7 +73,7 @@ pub struct AuditArgs {
     /// Exit 1 when a finding is at or above this severity (minimal, low, normal, high); default: any finding.
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
-    /// The arch keyword advisories are matched for (default: [audit] arch, else the host's).
+    /// The arch keyword advisories are matched for (default: `[audit] arch` in graph.toml, else the host's).
     #[arg(long)]
     pub arch: Option<String>,
 }
@@ -125,7 +125,7 @@ pub struct BuildArgs {
     /// With -T, fail on findings at or above this severity (default: any).
     #[arg(long, value_name = "SEVERITY")]
     pub fail_on: Option<String>,
-    /// Run at most N jobs at once (default: [project] jobs, else the CPU count).
+    /// Run at most N jobs at once (default: `[project] jobs` in graph.toml, else the CPU count).
     #[arg(short = 'j', long, value_name = "N")]
     pub jobs: Option<usize>,
     /// Keep building independent branches after a failure.
