@@ -187,4 +187,7 @@ pub trait Backend: Send + Sync {
     /// call `visit` with its path, then unmount and remove the container whatever
     /// happens. Nothing runs inside the image.
     fn with_rootfs(&self, image: &str, visit: &mut dyn FnMut(&Path)) -> Result<(), BackendError>;
+    /// Remove these local names (full references); an image left with no name
+    /// is deleted, unless a container uses it.
+    fn remove_image(&self, names: &[String]) -> Result<(), BackendError>;
 }

@@ -545,6 +545,15 @@ impl Backend for Buildah {
         self.tag(name, local_tags)
     }
 
+    fn remove_image(&self, names: &[String]) -> Result<(), BackendError> {
+        if names.is_empty() {
+            return Ok(());
+        }
+        let mut c = self.buildah();
+        c.arg("rmi").args(names.iter().cloned());
+        c.checked().map(drop)
+    }
+
     fn with_rootfs(&self, image: &str, visit: &mut dyn FnMut(&Path)) -> Result<(), BackendError> {
         let name = unique_name("mount");
         let mut from = self.buildah();

@@ -56,6 +56,11 @@ pub enum Call {
     },
     /// [`Backend::images`].
     Images,
+    /// [`Backend::remove_image`].
+    RemoveImage {
+        /// The names removed.
+        names: Vec<String>,
+    },
     /// [`Backend::with_rootfs`].
     WithRootfs {
         /// The image.
@@ -547,6 +552,25 @@ impl Backend for FakeBackend {
         );
         s.add_names(&id, tags);
         Ok(id)
+    }
+
+    fn remove_image(&self, names: &[String]) -> Result<(), BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::RemoveImage {
+            names: names.to_vec(),
+        });
+        for name in names {
+            let id = s
+                .resolve(name)
+                .ok_or_else(|| fail(format!("fake rmi {name}"), "image not known"))?;
+            if let Some(image) = s.images.get_mut(&id) {
+                image.names.retain(|n| n != name);
+                if image.names.is_empty() {
+                    s.images.remove(&id);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn with_rootfs(&self, image: &str, visit: &mut dyn FnMut(&Path)) -> Result<(), BackendError> {

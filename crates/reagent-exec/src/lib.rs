@@ -19,6 +19,7 @@ pub mod label_tests;
 pub mod names;
 pub mod plan;
 pub mod progress;
+pub mod prune;
 pub mod run;
 pub mod secrets;
 pub mod seen;

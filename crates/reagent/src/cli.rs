@@ -42,6 +42,19 @@ pub enum Command {
     Audit(AuditArgs),
     /// Packages added, removed and changed between two builds of an image.
     Diff(DiffArgs),
+    /// Remove local images reagent built that no current key needs.
+    Prune(PruneArgs),
+}
+
+/// `reagent prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Keep this many previous builds of each node (so `reagent diff` can compare).
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub keep: usize,
+    /// List what would be removed, and remove nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
 }
 
 /// `reagent test`.

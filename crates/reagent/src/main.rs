@@ -22,6 +22,7 @@ fn main() -> ExitCode {
         Command::Test(args) => commands::test(&cli, args),
         Command::Audit(args) => commands::audit(&cli, args),
         Command::Diff(args) => commands::diff(&cli, args),
+        Command::Prune(args) => commands::prune(&cli, args),
     };
     match result {
         Ok(()) => ExitCode::from(report::EXIT_OK),

@@ -165,8 +165,10 @@ fn count(project: &reagent_graph::Project, kind: reagent_graph::NodeKind) -> usi
 mod audit;
 pub(crate) mod build;
 mod diff;
+mod prune;
 mod test;
 pub use audit::audit;
 pub use build::build;
 pub use diff::diff;
+pub use prune::prune;
 pub use test::test;
