@@ -226,6 +226,16 @@ impl Buildah {
         format!("--tls-verify={}", self.settings.tls_verify)
     }
 
+    /// A working container from local `image` (never pulled) under a unique
+    /// name saying what it is for; the caller removes it.
+    fn new_container(&self, purpose: &str, image: &str) -> Result<String, BackendError> {
+        let name = unique_name(purpose);
+        let mut from = self.buildah();
+        from.args(["from", "--quiet", "--pull=never", "--name", &name, image]);
+        from.checked()?;
+        Ok(name)
+    }
+
     /// Ids of all working containers in the store.
     pub fn containers(&self) -> Result<Vec<String>, BackendError> {
         let mut c = self.buildah();
@@ -479,10 +489,7 @@ impl Backend for Buildah {
         if cancel.is_cancelled() {
             return Err(BackendError::Interrupted);
         }
-        let name = unique_name("run");
-        let mut from = self.buildah();
-        from.args(["from", "--quiet", "--pull=never", "--name", &name, image]);
-        from.checked()?;
+        let name = self.new_container("run", image)?;
         let mut run = self.buildah();
         run.arg("run");
         if let Some(iso) = &self.settings.isolation {
@@ -555,10 +562,7 @@ impl Backend for Buildah {
     }
 
     fn with_rootfs(&self, image: &str, visit: &mut dyn FnMut(&Path)) -> Result<(), BackendError> {
-        let name = unique_name("mount");
-        let mut from = self.buildah();
-        from.args(["from", "--quiet", "--pull=never", "--name", &name, image]);
-        from.checked()?;
+        let name = self.new_container("mount", image)?;
         let mut mount = self.buildah();
         mount.args(["mount", &name]);
         let result = mount.checked().map(|out| {
@@ -583,10 +587,7 @@ impl Backend for Buildah {
         if cancel.is_cancelled() {
             return Err(BackendError::Interrupted);
         }
-        let name = unique_name("import");
-        let mut from = self.buildah();
-        from.args(["from", "--quiet", "--name", &name, "scratch"]);
-        from.checked()?;
+        let name = self.new_container("import", "scratch")?;
         let result = self.import_steps(&name, tarball, labels, tags, log, cancel);
         self.remove_container(&name);
         result
