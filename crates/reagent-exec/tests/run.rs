@@ -132,7 +132,7 @@ fn jobs_bound_concurrency() {
 }
 
 #[test]
-fn two_workers_run_two_builds_at_once_and_save_time() {
+fn two_workers_run_two_builds_at_once() {
     let f = wide(4);
     let env = Env::new(&f);
     for i in 0..4 {
@@ -142,10 +142,12 @@ fn two_workers_run_two_builds_at_once_and_save_time() {
     let (summary, _) = env.run(&env.plan_all(), 2);
     let wall = start.elapsed();
     assert!(summary.ok());
+    // Two builds overlapped: the fake saw two in flight at once. (How much
+    // wall time that saves is the benchmark's business, not a test's: an
+    // upper bound on wall time fails on a loaded CI machine.)
     assert_eq!(env.fake.peak_concurrent_builds(), 2);
-    // 4 × 200 ms on 2 workers: about 400 ms, well under the serial 800 ms.
+    // 4 × 200 ms on 2 workers can never take less than 400 ms.
     assert!(wall >= 400 * MS, "{wall:?}");
-    assert!(wall < 750 * MS, "{wall:?}");
 }
 
 // ---------------------------------------------------------------- priorities
