@@ -141,6 +141,21 @@ impl State {
             .map(|i| i.id.clone())
     }
 
+    /// A new local image with these labels and names; its id.
+    fn new_image(&mut self, labels: &BTreeMap<String, String>, names: &[String]) -> String {
+        let id = self.new_id();
+        self.images.insert(
+            id.clone(),
+            LocalImage {
+                id: id.clone(),
+                names: Vec::new(),
+                labels: labels.clone(),
+            },
+        );
+        self.add_names(&id, names);
+        id
+    }
+
     /// Give `id` these names, taking them away from any other image.
     fn add_names(&mut self, id: &str, names: &[String]) {
         for img in self.images.values_mut() {
@@ -354,18 +369,7 @@ impl FakeBackend {
             crate::process::append_line(&req.log, &message)?;
             return Err(fail(format!("fake build {}", req.name), message));
         }
-        let mut s = self.lock();
-        let id = s.new_id();
-        s.images.insert(
-            id.clone(),
-            LocalImage {
-                id: id.clone(),
-                names: Vec::new(),
-                labels: req.labels.clone(),
-            },
-        );
-        s.add_names(&id, &req.tags);
-        Ok(id)
+        Ok(self.lock().new_image(&req.labels, &req.tags))
     }
 }
 
@@ -540,18 +544,7 @@ impl Backend for FakeBackend {
             return Err(BackendError::Interrupted);
         }
         crate::process::append_line(log, &format!("import {}", tarball.display()))?;
-        let mut s = self.lock();
-        let id = s.new_id();
-        s.images.insert(
-            id.clone(),
-            LocalImage {
-                id: id.clone(),
-                names: Vec::new(),
-                labels: labels.clone(),
-            },
-        );
-        s.add_names(&id, tags);
-        Ok(id)
+        Ok(self.lock().new_image(labels, tags))
     }
 
     fn remove_image(&self, names: &[String]) -> Result<(), BackendError> {
