@@ -24,11 +24,13 @@
 #![deny(missing_docs)]
 
 mod image;
+mod project;
 mod registry;
 mod storage;
 mod tools;
 
 pub use image::{busybox_base, busybox_rootfs_tar};
+pub use project::ProjectDir;
 pub use registry::Registry;
 pub use storage::Storage;
 pub use tools::require_tools;

@@ -4,7 +4,7 @@
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use reagent_backend::fake::{Call, FakeBackend};
 use reagent_backend::{Backend, BackendError, Cancel};
@@ -15,54 +15,42 @@ use reagent_exec::progress::Reporter;
 use reagent_exec::run::{run, RunOptions};
 use reagent_graph::{NodeId, Project};
 use reagent_state::BuildLog;
+use reagent_testkit::ProjectDir;
 
 /// The registry prefix the registry tests use.
 pub const REGISTRY: &str = "reg.test:5000/acme";
 
-/// A project folder in a temp dir, written file by file.
+/// A project folder in a temp dir, with helpers for executor tests.
 pub struct Fixture {
-    pub dir: tempfile::TempDir,
+    pub dir: ProjectDir,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = ProjectDir;
+    fn deref(&self) -> &ProjectDir {
+        &self.dir
+    }
 }
 
 impl Fixture {
     /// A project whose `graph.toml` is `toml`.
     pub fn new(toml: &str) -> Fixture {
-        let f = Fixture {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        f.write("graph.toml", toml);
-        f
-    }
-
-    pub fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    pub fn write(&self, rel: &str, text: &str) -> &Self {
-        let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-        self
-    }
-
-    /// `images/<folder>/Containerfile`.
-    pub fn image(&self, folder: &str, containerfile: &str) -> &Self {
-        self.write(&format!("images/{folder}/Containerfile"), containerfile)
+        Fixture {
+            dir: ProjectDir::new(toml),
+        }
     }
 
     /// A root image FROM scratch.
     pub fn root_image(&self, folder: &str) -> &Self {
         self.image(folder, "FROM scratch\nCOPY . /\n")
-            .write(&format!("images/{folder}/file.txt"), folder)
+            .write(&format!("images/{folder}/file.txt"), folder);
+        self
     }
 
     /// An image FROM another node.
     pub fn child(&self, folder: &str, parent: &str) -> &Self {
-        self.image(folder, &format!("FROM {parent}\nRUN echo {folder}\n"))
+        self.image(folder, &format!("FROM {parent}\nRUN echo {folder}\n"));
+        self
     }
 
     pub fn load(&self) -> Project {

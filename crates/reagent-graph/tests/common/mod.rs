@@ -1,41 +1,26 @@
 //! A throw-away project folder for tests, written file by file.
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
-
 use reagent_graph::{Project, ProjectErrors};
+use reagent_testkit::ProjectDir;
 
 pub struct Fixture {
-    pub dir: tempfile::TempDir,
+    pub dir: ProjectDir,
+}
+
+impl std::ops::Deref for Fixture {
+    type Target = ProjectDir;
+    fn deref(&self) -> &ProjectDir {
+        &self.dir
+    }
 }
 
 impl Fixture {
     /// A project with an empty graph.toml.
     pub fn new() -> Fixture {
-        let f = Fixture {
-            dir: tempfile::tempdir().unwrap(),
-        };
-        f.write("graph.toml", "");
-        f
-    }
-
-    pub fn root(&self) -> &Path {
-        self.dir.path()
-    }
-
-    pub fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    pub fn write(&self, rel: &str, text: &str) -> &Self {
-        let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
-        self
-    }
-
-    pub fn image(&self, folder: &str, containerfile: &str) -> &Self {
-        self.write(&format!("images/{folder}/Containerfile"), containerfile)
+        Fixture {
+            dir: ProjectDir::new(""),
+        }
     }
 
     pub fn load(&self) -> Result<Project, ProjectErrors> {
