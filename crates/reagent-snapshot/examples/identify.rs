@@ -13,7 +13,7 @@ use reagent_snapshot::{identify, Options};
 struct Args {
     /// The tree to identify.
     tree: PathBuf,
-    /// Stat cache file (created or refreshed).
+    /// Stat cache file (read, then stored again atomically when it should change).
     #[arg(long)]
     cache: Option<PathBuf>,
     /// Hashing threads (default: one per core).
@@ -24,7 +24,7 @@ struct Args {
 fn main() -> ExitCode {
     let args = Args::parse();
     let opts = Options {
-        cache: args.cache,
+        cache: args.cache.clone(),
         threads: args.threads,
     };
     let start = Instant::now();
@@ -37,10 +37,17 @@ fn main() -> ExitCode {
             println!("symlinks {}", report.symlinks);
             println!("bytes_hashed {}", report.bytes_hashed);
             println!("cache_hits {}", report.cache_hits);
-            println!("cache_written {}", report.cache_written);
-            if let Some(err) = &report.cache_error {
-                eprintln!("warning: {err}");
-            }
+            let stored = match (&args.cache, &report.cache_update) {
+                (Some(path), Some(bytes)) => match reagent_state::write_atomic(path, bytes) {
+                    Ok(()) => true,
+                    Err(err) => {
+                        eprintln!("warning: {err}");
+                        false
+                    }
+                },
+                _ => false,
+            };
+            println!("cache_written {stored}");
             println!("elapsed {elapsed:.3}");
             ExitCode::SUCCESS
         }

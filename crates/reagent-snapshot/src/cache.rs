@@ -30,7 +30,6 @@
 use std::collections::HashMap;
 use std::fs;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -298,27 +297,6 @@ pub fn encode(stamp: Stamp, count: u64, chunks: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
-/// Writes `image` to `path` atomically: a temporary file in the same directory, fsync, rename,
-/// then fsync of the directory. Creates the parent directory if needed.
-pub fn write_atomically(path: &Path, image: &[u8]) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    fs::create_dir_all(dir)?;
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".snapshot-cache.")
-        .suffix(".tmp")
-        .tempfile_in(dir)?;
-    tmp.write_all(image)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    // Make the rename itself durable; not every filesystem allows fsync on a directory.
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {

@@ -43,15 +43,6 @@ pub enum SnapshotError {
         /// What is wrong with it.
         reason: String,
     },
-    /// The stat cache could not be written (the identity itself was computed).
-    #[error("{path}: cannot write snapshot cache: {source}")]
-    CacheWrite {
-        /// The cache path given in [`crate::Options::cache`].
-        path: PathBuf,
-        /// The operating system's error.
-        #[source]
-        source: io::Error,
-    },
     /// The worker thread pool could not be started.
     #[error("cannot start {threads} hashing threads: {reason}")]
     ThreadPool {

@@ -16,17 +16,25 @@
 //! (see [`cache`]) maps each file's relative path and `(size, mtime, ctime, inode)` to its hash,
 //! so that an unchanged tree is re-identified by `stat` calls alone.
 //!
+//! Identifying is pure: it reads the tree and the cache file and writes nothing. When the cache
+//! should change, [`Report::cache_update`] holds its new contents, and the caller decides
+//! whether (and under which lock) to store them.
+//!
 //! ```no_run
 //! use reagent_snapshot::{identify, Options};
 //!
 //! let opts = Options { cache: Some(".reagent/snapshot-cache".into()), threads: None };
 //! let report = identify("/var/db/repos/gentoo".as_ref(), &opts)?;
 //! println!("{} ({} files, {} from cache)", report.identity.label(), report.files, report.cache_hits);
-//! # Ok::<(), reagent_snapshot::SnapshotError>(())
+//! if let Some(bytes) = &report.cache_update {
+//!     std::fs::write(".reagent/snapshot-cache", bytes)?; // reagent writes it atomically, under its lock
+//! }
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! [`hash_file`] and [`hash_dir`] apply the same rules to one file or one directory (no `.git`
-//! exclusion, no cache), e.g. for build-context folders copied by `COPY`.
+//! [`hash_file`] hashes one regular file the way the tree's files are hashed (the digest
+//! `b3sum` prints), and [`merkle::is_executable`] is the one rule for "executable" that every
+//! content hash in reagent uses.
 
 #![deny(missing_docs)]
 
@@ -90,8 +98,9 @@ impl std::fmt::Display for Identity {
 /// How to identify a tree.
 #[derive(Clone, Debug, Default)]
 pub struct Options {
-    /// Where to keep the stat cache (reagent uses `.reagent/snapshot-cache`); `None` hashes
-    /// every file every time. Keep it outside the tree: inside, it would be hashed too.
+    /// A stat cache to read (reagent uses `.reagent/snapshot-cache`); `None` hashes every file
+    /// every time. It is only read: see [`Report::cache_update`]. Keep it outside the tree:
+    /// inside, it would be hashed too.
     pub cache: Option<PathBuf>,
     /// Hashing threads; `None` means one per core (or `RAYON_NUM_THREADS`). The walk runs on
     /// its own pool either way.
@@ -113,18 +122,17 @@ pub struct Report {
     pub symlinks: u64,
     /// Directories seen, the root included.
     pub dirs: u64,
-    /// Whether the cache file was (re)written; an unchanged tree leaves it as it was.
-    pub cache_written: bool,
-    /// Why the cache could not be written, if it could not; the identity is still valid.
-    pub cache_error: Option<SnapshotError>,
+    /// The stat cache's new contents, when [`Options::cache`] is set and the cache should
+    /// change (an unchanged tree with a fresh cache gives `None`). Nothing was written: the
+    /// caller stores these bytes at the cache path if it wants the next run to be fast.
+    pub cache_update: Option<Vec<u8>>,
 }
 
 /// Identifies `tree` (see the crate docs for the rules).
 ///
 /// Errors name the path at fault: a missing or unreadable tree, an unreadable file or directory,
 /// a socket/FIFO/device node in the tree, or a malformed `metadata/timestamp.commit`.
-/// A cache that cannot be read is ignored; one that cannot be written is reported in
-/// [`Report::cache_error`].
+/// A cache that cannot be read is ignored. Nothing is written (see [`Report::cache_update`]).
 pub fn identify(tree: &Path, opts: &Options) -> Result<Report, SnapshotError> {
     ensure_dir(tree)?;
     if let Some(id) = commit::read_commit(tree)? {
@@ -135,8 +143,7 @@ pub fn identify(tree: &Path, opts: &Options) -> Result<Report, SnapshotError> {
             cache_hits: 0,
             symlinks: 0,
             dirs: 0,
-            cache_written: false,
-            cache_error: None,
+            cache_update: None,
         });
     }
     let cache = opts.cache.as_deref().map(Cache::load);
@@ -146,24 +153,11 @@ pub fn identify(tree: &Path, opts: &Options) -> Result<Report, SnapshotError> {
 
     let files = walker.files.load(Ordering::Relaxed);
     let cache_hits = walker.cache_hits.load(Ordering::Relaxed);
-    let mut cache_written = false;
-    let mut cache_error = None;
-    if let (Some(path), Some(cache)) = (&opts.cache, &cache) {
-        // Unchanged tree: every file hit and no record is stale; keep the file as it is.
-        let unchanged = cache_hits == files && cache.len() as u64 == files;
-        if !unchanged {
-            let image = cache::encode(stamp, files, &out.chunks);
-            match cache::write_atomically(path, &image) {
-                Ok(()) => cache_written = true,
-                Err(source) => {
-                    cache_error = Some(SnapshotError::CacheWrite {
-                        path: path.clone(),
-                        source,
-                    })
-                }
-            }
-        }
-    }
+    // Unchanged tree: every file hit and no record is stale; the cache stays as it is.
+    let cache_update = cache
+        .as_ref()
+        .filter(|cache| !(cache_hits == files && cache.len() as u64 == files))
+        .map(|_| cache::encode(stamp, files, &out.chunks));
     Ok(Report {
         identity: Identity::Tree(out.hash),
         files,
@@ -171,8 +165,7 @@ pub fn identify(tree: &Path, opts: &Options) -> Result<Report, SnapshotError> {
         cache_hits,
         symlinks: walker.symlinks.load(Ordering::Relaxed),
         dirs: walker.dirs.load(Ordering::Relaxed),
-        cache_written,
-        cache_error,
+        cache_update,
     })
 }
 
@@ -180,13 +173,6 @@ pub fn identify(tree: &Path, opts: &Options) -> Result<Report, SnapshotError> {
 pub fn hash_file(path: &Path) -> Result<blake3::Hash, SnapshotError> {
     let meta = fs::metadata(path).map_err(|e| SnapshotError::io(path, "stat", e))?;
     walk::hash_contents(path, meta.len()).map(|(hash, _)| hash)
-}
-
-/// Hashes a directory subtree with the Merkle rules of [`identify`], one thread per core,
-/// without the commit shortcut, the cache or the root `.git` exclusion: every entry counts.
-pub fn hash_dir(path: &Path) -> Result<blake3::Hash, SnapshotError> {
-    ensure_dir(path)?;
-    in_pool(None, || Walker::new(None, false, false).dir(path, b""))?.map(|out| out.hash)
 }
 
 fn ensure_dir(path: &Path) -> Result<(), SnapshotError> {

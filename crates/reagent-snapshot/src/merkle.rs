@@ -38,10 +38,17 @@ pub struct Entry {
     pub name: Vec<u8>,
     /// File, symlink or directory.
     pub kind: Kind,
-    /// The owner-executable bit (`mode & 0o100`); always false for symlinks and directories.
+    /// Whether the file is executable ([`is_executable`]); always false for symlinks and directories.
     pub executable: bool,
     /// Content hash of the file, target hash of the symlink, or the subdirectory's hash.
     pub hash: blake3::Hash,
+}
+
+/// The one rule for "executable" in every content hash reagent makes (the snapshot's Merkle
+/// tree, build-context files): the owner may execute it (`mode & 0o100`), as git records it.
+/// Group and other bits, and the rest of the mode, are not part of any key.
+pub fn is_executable(mode: u32) -> bool {
+    mode & 0o100 != 0
 }
 
 /// Hashes a directory from its entries; sorts them by name bytes first.

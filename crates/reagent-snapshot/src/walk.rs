@@ -193,7 +193,7 @@ impl<'a> Walker<'a> {
             entry: Entry {
                 name,
                 kind: Kind::File,
-                executable: meta.permissions().mode() & 0o100 != 0,
+                executable: crate::merkle::is_executable(meta.permissions().mode()),
                 hash,
             },
             key: self.record.then_some(key),

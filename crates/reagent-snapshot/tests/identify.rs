@@ -1,4 +1,4 @@
-//! End-to-end tests of `identify`, `hash_dir` and `hash_file` on real directories.
+//! End-to-end tests of `identify` and `hash_file` on real directories.
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -7,7 +7,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use reagent_snapshot::cache::Cache;
-use reagent_snapshot::{hash_dir, hash_file, identify, Identity, Options, SnapshotError};
+use reagent_snapshot::{hash_file, identify, Identity, Options, Report, SnapshotError};
 
 /// A small portage-like tree: two categories, a few packages, a files/ dir and a symlink.
 fn portage_tree() -> tempfile::TempDir {
@@ -60,19 +60,29 @@ fn with_cache(cache: &Path) -> Options {
     }
 }
 
+/// Identifies `tree` with the stat cache at `cache`, then stores the cache update the way a
+/// caller would (identify itself writes nothing).
+fn identify_cached(tree: &Path, cache: &Path) -> Report {
+    let report = identify(tree, &with_cache(cache)).expect("identify");
+    if let Some(bytes) = &report.cache_update {
+        fs::create_dir_all(cache.parent().expect("parent")).expect("mkdir");
+        fs::write(cache, bytes).expect("store cache");
+    }
+    report
+}
+
 /// Lets the files' timestamps fall out of the racy window before a cache-writing run.
 fn settle() {
     std::thread::sleep(Duration::from_millis(120));
 }
 
 #[test]
-fn identity_is_deterministic_and_matches_hash_dir() {
+fn identity_is_deterministic_and_independent_of_threads() {
     let t = portage_tree();
     let a = tree_id(t.path());
     let b = tree_id(t.path());
     assert_eq!(a, b);
     assert!(matches!(a, Identity::Tree(_)));
-    assert_eq!(a, Identity::Tree(hash_dir(t.path()).expect("hash_dir")));
     let one_thread = Options {
         cache: None,
         threads: Some(1),
@@ -198,11 +208,6 @@ fn root_git_is_ignored_but_nested_git_counts() {
     let before = tree_id(t.path());
     write(&t.path().join(".git/HEAD"), "ref: refs/heads/master\n");
     assert_eq!(tree_id(t.path()), before);
-    assert_ne!(
-        hash_dir(t.path()).expect("hash_dir"),
-        before.hash(),
-        "hash_dir keeps .git"
-    );
     write(&t.path().join("app-misc/.git/HEAD"), "x\n");
     assert_ne!(tree_id(t.path()), before);
 }
@@ -253,19 +258,19 @@ fn second_run_hits_the_cache_for_every_file() {
     let cache_dir = tempfile::tempdir().expect("tempdir");
     let cache = cache_dir.path().join(".reagent/snapshot-cache");
     settle();
-    let first = identify(t.path(), &with_cache(&cache)).expect("first");
+    let first = identify_cached(t.path(), &cache);
     assert_eq!(first.cache_hits, 0);
-    assert!(first.cache_written);
+    assert!(first.cache_update.is_some());
     assert_eq!(first.bytes_hashed, total_bytes(t.path()));
     assert_eq!(Cache::load(&cache).len() as u64, first.files);
 
-    let second = identify(t.path(), &with_cache(&cache)).expect("second");
+    let second = identify_cached(t.path(), &cache);
     assert_eq!(second.identity, first.identity);
     assert_eq!(second.files, 7);
     assert_eq!(second.cache_hits, second.files);
     assert_eq!(second.bytes_hashed, 0);
     assert!(
-        !second.cache_written,
+        !second.cache_update.is_some(),
         "an unchanged tree leaves the cache alone"
     );
 }
@@ -293,13 +298,13 @@ fn cached_run_sees_edits_and_drops_vanished_files() {
     let cache_dir = tempfile::tempdir().expect("tempdir");
     let cache = cache_dir.path().join("snapshot-cache");
     settle();
-    identify(t.path(), &with_cache(&cache)).expect("warm up");
+    identify_cached(t.path(), &cache);
     write(
         &t.path().join("dev-libs/foo/foo-2.ebuild"),
         "EAPI=8\nSLOT=2\n",
     );
     fs::remove_file(t.path().join("profiles/repo_name")).expect("rm");
-    let report = identify(t.path(), &with_cache(&cache)).expect("after edit");
+    let report = identify_cached(t.path(), &cache);
     assert_eq!(
         report.identity,
         tree_id(t.path()),
@@ -307,7 +312,7 @@ fn cached_run_sees_edits_and_drops_vanished_files() {
     );
     assert_eq!(report.files, 6);
     assert_eq!(report.cache_hits, 5, "all but the edited file");
-    assert!(report.cache_written);
+    assert!(report.cache_update.is_some());
     assert_eq!(
         Cache::load(&cache).len(),
         6,
@@ -321,8 +326,7 @@ fn corrupt_or_truncated_cache_is_ignored_and_rebuilt() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cache = dir.path().join("snapshot-cache");
     settle();
-    let expected = identify(t.path(), &with_cache(&cache))
-        .expect("first")
+    let expected = identify_cached(t.path(), &cache)
         .identity;
     let good = fs::read(&cache).expect("cache written");
     let damaged: Vec<Vec<u8>> = vec![
@@ -337,11 +341,11 @@ fn corrupt_or_truncated_cache_is_ignored_and_rebuilt() {
     ];
     for bytes in damaged {
         fs::write(&cache, &bytes).expect("damage cache");
-        let report = identify(t.path(), &with_cache(&cache)).expect("ignored, not an error");
+        let report = identify_cached(t.path(), &cache);
         assert_eq!(report.identity, expected);
         assert_eq!(report.cache_hits, 0);
-        assert!(report.cache_written, "rebuilt");
-        let again = identify(t.path(), &with_cache(&cache)).expect("rebuilt cache");
+        assert!(report.cache_update.is_some(), "rebuilt");
+        let again = identify_cached(t.path(), &cache);
         assert_eq!(again.cache_hits, again.files);
     }
 }
@@ -357,14 +361,14 @@ fn same_size_edit_with_mtime_restored_is_caught_by_ctime() {
         .modified()
         .expect("mtime");
     settle();
-    let before = identify(t.path(), &with_cache(&cache)).expect("first");
+    let before = identify_cached(t.path(), &cache);
     // Same size, different bytes, mtime put back: only ctime (which no call can set) moves.
     fs::write(&path, "<pkgmetadaTA>\n").expect("edit");
     let file = fs::File::options().write(true).open(&path).expect("open");
     file.set_modified(old_mtime).expect("restore mtime");
     drop(file);
     assert_eq!(fs::metadata(&path).expect("stat").len(), 14);
-    let after = identify(t.path(), &with_cache(&cache)).expect("second");
+    let after = identify_cached(t.path(), &cache);
     assert_ne!(after.identity, before.identity);
     assert_eq!(after.identity, tree_id(t.path()));
     assert_eq!(after.cache_hits, after.files - 1);
@@ -382,14 +386,14 @@ fn racy_files_are_rehashed_until_they_are_older_than_the_cache() {
     file.set_modified(SystemTime::now() + Duration::from_secs(3600))
         .expect("set mtime");
     drop(file);
-    identify(t.path(), &with_cache(&cache)).expect("first");
-    let second = identify(t.path(), &with_cache(&cache)).expect("second");
+    identify_cached(t.path(), &cache);
+    let second = identify_cached(t.path(), &cache);
     assert_eq!(second.cache_hits, second.files - 1);
     assert!(
-        second.cache_written,
+        second.cache_update.is_some(),
         "a racy record keeps the cache being refreshed"
     );
-    let third = identify(t.path(), &with_cache(&cache)).expect("third");
+    let third = identify_cached(t.path(), &cache);
     assert_eq!(
         third.cache_hits,
         third.files - 1,
@@ -399,15 +403,18 @@ fn racy_files_are_rehashed_until_they_are_older_than_the_cache() {
 }
 
 #[test]
-fn unwritable_cache_is_reported_not_fatal() {
+fn identify_writes_nothing() {
     let t = portage_tree();
-    let blocker = t.path().join("profiles/repo_name");
-    let report = identify(t.path(), &with_cache(&blocker.join("cache"))).expect("identify");
+    let state = tempfile::tempdir().expect("tempdir");
+    let cache = state.path().join("state/snapshot-cache");
+    settle();
+    let report = identify(t.path(), &with_cache(&cache)).expect("identify");
+    assert!(report.cache_update.is_some(), "a cache to store is offered");
+    assert!(
+        !state.path().join("state").exists(),
+        "but nothing is created: the caller stores it"
+    );
     assert_eq!(report.identity, tree_id(t.path()));
-    assert!(matches!(
-        report.cache_error,
-        Some(SnapshotError::CacheWrite { .. })
-    ));
 }
 
 #[test]
@@ -483,20 +490,6 @@ fn deep_nesting_is_hashed() {
     let report = identify(t.path(), &Options::default()).expect("identify");
     assert_eq!(report.dirs, 1001);
     assert_eq!(report.files, 1);
-}
-
-#[test]
-fn deep_nesting_is_hashed_by_hash_dir_too() {
-    let t = tempfile::tempdir().expect("tempdir");
-    let mut path = t.path().to_path_buf();
-    for _ in 0..1000 {
-        path.push("d");
-    }
-    fs::create_dir_all(&path).expect("mkdir");
-    assert_eq!(
-        Identity::Tree(hash_dir(t.path()).expect("hash_dir")),
-        tree_id(t.path())
-    );
 }
 
 fn mkfifo(path: &Path) {
