@@ -2,13 +2,15 @@
 
 /// Why a spec file could not be parsed.
 ///
-/// Every variant carries `line`, the 1-based line of the spec file where the problem can be fixed.
+/// Every variant carries `line`, the 1-based line of the spec file where the problem can be fixed
+/// ([`SpecError::line`]); the message (`Display`) does not repeat it, so a caller that shows
+/// `file:line` next to the message prints the line once.
 /// For a missing key that is the file's last line (its line count): the key belongs somewhere in
 /// the file, and the end is where catalyst noticed it was missing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
     /// A `@NAME@` placeholder that the caller gave no value for.
-    #[error("line {line}: placeholder @{name}@ has no value")]
+    #[error("placeholder @{name}@ has no value")]
     UnfilledPlaceholder {
         /// Line of the placeholder.
         line: usize,
@@ -17,7 +19,7 @@ pub enum SpecError {
     },
 
     /// A placeholder whose value catalyst would misread (it holds `#` or a line break).
-    #[error("line {line}: the value of placeholder @{name}@ contains {what}, which catalyst would misread")]
+    #[error("the value of placeholder @{name}@ contains {what}, which catalyst would misread")]
     BadPlaceholderValue {
         /// Line of the placeholder.
         line: usize,
@@ -28,7 +30,7 @@ pub enum SpecError {
     },
 
     /// The same key set twice.
-    #[error("line {line}: key `{key}` is already set on line {first_line}")]
+    #[error("key `{key}` is already set on line {first_line}")]
     DuplicateKey {
         /// Line of the second occurrence.
         line: usize,
@@ -39,7 +41,7 @@ pub enum SpecError {
     },
 
     /// A value line with no key line before it.
-    #[error("line {line}: value `{text}` comes before any `key:` line")]
+    #[error("value `{text}` comes before any `key:` line")]
     OrphanValue {
         /// Line of the value.
         line: usize,
@@ -48,7 +50,7 @@ pub enum SpecError {
     },
 
     /// A `key:` line whose key is empty or holds whitespace.
-    #[error("line {line}: `{key}` is not a valid key (keys are non-empty and hold no whitespace)")]
+    #[error("`{key}` is not a valid key (keys are non-empty and hold no whitespace)")]
     InvalidKey {
         /// Line of the key.
         line: usize,
@@ -57,7 +59,7 @@ pub enum SpecError {
     },
 
     /// A key that catalyst requires for this target is missing or has no value.
-    #[error("line {line}: required key `{key}` is missing{}", target_note(target))]
+    #[error("required key `{key}` is missing{}", target_note(target))]
     MissingKey {
         /// The file's line count (catalyst looks for the key in the whole file).
         line: usize,
@@ -68,7 +70,7 @@ pub enum SpecError {
     },
 
     /// A key that must hold exactly one value holds several.
-    #[error("line {line}: key `{key}` must hold one value, found {count}")]
+    #[error("key `{key}` must hold one value, found {count}")]
     NotSingle {
         /// Line of the key.
         line: usize,
@@ -79,7 +81,7 @@ pub enum SpecError {
     },
 
     /// A `target:` that catalyst has no builder for.
-    #[error("line {line}: unknown target `{target}` (catalyst knows: {})", crate::target::TargetKind::KNOWN.join(", "))]
+    #[error("unknown target `{target}` (catalyst knows: {})", crate::target::TargetKind::KNOWN.join(", "))]
     UnknownTarget {
         /// Line of the `target:` key.
         line: usize,
@@ -88,7 +90,7 @@ pub enum SpecError {
     },
 
     /// A `compression_mode:` that catalyst's compressor does not know.
-    #[error("line {line}: unknown compression_mode `{mode}` (known: {})", crate::compression::KNOWN_MODES.join(", "))]
+    #[error("unknown compression_mode `{mode}` (known: {})", crate::compression::KNOWN_MODES.join(", "))]
     UnknownCompressionMode {
         /// Line of the `compression_mode:` key.
         line: usize,
