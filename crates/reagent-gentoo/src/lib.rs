@@ -17,6 +17,8 @@
 //! - [`audit()`]: advisories × installed packages → [`Finding`]s, with the
 //!   semantics of `portage.glsa` (`isVulnerable`, `match`, `revisionMatch`).
 //! - [`diff()`]: two package lists → added, removed and changed packages.
+//! - [`arch`]: the Gentoo keyword (`amd64`, `arm64`, ...) for a Rust target
+//!   architecture, and for the one reagent was built for.
 //!
 //! The version ordering and the advisory matching are checked against
 //! Gentoo's own `portage` Python package by the `oracle` integration test.
@@ -71,6 +73,7 @@
 
 #![deny(missing_docs)]
 
+pub mod arch;
 pub mod audit;
 pub mod cpv;
 pub mod diff;
