@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use roxmltree::{Document, Node};
 
 use crate::cpv::{is_valid_category, is_valid_package_name, is_valid_slot_name};
+use crate::quote::quoted;
 use crate::range::{RangeOp, SlotSpec, VersionRange};
 use crate::version::Version;
 
@@ -246,7 +247,10 @@ impl<'a, 'input> Parser<'a, 'input> {
         let severity = Severity::parse(kind).ok_or_else(|| {
             self.error(
                 impact,
-                format!("impact type {kind:?} is not minimal, low, normal or high"),
+                format!(
+                    "impact type {} is not minimal, low, normal or high",
+                    quoted(kind)
+                ),
             )
         })?;
         let bugs = root
@@ -277,7 +281,7 @@ impl<'a, 'input> Parser<'a, 'input> {
             .split_once('/')
             .is_some_and(|(cat, pkg)| is_valid_category(cat) && is_valid_package_name(pkg));
         if !valid {
-            return Err(self.error(node, format!("invalid package name {name:?}")));
+            return Err(self.error(node, format!("invalid package name {}", quoted(name))));
         }
         let arch_text = node.attribute("arch").unwrap_or("");
         let arch = if arch_text == "*" {
@@ -292,7 +296,8 @@ impl<'a, 'input> Parser<'a, 'input> {
             return Err(self.error(
                 node,
                 format!(
-                    "unrecognized arch list {arch_text:?} (expected * or space-separated keywords)"
+                    "unrecognized arch list {} (expected * or space-separated keywords)",
+                    quoted(arch_text)
                 ),
             ));
         };
@@ -315,7 +320,7 @@ impl<'a, 'input> Parser<'a, 'input> {
     fn range(&self, node: Node) -> Result<VersionRange, GlsaError> {
         let op_text = node.attribute("range").unwrap_or("");
         let op = RangeOp::parse(op_text)
-            .ok_or_else(|| self.error(node, format!("invalid range {op_text:?}")))?;
+            .ok_or_else(|| self.error(node, format!("invalid range {}", quoted(op_text))))?;
         let raw = text(node);
         let (version_text, wildcard) = match raw.strip_suffix('*') {
             Some(v) => (v, true),
@@ -324,7 +329,10 @@ impl<'a, 'input> Parser<'a, 'input> {
         if wildcard && op != RangeOp::Eq {
             return Err(self.error(
                 node,
-                format!("version wildcard {raw:?} is only allowed with range=\"eq\""),
+                format!(
+                    "version wildcard {} is only allowed with range=\"eq\"",
+                    quoted(&raw)
+                ),
             ));
         }
         let version = Version::parse(version_text).map_err(|e| self.error(node, e.to_string()))?;
@@ -337,7 +345,7 @@ impl<'a, 'input> Parser<'a, 'input> {
                 None => (slot_text, None),
             };
             if !is_valid_slot_name(slot) || !subslot.is_none_or(is_valid_slot_name) {
-                return Err(self.error(node, format!("invalid slot {slot_text:?}")));
+                return Err(self.error(node, format!("invalid slot {}", quoted(slot_text))));
             }
             Some(SlotSpec {
                 slot: slot.to_string(),
@@ -458,6 +466,25 @@ mod tests {
         assert!(parse(&SAMPLE.replace("dev-libs/openssl", "openssl")).is_err());
         assert!(parse(&SAMPLE.replace("dev-libs/openssl", ">=dev-libs/openssl-1")).is_err());
         assert!(parse(&SAMPLE.replace("3.0.13</vul", "3.0.x</vul")).is_err());
+    }
+
+    #[test]
+    fn format_errors_quote_the_offending_text() {
+        let msg = |xml: String| parse(&xml).unwrap_err().to_string();
+        let err = msg(SAMPLE.replace("dev-libs/openssl", ">=dev-libs/openssl-1"));
+        assert!(
+            err.ends_with("invalid package name `>=dev-libs/openssl-1`"),
+            "{err}"
+        );
+        let err = msg(SAMPLE.replace("\"normal\"", "\"severe\""));
+        assert!(
+            err.ends_with("impact type `severe` is not minimal, low, normal or high"),
+            "{err}"
+        );
+        let err = msg(SAMPLE.replace("amd64 x86", "amd64&#10;x86"));
+        assert!(err.contains("arch list `amd64\\nx86`"), "{err}");
+        let err = msg(SAMPLE.replace("slot=\"0\"", "slot=\"-0\""));
+        assert!(err.ends_with("invalid slot `-0`"), "{err}");
     }
 
     #[test]

@@ -78,6 +78,7 @@ pub mod audit;
 pub mod cpv;
 pub mod diff;
 pub mod glsa;
+mod quote;
 pub mod range;
 pub mod vdb;
 pub mod version;

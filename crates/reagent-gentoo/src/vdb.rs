@@ -6,6 +6,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::cpv::{is_valid_category, is_valid_slot_name, split_pf};
+use crate::quote::quoted;
 use crate::version::Version;
 
 /// A VDB that cannot be read.
@@ -186,7 +187,7 @@ fn read_package(
         return Err(VdbError::Invalid {
             path: dir.join("SLOT"),
             line: 1,
-            message: format!("invalid SLOT {slot_text:?}"),
+            message: format!("invalid SLOT {}", quoted(&slot_text)),
         });
     }
     let words = |text: Option<String>| -> Vec<String> {
@@ -295,7 +296,7 @@ pub(crate) mod tests {
         let root = tempfile::tempdir().unwrap();
         write_pkg(root.path(), "app-misc", "foo-1.0", &[("SLOT", "-bad")]);
         let err = read(root.path()).unwrap_err().to_string();
-        assert!(err.contains("foo-1.0/SLOT:1"), "{err}");
+        assert!(err.contains("foo-1.0/SLOT:1: invalid SLOT `-bad`"), "{err}");
     }
 
     #[test]
