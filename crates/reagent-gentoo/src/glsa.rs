@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use roxmltree::{Document, Node};
 
@@ -57,8 +58,22 @@ pub enum Severity {
     High,
 }
 
+/// Text that is not a severity (see [`Severity`]'s `FromStr`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown severity {}: expected one of minimal, low, normal, high",
+    quoted(.text)
+)]
+pub struct SeverityError {
+    /// The text as given.
+    pub text: String,
+}
+
 impl Severity {
-    /// Parses an impact type.
+    /// Parses an impact type exactly as the GLSA DTD spells it, in lower
+    /// case, as the advisory parser reads `<impact type="...">`. For text a
+    /// person typed (such as `--fail-on High`) use `str::parse`, which
+    /// ignores case and says what is wrong.
     pub fn parse(s: &str) -> Option<Severity> {
         Some(match s {
             "minimal" => Severity::Minimal,
@@ -83,6 +98,27 @@ impl Severity {
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Parses `minimal`, `low`, `normal` or `high` in any case, as a threshold
+/// such as `reagent audit --fail-on` takes it.
+///
+/// ```
+/// use reagent_gentoo::Severity;
+/// assert_eq!("High".parse::<Severity>(), Ok(Severity::High));
+/// let err = "urgent".parse::<Severity>().unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "unknown severity `urgent`: expected one of minimal, low, normal, high"
+/// );
+/// ```
+impl FromStr for Severity {
+    type Err = SeverityError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::parse(&s.to_ascii_lowercase()).ok_or_else(|| SeverityError {
+            text: s.to_string(),
+        })
     }
 }
 
@@ -428,6 +464,40 @@ mod tests {
         assert!(Severity::High > Severity::Normal);
         assert!(Severity::Normal > Severity::Low);
         assert!(Severity::Low > Severity::Minimal);
+    }
+
+    #[test]
+    fn severities_parse_case_insensitively() {
+        assert_eq!("minimal".parse(), Ok(Severity::Minimal));
+        assert_eq!("Low".parse(), Ok(Severity::Low));
+        assert_eq!("NORMAL".parse(), Ok(Severity::Normal));
+        assert_eq!("hIgH".parse(), Ok(Severity::High));
+        for s in [
+            Severity::Minimal,
+            Severity::Low,
+            Severity::Normal,
+            Severity::High,
+        ] {
+            assert_eq!(s.to_string().parse(), Ok(s), "Display and FromStr agree");
+        }
+    }
+
+    #[test]
+    fn unknown_severity_says_what_is_accepted() {
+        let err = "critical".parse::<Severity>().unwrap_err();
+        assert_eq!(err.text, "critical");
+        assert_eq!(
+            err.to_string(),
+            "unknown severity `critical`: expected one of minimal, low, normal, high"
+        );
+        for bad in ["", " high", "high ", "hi", "severe"] {
+            assert!(bad.parse::<Severity>().is_err(), "{bad:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn advisory_impact_type_is_case_sensitive() {
+        assert!(parse(&SAMPLE.replace("\"normal\"", "\"Normal\"")).is_err());
     }
 
     #[test]

@@ -12,6 +12,8 @@
 //! - [`Glsa`]: a Gentoo Linux Security Advisory, with its affected
 //!   [`AffectedPackage`] entries and their [`VersionRange`]s (`lt le eq ge gt`,
 //!   revision ranges `rlt rle rge rgt`, `eq` wildcards, slots).
+//! - [`Severity`]: an advisory's impact, `minimal` < `low` < `normal` <
+//!   `high`; `str::parse` reads it in any case (a `--fail-on` threshold).
 //! - [`Installed`]: one package of the VDB, read by [`vdb::read`] from
 //!   `ROOT/var/db/pkg`.
 //! - [`audit()`]: advisories × installed packages → [`Finding`]s, with the
@@ -86,7 +88,7 @@ pub mod version;
 pub use audit::{audit, Finding};
 pub use cpv::{Cpv, CpvError};
 pub use diff::{diff, Change, Diff};
-pub use glsa::{AffectedPackage, ArchSpec, Glsa, GlsaError, Severity};
+pub use glsa::{AffectedPackage, ArchSpec, Glsa, GlsaError, Severity, SeverityError};
 pub use range::{RangeOp, SlotSpec, VersionRange};
 pub use vdb::{Installed, VdbError};
 pub use version::{Version, VersionError};
