@@ -18,6 +18,7 @@
 //!   `ROOT/var/db/pkg`.
 //! - [`audit()`]: advisories × installed packages → [`Finding`]s, with the
 //!   semantics of `portage.glsa` (`isVulnerable`, `match`, `revisionMatch`).
+//!   [`Finding::fails_at`] says whether a finding fails at a severity threshold.
 //! - [`diff()`]: two package lists → added, removed and changed packages.
 //! - [`arch`]: the Gentoo keyword (`amd64`, `arm64`, ...) for a Rust target
 //!   architecture, and for the one reagent was built for.
