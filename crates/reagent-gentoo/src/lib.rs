@@ -16,6 +16,8 @@
 //!   `high`; `str::parse` reads it in any case (a `--fail-on` threshold).
 //! - [`Installed`]: one package of the VDB, read by [`vdb::read`] from
 //!   `ROOT/var/db/pkg`.
+//!   [`vdb::read_root`] reads a mounted image's, refusing links that could
+//!   lead out of it into the host; no database there means no packages.
 //! - [`audit()`]: advisories × installed packages → [`Finding`]s, with the
 //!   semantics of `portage.glsa` (`isVulnerable`, `match`, `revisionMatch`).
 //!   [`Finding::fails_at`] says whether a finding fails at a severity threshold.
