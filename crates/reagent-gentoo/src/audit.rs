@@ -31,6 +31,31 @@ pub struct Finding {
     pub vulnerable: Vec<String>,
 }
 
+impl Finding {
+    /// Whether this finding fails an audit whose threshold is `fail_on`: its
+    /// severity is `fail_on` or higher. With no threshold (`None`) every
+    /// finding fails.
+    ///
+    /// ```
+    /// # use reagent_gentoo::{audit, Glsa, Installed};
+    /// use reagent_gentoo::Severity;
+    /// # let xml = r#"<glsa id="202401-01"><title>t</title><synopsis>s</synopsis>
+    /// #   <affected><package name="dev-libs/foo" auto="yes" arch="*">
+    /// #     <vulnerable range="lt">2</vulnerable>
+    /// #   </package></affected><impact type="normal"/></glsa>"#;
+    /// # let glsa = Glsa::parse_str(xml, "glsa-202401-01.xml".as_ref()).unwrap();
+    /// # let installed = [Installed::new("dev-libs/foo-1", "0").unwrap()];
+    /// // A finding of a `normal` advisory:
+    /// let finding = &audit(&[glsa], &installed, "amd64")[0];
+    /// assert!(finding.fails_at(None));
+    /// assert!(finding.fails_at(Some(Severity::Normal)));
+    /// assert!(!finding.fails_at(Some(Severity::High)));
+    /// ```
+    pub fn fails_at(&self, fail_on: Option<Severity>) -> bool {
+        fail_on.is_none_or(|min| self.severity >= min)
+    }
+}
+
 /// Whether `pkg` is affected by one advisory entry (ignoring architecture).
 pub fn is_affected(entry: &AffectedPackage, pkg: &Installed) -> bool {
     let in_any = |ranges: &[crate::VersionRange]| {
@@ -174,6 +199,28 @@ mod tests {
             hits(&g, &installed, "amd64"),
             ["dev-libs/foo-1.2-r1", "dev-libs/foo-1.2.1"]
         );
+    }
+
+    #[test]
+    fn fails_at_the_threshold_and_above() {
+        use Severity::*;
+        let installed = [pkg("dev-libs/foo-1", "0")];
+        for severity in [Minimal, Low, Normal, High] {
+            let mut g = glsa(
+                r#"<package name="dev-libs/foo" auto="yes" arch="*">
+                   <vulnerable range="lt">2</vulnerable></package>"#,
+            );
+            g.severity = severity;
+            let f = &audit(&[g], &installed, "amd64")[0];
+            assert!(f.fails_at(None), "{severity}: no threshold fails all");
+            for threshold in [Minimal, Low, Normal, High] {
+                assert_eq!(
+                    f.fails_at(Some(threshold)),
+                    severity >= threshold,
+                    "{severity} at {threshold}"
+                );
+            }
+        }
     }
 
     #[test]

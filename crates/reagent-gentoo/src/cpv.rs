@@ -10,7 +10,7 @@ use crate::version::Version;
 
 /// A string that is not a valid `cat/pkg-ver` or `pkg-ver`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid package {text:?}: {reason}")]
+#[error("invalid package {}: {reason}", crate::quote::quoted(.text))]
 pub struct CpvError {
     /// The text that failed to split.
     pub text: String,
@@ -174,6 +174,15 @@ mod tests {
         assert!(split_pf("foo-r1").is_err());
         assert!(split_pf("-1.0").is_err());
         assert!(split_pf("foo-bar").is_err());
+    }
+
+    #[test]
+    fn error_shows_the_text_quoted() {
+        let err = Cpv::parse("foo-1.0").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "invalid package `foo-1.0`: expected category/package-version"
+        );
     }
 
     #[test]

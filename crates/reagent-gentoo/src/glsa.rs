@@ -3,10 +3,12 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 
 use roxmltree::{Document, Node};
 
 use crate::cpv::{is_valid_category, is_valid_package_name, is_valid_slot_name};
+use crate::quote::quoted;
 use crate::range::{RangeOp, SlotSpec, VersionRange};
 use crate::version::Version;
 
@@ -56,8 +58,22 @@ pub enum Severity {
     High,
 }
 
+/// Text that is not a severity (see [`Severity`]'s `FromStr`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown severity {}: expected one of minimal, low, normal, high",
+    quoted(.text)
+)]
+pub struct SeverityError {
+    /// The text as given.
+    pub text: String,
+}
+
 impl Severity {
-    /// Parses an impact type.
+    /// Parses an impact type exactly as the GLSA DTD spells it, in lower
+    /// case, as the advisory parser reads `<impact type="...">`. For text a
+    /// person typed (such as `--fail-on High`) use `str::parse`, which
+    /// ignores case and says what is wrong.
     pub fn parse(s: &str) -> Option<Severity> {
         Some(match s {
             "minimal" => Severity::Minimal,
@@ -82,6 +98,27 @@ impl Severity {
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Parses `minimal`, `low`, `normal` or `high` in any case, as a threshold
+/// such as `reagent audit --fail-on` takes it.
+///
+/// ```
+/// use reagent_gentoo::Severity;
+/// assert_eq!("High".parse::<Severity>(), Ok(Severity::High));
+/// let err = "urgent".parse::<Severity>().unwrap_err();
+/// assert_eq!(
+///     err.to_string(),
+///     "unknown severity `urgent`: expected one of minimal, low, normal, high"
+/// );
+/// ```
+impl FromStr for Severity {
+    type Err = SeverityError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Severity::parse(&s.to_ascii_lowercase()).ok_or_else(|| SeverityError {
+            text: s.to_string(),
+        })
     }
 }
 
@@ -246,7 +283,10 @@ impl<'a, 'input> Parser<'a, 'input> {
         let severity = Severity::parse(kind).ok_or_else(|| {
             self.error(
                 impact,
-                format!("impact type {kind:?} is not minimal, low, normal or high"),
+                format!(
+                    "impact type {} is not minimal, low, normal or high",
+                    quoted(kind)
+                ),
             )
         })?;
         let bugs = root
@@ -277,7 +317,7 @@ impl<'a, 'input> Parser<'a, 'input> {
             .split_once('/')
             .is_some_and(|(cat, pkg)| is_valid_category(cat) && is_valid_package_name(pkg));
         if !valid {
-            return Err(self.error(node, format!("invalid package name {name:?}")));
+            return Err(self.error(node, format!("invalid package name {}", quoted(name))));
         }
         let arch_text = node.attribute("arch").unwrap_or("");
         let arch = if arch_text == "*" {
@@ -292,7 +332,8 @@ impl<'a, 'input> Parser<'a, 'input> {
             return Err(self.error(
                 node,
                 format!(
-                    "unrecognized arch list {arch_text:?} (expected * or space-separated keywords)"
+                    "unrecognized arch list {} (expected * or space-separated keywords)",
+                    quoted(arch_text)
                 ),
             ));
         };
@@ -315,7 +356,7 @@ impl<'a, 'input> Parser<'a, 'input> {
     fn range(&self, node: Node) -> Result<VersionRange, GlsaError> {
         let op_text = node.attribute("range").unwrap_or("");
         let op = RangeOp::parse(op_text)
-            .ok_or_else(|| self.error(node, format!("invalid range {op_text:?}")))?;
+            .ok_or_else(|| self.error(node, format!("invalid range {}", quoted(op_text))))?;
         let raw = text(node);
         let (version_text, wildcard) = match raw.strip_suffix('*') {
             Some(v) => (v, true),
@@ -324,7 +365,10 @@ impl<'a, 'input> Parser<'a, 'input> {
         if wildcard && op != RangeOp::Eq {
             return Err(self.error(
                 node,
-                format!("version wildcard {raw:?} is only allowed with range=\"eq\""),
+                format!(
+                    "version wildcard {} is only allowed with range=\"eq\"",
+                    quoted(&raw)
+                ),
             ));
         }
         let version = Version::parse(version_text).map_err(|e| self.error(node, e.to_string()))?;
@@ -337,7 +381,7 @@ impl<'a, 'input> Parser<'a, 'input> {
                 None => (slot_text, None),
             };
             if !is_valid_slot_name(slot) || !subslot.is_none_or(is_valid_slot_name) {
-                return Err(self.error(node, format!("invalid slot {slot_text:?}")));
+                return Err(self.error(node, format!("invalid slot {}", quoted(slot_text))));
             }
             Some(SlotSpec {
                 slot: slot.to_string(),
@@ -423,6 +467,40 @@ mod tests {
     }
 
     #[test]
+    fn severities_parse_case_insensitively() {
+        assert_eq!("minimal".parse(), Ok(Severity::Minimal));
+        assert_eq!("Low".parse(), Ok(Severity::Low));
+        assert_eq!("NORMAL".parse(), Ok(Severity::Normal));
+        assert_eq!("hIgH".parse(), Ok(Severity::High));
+        for s in [
+            Severity::Minimal,
+            Severity::Low,
+            Severity::Normal,
+            Severity::High,
+        ] {
+            assert_eq!(s.to_string().parse(), Ok(s), "Display and FromStr agree");
+        }
+    }
+
+    #[test]
+    fn unknown_severity_says_what_is_accepted() {
+        let err = "critical".parse::<Severity>().unwrap_err();
+        assert_eq!(err.text, "critical");
+        assert_eq!(
+            err.to_string(),
+            "unknown severity `critical`: expected one of minimal, low, normal, high"
+        );
+        for bad in ["", " high", "high ", "hi", "severe"] {
+            assert!(bad.parse::<Severity>().is_err(), "{bad:?} should not parse");
+        }
+    }
+
+    #[test]
+    fn advisory_impact_type_is_case_sensitive() {
+        assert!(parse(&SAMPLE.replace("\"normal\"", "\"Normal\"")).is_err());
+    }
+
+    #[test]
     fn malformed_xml_names_file_and_line() {
         let err = parse("<glsa id=\"1\">\n<title>x</title>\n<oops>\n</glsa>").unwrap_err();
         let msg = err.to_string();
@@ -458,6 +536,25 @@ mod tests {
         assert!(parse(&SAMPLE.replace("dev-libs/openssl", "openssl")).is_err());
         assert!(parse(&SAMPLE.replace("dev-libs/openssl", ">=dev-libs/openssl-1")).is_err());
         assert!(parse(&SAMPLE.replace("3.0.13</vul", "3.0.x</vul")).is_err());
+    }
+
+    #[test]
+    fn format_errors_quote_the_offending_text() {
+        let msg = |xml: String| parse(&xml).unwrap_err().to_string();
+        let err = msg(SAMPLE.replace("dev-libs/openssl", ">=dev-libs/openssl-1"));
+        assert!(
+            err.ends_with("invalid package name `>=dev-libs/openssl-1`"),
+            "{err}"
+        );
+        let err = msg(SAMPLE.replace("\"normal\"", "\"severe\""));
+        assert!(
+            err.ends_with("impact type `severe` is not minimal, low, normal or high"),
+            "{err}"
+        );
+        let err = msg(SAMPLE.replace("amd64 x86", "amd64&#10;x86"));
+        assert!(err.contains("arch list `amd64\\nx86`"), "{err}");
+        let err = msg(SAMPLE.replace("slot=\"0\"", "slot=\"-0\""));
+        assert!(err.ends_with("invalid slot `-0`"), "{err}");
     }
 
     #[test]

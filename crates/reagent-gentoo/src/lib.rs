@@ -12,11 +12,18 @@
 //! - [`Glsa`]: a Gentoo Linux Security Advisory, with its affected
 //!   [`AffectedPackage`] entries and their [`VersionRange`]s (`lt le eq ge gt`,
 //!   revision ranges `rlt rle rge rgt`, `eq` wildcards, slots).
+//! - [`Severity`]: an advisory's impact, `minimal` < `low` < `normal` <
+//!   `high`; `str::parse` reads it in any case (a `--fail-on` threshold).
 //! - [`Installed`]: one package of the VDB, read by [`vdb::read`] from
 //!   `ROOT/var/db/pkg`.
+//!   [`vdb::read_root`] reads a mounted image's, refusing links that could
+//!   lead out of it into the host; no database there means no packages.
 //! - [`audit()`]: advisories × installed packages → [`Finding`]s, with the
 //!   semantics of `portage.glsa` (`isVulnerable`, `match`, `revisionMatch`).
+//!   [`Finding::fails_at`] says whether a finding fails at a severity threshold.
 //! - [`diff()`]: two package lists → added, removed and changed packages.
+//! - [`arch`]: the Gentoo keyword (`amd64`, `arm64`, ...) for a Rust target
+//!   architecture, and for the one reagent was built for.
 //!
 //! The version ordering and the advisory matching are checked against
 //! Gentoo's own `portage` Python package by the `oracle` integration test.
@@ -71,10 +78,12 @@
 
 #![deny(missing_docs)]
 
+pub mod arch;
 pub mod audit;
 pub mod cpv;
 pub mod diff;
 pub mod glsa;
+mod quote;
 pub mod range;
 pub mod vdb;
 pub mod version;
@@ -82,7 +91,7 @@ pub mod version;
 pub use audit::{audit, Finding};
 pub use cpv::{Cpv, CpvError};
 pub use diff::{diff, Change, Diff};
-pub use glsa::{AffectedPackage, ArchSpec, Glsa, GlsaError, Severity};
+pub use glsa::{AffectedPackage, ArchSpec, Glsa, GlsaError, Severity, SeverityError};
 pub use range::{RangeOp, SlotSpec, VersionRange};
 pub use vdb::{Installed, VdbError};
 pub use version::{Version, VersionError};

@@ -1,4 +1,11 @@
 //! Reading the installed-package database (`/var/db/pkg/CATEGORY/PF/`).
+//!
+//! [`read_root`] is the one to use on an image's root filesystem mounted on
+//! the host: it refuses symbolic links on the way to the database, which
+//! could lead out of the image into the host, and treats a missing database
+//! as no packages. [`read`] reads any root's database and requires it to
+//! exist. Neither follows a link inside the database: linked category or
+//! package folders are skipped and a linked metadata file is an error.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -6,6 +13,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use crate::cpv::{is_valid_category, is_valid_slot_name, split_pf};
+use crate::quote::quoted;
 use crate::version::Version;
 
 /// A VDB that cannot be read.
@@ -28,6 +36,17 @@ pub enum VdbError {
         line: u32,
         /// What is wrong.
         message: String,
+    },
+    /// A folder on the way to the database, or a metadata file in it, is a
+    /// symbolic link. In a mounted image, an absolute link resolves on the
+    /// host, so following it could read the host's files.
+    #[error(
+        "/{} is a symbolic link; reagent reads /var/db/pkg only as a real folder inside the image",
+        path.display()
+    )]
+    Symlink {
+        /// The link, relative to the root that was read, e.g. `var/db`.
+        path: PathBuf,
     },
 }
 
@@ -109,11 +128,48 @@ fn split_slot(text: &str) -> (String, String) {
     }
 }
 
-/// Reads `root/var/db/pkg`, sorted by category, name and version.
+/// Reads the package database of an image's root filesystem mounted at
+/// `root`, sorted by category, name and version, as [`read`] does.
 ///
-/// Entries that are not package directories are skipped: files, hidden
-/// entries, `-MERGING-*` directories of interrupted merges, and directories
-/// whose names are not a valid category or `PF`.
+/// `var`, `var/db` and `var/db/pkg` must be real folders: a symbolic link
+/// among them is [`VdbError::Symlink`], since it could lead out of the image
+/// into the host. If one of them is missing or not a folder, nothing was
+/// installed through portage (a busybox base, say) and the list is empty;
+/// any other failure to look at them is [`VdbError::Io`].
+///
+/// The image must not change while it is read: each path is checked, then
+/// opened.
+///
+/// ```
+/// let root = tempfile::tempdir().unwrap();
+/// assert!(reagent_gentoo::vdb::read_root(root.path()).unwrap().is_empty());
+/// ```
+pub fn read_root(root: &Path) -> Result<Vec<Installed>, VdbError> {
+    for rel in ["var", "var/db", "var/db/pkg"] {
+        let path = root.join(rel);
+        match std::fs::symlink_metadata(&path) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Err(VdbError::Symlink { path: rel.into() })
+            }
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => return Ok(Vec::new()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(source) => return Err(VdbError::Io { path, source }),
+        }
+    }
+    read(root)
+}
+
+/// Reads `root/var/db/pkg`, sorted by category, name and version. A missing
+/// database is an error, and links on the way to it are followed; for a
+/// mounted image use [`read_root`].
+///
+/// Entries that are not package directories are skipped: files, symbolic
+/// links, hidden entries, `-MERGING-*` directories of interrupted merges, and
+/// directories whose names are not a valid category or `PF`. A package's
+/// metadata files (`SLOT`, `USE`, ...) must be regular files when present:
+/// a symbolic link is [`VdbError::Symlink`], anything else (a folder, a
+/// FIFO, a device) is [`VdbError::Io`].
 pub fn read(root: &Path) -> Result<Vec<Installed>, VdbError> {
     let vdb = root.join("var/db/pkg");
     let mut out = Vec::new();
@@ -130,7 +186,13 @@ pub fn read(root: &Path) -> Result<Vec<Installed>, VdbError> {
             let Ok((name, version)) = split_pf(&pf) else {
                 continue;
             };
-            out.push(read_package(&pkg_dir, cat_name.clone(), name, version)?);
+            out.push(read_package(
+                root,
+                &pkg_dir,
+                cat_name.clone(),
+                name,
+                version,
+            )?);
         }
     }
     out.sort_by(|a, b| {
@@ -164,29 +226,46 @@ fn sorted_dirs(dir: &Path) -> Result<Vec<PathBuf>, VdbError> {
     Ok(dirs)
 }
 
-/// Reads a one-line metadata file; `None` when it does not exist.
-fn read_value(dir: &Path, file: &str) -> Result<Option<String>, VdbError> {
+/// Reads a one-line metadata file of the package folder `dir` under `root`;
+/// `None` when it does not exist. It must be a regular file, not a link (which
+/// could lead out of the image) nor a FIFO or device (which could block or
+/// never end).
+fn read_value(root: &Path, dir: &Path, file: &str) -> Result<Option<String>, VdbError> {
     let path = dir.join(file);
+    match std::fs::symlink_metadata(&path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+            return Err(VdbError::Symlink { path: rel });
+        }
+        Ok(m) if !m.is_file() => {
+            let source = io::Error::new(io::ErrorKind::InvalidData, "not a regular file");
+            return Err(VdbError::Io { path, source });
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(VdbError::Io { path, source }),
+    }
     match std::fs::read(&path) {
         Ok(bytes) => Ok(Some(String::from_utf8_lossy(&bytes).trim().to_string())),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(source) => Err(VdbError::Io { path, source }),
     }
 }
 
 fn read_package(
+    root: &Path,
     dir: &Path,
     category: String,
     name: String,
     version: Version,
 ) -> Result<Installed, VdbError> {
-    let slot_text = read_value(dir, "SLOT")?.unwrap_or_else(|| "0".to_string());
+    let value = |file| read_value(root, dir, file);
+    let slot_text = value("SLOT")?.unwrap_or_else(|| "0".to_string());
     let (slot, subslot) = split_slot(&slot_text);
     if !is_valid_slot_name(&slot) || !is_valid_slot_name(&subslot) {
         return Err(VdbError::Invalid {
             path: dir.join("SLOT"),
             line: 1,
-            message: format!("invalid SLOT {slot_text:?}"),
+            message: format!("invalid SLOT {}", quoted(&slot_text)),
         });
     }
     let words = |text: Option<String>| -> Vec<String> {
@@ -195,13 +274,13 @@ fn read_package(
             .map(str::to_string)
             .collect()
     };
-    let iuse_file = read_value(dir, "IUSE")?;
+    let iuse_file = value("IUSE")?;
     let has_iuse = iuse_file.is_some();
     let iuse: BTreeSet<String> = words(iuse_file)
         .into_iter()
         .map(|f| f.trim_start_matches(['+', '-']).to_string())
         .collect();
-    let use_flags = words(read_value(dir, "USE")?)
+    let use_flags = words(value("USE")?)
         .into_iter()
         .filter(|f| !has_iuse || iuse.contains(f))
         .collect();
@@ -214,9 +293,9 @@ fn read_package(
         subslot,
         use_flags,
         iuse,
-        repository: non_empty(read_value(dir, "repository")?),
-        keywords: words(read_value(dir, "KEYWORDS")?),
-        chost: non_empty(read_value(dir, "CHOST")?),
+        repository: non_empty(value("repository")?),
+        keywords: words(value("KEYWORDS")?),
+        chost: non_empty(value("CHOST")?),
     })
 }
 
@@ -295,13 +374,121 @@ pub(crate) mod tests {
         let root = tempfile::tempdir().unwrap();
         write_pkg(root.path(), "app-misc", "foo-1.0", &[("SLOT", "-bad")]);
         let err = read(root.path()).unwrap_err().to_string();
-        assert!(err.contains("foo-1.0/SLOT:1"), "{err}");
+        assert!(err.contains("foo-1.0/SLOT:1: invalid SLOT `-bad`"), "{err}");
     }
 
     #[test]
     fn missing_vdb_is_an_error() {
         let root = tempfile::tempdir().unwrap();
         assert!(matches!(read(root.path()), Err(VdbError::Io { .. })));
+    }
+
+    fn cpvs(pkgs: &[Installed]) -> Vec<String> {
+        pkgs.iter().map(Installed::cpv).collect()
+    }
+
+    #[test]
+    fn read_root_reads_a_normal_tree() {
+        let root = tempfile::tempdir().unwrap();
+        write_pkg(root.path(), "app-misc", "foo-1.0", &[("SLOT", "0")]);
+        write_pkg(root.path(), "dev-libs", "bar-2-r1", &[("SLOT", "2/2.1")]);
+        let pkgs = read_root(root.path()).unwrap();
+        assert_eq!(cpvs(&pkgs), ["app-misc/foo-1.0", "dev-libs/bar-2-r1"]);
+        assert_eq!(pkgs[1].subslot, "2.1");
+    }
+
+    #[test]
+    fn read_root_without_a_database_has_no_packages() {
+        let root = tempfile::tempdir().unwrap();
+        assert!(read_root(root.path()).unwrap().is_empty(), "no var");
+        std::fs::create_dir_all(root.path().join("var/db")).unwrap();
+        assert!(read_root(root.path()).unwrap().is_empty(), "no var/db/pkg");
+        std::fs::write(root.path().join("var/db/pkg"), "").unwrap();
+        assert!(read_root(root.path()).unwrap().is_empty(), "pkg is a file");
+    }
+
+    #[test]
+    fn read_root_refuses_a_linked_var_db() {
+        let tmp = tempfile::tempdir().unwrap();
+        let elsewhere = tmp.path().join("elsewhere");
+        write_pkg(&elsewhere, "app-misc", "foo-1.0", &[("SLOT", "0")]);
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(root.join("var")).unwrap();
+        std::os::unix::fs::symlink(elsewhere.join("var/db"), root.join("var/db")).unwrap();
+        let err = read_root(&root).unwrap_err();
+        assert!(
+            matches!(&err, VdbError::Symlink { path } if path == Path::new("var/db")),
+            "{err}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "/var/db is a symbolic link; reagent reads /var/db/pkg only as a real folder inside the image"
+        );
+        // `read` follows it: it is not for mounted images.
+        assert_eq!(cpvs(&read(&root).unwrap()), ["app-misc/foo-1.0"]);
+    }
+
+    #[test]
+    fn read_root_refuses_a_link_at_each_level() {
+        for rel in ["var", "var/db", "var/db/pkg"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let elsewhere = tmp.path().join("elsewhere");
+            write_pkg(&elsewhere, "app-misc", "foo-1.0", &[]);
+            let root = tmp.path().join("root");
+            let link = root.join(rel);
+            std::fs::create_dir_all(link.parent().unwrap()).unwrap();
+            std::os::unix::fs::symlink(elsewhere.join(rel), &link).unwrap();
+            let err = read_root(&root).unwrap_err();
+            assert!(
+                matches!(&err, VdbError::Symlink { path } if path == Path::new(rel)),
+                "{rel}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn linked_category_and_package_folders_are_skipped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let elsewhere = tmp.path().join("elsewhere");
+        write_pkg(&elsewhere, "app-misc", "bar-1.0", &[]);
+        let root = tmp.path().join("root");
+        write_pkg(&root, "app-misc", "foo-1.0", &[]);
+        let vdb = root.join("var/db/pkg");
+        let outside = elsewhere.join("var/db/pkg/app-misc");
+        std::os::unix::fs::symlink(&outside, vdb.join("dev-libs")).unwrap();
+        std::os::unix::fs::symlink(outside.join("bar-1.0"), vdb.join("app-misc/bar-1.0")).unwrap();
+        assert_eq!(cpvs(&read_root(&root).unwrap()), ["app-misc/foo-1.0"]);
+    }
+
+    #[test]
+    fn a_linked_metadata_file_is_refused_unread() {
+        let tmp = tempfile::tempdir().unwrap();
+        let secret = tmp.path().join("secret");
+        std::fs::write(&secret, "host-secret\n").unwrap();
+        let root = tmp.path().join("root");
+        write_pkg(&root, "app-misc", "foo-1.0", &[]);
+        let slot = root.join("var/db/pkg/app-misc/foo-1.0/SLOT");
+        std::os::unix::fs::symlink(&secret, slot).unwrap();
+        let err = read_root(&root).unwrap_err();
+        let rel = Path::new("var/db/pkg/app-misc/foo-1.0/SLOT");
+        assert!(
+            matches!(&err, VdbError::Symlink { path } if path == rel),
+            "{err}"
+        );
+        assert!(!err.to_string().contains("host-secret"), "{err}");
+    }
+
+    #[test]
+    fn a_metadata_file_that_is_not_a_regular_file_is_refused() {
+        let root = tempfile::tempdir().unwrap();
+        write_pkg(root.path(), "app-misc", "foo-1.0", &[]);
+        std::fs::create_dir(root.path().join("var/db/pkg/app-misc/foo-1.0/USE")).unwrap();
+        let err = read_root(root.path()).unwrap_err();
+        assert!(matches!(err, VdbError::Io { .. }), "{err}");
+        assert!(
+            err.to_string().ends_with("foo-1.0/USE: not a regular file"),
+            "{err}"
+        );
     }
 
     #[test]

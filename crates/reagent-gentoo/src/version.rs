@@ -13,7 +13,7 @@ use std::str::FromStr;
 
 /// A version string that does not follow the PMS version grammar.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid version {text:?}: {reason}")]
+#[error("invalid version {}: {reason}", crate::quote::quoted(.text))]
 pub struct VersionError {
     /// The text that failed to parse.
     pub text: String,
@@ -337,6 +337,14 @@ mod tests {
         ] {
             assert!(Version::parse(bad).is_err(), "{bad:?} should not parse");
         }
+    }
+
+    #[test]
+    fn error_shows_the_text_quoted_and_escaped() {
+        let err = Version::parse("1.x").unwrap_err().to_string();
+        assert_eq!(err, "invalid version `1.x`: expected digits after '.'");
+        let err = Version::parse("1\n\u{1b}[2J").unwrap_err().to_string();
+        assert!(err.starts_with(r"invalid version `1\n\u{1b}[2J`:"), "{err}");
     }
 
     #[test]

@@ -39,7 +39,7 @@ fn audit_then_diff_two_image_roots() {
     let old_root = tempfile::tempdir().unwrap();
     write_pkg(old_root.path(), "net-misc", "curl-8.4.0", "0", "ssl");
     write_pkg(old_root.path(), "app-arch", "zstd-1.5.5", "0/1", "");
-    let old = vdb::read(old_root.path()).unwrap();
+    let old = vdb::read_root(old_root.path()).unwrap();
     let findings = audit(&advisories, &old, "amd64");
     assert_eq!(findings.len(), 1);
     let f = &findings[0];
@@ -59,7 +59,7 @@ fn audit_then_diff_two_image_roots() {
         "0",
         "",
     );
-    let new = vdb::read(new_root.path()).unwrap();
+    let new = vdb::read_root(new_root.path()).unwrap();
     assert!(audit(&advisories, &new, "amd64").is_empty());
 
     let d = diff(&old, &new);
