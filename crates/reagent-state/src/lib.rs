@@ -15,6 +15,8 @@
 //! - `logs/<node>-<key16>.log`: each build's output, see [`log_path`].
 //! - `lock`: the [`StateLock`], an exclusive advisory lock so that only one
 //!   reagent works on a state folder at a time; it holds the owner's pid.
+//! - `registry-seen.json`: [`Seen`], the registry references seen lately,
+//!   a cache that spares a no-op run most registry lookups.
 //!
 //! Any other state file should be written with [`write_atomic`].
 //!
@@ -46,6 +48,7 @@ mod history;
 mod lock;
 mod logs;
 mod record;
+mod seen;
 
 pub use atomic::write_atomic;
 pub use build_log::{BuildLog, Compaction, BUILD_LOG_FILE};
@@ -54,3 +57,4 @@ pub use history::{History, MIN_KEY_PREFIX};
 pub use lock::{StateLock, LOCK_FILE};
 pub use logs::log_path;
 pub use record::{Outcome, Record, RECORD_VERSION};
+pub use seen::{Seen, SEEN_FILE, SEEN_TTL};
