@@ -1,14 +1,13 @@
-//! The append-only build log, `builds.jsonl`.
+//! The append-only build log, `builds.jsonl`: its format and its writer.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
 use crate::atomic::write_atomic;
-use crate::{Outcome, Record, Result, StateError};
+use crate::{Record, Result, StateError, RECORD_VERSION};
 
 /// The build log's file name inside the state folder.
 pub const BUILD_LOG_FILE: &str = "builds.jsonl";
@@ -32,22 +31,12 @@ impl Default for Compaction {
     }
 }
 
-/// What reading the log found.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Loaded {
-    /// The readable records, oldest first.
-    pub records: Vec<Record>,
-    /// The 1-based line numbers of lines that are not a record (a torn
-    /// last line after a crash, or damage); they are skipped.
-    pub corrupt_lines: Vec<usize>,
-}
-
-/// The append-only log of build attempts, one JSON [`Record`] per line.
+/// The writer of the append-only log of build attempts, one JSON
+/// [`Record`] per line. Read the log with [`History`](crate::History).
 ///
 /// Appends go through one open file handle, are serialized by a mutex
 /// (the log may be shared between threads), and are each one `write()` of
-/// the whole line followed by `fsync`. Readers read the whole file each
-/// time, so they see what other handles appended. Hold the
+/// the whole line followed by `fsync`. Hold the
 /// [`StateLock`](crate::StateLock) while appending: compaction replaces the
 /// file, and another process's handle would keep writing to the old one.
 #[derive(Debug)]
@@ -61,33 +50,49 @@ pub struct BuildLog {
 struct Inner {
     /// The append handle, opened (creating the file) at the first append.
     file: Option<File>,
-    /// Lines in the file, counted at open and kept up to date by appends.
+    /// Lines in the file, counted at the first append and kept up to date
+    /// by appends.
     lines: usize,
     /// Compact when `lines` grows past this.
     threshold: usize,
-    /// The file's tail was checked for a torn line since it was opened.
-    tail_checked: bool,
+    /// The file was read through once since it was opened: its version
+    /// checked, its tail repaired, its lines counted.
+    checked: bool,
 }
 
 impl BuildLog {
-    /// Opens `<dir>/builds.jsonl`, creating `dir` if needed, with the
-    /// default [`Compaction`]. Opening never changes or creates the file: the
-    /// first [`append`](BuildLog::append) does (so a dry run leaves none).
+    /// Prepares to append to `<dir>/builds.jsonl`, creating `dir` if needed,
+    /// with the default [`Compaction`].
+    ///
+    /// Opening neither reads, changes nor creates the file (so a dry run
+    /// leaves none); it only refuses a log that is not a file. The first
+    /// [`append`](BuildLog::append) reads the file once: it refuses a log
+    /// that holds a record of a newer version, cuts off a torn last line,
+    /// and counts lines for compaction.
     pub fn open(dir: impl AsRef<Path>) -> Result<BuildLog> {
         let dir = dir.as_ref();
         fs::create_dir_all(dir).map_err(StateError::io("creating", dir))?;
         let path = dir.join(BUILD_LOG_FILE);
-        let file = None;
-        let lines = count_lines(&read_bytes(&path)?);
+        match fs::metadata(&path) {
+            Ok(m) if !m.is_file() => {
+                return Err(StateError::io("opening", &path)(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                )))
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StateError::io("opening", &path)(e)),
+        }
         let compaction = Compaction::default();
         Ok(BuildLog {
             path,
             compaction,
             inner: Mutex::new(Inner {
-                file,
-                lines,
+                file: None,
+                lines: 0,
                 threshold: compaction.max_records,
-                tail_checked: false,
+                checked: false,
             }),
         })
     }
@@ -111,7 +116,17 @@ impl BuildLog {
     }
 
     /// Appends one record as one line, durably. May then compact the log.
+    ///
+    /// Fails, writing nothing, if the record's version is newer than
+    /// [`RECORD_VERSION`] or the log already holds such a record
+    /// ([`StateError::NewerRecord`]): versions are not mixed.
     pub fn append(&self, record: &Record) -> Result<()> {
+        if record.version > RECORD_VERSION {
+            return Err(StateError::UnwritableVersion {
+                node: record.node.clone(),
+                version: record.version,
+            });
+        }
         let mut line = serde_json::to_vec(record).map_err(|source| StateError::Encode {
             node: record.node.clone(),
             source,
@@ -122,15 +137,14 @@ impl BuildLog {
             Some(f) => f,
             None => open_append(&self.path)?,
         };
-        if !inner.tail_checked {
-            if let Some(lines) = self.repair_tail(&file)? {
-                inner.lines = lines;
-            }
-            inner.tail_checked = true;
+        if !inner.checked {
+            inner.lines = self.check(&file)?;
+            inner.checked = true;
         }
         let file = &*inner.file.insert(file);
-        let io = StateError::io("appending to", &self.path);
-        let n = (&*file).write(&line).map_err(io)?;
+        let n = (&*file)
+            .write(&line)
+            .map_err(StateError::io("appending to", &self.path))?;
         if n < line.len() {
             // A short write on a regular file is rare (disk full, signal);
             // finish the line rather than leave it torn.
@@ -147,86 +161,33 @@ impl BuildLog {
         Ok(())
     }
 
-    /// Makes sure the file ends with a newline before appending: a torn
-    /// last line (a crash mid-write) that is not a record is cut off; a
-    /// whole record that only lacks its newline gets one.
-    fn repair_tail(&self, file: &File) -> Result<Option<usize>> {
-        let bytes = read_bytes(&self.path)?;
+    /// Reads the file once before the first append: refuses a newer
+    /// version, makes sure the file ends with a newline (a torn last line
+    /// that is not a record is cut off; a whole record that only lacks its
+    /// newline gets one), and returns the number of lines left.
+    fn check(&self, file: &File) -> Result<usize> {
+        let bytes = read_log(&self.path)?;
+        let parsed = parse_log(&self.path, &bytes)?;
         if bytes.is_empty() || bytes.ends_with(b"\n") {
-            return Ok(None);
+            return Ok(parsed.lines);
         }
         let start = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-        if serde_json::from_slice::<Record>(&bytes[start..]).is_ok() {
+        let tail = &bytes[start..];
+        if serde_json::from_slice::<Record>(tail).is_ok() {
             (&*file)
                 .write_all(b"\n")
                 .map_err(StateError::io("appending to", &self.path))?;
-            Ok(None)
+            Ok(parsed.lines)
         } else {
             file.set_len(start as u64)
                 .map_err(StateError::io("truncating", &self.path))?;
-            Ok(Some(count_lines(&bytes[..start])))
+            Ok(parsed.lines - usize::from(!is_blank(tail)))
         }
-    }
-
-    /// Reads every record, skipping and counting lines that are not one.
-    pub fn load(&self) -> Result<Loaded> {
-        let bytes = read_bytes(&self.path)?;
-        let mut loaded = Loaded::default();
-        for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            match serde_json::from_slice::<Record>(line) {
-                Ok(r) => loaded.records.push(r),
-                Err(_) => loaded.corrupt_lines.push(i + 1),
-            }
-        }
-        Ok(loaded)
-    }
-
-    /// Every readable record, oldest first (empty if the file cannot be read).
-    pub fn records(&self) -> Vec<Record> {
-        self.load().map(|l| l.records).unwrap_or_default()
-    }
-
-    /// The newest record of `node` that left a usable result
-    /// ([`Outcome::Built`] or [`Outcome::Pulled`]).
-    pub fn last_success(&self, node: &str) -> Option<Record> {
-        self.records()
-            .into_iter()
-            .rev()
-            .find(|r| r.node == node && r.outcome.is_success())
-    }
-
-    /// The newest two records of `node` whatever their outcome, newest
-    /// first (fewer if it has fewer): enough to say what changed.
-    pub fn last_two(&self, node: &str) -> Vec<Record> {
-        self.records()
-            .into_iter()
-            .rev()
-            .filter(|r| r.node == node)
-            .take(2)
-            .collect()
-    }
-
-    /// For each node ever built, how long its newest [`Outcome::Built`]
-    /// record took: the weights for the scheduler. Pulls are left out, as
-    /// they say nothing about build time.
-    pub fn durations(&self) -> HashMap<String, Duration> {
-        let mut out = HashMap::new();
-        for r in self.records() {
-            if r.outcome == Outcome::Built {
-                let d = r.duration();
-                out.insert(r.node, d);
-            }
-        }
-        out
     }
 
     /// Rewrites the log now, keeping the newest `keep_per_node` records
     /// of each node (and dropping unreadable lines). Returns how many
-    /// records were kept.
+    /// records were kept. Records keep their versions.
     pub fn compact(&self, keep_per_node: usize) -> Result<usize> {
         let mut inner = self.lock_inner();
         self.compact_with(&mut inner, keep_per_node)
@@ -240,7 +201,7 @@ impl BuildLog {
     }
 
     fn compact_with(&self, inner: &mut Inner, keep_per_node: usize) -> Result<usize> {
-        let records = self.load()?.records;
+        let records = parse_log(&self.path, &read_log(&self.path)?)?.records;
         let mut seen: HashMap<&str, usize> = HashMap::new();
         let mut keep = vec![false; records.len()];
         for (i, r) in records.iter().enumerate().rev() {
@@ -263,9 +224,68 @@ impl BuildLog {
         write_atomic(&self.path, &out)?;
         inner.file = Some(open_append(&self.path)?);
         inner.lines = kept;
-        inner.tail_checked = true;
+        inner.checked = true;
         Ok(kept)
     }
+}
+
+/// What reading the log found.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    /// The readable records, oldest first.
+    pub(crate) records: Vec<Record>,
+    /// The 1-based numbers of non-blank lines that are not a record.
+    pub(crate) corrupt_lines: Vec<usize>,
+    /// Non-blank lines: records and corrupt lines.
+    pub(crate) lines: usize,
+}
+
+/// Parses the log's bytes (`path` only names it in errors). Lines that are
+/// not a record (a torn last line after a crash, or damage) are skipped and
+/// counted; blank lines are ignored. A record, or any JSON object, whose
+/// `version` is newer than [`RECORD_VERSION`] fails the whole read with
+/// [`StateError::NewerRecord`]: a newer format may not even parse as a
+/// record, and must not pass for damage.
+pub(crate) fn parse_log(path: &Path, bytes: &[u8]) -> Result<Parsed> {
+    let mut parsed = Parsed::default();
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if is_blank(line) {
+            continue;
+        }
+        parsed.lines += 1;
+        let version = match serde_json::from_slice::<Record>(line) {
+            Ok(r) if r.version <= RECORD_VERSION => {
+                parsed.records.push(r);
+                continue;
+            }
+            Ok(r) => Some(r.version),
+            Err(_) => newer_version(line),
+        };
+        match version {
+            Some(version) => {
+                return Err(StateError::NewerRecord {
+                    path: path.to_path_buf(),
+                    line: i + 1,
+                    version,
+                })
+            }
+            None => parsed.corrupt_lines.push(i + 1),
+        }
+    }
+    Ok(parsed)
+}
+
+/// The version of a line that is not a record of ours but is a JSON object
+/// with a `version` newer than [`RECORD_VERSION`].
+fn newer_version(line: &[u8]) -> Option<u32> {
+    let value: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let version = value.as_object()?.get("version")?.as_u64()?;
+    (version > u64::from(RECORD_VERSION)).then(|| u32::try_from(version).unwrap_or(u32::MAX))
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
 }
 
 fn open_append(path: &Path) -> Result<File> {
@@ -276,18 +296,12 @@ fn open_append(path: &Path) -> Result<File> {
         .map_err(StateError::io("opening", path))
 }
 
-fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+/// The log's bytes; a missing file (or folder) is an empty log, any other
+/// failure to read is an error.
+pub(crate) fn read_log(path: &Path) -> Result<Vec<u8>> {
     match fs::read(path) {
         Ok(b) => Ok(b),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(StateError::io("reading", path)(e)),
     }
-}
-
-/// Non-empty lines, counting a last line without its newline.
-fn count_lines(bytes: &[u8]) -> usize {
-    bytes
-        .split(|&b| b == b'\n')
-        .filter(|l| !l.is_empty())
-        .count()
 }

@@ -2,6 +2,16 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The build record version this reagent writes, and the newest it reads.
+///
+/// - 1: the first format, whose lines have no `version` field.
+/// - 2: adds `version` and the optional `project`.
+///
+/// Reading accepts every version up to this one; a log holding a newer
+/// record is refused ([`StateError::NewerRecord`](crate::StateError::NewerRecord))
+/// rather than misread or appended to.
+pub const RECORD_VERSION: u32 = 2;
+
 /// How a build attempt of a node ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -28,8 +38,14 @@ impl Outcome {
 }
 
 /// One build attempt of one node, as stored in `builds.jsonl`.
+///
+/// Make new records with [`Record::new`], which stamps [`RECORD_VERSION`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Record {
+    /// The record format version (see [`RECORD_VERSION`]); lines written
+    /// before versions existed have none and read as 1.
+    #[serde(default = "first_version")]
+    pub version: u32,
     /// The node's name.
     pub node: String,
     /// The node's 64-hex content key at the time.
@@ -44,11 +60,85 @@ pub struct Record {
     pub end: u64,
     /// How it ended.
     pub outcome: Outcome,
+    /// The name of the project the node belongs to, if known (version 2
+    /// on; left out of the line when `None`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+}
+
+/// The version of a line that has no `version` field.
+fn first_version() -> u32 {
+    1
 }
 
 impl Record {
+    /// A record of the current [`RECORD_VERSION`] with no project; see
+    /// [`Record::with_project`].
+    pub fn new(
+        node: impl Into<String>,
+        key: impl Into<String>,
+        manifest_digest: impl Into<String>,
+        manifest: serde_json::Value,
+        start: u64,
+        end: u64,
+        outcome: Outcome,
+    ) -> Record {
+        Record {
+            version: RECORD_VERSION,
+            node: node.into(),
+            key: key.into(),
+            manifest_digest: manifest_digest.into(),
+            manifest,
+            start,
+            end,
+            outcome,
+            project: None,
+        }
+    }
+
+    /// The same record, saying which project it was built for.
+    pub fn with_project(mut self, project: impl Into<String>) -> Record {
+        self.project = Some(project.into());
+        self
+    }
+
     /// How long the attempt took (zero if the clock went backwards).
     pub fn duration(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.end.saturating_sub(self.start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_without_version_reads_as_version_1() {
+        let line = r#"{"node":"base","key":"ab","manifest_digest":"","manifest":null,"start":1,"end":2,"outcome":"built"}"#;
+        let r: Record = serde_json::from_str(line).unwrap();
+        assert_eq!(r.version, 1);
+        assert_eq!(r.project, None);
+        assert_eq!(r.node, "base");
+    }
+
+    #[test]
+    fn new_records_carry_the_current_version_first_and_no_empty_project() {
+        let r = Record::new(
+            "base",
+            "ab",
+            "",
+            serde_json::Value::Null,
+            1,
+            2,
+            Outcome::Built,
+        );
+        assert_eq!(r.version, RECORD_VERSION);
+        let line = serde_json::to_string(&r).unwrap();
+        assert!(line.starts_with(r#"{"version":2,"node":"base""#), "{line}");
+        assert!(!line.contains("project"), "{line}");
+        let line = serde_json::to_string(&r.with_project("web")).unwrap();
+        assert!(line.ends_with(r#","project":"web"}"#), "{line}");
+        let back: Record = serde_json::from_str(&line).unwrap();
+        assert_eq!(back.project.as_deref(), Some("web"));
     }
 }

@@ -3,21 +3,21 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use reagent_state::{BuildLog, Outcome, Record};
+use reagent_state::{BuildLog, History, Outcome, Record};
 
 const CHILD_DIR: &str = "REAGENT_STATE_CRASH_CHILD_DIR";
 
 fn record(i: u64) -> Record {
-    Record {
-        node: format!("n{i}"),
-        key: format!("{i:064x}"),
-        manifest_digest: String::new(),
+    Record::new(
+        format!("n{i}"),
+        format!("{i:064x}"),
+        "",
         // A few kilobytes per line, to make a torn write more likely.
-        manifest: serde_json::json!(vec!["input/file/path"; 200]),
-        start: i,
-        end: i + 1,
-        outcome: Outcome::Built,
-    }
+        serde_json::json!(vec!["input/file/path"; 200]),
+        i,
+        i + 1,
+        Outcome::Built,
+    )
 }
 
 /// Runs only as the child of `kill_9_leaves_a_readable_log`: appends
@@ -45,34 +45,33 @@ fn kill_9_leaves_a_readable_log() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let log = BuildLog::open(tmp.path()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while log.records().len() < 50 {
+    while History::load(tmp.path()).unwrap().records().len() < 50 {
         assert!(Instant::now() < deadline, "child appended too slowly");
         std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL on Unix
     child.wait().unwrap();
 
-    let loaded = log.load().unwrap();
-    assert!(loaded.records.len() >= 50);
+    let loaded = History::load(tmp.path()).unwrap();
+    assert!(loaded.records().len() >= 50);
     // At most a torn last line; everything before it is intact and in order.
-    let total = loaded.records.len() + loaded.corrupt_lines.len();
+    let total = loaded.records().len() + loaded.corrupt_lines().len();
     assert!(
-        loaded.corrupt_lines.is_empty() || loaded.corrupt_lines == [total],
+        loaded.corrupt_lines().is_empty() || loaded.corrupt_lines() == [total],
         "{:?}",
-        loaded.corrupt_lines
+        loaded.corrupt_lines()
     );
-    for (i, r) in loaded.records.iter().enumerate() {
+    for (i, r) in loaded.records().iter().enumerate() {
         assert_eq!(r, &record(i as u64));
     }
 
     // The next reagent appends and gets a clean file.
-    let n = loaded.records.len() as u64;
+    let n = loaded.records().len() as u64;
     let log = BuildLog::open(tmp.path()).unwrap();
     log.append(&record(n)).unwrap();
-    let after = log.load().unwrap();
-    assert!(after.corrupt_lines.is_empty());
-    assert_eq!(after.records.len() as u64, n + 1);
-    assert_eq!(after.records.last(), Some(&record(n)));
+    let after = History::load(tmp.path()).unwrap();
+    assert!(after.corrupt_lines().is_empty());
+    assert_eq!(after.records().len() as u64, n + 1);
+    assert_eq!(after.records().last(), Some(&record(n)));
 }
