@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use crate::error::ParseError;
 use crate::expand::{expand_word, MAX_TOTAL_EXPANSION};
 use crate::instruction::{Body, MountField, Source};
+use crate::keyword::Keyword;
 use crate::words::Range;
 use crate::Containerfile;
 
@@ -251,7 +252,7 @@ pub(crate) fn analyze(
                 env.extend(values);
             }
             Body::Copy { add, from, sources } => {
-                let keyword = if *add { "ADD" } else { "COPY" };
+                let keyword = if *add { Keyword::Add } else { Keyword::Copy };
                 if let Some(from) = from {
                     let resolved = in_stage(&env, &args, &from.raw)?;
                     if resolve_stage(

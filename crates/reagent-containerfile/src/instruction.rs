@@ -2,38 +2,17 @@
 
 use crate::error::ParseError;
 use crate::expand::check_word;
+use crate::keyword::{Keyword, UnknownKeyword};
 use crate::lexer::{Heredoc, LogicalLine};
 use crate::words::{heredoc_marker, split_plain, split_quoted, Range};
-
-/// Every instruction keyword buildah accepts.
-const KEYWORDS: &[&str] = &[
-    "FROM",
-    "RUN",
-    "CMD",
-    "LABEL",
-    "MAINTAINER",
-    "EXPOSE",
-    "ENV",
-    "ADD",
-    "COPY",
-    "ENTRYPOINT",
-    "VOLUME",
-    "USER",
-    "WORKDIR",
-    "ARG",
-    "ONBUILD",
-    "STOPSIGNAL",
-    "HEALTHCHECK",
-    "SHELL",
-];
 
 /// One instruction of a Containerfile.
 #[derive(Debug, Clone)]
 pub struct Instruction {
     /// 1-based line where the instruction starts.
     pub line: usize,
-    /// The keyword, upper-cased (`RUN`, `COPY`, ...).
-    pub keyword: String,
+    /// The keyword (written in any case; shown upper-cased).
+    pub keyword: Keyword,
     /// Everything after the keyword, continuation lines joined, not expanded.
     pub arguments: String,
     /// Heredoc bodies that follow the instruction (`RUN`, `COPY`, `ADD` only).
@@ -92,11 +71,12 @@ enum FlagKind {
     Repeat,
 }
 
-fn flag_spec(keyword: &str) -> &'static [(&'static str, FlagKind)] {
+/// The flags an instruction accepts; an instruction without any takes `--x` as an argument.
+fn flag_spec(keyword: Keyword) -> &'static [(&'static str, FlagKind)] {
     use FlagKind::*;
     match keyword {
-        "FROM" => &[("platform", Value)],
-        "COPY" => &[
+        Keyword::From => &[("platform", Value)],
+        Keyword::Copy => &[
             ("from", Value),
             ("chown", Value),
             ("chmod", Value),
@@ -104,7 +84,7 @@ fn flag_spec(keyword: &str) -> &'static [(&'static str, FlagKind)] {
             ("parents", Bool),
             ("exclude", Repeat),
         ],
-        "ADD" => &[
+        Keyword::Add => &[
             ("from", Value),
             ("chown", Value),
             ("chmod", Value),
@@ -113,8 +93,8 @@ fn flag_spec(keyword: &str) -> &'static [(&'static str, FlagKind)] {
             ("keep-git-dir", Bool),
             ("exclude", Repeat),
         ],
-        "RUN" => &[("mount", Repeat), ("network", Value), ("security", Value)],
-        "HEALTHCHECK" => &[
+        Keyword::Run => &[("mount", Repeat), ("network", Value), ("security", Value)],
+        Keyword::Healthcheck => &[
             ("interval", Value),
             ("timeout", Value),
             ("start-period", Value),
@@ -135,7 +115,7 @@ struct Flag {
 fn flags(
     ll: &LogicalLine,
     from: usize,
-    keyword: &str,
+    keyword: Keyword,
     escape: char,
 ) -> Result<(Vec<Flag>, usize), ParseError> {
     let spec = flag_spec(keyword);
@@ -241,15 +221,11 @@ pub(crate) fn valid_stage_name(name: &str) -> bool {
 /// Parse one logical line into an instruction.
 pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instruction, ParseError> {
     let kw_len = ll.text.find(char::is_whitespace).unwrap_or(ll.text.len());
-    let keyword = ll.text[..kw_len].to_ascii_uppercase();
-    if !KEYWORDS.contains(&keyword.as_str()) {
-        return Err(ParseError::new(
-            ll.line,
-            format!("unknown instruction `{}`", &ll.text[..kw_len]),
-        ));
-    }
+    let keyword: Keyword = ll.text[..kw_len]
+        .parse()
+        .map_err(|e: UnknownKeyword| ParseError::new(ll.line, e.to_string()))?;
     let line = ll.line;
-    let (flag_list, args_start) = flags(ll, kw_len, &keyword, escape)?;
+    let (flag_list, args_start) = flags(ll, kw_len, keyword, escape)?;
     let args = &ll.text[args_start..];
     let value_of = |name: &str| -> Option<Range> {
         flag_list
@@ -258,8 +234,8 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
             .and_then(|f| f.value)
     };
 
-    let body = match keyword.as_str() {
-        "FROM" => {
+    let body = match keyword {
+        Keyword::From => {
             let words = split_plain(args);
             let (image, alias) = match words.as_slice() {
                 [img] => (*img, None),
@@ -288,7 +264,7 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
                 alias,
             }
         }
-        "ARG" | "ENV" => {
+        Keyword::Arg | Keyword::Env => {
             let words: Vec<&str> = split_quoted(args, escape)
                 .iter()
                 .map(|(a, b)| &args[*a..*b])
@@ -300,7 +276,7 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
                 ));
             }
             let mut pairs = Vec::new();
-            let legacy = keyword == "ENV" && !words[0].contains('=');
+            let legacy = keyword == Keyword::Env && !words[0].contains('=');
             if legacy {
                 let name = words[0];
                 let value = args.trim_start()[name.len()..].trim();
@@ -313,7 +289,7 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
                 for w in words {
                     let (name, value) = match w.split_once('=') {
                         Some((n, v)) => (n, Some(v)),
-                        None if keyword == "ARG" => (w, None),
+                        None if keyword == Keyword::Arg => (w, None),
                         None => {
                             return Err(ParseError::new(
                                 line,
@@ -333,7 +309,7 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
                     pairs.push((name.to_string(), value.map(str::to_string)));
                 }
             }
-            if keyword == "ARG" {
+            if keyword == Keyword::Arg {
                 Body::Arg(pairs)
             } else {
                 Body::Env(
@@ -344,7 +320,7 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
                 )
             }
         }
-        "COPY" | "ADD" => {
+        Keyword::Copy | Keyword::Add => {
             let mut sources = Vec::new();
             let count;
             if let Some(items) = json_form(args, line)? {
@@ -375,12 +351,12 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
                 ));
             }
             Body::Copy {
-                add: keyword == "ADD",
+                add: keyword == Keyword::Add,
                 from: value_of("from").map(|r| token(ll, r)),
                 sources,
             }
         }
-        "RUN" => {
+        Keyword::Run => {
             for (name, allowed) in [
                 ("network", &["default", "none", "host"][..]),
                 ("security", &["sandbox", "insecure"][..]),
@@ -407,11 +383,11 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
             }
             Body::Run { mounts }
         }
-        "CMD" | "ENTRYPOINT" => {
+        Keyword::Cmd | Keyword::Entrypoint => {
             json_form(args, line)?;
             Body::Other
         }
-        "SHELL" => {
+        Keyword::Shell => {
             if json_form(args, line)?.is_none() {
                 return Err(ParseError::new(
                     line,
@@ -420,27 +396,34 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
             }
             Body::Other
         }
-        "ONBUILD" => {
-            let inner = args
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_ascii_uppercase();
-            if matches!(inner.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
-                return Err(ParseError::new(
-                    line,
-                    format!("{inner} is not allowed in ONBUILD"),
-                ));
-            }
-            if !KEYWORDS.contains(&inner.as_str()) {
-                return Err(ParseError::new(
-                    line,
-                    format!("unknown instruction `{inner}` in ONBUILD"),
-                ));
+        Keyword::Onbuild => {
+            let inner = args.split_whitespace().next().unwrap_or("");
+            match inner.parse::<Keyword>() {
+                Ok(k @ (Keyword::Onbuild | Keyword::From | Keyword::Maintainer)) => {
+                    return Err(ParseError::new(
+                        line,
+                        format!("{k} is not allowed in ONBUILD"),
+                    ));
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    return Err(ParseError::new(
+                        line,
+                        format!(
+                            "unknown instruction `{}` in ONBUILD",
+                            inner.to_ascii_uppercase()
+                        ),
+                    ));
+                }
             }
             Body::Other
         }
-        "WORKDIR" | "USER" | "LABEL" | "EXPOSE" | "STOPSIGNAL" | "VOLUME" => {
+        Keyword::Workdir
+        | Keyword::User
+        | Keyword::Label
+        | Keyword::Expose
+        | Keyword::Stopsignal
+        | Keyword::Volume => {
             if json_form(args, line)?.is_none() {
                 for (a, b) in split_quoted(args, escape) {
                     check(&args[a..b], escape, line)?;
@@ -448,7 +431,7 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
             }
             Body::Other
         }
-        _ => Body::Other,
+        Keyword::Maintainer | Keyword::Healthcheck => Body::Other,
     };
     Ok(Instruction {
         line,

@@ -3,6 +3,7 @@
 //! the original text, so that words can be rewritten in place.
 
 use crate::error::ParseError;
+use crate::keyword::Keyword;
 use crate::words::{heredoc_marker, split_quoted};
 
 /// A heredoc attached to a `RUN`, `COPY` or `ADD` instruction.
@@ -178,13 +179,9 @@ pub(crate) fn lex(text: &str) -> Result<Lexed, ParseError> {
             continue;
         }
 
-        let keyword = text
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_uppercase();
+        let keyword = text.split_whitespace().next().unwrap_or("");
         let mut heredocs = Vec::new();
-        if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") {
+        if keyword.parse().is_ok_and(Keyword::takes_heredocs) {
             let rest = &text[keyword.len()..];
             for (a, b) in split_quoted(rest, escape) {
                 let Some((name, strip_tabs, expand)) = heredoc_marker(&rest[a..b]) else {

@@ -53,6 +53,7 @@ mod analyze;
 mod error;
 mod expand;
 mod instruction;
+mod keyword;
 mod lexer;
 mod rewrite;
 mod words;
@@ -64,6 +65,7 @@ pub use analyze::{
 };
 pub use error::ParseError;
 pub use instruction::Instruction;
+pub use keyword::{Keyword, UnknownKeyword};
 pub use lexer::Heredoc;
 
 use instruction::{parse_instruction, Body};
@@ -160,7 +162,7 @@ impl Containerfile {
     pub fn global_args(&self) -> Vec<(&str, Option<&str>)> {
         self.instructions
             .iter()
-            .take_while(|i| i.keyword != "FROM")
+            .take_while(|i| i.keyword != Keyword::From)
             .filter_map(|i| match &i.body {
                 Body::Arg(pairs) => Some(pairs.iter().map(|(n, v)| (n.as_str(), v.as_deref()))),
                 _ => None,
