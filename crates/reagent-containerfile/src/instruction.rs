@@ -153,35 +153,48 @@ fn flags(
                 format!("flag `--{name}` given twice"),
             ));
         }
-        match (kind, value) {
-            (FlagKind::Bool, Some(r)) => {
-                let v = &ll.text[r.0..r.1];
-                if v != "true" && v != "false" {
-                    return Err(ParseError::new(
-                        ll.line,
-                        format!("flag `--{name}` takes true or false, not `{v}`"),
-                    ));
-                }
-            }
-            (FlagKind::Value | FlagKind::Repeat, None) => {
-                return Err(ParseError::new(
-                    ll.line,
-                    format!("flag `--{name}` needs a value (`--{name}=...`)"),
-                ));
-            }
-            // `--mount` values are checked field by field in `mount_fields`.
-            (_, Some(r)) if name != "mount" => {
-                check_word(&ll.text[r.0..r.1], escape)
-                    .map_err(|m| ParseError::new(ll.line, format!("in `--{name}`: {m}")))?;
-            }
-            _ => {}
-        }
+        check_flag_value(ll, name, *kind, value, escape)?;
         out.push(Flag {
             name: name.to_string(),
             value,
         });
     }
     Ok((out, args_start))
+}
+
+/// Check that flag `--name` of `kind` has the value it needs (`value` is a range of the
+/// logical text), and that the value is a well-formed word.
+fn check_flag_value(
+    ll: &LogicalLine,
+    name: &str,
+    kind: FlagKind,
+    value: Option<Range>,
+    escape: char,
+) -> Result<(), ParseError> {
+    match (kind, value) {
+        (FlagKind::Bool, Some(r)) => {
+            let v = &ll.text[r.0..r.1];
+            if v != "true" && v != "false" {
+                return Err(ParseError::new(
+                    ll.line,
+                    format!("flag `--{name}` takes true or false, not `{v}`"),
+                ));
+            }
+        }
+        (FlagKind::Value | FlagKind::Repeat, None) => {
+            return Err(ParseError::new(
+                ll.line,
+                format!("flag `--{name}` needs a value (`--{name}=...`)"),
+            ));
+        }
+        // `--mount` values are checked field by field in `mount_fields`.
+        (_, Some(r)) if name != "mount" => {
+            check_word(&ll.text[r.0..r.1], escape)
+                .map_err(|m| ParseError::new(ll.line, format!("in `--{name}`: {m}")))?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn token(ll: &LogicalLine, r: Range) -> Token {
@@ -218,204 +231,89 @@ pub(crate) fn valid_stage_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// An instruction split into keyword, flags and arguments: what the parser of each
+/// instruction kind works from.
+struct Parts<'a> {
+    ll: &'a LogicalLine,
+    keyword: Keyword,
+    escape: char,
+    flags: Vec<Flag>,
+    /// Where the arguments start in `ll.text`.
+    args_start: usize,
+}
+
+impl Parts<'_> {
+    /// 1-based line where the instruction starts.
+    fn line(&self) -> usize {
+        self.ll.line
+    }
+
+    /// The text after the flags, not trimmed.
+    fn args(&self) -> &str {
+        &self.ll.text[self.args_start..]
+    }
+
+    /// The value of the first `--name=value` flag, as a range of the logical text.
+    fn flag_value(&self, name: &str) -> Option<Range> {
+        self.flags
+            .iter()
+            .find(|f| f.name == name)
+            .and_then(|f| f.value)
+    }
+
+    /// The word at `(a, b)` of [`Parts::args`], with its span in the original text.
+    fn arg_token(&self, (a, b): Range) -> Token {
+        token(self.ll, (self.args_start + a, self.args_start + b))
+    }
+
+    /// An error at this instruction's line.
+    fn error(&self, message: impl Into<String>) -> ParseError {
+        ParseError::new(self.line(), message)
+    }
+
+    /// Check the syntax of a word (quotes, `${...}`) without expanding it.
+    fn check(&self, word: &str) -> Result<(), ParseError> {
+        check(word, self.escape, self.line())
+    }
+}
+
 /// Parse one logical line into an instruction.
 pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instruction, ParseError> {
     let kw_len = ll.text.find(char::is_whitespace).unwrap_or(ll.text.len());
     let keyword: Keyword = ll.text[..kw_len]
         .parse()
         .map_err(|e: UnknownKeyword| ParseError::new(ll.line, e.to_string()))?;
-    let line = ll.line;
-    let (flag_list, args_start) = flags(ll, kw_len, keyword, escape)?;
-    let args = &ll.text[args_start..];
-    let value_of = |name: &str| -> Option<Range> {
-        flag_list
-            .iter()
-            .find(|f| f.name == name)
-            .and_then(|f| f.value)
+    let (flags, args_start) = flags(ll, kw_len, keyword, escape)?;
+    let p = Parts {
+        ll,
+        keyword,
+        escape,
+        flags,
+        args_start,
     };
-
     let body = match keyword {
-        Keyword::From => {
-            let words = split_plain(args);
-            let (image, alias) = match words.as_slice() {
-                [img] => (*img, None),
-                [img, as_kw, name] if args[as_kw.0..as_kw.1].eq_ignore_ascii_case("as") => {
-                    let name = &args[name.0..name.1];
-                    if !valid_stage_name(name) {
-                        return Err(ParseError::new(
-                            line,
-                            format!("invalid stage name `{name}`"),
-                        ));
-                    }
-                    (*img, Some(name.to_ascii_lowercase()))
-                }
-                _ => {
-                    return Err(ParseError::new(
-                        line,
-                        "FROM needs an image, optionally followed by `AS name`",
-                    ))
-                }
-            };
-            let image = token(ll, (args_start + image.0, args_start + image.1));
-            check(&image.raw, escape, line)?;
-            Body::From {
-                platform: value_of("platform").map(|r| token(ll, r)),
-                image,
-                alias,
-            }
-        }
-        Keyword::Arg | Keyword::Env => {
-            let words: Vec<&str> = split_quoted(args, escape)
-                .iter()
-                .map(|(a, b)| &args[*a..*b])
-                .collect();
-            if words.is_empty() {
-                return Err(ParseError::new(
-                    line,
-                    format!("{keyword} needs at least one argument"),
-                ));
-            }
-            let mut pairs = Vec::new();
-            let legacy = keyword == Keyword::Env && !words[0].contains('=');
-            if legacy {
-                let name = words[0];
-                let value = args.trim_start()[name.len()..].trim();
-                if value.is_empty() {
-                    return Err(ParseError::new(line, format!("ENV `{name}` needs a value")));
-                }
-                check(value, escape, line)?;
-                pairs.push((name.to_string(), Some(value.to_string())));
-            } else {
-                for w in words {
-                    let (name, value) = match w.split_once('=') {
-                        Some((n, v)) => (n, Some(v)),
-                        None if keyword == Keyword::Arg => (w, None),
-                        None => {
-                            return Err(ParseError::new(
-                                line,
-                                format!("ENV `{w}` has no `=value`"),
-                            ));
-                        }
-                    };
-                    if name.is_empty() {
-                        return Err(ParseError::new(
-                            line,
-                            format!("{keyword} name is empty in `{w}`"),
-                        ));
-                    }
-                    if let Some(v) = value {
-                        check(v, escape, line)?;
-                    }
-                    pairs.push((name.to_string(), value.map(str::to_string)));
-                }
-            }
-            if keyword == Keyword::Arg {
-                Body::Arg(pairs)
-            } else {
-                Body::Env(
-                    pairs
-                        .into_iter()
-                        .map(|(n, v)| (n, v.unwrap_or_default()))
-                        .collect(),
-                )
-            }
-        }
-        Keyword::Copy | Keyword::Add => {
-            let mut sources = Vec::new();
-            let count;
-            if let Some(items) = json_form(args, line)? {
-                count = items.len();
-                for s in items.iter().take(count.saturating_sub(1)) {
-                    check(s, escape, line)?;
-                    sources.push(Source::Word(s.clone()));
-                }
-            } else {
-                let words = split_plain(args);
-                count = words.len();
-                for (a, b) in words.iter().take(count.saturating_sub(1)) {
-                    let w = &args[*a..*b];
-                    let is_heredoc = heredoc_marker(w)
-                        .is_some_and(|(n, _, _)| ll.heredocs.iter().any(|h| h.name == n));
-                    if is_heredoc {
-                        sources.push(Source::Heredoc);
-                    } else {
-                        check(w, escape, line)?;
-                        sources.push(Source::Word(w.to_string()));
-                    }
-                }
-            }
-            if count < 2 {
-                return Err(ParseError::new(
-                    line,
-                    format!("{keyword} needs at least two arguments: a source and a destination"),
-                ));
-            }
-            Body::Copy {
-                add: keyword == Keyword::Add,
-                from: value_of("from").map(|r| token(ll, r)),
-                sources,
-            }
-        }
-        Keyword::Run => {
-            for (name, allowed) in [
-                ("network", &["default", "none", "host"][..]),
-                ("security", &["sandbox", "insecure"][..]),
-            ] {
-                if let Some(r) = value_of(name) {
-                    let v = &ll.text[r.0..r.1];
-                    if !v.contains('$') && !allowed.contains(&v) {
-                        return Err(ParseError::new(
-                            line,
-                            format!("`--{name}={v}`: expected one of {}", allowed.join(", ")),
-                        ));
-                    }
-                }
-            }
-            let mut mounts = Vec::new();
-            for f in flag_list.iter().filter(|f| f.name == "mount") {
-                if let Some(r) = f.value {
-                    mounts.push(mount_fields(ll, r, escape)?);
-                }
-            }
-            json_form(args, line)?;
-            if args.trim().is_empty() && ll.heredocs.is_empty() {
-                return Err(ParseError::new(line, "RUN needs a command"));
-            }
-            Body::Run { mounts }
-        }
+        Keyword::From => from_body(&p)?,
+        Keyword::Arg => Body::Arg(assignments(&p)?),
+        Keyword::Env => Body::Env(
+            assignments(&p)?
+                .into_iter()
+                .map(|(n, v)| (n, v.unwrap_or_default()))
+                .collect(),
+        ),
+        Keyword::Copy | Keyword::Add => copy_body(&p)?,
+        Keyword::Run => run_body(&p)?,
         Keyword::Cmd | Keyword::Entrypoint => {
-            json_form(args, line)?;
+            json_form(p.args(), p.line())?;
             Body::Other
         }
         Keyword::Shell => {
-            if json_form(args, line)?.is_none() {
-                return Err(ParseError::new(
-                    line,
-                    "SHELL needs a JSON array, e.g. SHELL [\"/bin/sh\", \"-c\"]",
-                ));
+            if json_form(p.args(), p.line())?.is_none() {
+                return Err(p.error("SHELL needs a JSON array, e.g. SHELL [\"/bin/sh\", \"-c\"]"));
             }
             Body::Other
         }
         Keyword::Onbuild => {
-            let inner = args.split_whitespace().next().unwrap_or("");
-            match inner.parse::<Keyword>() {
-                Ok(k @ (Keyword::Onbuild | Keyword::From | Keyword::Maintainer)) => {
-                    return Err(ParseError::new(
-                        line,
-                        format!("{k} is not allowed in ONBUILD"),
-                    ));
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    return Err(ParseError::new(
-                        line,
-                        format!(
-                            "unknown instruction `{}` in ONBUILD",
-                            inner.to_ascii_uppercase()
-                        ),
-                    ));
-                }
-            }
+            check_onbuild_trigger(&p)?;
             Body::Other
         }
         Keyword::Workdir
@@ -424,22 +322,178 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
         | Keyword::Expose
         | Keyword::Stopsignal
         | Keyword::Volume => {
-            if json_form(args, line)?.is_none() {
-                for (a, b) in split_quoted(args, escape) {
-                    check(&args[a..b], escape, line)?;
-                }
-            }
+            check_words(&p)?;
             Body::Other
         }
         Keyword::Maintainer | Keyword::Healthcheck => Body::Other,
     };
     Ok(Instruction {
-        line,
+        line: ll.line,
         keyword,
         arguments: ll.text[kw_len..].trim().to_string(),
         heredocs: ll.heredocs.clone(),
         body,
     })
+}
+
+/// `FROM [--platform=p] image [AS name]`.
+fn from_body(p: &Parts<'_>) -> Result<Body, ParseError> {
+    let args = p.args();
+    let words = split_plain(args);
+    let (image, alias) = match words.as_slice() {
+        [img] => (*img, None),
+        [img, as_kw, name] if args[as_kw.0..as_kw.1].eq_ignore_ascii_case("as") => {
+            let name = &args[name.0..name.1];
+            if !valid_stage_name(name) {
+                return Err(p.error(format!("invalid stage name `{name}`")));
+            }
+            (*img, Some(name.to_ascii_lowercase()))
+        }
+        _ => return Err(p.error("FROM needs an image, optionally followed by `AS name`")),
+    };
+    let image = p.arg_token(image);
+    p.check(&image.raw)?;
+    Ok(Body::From {
+        platform: p.flag_value("platform").map(|r| token(p.ll, r)),
+        image,
+        alias,
+    })
+}
+
+/// The `name[=value]` pairs of `ARG` or `ENV` (a value is required for `ENV`), including
+/// the legacy `ENV name value with spaces` form.
+fn assignments(p: &Parts<'_>) -> Result<Vec<(String, Option<String>)>, ParseError> {
+    let args = p.args();
+    let words: Vec<&str> = split_quoted(args, p.escape)
+        .iter()
+        .map(|(a, b)| &args[*a..*b])
+        .collect();
+    let Some(first) = words.first() else {
+        return Err(p.error(format!("{} needs at least one argument", p.keyword)));
+    };
+    if p.keyword == Keyword::Env && !first.contains('=') {
+        return legacy_env(p, first).map(|pair| vec![pair]);
+    }
+    let mut pairs = Vec::new();
+    for w in words {
+        let (name, value) = match w.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None if p.keyword == Keyword::Arg => (w, None),
+            None => return Err(p.error(format!("ENV `{w}` has no `=value`"))),
+        };
+        if name.is_empty() {
+            return Err(p.error(format!("{} name is empty in `{w}`", p.keyword)));
+        }
+        if let Some(v) = value {
+            p.check(v)?;
+        }
+        pairs.push((name.to_string(), value.map(str::to_string)));
+    }
+    Ok(pairs)
+}
+
+/// `ENV name value with spaces`: everything after the name is the value.
+fn legacy_env(p: &Parts<'_>, name: &str) -> Result<(String, Option<String>), ParseError> {
+    let value = p.args().trim_start()[name.len()..].trim();
+    if value.is_empty() {
+        return Err(p.error(format!("ENV `{name}` needs a value")));
+    }
+    p.check(value)?;
+    Ok((name.to_string(), Some(value.to_string())))
+}
+
+/// `COPY`/`ADD` in exec or shell form: every argument but the last is a source.
+fn copy_body(p: &Parts<'_>) -> Result<Body, ParseError> {
+    let args = p.args();
+    let mut sources = Vec::new();
+    let count;
+    if let Some(items) = json_form(args, p.line())? {
+        count = items.len();
+        for s in items.iter().take(count.saturating_sub(1)) {
+            p.check(s)?;
+            sources.push(Source::Word(s.clone()));
+        }
+    } else {
+        let words = split_plain(args);
+        count = words.len();
+        for (a, b) in words.iter().take(count.saturating_sub(1)) {
+            let w = &args[*a..*b];
+            let is_heredoc = heredoc_marker(w)
+                .is_some_and(|(n, _, _)| p.ll.heredocs.iter().any(|h| h.name == n));
+            if is_heredoc {
+                sources.push(Source::Heredoc);
+            } else {
+                p.check(w)?;
+                sources.push(Source::Word(w.to_string()));
+            }
+        }
+    }
+    if count < 2 {
+        return Err(p.error(format!(
+            "{} needs at least two arguments: a source and a destination",
+            p.keyword
+        )));
+    }
+    Ok(Body::Copy {
+        add: p.keyword == Keyword::Add,
+        from: p.flag_value("from").map(|r| token(p.ll, r)),
+        sources,
+    })
+}
+
+/// `RUN`: check `--network`/`--security`, split each `--mount`, and require a command.
+fn run_body(p: &Parts<'_>) -> Result<Body, ParseError> {
+    for (name, allowed) in [
+        ("network", &["default", "none", "host"][..]),
+        ("security", &["sandbox", "insecure"][..]),
+    ] {
+        if let Some(r) = p.flag_value(name) {
+            let v = &p.ll.text[r.0..r.1];
+            if !v.contains('$') && !allowed.contains(&v) {
+                return Err(p.error(format!(
+                    "`--{name}={v}`: expected one of {}",
+                    allowed.join(", ")
+                )));
+            }
+        }
+    }
+    let mut mounts = Vec::new();
+    for f in p.flags.iter().filter(|f| f.name == "mount") {
+        if let Some(r) = f.value {
+            mounts.push(mount_fields(p.ll, r, p.escape)?);
+        }
+    }
+    json_form(p.args(), p.line())?;
+    if p.args().trim().is_empty() && p.ll.heredocs.is_empty() {
+        return Err(p.error("RUN needs a command"));
+    }
+    Ok(Body::Run { mounts })
+}
+
+/// `ONBUILD` takes any instruction except `ONBUILD`, `FROM` and `MAINTAINER`.
+fn check_onbuild_trigger(p: &Parts<'_>) -> Result<(), ParseError> {
+    let inner = p.args().split_whitespace().next().unwrap_or("");
+    match inner.parse::<Keyword>() {
+        Ok(k @ (Keyword::Onbuild | Keyword::From | Keyword::Maintainer)) => {
+            Err(p.error(format!("{k} is not allowed in ONBUILD")))
+        }
+        Ok(_) => Ok(()),
+        Err(_) => Err(p.error(format!(
+            "unknown instruction `{}` in ONBUILD",
+            inner.to_ascii_uppercase()
+        ))),
+    }
+}
+
+/// Instructions whose shell-form words are only checked for syntax (`WORKDIR`, `LABEL`, ...).
+fn check_words(p: &Parts<'_>) -> Result<(), ParseError> {
+    let args = p.args();
+    if json_form(args, p.line())?.is_none() {
+        for (a, b) in split_quoted(args, p.escape) {
+            p.check(&args[a..b])?;
+        }
+    }
+    Ok(())
 }
 
 /// Split a `--mount` value into its comma-separated fields, keeping original spans.
@@ -448,7 +502,6 @@ fn mount_fields(
     (mut a, mut b): Range,
     escape: char,
 ) -> Result<Vec<MountField>, ParseError> {
-    let line = ll.line;
     let raw = &ll.text[a..b];
     if raw.len() >= 2
         && (raw.starts_with('"') && raw.ends_with('"')
@@ -470,12 +523,18 @@ fn mount_fields(
             None => (part, (start + part.len(), start + part.len())),
         };
         let value = token(ll, vr);
-        check(&value.raw, escape, line)?;
+        check(&value.raw, escape, ll.line)?;
         fields.push(MountField {
             key: key.trim().to_ascii_lowercase(),
             value,
         });
     }
+    check_mount(&fields, ll.line)?;
+    Ok(fields)
+}
+
+/// A literal mount type must be known, and `bind`, `cache` and `tmpfs` need a target.
+fn check_mount(fields: &[MountField], line: usize) -> Result<(), ParseError> {
     let get = |k: &[&str]| {
         fields
             .iter()
@@ -483,21 +542,22 @@ fn mount_fields(
             .map(|f| f.value.raw.as_str())
     };
     let kind = get(&["type"]).unwrap_or("bind");
-    if !kind.contains('$') {
-        if !matches!(kind, "bind" | "cache" | "tmpfs" | "secret" | "ssh") {
-            return Err(ParseError::new(
-                line,
-                format!("unknown mount type `{kind}`"),
-            ));
-        }
-        if matches!(kind, "bind" | "cache" | "tmpfs")
-            && get(&["target", "dst", "destination"]).is_none()
-        {
-            return Err(ParseError::new(
-                line,
-                format!("`--mount=type={kind}` needs a target"),
-            ));
-        }
+    if kind.contains('$') {
+        return Ok(());
     }
-    Ok(fields)
+    if !matches!(kind, "bind" | "cache" | "tmpfs" | "secret" | "ssh") {
+        return Err(ParseError::new(
+            line,
+            format!("unknown mount type `{kind}`"),
+        ));
+    }
+    if matches!(kind, "bind" | "cache" | "tmpfs")
+        && get(&["target", "dst", "destination"]).is_none()
+    {
+        return Err(ParseError::new(
+            line,
+            format!("`--mount=type={kind}` needs a target"),
+        ));
+    }
+    Ok(())
 }

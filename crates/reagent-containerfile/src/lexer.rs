@@ -97,13 +97,31 @@ fn continued(line: &str, escape: char) -> Option<&str> {
 /// Split `text` into logical lines.
 pub(crate) fn lex(text: &str) -> Result<Lexed, ParseError> {
     let lines = physical_lines(text);
-    let mut escape = '\\';
-    let mut i = 0;
-    // Parser directives: only at the very top; the first non-directive line ends them.
-    let mut seen = Vec::new();
+    let (escape, mut i) = directives(&lines)?;
+    let mut out = Vec::new();
     while i < lines.len() {
-        let Some((name, value)) = directive(lines[i].1) else {
-            break;
+        if is_comment_or_blank(lines[i].1) {
+            i += 1;
+            continue;
+        }
+        let Some(mut ll) = join_continuations(&lines, &mut i, escape) else {
+            continue;
+        };
+        ll.heredocs = heredocs(&ll, &lines, &mut i, escape)?;
+        out.push(ll);
+    }
+    Ok(Lexed { escape, lines: out })
+}
+
+/// Read the parser directives at the top of the file: the escape character and the index
+/// of the first line after them.
+fn directives(lines: &[(usize, &str)]) -> Result<(char, usize), ParseError> {
+    let mut escape = '\\';
+    let mut seen = Vec::new();
+    // Only at the very top: the first non-directive line ends them.
+    for (i, (_, line)) in lines.iter().enumerate() {
+        let Some((name, value)) = directive(line) else {
+            return Ok((escape, i));
         };
         if seen.contains(&name) {
             return Err(ParseError::new(
@@ -126,107 +144,122 @@ pub(crate) fn lex(text: &str) -> Result<Lexed, ParseError> {
             }
             "syntax" | "check" => {}
             // An unknown directive is a comment, and ends directive processing.
-            _ => break,
+            _ => return Ok((escape, i)),
         }
         seen.push(name);
-        i += 1;
     }
+    Ok((escape, lines.len()))
+}
 
+/// Join the instruction starting at `lines[*i]` with its continuation lines, skipping
+/// comment and blank lines inside it, and leave `*i` after its last line. `None` when
+/// the lines hold nothing but escape characters.
+fn join_continuations(lines: &[(usize, &str)], i: &mut usize, escape: char) -> Option<LogicalLine> {
+    let start_line = *i + 1;
+    let mut text = String::new();
+    let mut offsets = Vec::new();
+    let (first_off, first) = lines[*i];
+    let trimmed = first.trim_start();
+    let mut off = first_off + (first.len() - trimmed.len());
+    let mut content = trimmed;
+    let mut end;
+    loop {
+        let (part, more) = match continued(content, escape) {
+            Some(p) => (p, true),
+            None => (content, false),
+        };
+        text.push_str(part);
+        offsets.extend(off..off + part.len());
+        end = off + part.len();
+        *i += 1;
+        if !more {
+            break;
+        }
+        // Comment and blank lines inside a continuation are skipped.
+        while *i < lines.len() && is_comment_or_blank(lines[*i].1) {
+            *i += 1;
+        }
+        if *i >= lines.len() {
+            break;
+        }
+        (off, content) = lines[*i];
+    }
+    // A continuation can start the instruction on a later line, indented (even by
+    // non-ASCII whitespace): the keyword is the first word, wherever it starts.
+    let lead = text.len() - text.trim_start().len();
+    if lead > 0 {
+        text.drain(..lead);
+        offsets.drain(..lead);
+    }
+    // Only escape characters and blank lines: nothing to run.
+    (!text.is_empty()).then_some(LogicalLine {
+        line: start_line,
+        text,
+        offsets,
+        end,
+        heredocs: Vec::new(),
+    })
+}
+
+/// The heredoc bodies that follow `ll` (only `RUN`, `COPY` and `ADD` take them), read
+/// from `lines[*i..]`; `*i` is left after the last delimiter line.
+fn heredocs(
+    ll: &LogicalLine,
+    lines: &[(usize, &str)],
+    i: &mut usize,
+    escape: char,
+) -> Result<Vec<Heredoc>, ParseError> {
+    let keyword = ll.text.split_whitespace().next().unwrap_or("");
+    if !keyword.parse().is_ok_and(Keyword::takes_heredocs) {
+        return Ok(Vec::new());
+    }
+    let rest = &ll.text[keyword.len()..];
     let mut out = Vec::new();
-    while i < lines.len() {
-        let (first_off, first) = lines[i];
-        if is_comment_or_blank(first) {
-            i += 1;
+    for (a, b) in split_quoted(rest, escape) {
+        let Some((name, strip_tabs, expand)) = heredoc_marker(&rest[a..b]) else {
             continue;
-        }
-        let start_line = i + 1;
-        let mut text = String::new();
-        let mut offsets = Vec::new();
-        let trimmed = first.trim_start();
-        let mut off = first_off + (first.len() - trimmed.len());
-        let mut content = trimmed;
-        let mut end;
-        loop {
-            let (part, more) = match continued(content, escape) {
-                Some(p) => (p, true),
-                None => (content, false),
-            };
-            text.push_str(part);
-            offsets.extend(off..off + part.len());
-            end = off + part.len();
-            i += 1;
-            if !more {
-                break;
-            }
-            // Comment and blank lines inside a continuation are skipped.
-            while i < lines.len() && is_comment_or_blank(lines[i].1) {
-                i += 1;
-            }
-            if i >= lines.len() {
-                break;
-            }
-            (off, content) = lines[i];
-        }
-        // A continuation can start the instruction on a later line, indented (even by
-        // non-ASCII whitespace): the keyword is the first word, wherever it starts.
-        let lead = text.len() - text.trim_start().len();
-        if lead > 0 {
-            text.drain(..lead);
-            offsets.drain(..lead);
-        }
-        if text.is_empty() {
-            // Only escape characters and blank lines: nothing to run.
-            continue;
-        }
-
-        let keyword = text.split_whitespace().next().unwrap_or("");
-        let mut heredocs = Vec::new();
-        if keyword.parse().is_ok_and(Keyword::takes_heredocs) {
-            let rest = &text[keyword.len()..];
-            for (a, b) in split_quoted(rest, escape) {
-                let Some((name, strip_tabs, expand)) = heredoc_marker(&rest[a..b]) else {
-                    continue;
-                };
-                let mut body = String::new();
-                let mut done = false;
-                while i < lines.len() {
-                    let raw = lines[i].1;
-                    i += 1;
-                    let l = if strip_tabs {
-                        raw.trim_start_matches('\t')
-                    } else {
-                        raw
-                    };
-                    if l == name {
-                        done = true;
-                        break;
-                    }
-                    body.push_str(l);
-                    body.push('\n');
-                }
-                if !done {
-                    return Err(ParseError::new(
-                        start_line,
-                        format!("unterminated heredoc: no line `{name}` closes `<<{name}`"),
-                    ));
-                }
-                heredocs.push(Heredoc {
-                    name,
-                    body,
-                    expand,
-                    strip_tabs,
-                });
-            }
-        }
-        out.push(LogicalLine {
-            line: start_line,
-            text,
-            offsets,
-            end,
-            heredocs,
+        };
+        let Some(body) = heredoc_body(lines, i, &name, strip_tabs) else {
+            return Err(ParseError::new(
+                ll.line,
+                format!("unterminated heredoc: no line `{name}` closes `<<{name}`"),
+            ));
+        };
+        out.push(Heredoc {
+            name,
+            body,
+            expand,
+            strip_tabs,
         });
     }
-    Ok(Lexed { escape, lines: out })
+    Ok(out)
+}
+
+/// The lines from `lines[*i]` up to the delimiter line `name`, each `\n`-terminated, with
+/// leading tabs stripped for `<<-`; `*i` is left after the delimiter. `None` when no line
+/// closes the heredoc.
+fn heredoc_body(
+    lines: &[(usize, &str)],
+    i: &mut usize,
+    name: &str,
+    strip_tabs: bool,
+) -> Option<String> {
+    let mut body = String::new();
+    while *i < lines.len() {
+        let raw = lines[*i].1;
+        *i += 1;
+        let l = if strip_tabs {
+            raw.trim_start_matches('\t')
+        } else {
+            raw
+        };
+        if l == name {
+            return Some(body);
+        }
+        body.push_str(l);
+        body.push('\n');
+    }
+    None
 }
 
 #[cfg(test)]
