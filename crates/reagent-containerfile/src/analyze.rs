@@ -144,7 +144,7 @@ impl<'a> Analyzer<'a> {
             .instructions
             .iter()
             .filter_map(|i| match &i.body {
-                Body::From { alias, .. } => Some(alias.clone()),
+                Body::From { alias, .. } => Some(alias.as_ref().map(|a| a.name.clone())),
                 _ => None,
             })
             .collect();
@@ -168,7 +168,12 @@ impl<'a> Analyzer<'a> {
                 platform,
                 image,
                 alias,
-            } => self.from(line, platform.as_ref(), image, alias.as_ref()),
+            } => self.from(
+                line,
+                platform.as_ref(),
+                image,
+                alias.as_ref().map(|a| &a.name),
+            ),
             Body::Arg(pairs) if self.out.stages.is_empty() => self.global_args(line, pairs),
             Body::Arg(pairs) => self.stage_args(line, pairs),
             Body::Env(pairs) => self.env(line, pairs),
@@ -207,15 +212,28 @@ impl<'a> Analyzer<'a> {
     }
 
     /// Expand `word` in the global scope (`FROM` lines, `ARG`s before the first `FROM`).
-    fn expand_global(&self, line: usize, word: &str) -> Result<String, ParseError> {
+    fn expand_global(&self, line: usize, word: &Token) -> Result<String, ParseError> {
         let lookup = |n: &str| global_value(&self.globals, self.build_args, n);
-        expand_word(word, self.escape, &lookup).map_err(|m| ParseError::new(line, m))
+        expand_word(&word.raw, self.escape, &lookup)
+            .map_err(|m| ParseError::new(line, m).with_span(word.span))
     }
 
-    /// Expand `word` in the current stage: `ENV` wins over `ARG`.
-    fn expand_in_stage(&self, line: usize, word: &str) -> Result<String, ParseError> {
+    /// Expand `word` in the current stage (`ENV` wins over `ARG`); an error points at
+    /// `span` when given.
+    fn expand_in_stage(
+        &self,
+        line: usize,
+        word: &str,
+        span: Option<Range>,
+    ) -> Result<String, ParseError> {
         let lookup = |n: &str| self.env.get(n).or_else(|| self.args.get(n)).cloned();
-        expand_word(word, self.escape, &lookup).map_err(|m| ParseError::new(line, m))
+        expand_word(word, self.escape, &lookup)
+            .map_err(|m| ParseError::new(line, m).with_span(span))
+    }
+
+    /// [`Analyzer::expand_in_stage`] for a word with a known place.
+    fn expand_token(&self, line: usize, word: &Token) -> Result<String, ParseError> {
+        self.expand_in_stage(line, &word.raw, Some(word.span))
     }
 
     /// `FROM`: start a stage, from an earlier stage, `scratch` or an external image.
@@ -226,18 +244,19 @@ impl<'a> Analyzer<'a> {
         image: &Token,
         alias: Option<&String>,
     ) -> Result<(), ParseError> {
-        let resolved = self.expand_global(line, &image.raw)?;
+        let resolved = self.expand_global(line, image)?;
         if resolved.is_empty() {
             return Err(ParseError::new(
                 line,
                 format!("FROM `{}` expands to an empty image name", image.raw),
-            ));
+            )
+            .with_span(image.span));
         }
-        let platform = platform
-            .map(|p| self.expand_global(line, &p.raw))
-            .transpose()?;
+        let platform = platform.map(|p| self.expand_global(line, p)).transpose()?;
         let index = self.out.stages.len();
-        let base_stage = self.base_stage(line, index, &resolved)?;
+        let base_stage = self
+            .base_stage(line, index, &resolved)
+            .map_err(|e| e.with_span(image.span))?;
         if base_stage.is_none() && !resolved.eq_ignore_ascii_case("scratch") {
             self.out.references.push(ImageReference {
                 line,
@@ -262,8 +281,8 @@ impl<'a> Analyzer<'a> {
     }
 
     /// The earlier stage that `FROM resolved` (stage `index`) builds on, if any. Naming a
-    /// stage further down is an error; `FROM x AS x` names image `x` (the stage does not
-    /// exist yet).
+    /// stage further down is an error (without a span: the caller adds the image's);
+    /// `FROM x AS x` names image `x` (the stage does not exist yet).
     fn base_stage(
         &self,
         line: usize,
@@ -292,7 +311,7 @@ impl<'a> Analyzer<'a> {
     fn global_args(
         &mut self,
         line: usize,
-        pairs: &[(String, Option<String>)],
+        pairs: &[(String, Option<Token>)],
     ) -> Result<(), ParseError> {
         for (name, default) in pairs {
             let value = match (self.build_args.get(name), default) {
@@ -311,12 +330,12 @@ impl<'a> Analyzer<'a> {
     fn stage_args(
         &mut self,
         line: usize,
-        pairs: &[(String, Option<String>)],
+        pairs: &[(String, Option<Token>)],
     ) -> Result<(), ParseError> {
         for (name, default) in pairs {
             let value = match (self.build_args.get(name), default) {
                 (Some(v), _) => Some(v.clone()),
-                (None, Some(d)) => Some(self.expand_in_stage(line, d)?),
+                (None, Some(d)) => Some(self.expand_token(line, d)?),
                 (None, None) => self.globals.get(name).cloned().flatten(),
             };
             self.hold(line, value.as_ref().map_or(0, String::len))?;
@@ -329,10 +348,10 @@ impl<'a> Analyzer<'a> {
     }
 
     /// `ENV`: all values see the environment from before this instruction.
-    fn env(&mut self, line: usize, pairs: &[(String, String)]) -> Result<(), ParseError> {
+    fn env(&mut self, line: usize, pairs: &[(String, Token)]) -> Result<(), ParseError> {
         let values = pairs
             .iter()
-            .map(|(n, v)| Ok((n.clone(), self.expand_in_stage(line, v)?)))
+            .map(|(n, v)| Ok((n.clone(), self.expand_token(line, v)?)))
             .collect::<Result<Vec<_>, ParseError>>()?;
         self.hold(line, values.iter().map(|(_, v)| v.len()).sum())?;
         self.env.extend(values);
@@ -342,10 +361,13 @@ impl<'a> Analyzer<'a> {
     /// `COPY`/`ADD --from=x`: an earlier stage, or an external image. Its sources are
     /// paths in that image, not in the context.
     fn copy_from(&mut self, line: usize, keyword: Keyword, from: &Token) -> Result<(), ParseError> {
-        let resolved = self.expand_in_stage(line, &from.raw)?;
+        let resolved = self.expand_token(line, from)?;
         let current = self.current_stage();
         let what = format!("{keyword} --from");
-        if resolve_stage(&resolved, &self.stage_names, current, line, &what)?.is_none() {
+        if resolve_stage(&resolved, &self.stage_names, current, line, &what)
+            .map_err(|e| e.with_span(from.span))?
+            .is_none()
+        {
             self.out.references.push(ImageReference {
                 line,
                 kind: ReferenceKind::CopyFrom,
@@ -366,14 +388,17 @@ impl<'a> Analyzer<'a> {
         sources: &[Source],
     ) -> Result<(), ParseError> {
         for source in sources {
-            let Source::Word(word) = source else { continue };
-            let path = self.expand_in_stage(line, word)?;
+            let Source::Word { raw, span } = source else {
+                continue;
+            };
+            let path = self.expand_in_stage(line, raw, *span)?;
             if is_remote(&path) {
                 if keyword != Keyword::Add {
                     return Err(ParseError::new(
                         line,
                         format!("COPY cannot fetch `{path}`: use ADD for URLs"),
-                    ));
+                    )
+                    .with_span(*span));
                 }
                 self.out
                     .remote_sources
@@ -396,16 +421,17 @@ impl<'a> Analyzer<'a> {
             fields.iter().find(|f| keys.contains(&f.key.as_str()))
         };
         let kind = match get(&["type"]) {
-            Some(f) => self.expand_in_stage(line, &f.value.raw)?,
+            Some(f) => self.expand_token(line, &f.value)?,
             None => "bind".to_string(),
         };
         if kind != "bind" && kind != "cache" {
             return Ok(());
         }
         if let Some(from) = get(&["from"]) {
-            let resolved = self.expand_in_stage(line, &from.value.raw)?;
+            let resolved = self.expand_token(line, &from.value)?;
             if resolved.is_empty() {
-                return Err(ParseError::new(line, "`--mount` has an empty `from=`"));
+                return Err(ParseError::new(line, "`--mount` has an empty `from=`")
+                    .with_span(from.value.span));
             }
             let current = self.current_stage();
             if resolve_stage(
@@ -414,7 +440,8 @@ impl<'a> Analyzer<'a> {
                 current,
                 line,
                 "RUN --mount from",
-            )?
+            )
+            .map_err(|e| e.with_span(from.value.span))?
             .is_none()
             {
                 self.out.references.push(ImageReference {
@@ -428,7 +455,7 @@ impl<'a> Analyzer<'a> {
             }
         } else if kind == "bind" {
             let path = match get(&["source", "src"]) {
-                Some(f) => self.expand_in_stage(line, &f.value.raw)?,
+                Some(f) => self.expand_token(line, &f.value)?,
                 None => ".".to_string(),
             };
             self.out.context_sources.push(ContextSource {
@@ -459,6 +486,7 @@ fn global_value(
 }
 
 /// Does `name` (a `--from` value) name a stage before `current`? `Ok(None)`: an image.
+/// Errors have no span: the caller points them at the word.
 fn resolve_stage(
     name: &str,
     names: &[Option<String>],

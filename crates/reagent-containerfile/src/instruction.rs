@@ -17,6 +17,8 @@ pub struct Instruction {
     pub arguments: String,
     /// Heredoc bodies that follow the instruction (`RUN`, `COPY`, `ADD` only).
     pub heredocs: Vec<Heredoc>,
+    /// Where the keyword is in the original text.
+    pub(crate) keyword_span: Range,
     pub(crate) body: Body,
 }
 
@@ -30,10 +32,20 @@ pub(crate) struct Token {
 /// A `COPY`/`ADD` source before expansion.
 #[derive(Debug, Clone)]
 pub(crate) enum Source {
-    /// A path, glob or URL, still to be expanded.
-    Word(String),
+    /// A path, glob or URL, still to be expanded; `span` is `None` in the exec (JSON)
+    /// form, where a word's bytes are not those of the text.
+    Word { raw: String, span: Option<Range> },
     /// `<<EOF`: content comes from the heredoc, not the context.
     Heredoc,
+}
+
+/// The `AS` name of a stage.
+#[derive(Debug, Clone)]
+pub(crate) struct StageName {
+    /// Lower-cased: stage names are case-insensitive.
+    pub name: String,
+    /// Where the name is in the original text.
+    pub span: Range,
 }
 
 /// One `key=value` field of a `RUN --mount`.
@@ -49,10 +61,11 @@ pub(crate) enum Body {
     From {
         platform: Option<Token>,
         image: Token,
-        alias: Option<String>,
+        alias: Option<StageName>,
     },
-    Arg(Vec<(String, Option<String>)>),
-    Env(Vec<(String, String)>),
+    /// Names with their default values, if any.
+    Arg(Vec<(String, Option<Token>)>),
+    Env(Vec<(String, Token)>),
     Copy {
         add: bool,
         from: Option<Token>,
@@ -141,19 +154,24 @@ fn flags(
             Some((n, _)) => (n, Some((from + a + 2 + n.len() + 1, from + b))),
             None => (body, None),
         };
+        // `--name`, without the value.
+        let flag_span = ll.original((from + a, from + a + 2 + name.len()));
         let Some((_, kind)) = spec.iter().find(|(n, _)| *n == name) else {
-            return Err(ParseError::new(
-                ll.line,
-                format!("unknown flag `--{name}` for {keyword}"),
-            ));
+            return Err(
+                ParseError::new(ll.line, format!("unknown flag `--{name}` for {keyword}"))
+                    .with_span(flag_span),
+            );
         };
         if *kind != FlagKind::Repeat && out.iter().any(|f| f.name == name) {
-            return Err(ParseError::new(
-                ll.line,
-                format!("flag `--{name}` given twice"),
-            ));
+            return Err(
+                ParseError::new(ll.line, format!("flag `--{name}` given twice"))
+                    .with_span(flag_span),
+            );
         }
-        check_flag_value(ll, name, *kind, value, escape)?;
+        check_flag_value(ll, name, *kind, value, escape).map_err(|e| match e.span {
+            Some(_) => e,
+            None => e.with_span(flag_span),
+        })?;
         out.push(Flag {
             name: name.to_string(),
             value,
@@ -163,7 +181,8 @@ fn flags(
 }
 
 /// Check that flag `--name` of `kind` has the value it needs (`value` is a range of the
-/// logical text), and that the value is a well-formed word.
+/// logical text), and that the value is a well-formed word. An error about the value
+/// points at the value; one about a missing value has no span (the caller adds it).
 fn check_flag_value(
     ll: &LogicalLine,
     name: &str,
@@ -178,7 +197,8 @@ fn check_flag_value(
                 return Err(ParseError::new(
                     ll.line,
                     format!("flag `--{name}` takes true or false, not `{v}`"),
-                ));
+                )
+                .with_span(ll.original(r)));
             }
         }
         (FlagKind::Value | FlagKind::Repeat, None) => {
@@ -189,8 +209,9 @@ fn check_flag_value(
         }
         // `--mount` values are checked field by field in `mount_fields`.
         (_, Some(r)) if name != "mount" => {
-            check_word(&ll.text[r.0..r.1], escape)
-                .map_err(|m| ParseError::new(ll.line, format!("in `--{name}`: {m}")))?;
+            check_word(&ll.text[r.0..r.1], escape).map_err(|m| {
+                ParseError::new(ll.line, format!("in `--{name}`: {m}")).with_span(ll.original(r))
+            })?;
         }
         _ => {}
     }
@@ -202,26 +223,6 @@ fn token(ll: &LogicalLine, r: Range) -> Token {
         raw: ll.text[r.0..r.1].to_string(),
         span: ll.original(r),
     }
-}
-
-/// Exec form: `["a", "b"]`. `Ok(None)` means shell form. Text starting with `["` must be
-/// valid JSON (Docker would silently fall back to shell form, which hides typos).
-fn json_form(args: &str, line: usize) -> Result<Option<Vec<String>>, ParseError> {
-    let t = args.trim();
-    if !t.starts_with('[') {
-        return Ok(None);
-    }
-    match serde_json::from_str::<Vec<String>>(t) {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if t.starts_with("[\"") => {
-            Err(ParseError::new(line, format!("malformed JSON array: {e}")))
-        }
-        Err(_) => Ok(None),
-    }
-}
-
-fn check(word: &str, escape: char, line: usize) -> Result<(), ParseError> {
-    check_word(word, escape).map_err(|m| ParseError::new(line, m))
 }
 
 /// A valid stage name: a letter, then letters, digits, `-`, `_`, `.`.
@@ -266,23 +267,55 @@ impl Parts<'_> {
         token(self.ll, (self.args_start + a, self.args_start + b))
     }
 
+    /// The span in the original text of `(a, b)` of [`Parts::args`].
+    fn arg_span(&self, (a, b): Range) -> Range {
+        self.ll.original((self.args_start + a, self.args_start + b))
+    }
+
     /// An error at this instruction's line.
     fn error(&self, message: impl Into<String>) -> ParseError {
         ParseError::new(self.line(), message)
     }
 
-    /// Check the syntax of a word (quotes, `${...}`) without expanding it.
-    fn check(&self, word: &str) -> Result<(), ParseError> {
-        check(word, self.escape, self.line())
+    /// Check the syntax of a word (quotes, `${...}`) without expanding it; an error points
+    /// at `span` when given.
+    fn check(&self, word: &str, span: Option<Range>) -> Result<(), ParseError> {
+        check_word(word, self.escape).map_err(|m| self.error(m).with_span(span))
+    }
+
+    /// Check the syntax of the word at `(a, b)` of [`Parts::args`].
+    fn check_arg(&self, (a, b): Range) -> Result<(), ParseError> {
+        self.check(&self.args()[a..b], Some(self.arg_span((a, b))))
+    }
+
+    /// Exec form: `["a", "b"]`. `Ok(None)` means shell form. Text starting with `["` must
+    /// be valid JSON (Docker would silently fall back to shell form, which hides typos).
+    fn json_form(&self) -> Result<Option<Vec<String>>, ParseError> {
+        let args = self.args();
+        let t = args.trim();
+        if !t.starts_with('[') {
+            return Ok(None);
+        }
+        match serde_json::from_str::<Vec<String>>(t) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if t.starts_with("[\"") => {
+                let start = args.len() - args.trim_start().len();
+                Err(self
+                    .error(format!("malformed JSON array: {e}"))
+                    .with_span(self.arg_span((start, start + t.len()))))
+            }
+            Err(_) => Ok(None),
+        }
     }
 }
 
 /// Parse one logical line into an instruction.
 pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instruction, ParseError> {
     let kw_len = ll.text.find(char::is_whitespace).unwrap_or(ll.text.len());
-    let keyword: Keyword = ll.text[..kw_len]
-        .parse()
-        .map_err(|e: UnknownKeyword| ParseError::new(ll.line, e.to_string()))?;
+    let keyword_span = ll.original((0, kw_len));
+    let keyword: Keyword = ll.text[..kw_len].parse().map_err(|e: UnknownKeyword| {
+        ParseError::new(ll.line, e.to_string()).with_span(keyword_span)
+    })?;
     let (flags, args_start) = flags(ll, kw_len, keyword, escape)?;
     let p = Parts {
         ll,
@@ -294,20 +327,21 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
     let body = match keyword {
         Keyword::From => from_body(&p)?,
         Keyword::Arg => Body::Arg(assignments(&p)?),
+        // `assignments` gives every ENV name a value (or fails).
         Keyword::Env => Body::Env(
             assignments(&p)?
                 .into_iter()
-                .map(|(n, v)| (n, v.unwrap_or_default()))
+                .filter_map(|(n, v)| Some((n, v?)))
                 .collect(),
         ),
         Keyword::Copy | Keyword::Add => copy_body(&p)?,
         Keyword::Run => run_body(&p)?,
         Keyword::Cmd | Keyword::Entrypoint => {
-            json_form(p.args(), p.line())?;
+            p.json_form()?;
             Body::Other
         }
         Keyword::Shell => {
-            if json_form(p.args(), p.line())?.is_none() {
+            if p.json_form()?.is_none() {
                 return Err(p.error("SHELL needs a JSON array, e.g. SHELL [\"/bin/sh\", \"-c\"]"));
             }
             Body::Other
@@ -332,6 +366,7 @@ pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instru
         keyword,
         arguments: ll.text[kw_len..].trim().to_string(),
         heredocs: ll.heredocs.clone(),
+        keyword_span,
         body,
     })
 }
@@ -342,17 +377,21 @@ fn from_body(p: &Parts<'_>) -> Result<Body, ParseError> {
     let words = split_plain(args);
     let (image, alias) = match words.as_slice() {
         [img] => (*img, None),
-        [img, as_kw, name] if args[as_kw.0..as_kw.1].eq_ignore_ascii_case("as") => {
-            let name = &args[name.0..name.1];
+        [img, as_kw, name_at] if args[as_kw.0..as_kw.1].eq_ignore_ascii_case("as") => {
+            let name = &args[name_at.0..name_at.1];
+            let span = p.arg_span(*name_at);
             if !valid_stage_name(name) {
-                return Err(p.error(format!("invalid stage name `{name}`")));
+                return Err(p
+                    .error(format!("invalid stage name `{name}`"))
+                    .with_span(span));
             }
-            (*img, Some(name.to_ascii_lowercase()))
+            let name = name.to_ascii_lowercase();
+            (*img, Some(StageName { name, span }))
         }
         _ => return Err(p.error("FROM needs an image, optionally followed by `AS name`")),
     };
     let image = p.arg_token(image);
-    p.check(&image.raw)?;
+    p.check(&image.raw, Some(image.span))?;
     Ok(Body::From {
         platform: p.flag_value("platform").map(|r| token(p.ll, r)),
         image,
@@ -362,44 +401,56 @@ fn from_body(p: &Parts<'_>) -> Result<Body, ParseError> {
 
 /// The `name[=value]` pairs of `ARG` or `ENV` (a value is required for `ENV`), including
 /// the legacy `ENV name value with spaces` form.
-fn assignments(p: &Parts<'_>) -> Result<Vec<(String, Option<String>)>, ParseError> {
+fn assignments(p: &Parts<'_>) -> Result<Vec<(String, Option<Token>)>, ParseError> {
     let args = p.args();
-    let words: Vec<&str> = split_quoted(args, p.escape)
-        .iter()
-        .map(|(a, b)| &args[*a..*b])
-        .collect();
-    let Some(first) = words.first() else {
+    let words = split_quoted(args, p.escape);
+    let Some(&first) = words.first() else {
         return Err(p.error(format!("{} needs at least one argument", p.keyword)));
     };
-    if p.keyword == Keyword::Env && !first.contains('=') {
+    if p.keyword == Keyword::Env && !args[first.0..first.1].contains('=') {
         return legacy_env(p, first).map(|pair| vec![pair]);
     }
     let mut pairs = Vec::new();
-    for w in words {
+    for (a, b) in words {
+        let w = &args[a..b];
         let (name, value) = match w.split_once('=') {
-            Some((n, v)) => (n, Some(v)),
+            Some((n, _)) => (n, Some(p.arg_token((a + n.len() + 1, b)))),
             None if p.keyword == Keyword::Arg => (w, None),
-            None => return Err(p.error(format!("ENV `{w}` has no `=value`"))),
+            None => {
+                return Err(p
+                    .error(format!("ENV `{w}` has no `=value`"))
+                    .with_span(p.arg_span((a, b))))
+            }
         };
         if name.is_empty() {
-            return Err(p.error(format!("{} name is empty in `{w}`", p.keyword)));
+            return Err(p
+                .error(format!("{} name is empty in `{w}`", p.keyword))
+                .with_span(p.arg_span((a, b))));
         }
-        if let Some(v) = value {
-            p.check(v)?;
+        if let Some(v) = &value {
+            p.check(&v.raw, Some(v.span))?;
         }
-        pairs.push((name.to_string(), value.map(str::to_string)));
+        pairs.push((name.to_string(), value));
     }
     Ok(pairs)
 }
 
-/// `ENV name value with spaces`: everything after the name is the value.
-fn legacy_env(p: &Parts<'_>, name: &str) -> Result<(String, Option<String>), ParseError> {
-    let value = p.args().trim_start()[name.len()..].trim();
+/// `ENV name value with spaces`: everything after the name (at `(a, b)` of the
+/// arguments) is the value.
+fn legacy_env(p: &Parts<'_>, (a, b): Range) -> Result<(String, Option<Token>), ParseError> {
+    let args = p.args();
+    let name = &args[a..b];
+    let after = &args[b..];
+    let value = after.trim();
     if value.is_empty() {
-        return Err(p.error(format!("ENV `{name}` needs a value")));
+        return Err(p
+            .error(format!("ENV `{name}` needs a value"))
+            .with_span(p.arg_span((a, b))));
     }
-    p.check(value)?;
-    Ok((name.to_string(), Some(value.to_string())))
+    let start = b + (after.len() - after.trim_start().len());
+    let value = p.arg_token((start, start + value.len()));
+    p.check(&value.raw, Some(value.span))?;
+    Ok((name.to_string(), Some(value)))
 }
 
 /// `COPY`/`ADD` in exec or shell form: every argument but the last is a source.
@@ -407,11 +458,14 @@ fn copy_body(p: &Parts<'_>) -> Result<Body, ParseError> {
     let args = p.args();
     let mut sources = Vec::new();
     let count;
-    if let Some(items) = json_form(args, p.line())? {
+    if let Some(items) = p.json_form()? {
         count = items.len();
         for s in items.iter().take(count.saturating_sub(1)) {
-            p.check(s)?;
-            sources.push(Source::Word(s.clone()));
+            p.check(s, None)?;
+            sources.push(Source::Word {
+                raw: s.clone(),
+                span: None,
+            });
         }
     } else {
         let words = split_plain(args);
@@ -423,8 +477,11 @@ fn copy_body(p: &Parts<'_>) -> Result<Body, ParseError> {
             if is_heredoc {
                 sources.push(Source::Heredoc);
             } else {
-                p.check(w)?;
-                sources.push(Source::Word(w.to_string()));
+                p.check_arg((*a, *b))?;
+                sources.push(Source::Word {
+                    raw: w.to_string(),
+                    span: Some(p.arg_span((*a, *b))),
+                });
             }
         }
     }
@@ -450,10 +507,12 @@ fn run_body(p: &Parts<'_>) -> Result<Body, ParseError> {
         if let Some(r) = p.flag_value(name) {
             let v = &p.ll.text[r.0..r.1];
             if !v.contains('$') && !allowed.contains(&v) {
-                return Err(p.error(format!(
-                    "`--{name}={v}`: expected one of {}",
-                    allowed.join(", ")
-                )));
+                return Err(p
+                    .error(format!(
+                        "`--{name}={v}`: expected one of {}",
+                        allowed.join(", ")
+                    ))
+                    .with_span(p.ll.original(r)));
             }
         }
     }
@@ -463,7 +522,7 @@ fn run_body(p: &Parts<'_>) -> Result<Body, ParseError> {
             mounts.push(mount_fields(p.ll, r, p.escape)?);
         }
     }
-    json_form(p.args(), p.line())?;
+    p.json_form()?;
     if p.args().trim().is_empty() && p.ll.heredocs.is_empty() {
         return Err(p.error("RUN needs a command"));
     }
@@ -472,25 +531,29 @@ fn run_body(p: &Parts<'_>) -> Result<Body, ParseError> {
 
 /// `ONBUILD` takes any instruction except `ONBUILD`, `FROM` and `MAINTAINER`.
 fn check_onbuild_trigger(p: &Parts<'_>) -> Result<(), ParseError> {
-    let inner = p.args().split_whitespace().next().unwrap_or("");
+    let args = p.args();
+    let at = split_plain(args).first().copied();
+    let inner = at.map_or("", |(a, b)| &args[a..b]);
+    let span = at.map(|r| p.arg_span(r));
     match inner.parse::<Keyword>() {
-        Ok(k @ (Keyword::Onbuild | Keyword::From | Keyword::Maintainer)) => {
-            Err(p.error(format!("{k} is not allowed in ONBUILD")))
-        }
+        Ok(k @ (Keyword::Onbuild | Keyword::From | Keyword::Maintainer)) => Err(p
+            .error(format!("{k} is not allowed in ONBUILD"))
+            .with_span(span)),
         Ok(_) => Ok(()),
-        Err(_) => Err(p.error(format!(
-            "unknown instruction `{}` in ONBUILD",
-            inner.to_ascii_uppercase()
-        ))),
+        Err(_) => Err(p
+            .error(format!(
+                "unknown instruction `{}` in ONBUILD",
+                inner.to_ascii_uppercase()
+            ))
+            .with_span(span)),
     }
 }
 
 /// Instructions whose shell-form words are only checked for syntax (`WORKDIR`, `LABEL`, ...).
 fn check_words(p: &Parts<'_>) -> Result<(), ParseError> {
-    let args = p.args();
-    if json_form(args, p.line())?.is_none() {
-        for (a, b) in split_quoted(args, p.escape) {
-            p.check(&args[a..b])?;
+    if p.json_form()?.is_none() {
+        for r in split_quoted(p.args(), p.escape) {
+            p.check_arg(r)?;
         }
     }
     Ok(())
@@ -523,33 +586,40 @@ fn mount_fields(
             None => (part, (start + part.len(), start + part.len())),
         };
         let value = token(ll, vr);
-        check(&value.raw, escape, ll.line)?;
+        check_word(&value.raw, escape)
+            .map_err(|m| ParseError::new(ll.line, m).with_span(value.span))?;
         fields.push(MountField {
             key: key.trim().to_ascii_lowercase(),
             value,
         });
     }
-    check_mount(&fields, ll.line)?;
+    check_mount(&fields, ll.line).map_err(|e| match e.span {
+        Some(_) => e,
+        None => e.with_span(ll.original((a, b))),
+    })?;
     Ok(fields)
 }
 
 /// A literal mount type must be known, and `bind`, `cache` and `tmpfs` need a target.
+/// An unknown type points at the type; a missing target has no span (the caller points
+/// at the whole mount).
 fn check_mount(fields: &[MountField], line: usize) -> Result<(), ParseError> {
     let get = |k: &[&str]| {
         fields
             .iter()
             .find(|f| k.contains(&f.key.as_str()))
-            .map(|f| f.value.raw.as_str())
+            .map(|f| &f.value)
     };
-    let kind = get(&["type"]).unwrap_or("bind");
+    let type_field = get(&["type"]);
+    let kind = type_field.map_or("bind", |t| t.raw.as_str());
     if kind.contains('$') {
         return Ok(());
     }
     if !matches!(kind, "bind" | "cache" | "tmpfs" | "secret" | "ssh") {
-        return Err(ParseError::new(
-            line,
-            format!("unknown mount type `{kind}`"),
-        ));
+        return Err(
+            ParseError::new(line, format!("unknown mount type `{kind}`"))
+                .with_span(type_field.map(|t| t.span)),
+        );
     }
     if matches!(kind, "bind" | "cache" | "tmpfs")
         && get(&["target", "dst", "destination"]).is_none()

@@ -4,7 +4,7 @@
 
 use crate::error::ParseError;
 use crate::keyword::Keyword;
-use crate::words::{heredoc_marker, split_quoted};
+use crate::words::{heredoc_marker, split_quoted, Range};
 
 /// A heredoc attached to a `RUN`, `COPY` or `ADD` instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,15 +72,33 @@ fn physical_lines(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
+/// A parser directive `# name=value`, with where its words are in the line.
+struct Directive {
+    /// Lower-cased.
+    name: String,
+    name_at: Range,
+    value: String,
+    value_at: Range,
+}
+
 /// `# name=value` at the top of the file.
-fn directive(line: &str) -> Option<(String, String)> {
+fn directive(line: &str) -> Option<Directive> {
     let rest = line.trim_start().strip_prefix('#')?;
     let (name, value) = rest.split_once('=')?;
-    let name = name.trim();
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+    let trimmed = name.trim();
+    if trimmed.is_empty() || !trimmed.chars().all(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
-    Some((name.to_ascii_lowercase(), value.trim().to_string()))
+    // `rest` ends the line; `name`, `=` and `value` follow each other in it.
+    let name_at = line.len() - rest.len() + (name.len() - name.trim_start().len());
+    let value_trimmed = value.trim();
+    let value_at = line.len() - value.len() + (value.len() - value.trim_start().len());
+    Some(Directive {
+        name: trimmed.to_ascii_lowercase(),
+        name_at: (name_at, name_at + trimmed.len()),
+        value: value_trimmed.to_string(),
+        value_at: (value_at, value_at + value_trimmed.len()),
+    })
 }
 
 fn is_comment_or_blank(line: &str) -> bool {
@@ -119,26 +137,29 @@ fn directives(lines: &[(usize, &str)]) -> Result<(char, usize), ParseError> {
     let mut escape = '\\';
     let mut seen = Vec::new();
     // Only at the very top: the first non-directive line ends them.
-    for (i, (_, line)) in lines.iter().enumerate() {
-        let Some((name, value)) = directive(line) else {
+    for (i, (offset, line)) in lines.iter().enumerate() {
+        let Some(d) = directive(line) else {
             return Ok((escape, i));
         };
-        if seen.contains(&name) {
+        let span = |(a, b): Range| (offset + a, offset + b);
+        if seen.contains(&d.name) {
             return Err(ParseError::new(
                 i + 1,
-                format!("parser directive `{name}` given twice"),
-            ));
+                format!("parser directive `{}` given twice", d.name),
+            )
+            .with_span(span(d.name_at)));
         }
-        match name.as_str() {
+        match d.name.as_str() {
             "escape" => {
-                escape = match value.as_str() {
+                escape = match d.value.as_str() {
                     "\\" => '\\',
                     "`" => '`',
                     _ => {
                         return Err(ParseError::new(
                             i + 1,
-                            format!("invalid escape character `{value}`: must be ` or \\"),
-                        ))
+                            format!("invalid escape character `{}`: must be ` or \\", d.value),
+                        )
+                        .with_span(span(d.value_at)))
                     }
                 }
             }
@@ -146,7 +167,7 @@ fn directives(lines: &[(usize, &str)]) -> Result<(char, usize), ParseError> {
             // An unknown directive is a comment, and ends directive processing.
             _ => return Ok((escape, i)),
         }
-        seen.push(name);
+        seen.push(d.name);
     }
     Ok((escape, lines.len()))
 }
@@ -213,7 +234,8 @@ fn heredocs(
     if !keyword.parse().is_ok_and(Keyword::takes_heredocs) {
         return Ok(Vec::new());
     }
-    let rest = &ll.text[keyword.len()..];
+    let from = keyword.len();
+    let rest = &ll.text[from..];
     let mut out = Vec::new();
     for (a, b) in split_quoted(rest, escape) {
         let Some((name, strip_tabs, expand)) = heredoc_marker(&rest[a..b]) else {
@@ -223,7 +245,8 @@ fn heredocs(
             return Err(ParseError::new(
                 ll.line,
                 format!("unterminated heredoc: no line `{name}` closes `<<{name}`"),
-            ));
+            )
+            .with_span(ll.original((from + a, from + b))));
         };
         out.push(Heredoc {
             name,

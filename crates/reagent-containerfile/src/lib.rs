@@ -17,7 +17,8 @@
 //! args, following Docker's scoping: `ARG`s before the first `FROM` are usable in `FROM`
 //! lines, each stage starts empty, `ARG` and `ENV` are in scope for later instructions of
 //! their stage, `ENV` wins over `ARG`, and a build arg only overrides a declared `ARG`.
-//! Every error names the line where the offending instruction starts.
+//! Every error names the line where the offending instruction starts and, when one word
+//! is at fault, that word's byte span in the text ([`ParseError::span`]).
 //!
 //! ```
 //! use std::collections::BTreeMap;
@@ -91,13 +92,14 @@ pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
             Body::From { alias, .. } => {
                 seen_from = true;
                 if let Some(a) = alias {
-                    if names.contains(a) {
+                    if names.contains(&a.name) {
                         return Err(ParseError::new(
                             ins.line,
-                            format!("stage name `{a}` is used twice"),
-                        ));
+                            format!("stage name `{}` is used twice", a.name),
+                        )
+                        .with_span(a.span));
                     }
-                    names.push(a.clone());
+                    names.push(a.name.clone());
                 }
             }
             Body::Arg(_) => {}
@@ -108,7 +110,8 @@ pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
                         "{} before the first FROM: only ARG may come before FROM",
                         ins.keyword
                     ),
-                ));
+                )
+                .with_span(ins.keyword_span));
             }
             _ => {}
         }
@@ -164,7 +167,11 @@ impl Containerfile {
             .iter()
             .take_while(|i| i.keyword != Keyword::From)
             .filter_map(|i| match &i.body {
-                Body::Arg(pairs) => Some(pairs.iter().map(|(n, v)| (n.as_str(), v.as_deref()))),
+                Body::Arg(pairs) => Some(
+                    pairs
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_ref().map(|t| t.raw.as_str()))),
+                ),
                 _ => None,
             })
             .flatten()
@@ -176,7 +183,7 @@ impl Containerfile {
         self.instructions
             .iter()
             .filter_map(|i| match &i.body {
-                Body::From { alias, .. } => Some(alias.as_deref()),
+                Body::From { alias, .. } => Some(alias.as_ref().map(|a| a.name.as_str())),
                 _ => None,
             })
             .collect()
