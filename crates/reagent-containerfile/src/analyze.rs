@@ -78,8 +78,13 @@ pub struct ContextSource {
 pub struct RemoteSource {
     /// 1-based line of the instruction.
     pub line: usize,
-    /// The URL after substitution.
+    /// The URL after substitution: what is fetched, and what the content key hashes. It
+    /// may hold a build arg's value (`https://${TOKEN}@host/x`), so it is not for display.
     pub url: String,
+    /// The URL exactly as written in the file, before `${ARG}` expansion (in the exec
+    /// form, the JSON string's value). This is what reagent shows to users, so a build
+    /// arg's value (a token in a URL) never reaches a manifest or a message.
+    pub written: String,
 }
 
 /// One build stage.
@@ -400,9 +405,11 @@ impl<'a> Analyzer<'a> {
                     )
                     .with_span(*span));
                 }
-                self.out
-                    .remote_sources
-                    .push(RemoteSource { line, url: path });
+                self.out.remote_sources.push(RemoteSource {
+                    line,
+                    url: path,
+                    written: raw.clone(),
+                });
             } else {
                 self.out.context_sources.push(ContextSource {
                     line,
