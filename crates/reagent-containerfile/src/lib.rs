@@ -72,8 +72,16 @@ pub use lexer::Heredoc;
 use instruction::{parse_instruction, Body};
 
 /// A parsed Containerfile: its instructions with line numbers, and its escape character.
+///
+/// It owns plain data only (the text it was parsed from, and per instruction its words
+/// and byte ranges), so it is `Send + Sync + 'static` and can be kept in place of the
+/// text: parse once, then [`analyze`](Containerfile::analyze) and
+/// [`rewrite_references`](Containerfile::rewrite_references) as often as needed. It holds
+/// no build arg values: those are given to each call. A clone copies the text and the
+/// instructions (a few times the size of the text).
 #[derive(Debug, Clone)]
 pub struct Containerfile {
+    /// The text as given to [`parse`]; error spans and rewrites index into it.
     source: String,
     escape: char,
     instructions: Vec<Instruction>,
@@ -139,8 +147,8 @@ impl Containerfile {
     /// Covers `FROM image`, `COPY`/`ADD --from=image` and `RUN --mount=...,from=image`;
     /// every other byte is unchanged.
     ///
-    /// `text` should be the text this file was parsed from; if it is not, it is parsed
-    /// afresh. `new` is inserted literally: it must not contain whitespace, `$`, quotes or
+    /// `text` should be the text this file was parsed from ([`Containerfile::text`]); if
+    /// it is not, it is parsed afresh. `new` is inserted literally: it must not contain whitespace, `$`, quotes or
     /// (for mounts) commas, and should not equal a stage name of the file.
     pub fn rewrite_references(
         &self,
@@ -149,6 +157,12 @@ impl Containerfile {
         map: &dyn Fn(&ImageReference) -> Option<String>,
     ) -> Result<String, ParseError> {
         rewrite::rewrite(self, text, build_args, map)
+    }
+
+    /// The text this file was parsed from: what [`ParseError::span`] and the spans used by
+    /// [`Containerfile::rewrite_references`] index into.
+    pub fn text(&self) -> &str {
+        &self.source
     }
 
     /// The escape character: `\` unless a `# escape=` directive set `` ` ``.
