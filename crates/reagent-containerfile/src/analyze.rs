@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use crate::error::ParseError;
 use crate::expand::{expand_word, MAX_TOTAL_EXPANSION};
-use crate::instruction::{Body, MountField, Source};
+use crate::instruction::{Body, MountField, Source, Token};
+use crate::keyword::Keyword;
 use crate::words::Range;
 use crate::Containerfile;
 
@@ -77,8 +78,13 @@ pub struct ContextSource {
 pub struct RemoteSource {
     /// 1-based line of the instruction.
     pub line: usize,
-    /// The URL after substitution.
+    /// The URL after substitution: what is fetched, and what the content key hashes. It
+    /// may hold a build arg's value (`https://${TOKEN}@host/x`), so it is not for display.
     pub url: String,
+    /// The URL exactly as written in the file, before `${ARG}` expansion (in the exec
+    /// form, the JSON string's value). This is what reagent shows to users, so a build
+    /// arg's value (a token in a URL) never reaches a manifest or a message.
+    pub written: String,
 }
 
 /// One build stage.
@@ -111,239 +117,366 @@ pub(crate) fn analyze(
     cf: &Containerfile,
     build_args: &BTreeMap<String, String>,
 ) -> Result<(Analysis, Vec<Range>), ParseError> {
-    let escape = cf.escape;
-    let all_names: Vec<Option<String>> = cf
-        .instructions
-        .iter()
-        .filter_map(|i| match &i.body {
-            Body::From { alias, .. } => Some(alias.clone()),
-            _ => None,
-        })
-        .collect();
-    let mut out = Analysis::default();
-    let mut spans = Vec::new();
-    let mut globals: BTreeMap<String, Option<String>> = BTreeMap::new();
-    let mut env: BTreeMap<String, String> = BTreeMap::new();
-    let mut args: BTreeMap<String, String> = BTreeMap::new();
-    // Bytes of ARG and ENV values expanded so far (see MAX_TOTAL_EXPANSION).
-    let mut held = 0usize;
-
+    let mut analyzer = Analyzer::new(cf, build_args);
     for ins in &cf.instructions {
-        let line = ins.line;
-        let mut hold = |bytes: usize| {
-            held = held.saturating_add(bytes);
-            if held > MAX_TOTAL_EXPANSION {
-                Err(ParseError::new(
-                    line,
-                    format!(
-                        "ARG and ENV values expand to more than {} MiB in all",
-                        MAX_TOTAL_EXPANSION >> 20
-                    ),
-                ))
-            } else {
-                Ok(())
-            }
-        };
-        let in_global = |globals: &BTreeMap<String, Option<String>>, w: &str| {
-            let lookup = |n: &str| global_value(globals, build_args, n);
-            expand_word(w, escape, &lookup).map_err(|m| ParseError::new(line, m))
-        };
-        let in_stage =
-            |env: &BTreeMap<String, String>, args: &BTreeMap<String, String>, w: &str| {
-                let lookup = |n: &str| env.get(n).or_else(|| args.get(n)).cloned();
-                expand_word(w, escape, &lookup).map_err(|m| ParseError::new(line, m))
-            };
-        let current = out.stages.len().saturating_sub(1);
+        analyzer.instruction(ins.line, &ins.body)?;
+    }
+    Ok((analyzer.out, analyzer.spans))
+}
 
-        match &ins.body {
+/// The state of one pass over the instructions: variables in scope, and what was found.
+struct Analyzer<'a> {
+    escape: char,
+    build_args: &'a BTreeMap<String, String>,
+    /// The `AS` name of every stage of the file, in order (`None` if unnamed).
+    stage_names: Vec<Option<String>>,
+    out: Analysis,
+    /// For each of `out.references`, its byte range in the source.
+    spans: Vec<Range>,
+    /// `ARG`s before the first `FROM`; `None` when declared without a value.
+    globals: BTreeMap<String, Option<String>>,
+    /// `ENV` of the current stage.
+    env: BTreeMap<String, String>,
+    /// `ARG`s of the current stage that have a value.
+    args: BTreeMap<String, String>,
+    /// Bytes of ARG and ENV values expanded so far (see [`MAX_TOTAL_EXPANSION`]).
+    held: usize,
+}
+
+impl<'a> Analyzer<'a> {
+    fn new(cf: &Containerfile, build_args: &'a BTreeMap<String, String>) -> Self {
+        let stage_names = cf
+            .instructions
+            .iter()
+            .filter_map(|i| match &i.body {
+                Body::From { alias, .. } => Some(alias.as_ref().map(|a| a.name.clone())),
+                _ => None,
+            })
+            .collect();
+        Analyzer {
+            escape: cf.escape,
+            build_args,
+            stage_names,
+            out: Analysis::default(),
+            spans: Vec::new(),
+            globals: BTreeMap::new(),
+            env: BTreeMap::new(),
+            args: BTreeMap::new(),
+            held: 0,
+        }
+    }
+
+    /// Take in one instruction, starting at `line`.
+    fn instruction(&mut self, line: usize, body: &Body) -> Result<(), ParseError> {
+        match body {
             Body::From {
                 platform,
                 image,
                 alias,
-            } => {
-                let resolved = in_global(&globals, &image.raw)?;
-                if resolved.is_empty() {
-                    return Err(ParseError::new(
-                        line,
-                        format!("FROM `{}` expands to an empty image name", image.raw),
-                    ));
-                }
-                let platform = platform
-                    .as_ref()
-                    .map(|p| in_global(&globals, &p.raw))
-                    .transpose()?;
-                let index = out.stages.len();
-                let lower = resolved.to_ascii_lowercase();
-                let base_stage = all_names[..index.min(all_names.len())]
-                    .iter()
-                    .position(|n| n.as_deref() == Some(lower.as_str()));
-                // `FROM x AS x` names image `x` (the stage does not exist yet); a stage
-                // defined further down cannot be built from.
-                if base_stage.is_none() {
-                    if let Some(later) = all_names
-                        .iter()
-                        .skip(index + 1)
-                        .position(|n| n.as_deref() == Some(lower.as_str()))
-                    {
-                        return Err(ParseError::new(
-                            line,
-                            format!(
-                                "FROM `{resolved}` names stage `{lower}`, which comes later in the file (stage {})",
-                                index + 1 + later
-                            ),
-                        ));
-                    }
-                }
-                if base_stage.is_none() && !resolved.eq_ignore_ascii_case("scratch") {
-                    out.references.push(ImageReference {
-                        line,
-                        kind: ReferenceKind::From,
-                        written: image.raw.clone(),
-                        resolved: resolved.clone(),
-                        stage: index,
-                    });
-                    spans.push(image.span);
-                }
-                out.stages.push(StageInfo {
-                    name: alias.clone(),
-                    base_written: image.raw.clone(),
-                    base_resolved: resolved,
-                    base_stage,
-                    line,
-                    platform,
-                });
-                env.clear();
-                args.clear();
-            }
-            Body::Arg(pairs) => {
-                if out.stages.is_empty() {
-                    for (name, default) in pairs {
-                        let value = match (build_args.get(name), default) {
-                            (Some(v), _) => Some(v.clone()),
-                            (None, Some(d)) => Some(in_global(&globals, d)?),
-                            (None, None) => None,
-                        };
-                        hold(value.as_ref().map_or(0, String::len))?;
-                        globals.insert(name.clone(), value);
-                    }
-                } else {
-                    for (name, default) in pairs {
-                        let value = match (build_args.get(name), default) {
-                            (Some(v), _) => Some(v.clone()),
-                            (None, Some(d)) => Some(in_stage(&env, &args, d)?),
-                            (None, None) => globals.get(name).cloned().flatten(),
-                        };
-                        hold(value.as_ref().map_or(0, String::len))?;
-                        match value {
-                            Some(v) => args.insert(name.clone(), v),
-                            None => args.remove(name),
-                        };
-                    }
-                }
-            }
-            Body::Env(pairs) => {
-                // All values see the environment from before this instruction.
-                let values = pairs
-                    .iter()
-                    .map(|(n, v)| Ok((n.clone(), in_stage(&env, &args, v)?)))
-                    .collect::<Result<Vec<_>, ParseError>>()?;
-                hold(values.iter().map(|(_, v)| v.len()).sum())?;
-                env.extend(values);
-            }
+            } => self.from(
+                line,
+                platform.as_ref(),
+                image,
+                alias.as_ref().map(|a| &a.name),
+            ),
+            Body::Arg(pairs) if self.out.stages.is_empty() => self.global_args(line, pairs),
+            Body::Arg(pairs) => self.stage_args(line, pairs),
+            Body::Env(pairs) => self.env(line, pairs),
             Body::Copy { add, from, sources } => {
-                let keyword = if *add { "ADD" } else { "COPY" };
-                if let Some(from) = from {
-                    let resolved = in_stage(&env, &args, &from.raw)?;
-                    if resolve_stage(
-                        &resolved,
-                        &all_names,
-                        current,
-                        line,
-                        &format!("{keyword} --from"),
-                    )?
-                    .is_none()
-                    {
-                        out.references.push(ImageReference {
-                            line,
-                            kind: ReferenceKind::CopyFrom,
-                            written: from.raw.clone(),
-                            resolved,
-                            stage: current,
-                        });
-                        spans.push(from.span);
-                    }
-                    continue;
-                }
-                for source in sources {
-                    let Source::Word(word) = source else { continue };
-                    let path = in_stage(&env, &args, word)?;
-                    if is_remote(&path) {
-                        if !*add {
-                            return Err(ParseError::new(
-                                line,
-                                format!("COPY cannot fetch `{path}`: use ADD for URLs"),
-                            ));
-                        }
-                        out.remote_sources.push(RemoteSource { line, url: path });
-                    } else {
-                        out.context_sources.push(ContextSource {
-                            line,
-                            instruction: keyword.to_string(),
-                            path,
-                        });
-                    }
+                let keyword = if *add { Keyword::Add } else { Keyword::Copy };
+                match from {
+                    Some(from) => self.copy_from(line, keyword, from),
+                    None => self.copy_sources(line, keyword, sources),
                 }
             }
-            Body::Run { mounts } => {
-                for fields in mounts {
-                    let get = |keys: &[&str]| -> Option<&MountField> {
-                        fields.iter().find(|f| keys.contains(&f.key.as_str()))
-                    };
-                    let kind = match get(&["type"]) {
-                        Some(f) => in_stage(&env, &args, &f.value.raw)?,
-                        None => "bind".to_string(),
-                    };
-                    if kind != "bind" && kind != "cache" {
-                        continue;
-                    }
-                    if let Some(from) = get(&["from"]) {
-                        let resolved = in_stage(&env, &args, &from.value.raw)?;
-                        if resolved.is_empty() {
-                            return Err(ParseError::new(line, "`--mount` has an empty `from=`"));
-                        }
-                        if resolve_stage(&resolved, &all_names, current, line, "RUN --mount from")?
-                            .is_none()
-                        {
-                            out.references.push(ImageReference {
-                                line,
-                                kind: ReferenceKind::MountFrom,
-                                written: from.value.raw.clone(),
-                                resolved,
-                                stage: current,
-                            });
-                            spans.push(from.value.span);
-                        }
-                    } else if kind == "bind" {
-                        let path = match get(&["source", "src"]) {
-                            Some(f) => in_stage(&env, &args, &f.value.raw)?,
-                            None => ".".to_string(),
-                        };
-                        out.context_sources.push(ContextSource {
-                            line,
-                            instruction: "RUN --mount".to_string(),
-                            path: if path.is_empty() {
-                                ".".to_string()
-                            } else {
-                                path
-                            },
-                        });
-                    }
-                }
-            }
-            Body::Other => {}
+            Body::Run { mounts } => mounts
+                .iter()
+                .try_for_each(|fields| self.mount(line, fields)),
+            Body::Other => Ok(()),
         }
     }
-    Ok((out, spans))
+
+    /// Index of the current stage (0 before the first `FROM`).
+    fn current_stage(&self) -> usize {
+        self.out.stages.len().saturating_sub(1)
+    }
+
+    /// Count `bytes` more of expanded `ARG`/`ENV` values against [`MAX_TOTAL_EXPANSION`].
+    fn hold(&mut self, line: usize, bytes: usize) -> Result<(), ParseError> {
+        self.held = self.held.saturating_add(bytes);
+        if self.held > MAX_TOTAL_EXPANSION {
+            return Err(ParseError::new(
+                line,
+                format!(
+                    "ARG and ENV values expand to more than {} MiB in all",
+                    MAX_TOTAL_EXPANSION >> 20
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Expand `word` in the global scope (`FROM` lines, `ARG`s before the first `FROM`).
+    fn expand_global(&self, line: usize, word: &Token) -> Result<String, ParseError> {
+        let lookup = |n: &str| global_value(&self.globals, self.build_args, n);
+        expand_word(&word.raw, self.escape, &lookup)
+            .map_err(|m| ParseError::new(line, m).with_span(word.span))
+    }
+
+    /// Expand `word` in the current stage (`ENV` wins over `ARG`); an error points at
+    /// `span` when given.
+    fn expand_in_stage(
+        &self,
+        line: usize,
+        word: &str,
+        span: Option<Range>,
+    ) -> Result<String, ParseError> {
+        let lookup = |n: &str| self.env.get(n).or_else(|| self.args.get(n)).cloned();
+        expand_word(word, self.escape, &lookup)
+            .map_err(|m| ParseError::new(line, m).with_span(span))
+    }
+
+    /// [`Analyzer::expand_in_stage`] for a word with a known place.
+    fn expand_token(&self, line: usize, word: &Token) -> Result<String, ParseError> {
+        self.expand_in_stage(line, &word.raw, Some(word.span))
+    }
+
+    /// `FROM`: start a stage, from an earlier stage, `scratch` or an external image.
+    fn from(
+        &mut self,
+        line: usize,
+        platform: Option<&Token>,
+        image: &Token,
+        alias: Option<&String>,
+    ) -> Result<(), ParseError> {
+        let resolved = self.expand_global(line, image)?;
+        if resolved.is_empty() {
+            return Err(ParseError::new(
+                line,
+                format!("FROM `{}` expands to an empty image name", image.raw),
+            )
+            .with_span(image.span));
+        }
+        let platform = platform.map(|p| self.expand_global(line, p)).transpose()?;
+        let index = self.out.stages.len();
+        let base_stage = self
+            .base_stage(line, index, &resolved)
+            .map_err(|e| e.with_span(image.span))?;
+        if base_stage.is_none() && !resolved.eq_ignore_ascii_case("scratch") {
+            self.out.references.push(ImageReference {
+                line,
+                kind: ReferenceKind::From,
+                written: image.raw.clone(),
+                resolved: resolved.clone(),
+                stage: index,
+            });
+            self.spans.push(image.span);
+        }
+        self.out.stages.push(StageInfo {
+            name: alias.cloned(),
+            base_written: image.raw.clone(),
+            base_resolved: resolved,
+            base_stage,
+            line,
+            platform,
+        });
+        self.env.clear();
+        self.args.clear();
+        Ok(())
+    }
+
+    /// The earlier stage that `FROM resolved` (stage `index`) builds on, if any. Naming a
+    /// stage further down is an error (without a span: the caller adds the image's);
+    /// `FROM x AS x` names image `x` (the stage does not exist yet).
+    fn base_stage(
+        &self,
+        line: usize,
+        index: usize,
+        resolved: &str,
+    ) -> Result<Option<usize>, ParseError> {
+        let lower = resolved.to_ascii_lowercase();
+        let names = &self.stage_names;
+        let is_it = |n: &Option<String>| n.as_deref() == Some(lower.as_str());
+        if let Some(i) = names[..index.min(names.len())].iter().position(is_it) {
+            return Ok(Some(i));
+        }
+        match names.iter().skip(index + 1).position(is_it) {
+            Some(later) => Err(ParseError::new(
+                line,
+                format!(
+                    "FROM `{resolved}` names stage `{lower}`, which comes later in the file (stage {})",
+                    index + 1 + later
+                ),
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// `ARG`s before the first `FROM`: a build arg wins over the default.
+    fn global_args(
+        &mut self,
+        line: usize,
+        pairs: &[(String, Option<Token>)],
+    ) -> Result<(), ParseError> {
+        for (name, default) in pairs {
+            let value = match (self.build_args.get(name), default) {
+                (Some(v), _) => Some(v.clone()),
+                (None, Some(d)) => Some(self.expand_global(line, d)?),
+                (None, None) => None,
+            };
+            self.hold(line, value.as_ref().map_or(0, String::len))?;
+            self.globals.insert(name.clone(), value);
+        }
+        Ok(())
+    }
+
+    /// `ARG`s in a stage: a build arg wins over the default, which wins over the global
+    /// value of the same name.
+    fn stage_args(
+        &mut self,
+        line: usize,
+        pairs: &[(String, Option<Token>)],
+    ) -> Result<(), ParseError> {
+        for (name, default) in pairs {
+            let value = match (self.build_args.get(name), default) {
+                (Some(v), _) => Some(v.clone()),
+                (None, Some(d)) => Some(self.expand_token(line, d)?),
+                (None, None) => self.globals.get(name).cloned().flatten(),
+            };
+            self.hold(line, value.as_ref().map_or(0, String::len))?;
+            match value {
+                Some(v) => self.args.insert(name.clone(), v),
+                None => self.args.remove(name),
+            };
+        }
+        Ok(())
+    }
+
+    /// `ENV`: all values see the environment from before this instruction.
+    fn env(&mut self, line: usize, pairs: &[(String, Token)]) -> Result<(), ParseError> {
+        let values = pairs
+            .iter()
+            .map(|(n, v)| Ok((n.clone(), self.expand_token(line, v)?)))
+            .collect::<Result<Vec<_>, ParseError>>()?;
+        self.hold(line, values.iter().map(|(_, v)| v.len()).sum())?;
+        self.env.extend(values);
+        Ok(())
+    }
+
+    /// `COPY`/`ADD --from=x`: an earlier stage, or an external image. Its sources are
+    /// paths in that image, not in the context.
+    fn copy_from(&mut self, line: usize, keyword: Keyword, from: &Token) -> Result<(), ParseError> {
+        let resolved = self.expand_token(line, from)?;
+        let current = self.current_stage();
+        let what = format!("{keyword} --from");
+        if resolve_stage(&resolved, &self.stage_names, current, line, &what)
+            .map_err(|e| e.with_span(from.span))?
+            .is_none()
+        {
+            self.out.references.push(ImageReference {
+                line,
+                kind: ReferenceKind::CopyFrom,
+                written: from.raw.clone(),
+                resolved,
+                stage: current,
+            });
+            self.spans.push(from.span);
+        }
+        Ok(())
+    }
+
+    /// `COPY`/`ADD` sources: context paths, or (for `ADD` only) URLs.
+    fn copy_sources(
+        &mut self,
+        line: usize,
+        keyword: Keyword,
+        sources: &[Source],
+    ) -> Result<(), ParseError> {
+        for source in sources {
+            let Source::Word { raw, span } = source else {
+                continue;
+            };
+            let path = self.expand_in_stage(line, raw, *span)?;
+            if is_remote(&path) {
+                if keyword != Keyword::Add {
+                    return Err(ParseError::new(
+                        line,
+                        format!("COPY cannot fetch `{path}`: use ADD for URLs"),
+                    )
+                    .with_span(*span));
+                }
+                self.out.remote_sources.push(RemoteSource {
+                    line,
+                    url: path,
+                    written: raw.clone(),
+                });
+            } else {
+                self.out.context_sources.push(ContextSource {
+                    line,
+                    instruction: keyword.to_string(),
+                    path,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// One `RUN --mount`: a `bind` or `cache` mount reads an image (`from=`) or, for
+    /// `bind`, the context (`source=`, `.` by default). Other types read neither.
+    fn mount(&mut self, line: usize, fields: &[MountField]) -> Result<(), ParseError> {
+        let get = |keys: &[&str]| -> Option<&MountField> {
+            fields.iter().find(|f| keys.contains(&f.key.as_str()))
+        };
+        let kind = match get(&["type"]) {
+            Some(f) => self.expand_token(line, &f.value)?,
+            None => "bind".to_string(),
+        };
+        if kind != "bind" && kind != "cache" {
+            return Ok(());
+        }
+        if let Some(from) = get(&["from"]) {
+            let resolved = self.expand_token(line, &from.value)?;
+            if resolved.is_empty() {
+                return Err(ParseError::new(line, "`--mount` has an empty `from=`")
+                    .with_span(from.value.span));
+            }
+            let current = self.current_stage();
+            if resolve_stage(
+                &resolved,
+                &self.stage_names,
+                current,
+                line,
+                "RUN --mount from",
+            )
+            .map_err(|e| e.with_span(from.value.span))?
+            .is_none()
+            {
+                self.out.references.push(ImageReference {
+                    line,
+                    kind: ReferenceKind::MountFrom,
+                    written: from.value.raw.clone(),
+                    resolved,
+                    stage: current,
+                });
+                self.spans.push(from.value.span);
+            }
+        } else if kind == "bind" {
+            let path = match get(&["source", "src"]) {
+                Some(f) => self.expand_token(line, &f.value)?,
+                None => ".".to_string(),
+            };
+            self.out.context_sources.push(ContextSource {
+                line,
+                instruction: "RUN --mount".to_string(),
+                path: if path.is_empty() {
+                    ".".to_string()
+                } else {
+                    path
+                },
+            });
+        }
+        Ok(())
+    }
 }
 
 /// A variable's value in the global scope (before the first `FROM`).
@@ -360,6 +493,7 @@ fn global_value(
 }
 
 /// Does `name` (a `--from` value) name a stage before `current`? `Ok(None)`: an image.
+/// Errors have no span: the caller points them at the word.
 fn resolve_stage(
     name: &str,
     names: &[Option<String>],

@@ -2,42 +2,23 @@
 
 use crate::error::ParseError;
 use crate::expand::check_word;
+use crate::keyword::{Keyword, UnknownKeyword};
 use crate::lexer::{Heredoc, LogicalLine};
 use crate::words::{heredoc_marker, split_plain, split_quoted, Range};
-
-/// Every instruction keyword buildah accepts.
-const KEYWORDS: &[&str] = &[
-    "FROM",
-    "RUN",
-    "CMD",
-    "LABEL",
-    "MAINTAINER",
-    "EXPOSE",
-    "ENV",
-    "ADD",
-    "COPY",
-    "ENTRYPOINT",
-    "VOLUME",
-    "USER",
-    "WORKDIR",
-    "ARG",
-    "ONBUILD",
-    "STOPSIGNAL",
-    "HEALTHCHECK",
-    "SHELL",
-];
 
 /// One instruction of a Containerfile.
 #[derive(Debug, Clone)]
 pub struct Instruction {
     /// 1-based line where the instruction starts.
     pub line: usize,
-    /// The keyword, upper-cased (`RUN`, `COPY`, ...).
-    pub keyword: String,
+    /// The keyword (written in any case; shown upper-cased).
+    pub keyword: Keyword,
     /// Everything after the keyword, continuation lines joined, not expanded.
     pub arguments: String,
     /// Heredoc bodies that follow the instruction (`RUN`, `COPY`, `ADD` only).
     pub heredocs: Vec<Heredoc>,
+    /// Where the keyword is in the original text.
+    pub(crate) keyword_span: Range,
     pub(crate) body: Body,
 }
 
@@ -51,10 +32,20 @@ pub(crate) struct Token {
 /// A `COPY`/`ADD` source before expansion.
 #[derive(Debug, Clone)]
 pub(crate) enum Source {
-    /// A path, glob or URL, still to be expanded.
-    Word(String),
+    /// A path, glob or URL, still to be expanded; `span` is `None` in the exec (JSON)
+    /// form, where a word's bytes are not those of the text.
+    Word { raw: String, span: Option<Range> },
     /// `<<EOF`: content comes from the heredoc, not the context.
     Heredoc,
+}
+
+/// The `AS` name of a stage.
+#[derive(Debug, Clone)]
+pub(crate) struct StageName {
+    /// Lower-cased: stage names are case-insensitive.
+    pub name: String,
+    /// Where the name is in the original text.
+    pub span: Range,
 }
 
 /// One `key=value` field of a `RUN --mount`.
@@ -70,10 +61,11 @@ pub(crate) enum Body {
     From {
         platform: Option<Token>,
         image: Token,
-        alias: Option<String>,
+        alias: Option<StageName>,
     },
-    Arg(Vec<(String, Option<String>)>),
-    Env(Vec<(String, String)>),
+    /// Names with their default values, if any.
+    Arg(Vec<(String, Option<Token>)>),
+    Env(Vec<(String, Token)>),
     Copy {
         add: bool,
         from: Option<Token>,
@@ -92,11 +84,12 @@ enum FlagKind {
     Repeat,
 }
 
-fn flag_spec(keyword: &str) -> &'static [(&'static str, FlagKind)] {
+/// The flags an instruction accepts; an instruction without any takes `--x` as an argument.
+fn flag_spec(keyword: Keyword) -> &'static [(&'static str, FlagKind)] {
     use FlagKind::*;
     match keyword {
-        "FROM" => &[("platform", Value)],
-        "COPY" => &[
+        Keyword::From => &[("platform", Value)],
+        Keyword::Copy => &[
             ("from", Value),
             ("chown", Value),
             ("chmod", Value),
@@ -104,7 +97,7 @@ fn flag_spec(keyword: &str) -> &'static [(&'static str, FlagKind)] {
             ("parents", Bool),
             ("exclude", Repeat),
         ],
-        "ADD" => &[
+        Keyword::Add => &[
             ("from", Value),
             ("chown", Value),
             ("chmod", Value),
@@ -113,8 +106,8 @@ fn flag_spec(keyword: &str) -> &'static [(&'static str, FlagKind)] {
             ("keep-git-dir", Bool),
             ("exclude", Repeat),
         ],
-        "RUN" => &[("mount", Repeat), ("network", Value), ("security", Value)],
-        "HEALTHCHECK" => &[
+        Keyword::Run => &[("mount", Repeat), ("network", Value), ("security", Value)],
+        Keyword::Healthcheck => &[
             ("interval", Value),
             ("timeout", Value),
             ("start-period", Value),
@@ -135,7 +128,7 @@ struct Flag {
 fn flags(
     ll: &LogicalLine,
     from: usize,
-    keyword: &str,
+    keyword: Keyword,
     escape: char,
 ) -> Result<(Vec<Flag>, usize), ParseError> {
     let spec = flag_spec(keyword);
@@ -161,47 +154,68 @@ fn flags(
             Some((n, _)) => (n, Some((from + a + 2 + n.len() + 1, from + b))),
             None => (body, None),
         };
+        // `--name`, without the value.
+        let flag_span = ll.original((from + a, from + a + 2 + name.len()));
         let Some((_, kind)) = spec.iter().find(|(n, _)| *n == name) else {
-            return Err(ParseError::new(
-                ll.line,
-                format!("unknown flag `--{name}` for {keyword}"),
-            ));
+            return Err(
+                ParseError::new(ll.line, format!("unknown flag `--{name}` for {keyword}"))
+                    .with_span(flag_span),
+            );
         };
         if *kind != FlagKind::Repeat && out.iter().any(|f| f.name == name) {
-            return Err(ParseError::new(
-                ll.line,
-                format!("flag `--{name}` given twice"),
-            ));
+            return Err(
+                ParseError::new(ll.line, format!("flag `--{name}` given twice"))
+                    .with_span(flag_span),
+            );
         }
-        match (kind, value) {
-            (FlagKind::Bool, Some(r)) => {
-                let v = &ll.text[r.0..r.1];
-                if v != "true" && v != "false" {
-                    return Err(ParseError::new(
-                        ll.line,
-                        format!("flag `--{name}` takes true or false, not `{v}`"),
-                    ));
-                }
-            }
-            (FlagKind::Value | FlagKind::Repeat, None) => {
-                return Err(ParseError::new(
-                    ll.line,
-                    format!("flag `--{name}` needs a value (`--{name}=...`)"),
-                ));
-            }
-            // `--mount` values are checked field by field in `mount_fields`.
-            (_, Some(r)) if name != "mount" => {
-                check_word(&ll.text[r.0..r.1], escape)
-                    .map_err(|m| ParseError::new(ll.line, format!("in `--{name}`: {m}")))?;
-            }
-            _ => {}
-        }
+        check_flag_value(ll, name, *kind, value, escape).map_err(|e| match e.span {
+            Some(_) => e,
+            None => e.with_span(flag_span),
+        })?;
         out.push(Flag {
             name: name.to_string(),
             value,
         });
     }
     Ok((out, args_start))
+}
+
+/// Check that flag `--name` of `kind` has the value it needs (`value` is a range of the
+/// logical text), and that the value is a well-formed word. An error about the value
+/// points at the value; one about a missing value has no span (the caller adds it).
+fn check_flag_value(
+    ll: &LogicalLine,
+    name: &str,
+    kind: FlagKind,
+    value: Option<Range>,
+    escape: char,
+) -> Result<(), ParseError> {
+    match (kind, value) {
+        (FlagKind::Bool, Some(r)) => {
+            let v = &ll.text[r.0..r.1];
+            if v != "true" && v != "false" {
+                return Err(ParseError::new(
+                    ll.line,
+                    format!("flag `--{name}` takes true or false, not `{v}`"),
+                )
+                .with_span(ll.original(r)));
+            }
+        }
+        (FlagKind::Value | FlagKind::Repeat, None) => {
+            return Err(ParseError::new(
+                ll.line,
+                format!("flag `--{name}` needs a value (`--{name}=...`)"),
+            ));
+        }
+        // `--mount` values are checked field by field in `mount_fields`.
+        (_, Some(r)) if name != "mount" => {
+            check_word(&ll.text[r.0..r.1], escape).map_err(|m| {
+                ParseError::new(ll.line, format!("in `--{name}`: {m}")).with_span(ll.original(r))
+            })?;
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 fn token(ll: &LogicalLine, r: Range) -> Token {
@@ -211,26 +225,6 @@ fn token(ll: &LogicalLine, r: Range) -> Token {
     }
 }
 
-/// Exec form: `["a", "b"]`. `Ok(None)` means shell form. Text starting with `["` must be
-/// valid JSON (Docker would silently fall back to shell form, which hides typos).
-fn json_form(args: &str, line: usize) -> Result<Option<Vec<String>>, ParseError> {
-    let t = args.trim();
-    if !t.starts_with('[') {
-        return Ok(None);
-    }
-    match serde_json::from_str::<Vec<String>>(t) {
-        Ok(v) => Ok(Some(v)),
-        Err(e) if t.starts_with("[\"") => {
-            Err(ParseError::new(line, format!("malformed JSON array: {e}")))
-        }
-        Err(_) => Ok(None),
-    }
-}
-
-fn check(word: &str, escape: char, line: usize) -> Result<(), ParseError> {
-    check_word(word, escape).map_err(|m| ParseError::new(line, m))
-}
-
 /// A valid stage name: a letter, then letters, digits, `-`, `_`, `.`.
 pub(crate) fn valid_stage_name(name: &str) -> bool {
     let mut chars = name.chars();
@@ -238,225 +232,331 @@ pub(crate) fn valid_stage_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
-/// Parse one logical line into an instruction.
-pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instruction, ParseError> {
-    let kw_len = ll.text.find(char::is_whitespace).unwrap_or(ll.text.len());
-    let keyword = ll.text[..kw_len].to_ascii_uppercase();
-    if !KEYWORDS.contains(&keyword.as_str()) {
-        return Err(ParseError::new(
-            ll.line,
-            format!("unknown instruction `{}`", &ll.text[..kw_len]),
-        ));
+/// An instruction split into keyword, flags and arguments: what the parser of each
+/// instruction kind works from.
+struct Parts<'a> {
+    ll: &'a LogicalLine,
+    keyword: Keyword,
+    escape: char,
+    flags: Vec<Flag>,
+    /// Where the arguments start in `ll.text`.
+    args_start: usize,
+}
+
+impl Parts<'_> {
+    /// 1-based line where the instruction starts.
+    fn line(&self) -> usize {
+        self.ll.line
     }
-    let line = ll.line;
-    let (flag_list, args_start) = flags(ll, kw_len, &keyword, escape)?;
-    let args = &ll.text[args_start..];
-    let value_of = |name: &str| -> Option<Range> {
-        flag_list
+
+    /// The text after the flags, not trimmed.
+    fn args(&self) -> &str {
+        &self.ll.text[self.args_start..]
+    }
+
+    /// The value of the first `--name=value` flag, as a range of the logical text.
+    fn flag_value(&self, name: &str) -> Option<Range> {
+        self.flags
             .iter()
             .find(|f| f.name == name)
             .and_then(|f| f.value)
-    };
+    }
 
-    let body = match keyword.as_str() {
-        "FROM" => {
-            let words = split_plain(args);
-            let (image, alias) = match words.as_slice() {
-                [img] => (*img, None),
-                [img, as_kw, name] if args[as_kw.0..as_kw.1].eq_ignore_ascii_case("as") => {
-                    let name = &args[name.0..name.1];
-                    if !valid_stage_name(name) {
-                        return Err(ParseError::new(
-                            line,
-                            format!("invalid stage name `{name}`"),
-                        ));
-                    }
-                    (*img, Some(name.to_ascii_lowercase()))
-                }
-                _ => {
-                    return Err(ParseError::new(
-                        line,
-                        "FROM needs an image, optionally followed by `AS name`",
-                    ))
-                }
-            };
-            let image = token(ll, (args_start + image.0, args_start + image.1));
-            check(&image.raw, escape, line)?;
-            Body::From {
-                platform: value_of("platform").map(|r| token(ll, r)),
-                image,
-                alias,
-            }
+    /// The word at `(a, b)` of [`Parts::args`], with its span in the original text.
+    fn arg_token(&self, (a, b): Range) -> Token {
+        token(self.ll, (self.args_start + a, self.args_start + b))
+    }
+
+    /// The span in the original text of `(a, b)` of [`Parts::args`].
+    fn arg_span(&self, (a, b): Range) -> Range {
+        self.ll.original((self.args_start + a, self.args_start + b))
+    }
+
+    /// An error at this instruction's line.
+    fn error(&self, message: impl Into<String>) -> ParseError {
+        ParseError::new(self.line(), message)
+    }
+
+    /// Check the syntax of a word (quotes, `${...}`) without expanding it; an error points
+    /// at `span` when given.
+    fn check(&self, word: &str, span: Option<Range>) -> Result<(), ParseError> {
+        check_word(word, self.escape).map_err(|m| self.error(m).with_span(span))
+    }
+
+    /// Check the syntax of the word at `(a, b)` of [`Parts::args`].
+    fn check_arg(&self, (a, b): Range) -> Result<(), ParseError> {
+        self.check(&self.args()[a..b], Some(self.arg_span((a, b))))
+    }
+
+    /// Exec form: `["a", "b"]`. `Ok(None)` means shell form. Text starting with `["` must
+    /// be valid JSON (Docker would silently fall back to shell form, which hides typos).
+    fn json_form(&self) -> Result<Option<Vec<String>>, ParseError> {
+        let args = self.args();
+        let t = args.trim();
+        if !t.starts_with('[') {
+            return Ok(None);
         }
-        "ARG" | "ENV" => {
-            let words: Vec<&str> = split_quoted(args, escape)
-                .iter()
-                .map(|(a, b)| &args[*a..*b])
-                .collect();
-            if words.is_empty() {
-                return Err(ParseError::new(
-                    line,
-                    format!("{keyword} needs at least one argument"),
-                ));
+        match serde_json::from_str::<Vec<String>>(t) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if t.starts_with("[\"") => {
+                let start = args.len() - args.trim_start().len();
+                Err(self
+                    .error(format!("malformed JSON array: {e}"))
+                    .with_span(self.arg_span((start, start + t.len()))))
             }
-            let mut pairs = Vec::new();
-            let legacy = keyword == "ENV" && !words[0].contains('=');
-            if legacy {
-                let name = words[0];
-                let value = args.trim_start()[name.len()..].trim();
-                if value.is_empty() {
-                    return Err(ParseError::new(line, format!("ENV `{name}` needs a value")));
-                }
-                check(value, escape, line)?;
-                pairs.push((name.to_string(), Some(value.to_string())));
-            } else {
-                for w in words {
-                    let (name, value) = match w.split_once('=') {
-                        Some((n, v)) => (n, Some(v)),
-                        None if keyword == "ARG" => (w, None),
-                        None => {
-                            return Err(ParseError::new(
-                                line,
-                                format!("ENV `{w}` has no `=value`"),
-                            ));
-                        }
-                    };
-                    if name.is_empty() {
-                        return Err(ParseError::new(
-                            line,
-                            format!("{keyword} name is empty in `{w}`"),
-                        ));
-                    }
-                    if let Some(v) = value {
-                        check(v, escape, line)?;
-                    }
-                    pairs.push((name.to_string(), value.map(str::to_string)));
-                }
-            }
-            if keyword == "ARG" {
-                Body::Arg(pairs)
-            } else {
-                Body::Env(
-                    pairs
-                        .into_iter()
-                        .map(|(n, v)| (n, v.unwrap_or_default()))
-                        .collect(),
-                )
-            }
+            Err(_) => Ok(None),
         }
-        "COPY" | "ADD" => {
-            let mut sources = Vec::new();
-            let count;
-            if let Some(items) = json_form(args, line)? {
-                count = items.len();
-                for s in items.iter().take(count.saturating_sub(1)) {
-                    check(s, escape, line)?;
-                    sources.push(Source::Word(s.clone()));
-                }
-            } else {
-                let words = split_plain(args);
-                count = words.len();
-                for (a, b) in words.iter().take(count.saturating_sub(1)) {
-                    let w = &args[*a..*b];
-                    let is_heredoc = heredoc_marker(w)
-                        .is_some_and(|(n, _, _)| ll.heredocs.iter().any(|h| h.name == n));
-                    if is_heredoc {
-                        sources.push(Source::Heredoc);
-                    } else {
-                        check(w, escape, line)?;
-                        sources.push(Source::Word(w.to_string()));
-                    }
-                }
-            }
-            if count < 2 {
-                return Err(ParseError::new(
-                    line,
-                    format!("{keyword} needs at least two arguments: a source and a destination"),
-                ));
-            }
-            Body::Copy {
-                add: keyword == "ADD",
-                from: value_of("from").map(|r| token(ll, r)),
-                sources,
-            }
-        }
-        "RUN" => {
-            for (name, allowed) in [
-                ("network", &["default", "none", "host"][..]),
-                ("security", &["sandbox", "insecure"][..]),
-            ] {
-                if let Some(r) = value_of(name) {
-                    let v = &ll.text[r.0..r.1];
-                    if !v.contains('$') && !allowed.contains(&v) {
-                        return Err(ParseError::new(
-                            line,
-                            format!("`--{name}={v}`: expected one of {}", allowed.join(", ")),
-                        ));
-                    }
-                }
-            }
-            let mut mounts = Vec::new();
-            for f in flag_list.iter().filter(|f| f.name == "mount") {
-                if let Some(r) = f.value {
-                    mounts.push(mount_fields(ll, r, escape)?);
-                }
-            }
-            json_form(args, line)?;
-            if args.trim().is_empty() && ll.heredocs.is_empty() {
-                return Err(ParseError::new(line, "RUN needs a command"));
-            }
-            Body::Run { mounts }
-        }
-        "CMD" | "ENTRYPOINT" => {
-            json_form(args, line)?;
+    }
+}
+
+/// Parse one logical line into an instruction.
+pub(crate) fn parse_instruction(ll: &LogicalLine, escape: char) -> Result<Instruction, ParseError> {
+    let kw_len = ll.text.find(char::is_whitespace).unwrap_or(ll.text.len());
+    let keyword_span = ll.original((0, kw_len));
+    let keyword: Keyword = ll.text[..kw_len].parse().map_err(|e: UnknownKeyword| {
+        ParseError::new(ll.line, e.to_string()).with_span(keyword_span)
+    })?;
+    let (flags, args_start) = flags(ll, kw_len, keyword, escape)?;
+    let p = Parts {
+        ll,
+        keyword,
+        escape,
+        flags,
+        args_start,
+    };
+    let body = match keyword {
+        Keyword::From => from_body(&p)?,
+        Keyword::Arg => Body::Arg(assignments(&p)?),
+        // `assignments` gives every ENV name a value (or fails).
+        Keyword::Env => Body::Env(
+            assignments(&p)?
+                .into_iter()
+                .filter_map(|(n, v)| Some((n, v?)))
+                .collect(),
+        ),
+        Keyword::Copy | Keyword::Add => copy_body(&p)?,
+        Keyword::Run => run_body(&p)?,
+        Keyword::Cmd | Keyword::Entrypoint => {
+            p.json_form()?;
             Body::Other
         }
-        "SHELL" => {
-            if json_form(args, line)?.is_none() {
-                return Err(ParseError::new(
-                    line,
-                    "SHELL needs a JSON array, e.g. SHELL [\"/bin/sh\", \"-c\"]",
-                ));
+        Keyword::Shell => {
+            if p.json_form()?.is_none() {
+                return Err(p.error("SHELL needs a JSON array, e.g. SHELL [\"/bin/sh\", \"-c\"]"));
             }
             Body::Other
         }
-        "ONBUILD" => {
-            let inner = args
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_ascii_uppercase();
-            if matches!(inner.as_str(), "ONBUILD" | "FROM" | "MAINTAINER") {
-                return Err(ParseError::new(
-                    line,
-                    format!("{inner} is not allowed in ONBUILD"),
-                ));
-            }
-            if !KEYWORDS.contains(&inner.as_str()) {
-                return Err(ParseError::new(
-                    line,
-                    format!("unknown instruction `{inner}` in ONBUILD"),
-                ));
-            }
+        Keyword::Onbuild => {
+            check_onbuild_trigger(&p)?;
             Body::Other
         }
-        "WORKDIR" | "USER" | "LABEL" | "EXPOSE" | "STOPSIGNAL" | "VOLUME" => {
-            if json_form(args, line)?.is_none() {
-                for (a, b) in split_quoted(args, escape) {
-                    check(&args[a..b], escape, line)?;
-                }
-            }
+        Keyword::Workdir
+        | Keyword::User
+        | Keyword::Label
+        | Keyword::Expose
+        | Keyword::Stopsignal
+        | Keyword::Volume => {
+            check_words(&p)?;
             Body::Other
         }
-        _ => Body::Other,
+        Keyword::Maintainer | Keyword::Healthcheck => Body::Other,
     };
     Ok(Instruction {
-        line,
+        line: ll.line,
         keyword,
         arguments: ll.text[kw_len..].trim().to_string(),
         heredocs: ll.heredocs.clone(),
+        keyword_span,
         body,
     })
+}
+
+/// `FROM [--platform=p] image [AS name]`.
+fn from_body(p: &Parts<'_>) -> Result<Body, ParseError> {
+    let args = p.args();
+    let words = split_plain(args);
+    let (image, alias) = match words.as_slice() {
+        [img] => (*img, None),
+        [img, as_kw, name_at] if args[as_kw.0..as_kw.1].eq_ignore_ascii_case("as") => {
+            let name = &args[name_at.0..name_at.1];
+            let span = p.arg_span(*name_at);
+            if !valid_stage_name(name) {
+                return Err(p
+                    .error(format!("invalid stage name `{name}`"))
+                    .with_span(span));
+            }
+            let name = name.to_ascii_lowercase();
+            (*img, Some(StageName { name, span }))
+        }
+        _ => return Err(p.error("FROM needs an image, optionally followed by `AS name`")),
+    };
+    let image = p.arg_token(image);
+    p.check(&image.raw, Some(image.span))?;
+    Ok(Body::From {
+        platform: p.flag_value("platform").map(|r| token(p.ll, r)),
+        image,
+        alias,
+    })
+}
+
+/// The `name[=value]` pairs of `ARG` or `ENV` (a value is required for `ENV`), including
+/// the legacy `ENV name value with spaces` form.
+fn assignments(p: &Parts<'_>) -> Result<Vec<(String, Option<Token>)>, ParseError> {
+    let args = p.args();
+    let words = split_quoted(args, p.escape);
+    let Some(&first) = words.first() else {
+        return Err(p.error(format!("{} needs at least one argument", p.keyword)));
+    };
+    if p.keyword == Keyword::Env && !args[first.0..first.1].contains('=') {
+        return legacy_env(p, first).map(|pair| vec![pair]);
+    }
+    let mut pairs = Vec::new();
+    for (a, b) in words {
+        let w = &args[a..b];
+        let (name, value) = match w.split_once('=') {
+            Some((n, _)) => (n, Some(p.arg_token((a + n.len() + 1, b)))),
+            None if p.keyword == Keyword::Arg => (w, None),
+            None => {
+                return Err(p
+                    .error(format!("ENV `{w}` has no `=value`"))
+                    .with_span(p.arg_span((a, b))))
+            }
+        };
+        if name.is_empty() {
+            return Err(p
+                .error(format!("{} name is empty in `{w}`", p.keyword))
+                .with_span(p.arg_span((a, b))));
+        }
+        if let Some(v) = &value {
+            p.check(&v.raw, Some(v.span))?;
+        }
+        pairs.push((name.to_string(), value));
+    }
+    Ok(pairs)
+}
+
+/// `ENV name value with spaces`: everything after the name (at `(a, b)` of the
+/// arguments) is the value.
+fn legacy_env(p: &Parts<'_>, (a, b): Range) -> Result<(String, Option<Token>), ParseError> {
+    let args = p.args();
+    let name = &args[a..b];
+    let after = &args[b..];
+    let value = after.trim();
+    if value.is_empty() {
+        return Err(p
+            .error(format!("ENV `{name}` needs a value"))
+            .with_span(p.arg_span((a, b))));
+    }
+    let start = b + (after.len() - after.trim_start().len());
+    let value = p.arg_token((start, start + value.len()));
+    p.check(&value.raw, Some(value.span))?;
+    Ok((name.to_string(), Some(value)))
+}
+
+/// `COPY`/`ADD` in exec or shell form: every argument but the last is a source.
+fn copy_body(p: &Parts<'_>) -> Result<Body, ParseError> {
+    let args = p.args();
+    let mut sources = Vec::new();
+    let count;
+    if let Some(items) = p.json_form()? {
+        count = items.len();
+        for s in items.iter().take(count.saturating_sub(1)) {
+            p.check(s, None)?;
+            sources.push(Source::Word {
+                raw: s.clone(),
+                span: None,
+            });
+        }
+    } else {
+        let words = split_plain(args);
+        count = words.len();
+        for (a, b) in words.iter().take(count.saturating_sub(1)) {
+            let w = &args[*a..*b];
+            let is_heredoc = heredoc_marker(w)
+                .is_some_and(|(n, _, _)| p.ll.heredocs.iter().any(|h| h.name == n));
+            if is_heredoc {
+                sources.push(Source::Heredoc);
+            } else {
+                p.check_arg((*a, *b))?;
+                sources.push(Source::Word {
+                    raw: w.to_string(),
+                    span: Some(p.arg_span((*a, *b))),
+                });
+            }
+        }
+    }
+    if count < 2 {
+        return Err(p.error(format!(
+            "{} needs at least two arguments: a source and a destination",
+            p.keyword
+        )));
+    }
+    Ok(Body::Copy {
+        add: p.keyword == Keyword::Add,
+        from: p.flag_value("from").map(|r| token(p.ll, r)),
+        sources,
+    })
+}
+
+/// `RUN`: check `--network`/`--security`, split each `--mount`, and require a command.
+fn run_body(p: &Parts<'_>) -> Result<Body, ParseError> {
+    for (name, allowed) in [
+        ("network", &["default", "none", "host"][..]),
+        ("security", &["sandbox", "insecure"][..]),
+    ] {
+        if let Some(r) = p.flag_value(name) {
+            let v = &p.ll.text[r.0..r.1];
+            if !v.contains('$') && !allowed.contains(&v) {
+                return Err(p
+                    .error(format!(
+                        "`--{name}={v}`: expected one of {}",
+                        allowed.join(", ")
+                    ))
+                    .with_span(p.ll.original(r)));
+            }
+        }
+    }
+    let mut mounts = Vec::new();
+    for f in p.flags.iter().filter(|f| f.name == "mount") {
+        if let Some(r) = f.value {
+            mounts.push(mount_fields(p.ll, r, p.escape)?);
+        }
+    }
+    p.json_form()?;
+    if p.args().trim().is_empty() && p.ll.heredocs.is_empty() {
+        return Err(p.error("RUN needs a command"));
+    }
+    Ok(Body::Run { mounts })
+}
+
+/// `ONBUILD` takes any instruction except `ONBUILD`, `FROM` and `MAINTAINER`.
+fn check_onbuild_trigger(p: &Parts<'_>) -> Result<(), ParseError> {
+    let args = p.args();
+    let at = split_plain(args).first().copied();
+    let inner = at.map_or("", |(a, b)| &args[a..b]);
+    let span = at.map(|r| p.arg_span(r));
+    match inner.parse::<Keyword>() {
+        Ok(k @ (Keyword::Onbuild | Keyword::From | Keyword::Maintainer)) => Err(p
+            .error(format!("{k} is not allowed in ONBUILD"))
+            .with_span(span)),
+        Ok(_) => Ok(()),
+        Err(_) => Err(p
+            .error(format!(
+                "unknown instruction `{}` in ONBUILD",
+                inner.to_ascii_uppercase()
+            ))
+            .with_span(span)),
+    }
+}
+
+/// Instructions whose shell-form words are only checked for syntax (`WORKDIR`, `LABEL`, ...).
+fn check_words(p: &Parts<'_>) -> Result<(), ParseError> {
+    if p.json_form()?.is_none() {
+        for r in split_quoted(p.args(), p.escape) {
+            p.check_arg(r)?;
+        }
+    }
+    Ok(())
 }
 
 /// Split a `--mount` value into its comma-separated fields, keeping original spans.
@@ -465,7 +565,6 @@ fn mount_fields(
     (mut a, mut b): Range,
     escape: char,
 ) -> Result<Vec<MountField>, ParseError> {
-    let line = ll.line;
     let raw = &ll.text[a..b];
     if raw.len() >= 2
         && (raw.starts_with('"') && raw.ends_with('"')
@@ -487,34 +586,48 @@ fn mount_fields(
             None => (part, (start + part.len(), start + part.len())),
         };
         let value = token(ll, vr);
-        check(&value.raw, escape, line)?;
+        check_word(&value.raw, escape)
+            .map_err(|m| ParseError::new(ll.line, m).with_span(value.span))?;
         fields.push(MountField {
             key: key.trim().to_ascii_lowercase(),
             value,
         });
     }
+    check_mount(&fields, ll.line).map_err(|e| match e.span {
+        Some(_) => e,
+        None => e.with_span(ll.original((a, b))),
+    })?;
+    Ok(fields)
+}
+
+/// A literal mount type must be known, and `bind`, `cache` and `tmpfs` need a target.
+/// An unknown type points at the type; a missing target has no span (the caller points
+/// at the whole mount).
+fn check_mount(fields: &[MountField], line: usize) -> Result<(), ParseError> {
     let get = |k: &[&str]| {
         fields
             .iter()
             .find(|f| k.contains(&f.key.as_str()))
-            .map(|f| f.value.raw.as_str())
+            .map(|f| &f.value)
     };
-    let kind = get(&["type"]).unwrap_or("bind");
-    if !kind.contains('$') {
-        if !matches!(kind, "bind" | "cache" | "tmpfs" | "secret" | "ssh") {
-            return Err(ParseError::new(
-                line,
-                format!("unknown mount type `{kind}`"),
-            ));
-        }
-        if matches!(kind, "bind" | "cache" | "tmpfs")
-            && get(&["target", "dst", "destination"]).is_none()
-        {
-            return Err(ParseError::new(
-                line,
-                format!("`--mount=type={kind}` needs a target"),
-            ));
-        }
+    let type_field = get(&["type"]);
+    let kind = type_field.map_or("bind", |t| t.raw.as_str());
+    if kind.contains('$') {
+        return Ok(());
     }
-    Ok(fields)
+    if !matches!(kind, "bind" | "cache" | "tmpfs" | "secret" | "ssh") {
+        return Err(
+            ParseError::new(line, format!("unknown mount type `{kind}`"))
+                .with_span(type_field.map(|t| t.span)),
+        );
+    }
+    if matches!(kind, "bind" | "cache" | "tmpfs")
+        && get(&["target", "dst", "destination"]).is_none()
+    {
+        return Err(ParseError::new(
+            line,
+            format!("`--mount=type={kind}` needs a target"),
+        ));
+    }
+    Ok(())
 }

@@ -3,7 +3,8 @@
 //! the original text, so that words can be rewritten in place.
 
 use crate::error::ParseError;
-use crate::words::{heredoc_marker, split_quoted};
+use crate::keyword::Keyword;
+use crate::words::{heredoc_marker, split_quoted, Range};
 
 /// A heredoc attached to a `RUN`, `COPY` or `ADD` instruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,15 +72,33 @@ fn physical_lines(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
+/// A parser directive `# name=value`, with where its words are in the line.
+struct Directive {
+    /// Lower-cased.
+    name: String,
+    name_at: Range,
+    value: String,
+    value_at: Range,
+}
+
 /// `# name=value` at the top of the file.
-fn directive(line: &str) -> Option<(String, String)> {
+fn directive(line: &str) -> Option<Directive> {
     let rest = line.trim_start().strip_prefix('#')?;
     let (name, value) = rest.split_once('=')?;
-    let name = name.trim();
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric()) {
+    let trimmed = name.trim();
+    if trimmed.is_empty() || !trimmed.chars().all(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
-    Some((name.to_ascii_lowercase(), value.trim().to_string()))
+    // `rest` ends the line; `name`, `=` and `value` follow each other in it.
+    let name_at = line.len() - rest.len() + (name.len() - name.trim_start().len());
+    let value_trimmed = value.trim();
+    let value_at = line.len() - value.len() + (value.len() - value.trim_start().len());
+    Some(Directive {
+        name: trimmed.to_ascii_lowercase(),
+        name_at: (name_at, name_at + trimmed.len()),
+        value: value_trimmed.to_string(),
+        value_at: (value_at, value_at + value_trimmed.len()),
+    })
 }
 
 fn is_comment_or_blank(line: &str) -> bool {
@@ -96,140 +115,174 @@ fn continued(line: &str, escape: char) -> Option<&str> {
 /// Split `text` into logical lines.
 pub(crate) fn lex(text: &str) -> Result<Lexed, ParseError> {
     let lines = physical_lines(text);
-    let mut escape = '\\';
-    let mut i = 0;
-    // Parser directives: only at the very top; the first non-directive line ends them.
-    let mut seen = Vec::new();
+    let (escape, mut i) = directives(&lines)?;
+    let mut out = Vec::new();
     while i < lines.len() {
-        let Some((name, value)) = directive(lines[i].1) else {
-            break;
+        if is_comment_or_blank(lines[i].1) {
+            i += 1;
+            continue;
+        }
+        let Some(mut ll) = join_continuations(&lines, &mut i, escape) else {
+            continue;
         };
-        if seen.contains(&name) {
+        ll.heredocs = heredocs(&ll, &lines, &mut i, escape)?;
+        out.push(ll);
+    }
+    Ok(Lexed { escape, lines: out })
+}
+
+/// Read the parser directives at the top of the file: the escape character and the index
+/// of the first line after them.
+fn directives(lines: &[(usize, &str)]) -> Result<(char, usize), ParseError> {
+    let mut escape = '\\';
+    let mut seen = Vec::new();
+    // Only at the very top: the first non-directive line ends them.
+    for (i, (offset, line)) in lines.iter().enumerate() {
+        let Some(d) = directive(line) else {
+            return Ok((escape, i));
+        };
+        let span = |(a, b): Range| (offset + a, offset + b);
+        if seen.contains(&d.name) {
             return Err(ParseError::new(
                 i + 1,
-                format!("parser directive `{name}` given twice"),
-            ));
+                format!("parser directive `{}` given twice", d.name),
+            )
+            .with_span(span(d.name_at)));
         }
-        match name.as_str() {
+        match d.name.as_str() {
             "escape" => {
-                escape = match value.as_str() {
+                escape = match d.value.as_str() {
                     "\\" => '\\',
                     "`" => '`',
                     _ => {
                         return Err(ParseError::new(
                             i + 1,
-                            format!("invalid escape character `{value}`: must be ` or \\"),
-                        ))
+                            format!("invalid escape character `{}`: must be ` or \\", d.value),
+                        )
+                        .with_span(span(d.value_at)))
                     }
                 }
             }
             "syntax" | "check" => {}
             // An unknown directive is a comment, and ends directive processing.
-            _ => break,
+            _ => return Ok((escape, i)),
         }
-        seen.push(name);
-        i += 1;
+        seen.push(d.name);
     }
+    Ok((escape, lines.len()))
+}
 
+/// Join the instruction starting at `lines[*i]` with its continuation lines, skipping
+/// comment and blank lines inside it, and leave `*i` after its last line. `None` when
+/// the lines hold nothing but escape characters.
+fn join_continuations(lines: &[(usize, &str)], i: &mut usize, escape: char) -> Option<LogicalLine> {
+    let start_line = *i + 1;
+    let mut text = String::new();
+    let mut offsets = Vec::new();
+    let (first_off, first) = lines[*i];
+    let trimmed = first.trim_start();
+    let mut off = first_off + (first.len() - trimmed.len());
+    let mut content = trimmed;
+    let mut end;
+    loop {
+        let (part, more) = match continued(content, escape) {
+            Some(p) => (p, true),
+            None => (content, false),
+        };
+        text.push_str(part);
+        offsets.extend(off..off + part.len());
+        end = off + part.len();
+        *i += 1;
+        if !more {
+            break;
+        }
+        // Comment and blank lines inside a continuation are skipped.
+        while *i < lines.len() && is_comment_or_blank(lines[*i].1) {
+            *i += 1;
+        }
+        if *i >= lines.len() {
+            break;
+        }
+        (off, content) = lines[*i];
+    }
+    // A continuation can start the instruction on a later line, indented (even by
+    // non-ASCII whitespace): the keyword is the first word, wherever it starts.
+    let lead = text.len() - text.trim_start().len();
+    if lead > 0 {
+        text.drain(..lead);
+        offsets.drain(..lead);
+    }
+    // Only escape characters and blank lines: nothing to run.
+    (!text.is_empty()).then_some(LogicalLine {
+        line: start_line,
+        text,
+        offsets,
+        end,
+        heredocs: Vec::new(),
+    })
+}
+
+/// The heredoc bodies that follow `ll` (only `RUN`, `COPY` and `ADD` take them), read
+/// from `lines[*i..]`; `*i` is left after the last delimiter line.
+fn heredocs(
+    ll: &LogicalLine,
+    lines: &[(usize, &str)],
+    i: &mut usize,
+    escape: char,
+) -> Result<Vec<Heredoc>, ParseError> {
+    let keyword = ll.text.split_whitespace().next().unwrap_or("");
+    if !keyword.parse().is_ok_and(Keyword::takes_heredocs) {
+        return Ok(Vec::new());
+    }
+    let from = keyword.len();
+    let rest = &ll.text[from..];
     let mut out = Vec::new();
-    while i < lines.len() {
-        let (first_off, first) = lines[i];
-        if is_comment_or_blank(first) {
-            i += 1;
+    for (a, b) in split_quoted(rest, escape) {
+        let Some((name, strip_tabs, expand)) = heredoc_marker(&rest[a..b]) else {
             continue;
-        }
-        let start_line = i + 1;
-        let mut text = String::new();
-        let mut offsets = Vec::new();
-        let trimmed = first.trim_start();
-        let mut off = first_off + (first.len() - trimmed.len());
-        let mut content = trimmed;
-        let mut end;
-        loop {
-            let (part, more) = match continued(content, escape) {
-                Some(p) => (p, true),
-                None => (content, false),
-            };
-            text.push_str(part);
-            offsets.extend(off..off + part.len());
-            end = off + part.len();
-            i += 1;
-            if !more {
-                break;
-            }
-            // Comment and blank lines inside a continuation are skipped.
-            while i < lines.len() && is_comment_or_blank(lines[i].1) {
-                i += 1;
-            }
-            if i >= lines.len() {
-                break;
-            }
-            (off, content) = lines[i];
-        }
-        // A continuation can start the instruction on a later line, indented (even by
-        // non-ASCII whitespace): the keyword is the first word, wherever it starts.
-        let lead = text.len() - text.trim_start().len();
-        if lead > 0 {
-            text.drain(..lead);
-            offsets.drain(..lead);
-        }
-        if text.is_empty() {
-            // Only escape characters and blank lines: nothing to run.
-            continue;
-        }
-
-        let keyword = text
-            .split_whitespace()
-            .next()
-            .unwrap_or("")
-            .to_ascii_uppercase();
-        let mut heredocs = Vec::new();
-        if matches!(keyword.as_str(), "RUN" | "COPY" | "ADD") {
-            let rest = &text[keyword.len()..];
-            for (a, b) in split_quoted(rest, escape) {
-                let Some((name, strip_tabs, expand)) = heredoc_marker(&rest[a..b]) else {
-                    continue;
-                };
-                let mut body = String::new();
-                let mut done = false;
-                while i < lines.len() {
-                    let raw = lines[i].1;
-                    i += 1;
-                    let l = if strip_tabs {
-                        raw.trim_start_matches('\t')
-                    } else {
-                        raw
-                    };
-                    if l == name {
-                        done = true;
-                        break;
-                    }
-                    body.push_str(l);
-                    body.push('\n');
-                }
-                if !done {
-                    return Err(ParseError::new(
-                        start_line,
-                        format!("unterminated heredoc: no line `{name}` closes `<<{name}`"),
-                    ));
-                }
-                heredocs.push(Heredoc {
-                    name,
-                    body,
-                    expand,
-                    strip_tabs,
-                });
-            }
-        }
-        out.push(LogicalLine {
-            line: start_line,
-            text,
-            offsets,
-            end,
-            heredocs,
+        };
+        let Some(body) = heredoc_body(lines, i, &name, strip_tabs) else {
+            return Err(ParseError::new(
+                ll.line,
+                format!("unterminated heredoc: no line `{name}` closes `<<{name}`"),
+            )
+            .with_span(ll.original((from + a, from + b))));
+        };
+        out.push(Heredoc {
+            name,
+            body,
+            expand,
+            strip_tabs,
         });
     }
-    Ok(Lexed { escape, lines: out })
+    Ok(out)
+}
+
+/// The lines from `lines[*i]` up to the delimiter line `name`, each `\n`-terminated, with
+/// leading tabs stripped for `<<-`; `*i` is left after the delimiter. `None` when no line
+/// closes the heredoc.
+fn heredoc_body(
+    lines: &[(usize, &str)],
+    i: &mut usize,
+    name: &str,
+    strip_tabs: bool,
+) -> Option<String> {
+    let mut body = String::new();
+    while *i < lines.len() {
+        let raw = lines[*i].1;
+        *i += 1;
+        let l = if strip_tabs {
+            raw.trim_start_matches('\t')
+        } else {
+            raw
+        };
+        if l == name {
+            return Some(body);
+        }
+        body.push_str(l);
+        body.push('\n');
+    }
+    None
 }
 
 #[cfg(test)]

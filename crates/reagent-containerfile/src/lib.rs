@@ -17,7 +17,8 @@
 //! args, following Docker's scoping: `ARG`s before the first `FROM` are usable in `FROM`
 //! lines, each stage starts empty, `ARG` and `ENV` are in scope for later instructions of
 //! their stage, `ENV` wins over `ARG`, and a build arg only overrides a declared `ARG`.
-//! Every error names the line where the offending instruction starts.
+//! Every error names the line where the offending instruction starts and, when one word
+//! is at fault, that word's byte span in the text ([`ParseError::span`]).
 //!
 //! ```
 //! use std::collections::BTreeMap;
@@ -53,6 +54,7 @@ mod analyze;
 mod error;
 mod expand;
 mod instruction;
+mod keyword;
 mod lexer;
 mod rewrite;
 mod words;
@@ -64,13 +66,22 @@ pub use analyze::{
 };
 pub use error::ParseError;
 pub use instruction::Instruction;
+pub use keyword::{Keyword, UnknownKeyword};
 pub use lexer::Heredoc;
 
 use instruction::{parse_instruction, Body};
 
 /// A parsed Containerfile: its instructions with line numbers, and its escape character.
+///
+/// It owns plain data only (the text it was parsed from, and per instruction its words
+/// and byte ranges), so it is `Send + Sync + 'static` and can be kept in place of the
+/// text: parse once, then [`analyze`](Containerfile::analyze) and
+/// [`rewrite_references`](Containerfile::rewrite_references) as often as needed. It holds
+/// no build arg values: those are given to each call. A clone copies the text and the
+/// instructions (a few times the size of the text).
 #[derive(Debug, Clone)]
 pub struct Containerfile {
+    /// The text as given to [`parse`]; error spans and rewrites index into it.
     source: String,
     escape: char,
     instructions: Vec<Instruction>,
@@ -89,13 +100,14 @@ pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
             Body::From { alias, .. } => {
                 seen_from = true;
                 if let Some(a) = alias {
-                    if names.contains(a) {
+                    if names.contains(&a.name) {
                         return Err(ParseError::new(
                             ins.line,
-                            format!("stage name `{a}` is used twice"),
-                        ));
+                            format!("stage name `{}` is used twice", a.name),
+                        )
+                        .with_span(a.span));
                     }
-                    names.push(a.clone());
+                    names.push(a.name.clone());
                 }
             }
             Body::Arg(_) => {}
@@ -106,7 +118,8 @@ pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
                         "{} before the first FROM: only ARG may come before FROM",
                         ins.keyword
                     ),
-                ));
+                )
+                .with_span(ins.keyword_span));
             }
             _ => {}
         }
@@ -134,8 +147,8 @@ impl Containerfile {
     /// Covers `FROM image`, `COPY`/`ADD --from=image` and `RUN --mount=...,from=image`;
     /// every other byte is unchanged.
     ///
-    /// `text` should be the text this file was parsed from; if it is not, it is parsed
-    /// afresh. `new` is inserted literally: it must not contain whitespace, `$`, quotes or
+    /// `text` should be the text this file was parsed from ([`Containerfile::text`]); if
+    /// it is not, it is parsed afresh. `new` is inserted literally: it must not contain whitespace, `$`, quotes or
     /// (for mounts) commas, and should not equal a stage name of the file.
     pub fn rewrite_references(
         &self,
@@ -144,6 +157,12 @@ impl Containerfile {
         map: &dyn Fn(&ImageReference) -> Option<String>,
     ) -> Result<String, ParseError> {
         rewrite::rewrite(self, text, build_args, map)
+    }
+
+    /// The text this file was parsed from: what [`ParseError::span`] and the spans used by
+    /// [`Containerfile::rewrite_references`] index into.
+    pub fn text(&self) -> &str {
+        &self.source
     }
 
     /// The escape character: `\` unless a `# escape=` directive set `` ` ``.
@@ -160,9 +179,13 @@ impl Containerfile {
     pub fn global_args(&self) -> Vec<(&str, Option<&str>)> {
         self.instructions
             .iter()
-            .take_while(|i| i.keyword != "FROM")
+            .take_while(|i| i.keyword != Keyword::From)
             .filter_map(|i| match &i.body {
-                Body::Arg(pairs) => Some(pairs.iter().map(|(n, v)| (n.as_str(), v.as_deref()))),
+                Body::Arg(pairs) => Some(
+                    pairs
+                        .iter()
+                        .map(|(n, v)| (n.as_str(), v.as_ref().map(|t| t.raw.as_str()))),
+                ),
                 _ => None,
             })
             .flatten()
@@ -174,7 +197,7 @@ impl Containerfile {
         self.instructions
             .iter()
             .filter_map(|i| match &i.body {
-                Body::From { alias, .. } => Some(alias.as_deref()),
+                Body::From { alias, .. } => Some(alias.as_ref().map(|a| a.name.as_str())),
                 _ => None,
             })
             .collect()

@@ -425,3 +425,36 @@ fn nothing_panics_on_truncated_input() {
     }
     assert!(ok > 0, "some prefixes are complete Containerfiles");
 }
+
+#[test]
+fn add_remote_source_keeps_the_url_as_written() {
+    let text = "\
+FROM base
+ARG TOKEN
+ADD https://${TOKEN}@example.org/x.tar.gz /opt/
+ADD [\"https://example.org/$TOKEN/y\", \"/opt/\"]
+";
+    let a = analyze_with(text, &[("TOKEN", "s3cret")]);
+    let urls: Vec<_> = a
+        .remote_sources
+        .iter()
+        .map(|r| (r.url.as_str(), r.written.as_str()))
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            (
+                "https://s3cret@example.org/x.tar.gz",
+                "https://${TOKEN}@example.org/x.tar.gz"
+            ),
+            (
+                "https://example.org/s3cret/y",
+                "https://example.org/$TOKEN/y"
+            )
+        ]
+    );
+    assert!(a
+        .remote_sources
+        .iter()
+        .all(|r| !r.written.contains("s3cret")));
+}

@@ -3,7 +3,7 @@
 mod common;
 
 use common::args;
-use reagent_containerfile::{parse, ReferenceKind};
+use reagent_containerfile::{parse, Keyword, ReferenceKind};
 
 const TEXT: &str = include_str!("fixtures/gentoo.Containerfile");
 
@@ -158,7 +158,7 @@ fn gentoo_heredocs_and_instruction_lines() {
             .find(|i| i.line == 38)
             .unwrap()
             .keyword,
-        "FROM"
+        Keyword::From
     );
     assert_eq!(
         file.stage_names(),

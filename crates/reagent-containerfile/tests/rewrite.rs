@@ -135,3 +135,24 @@ fn rewrite_with_crlf_and_continuation() {
         .unwrap();
     assert_eq!(out, "FROM \\\r\n  base@sha256:0 AS x\r\nRUN true\r\n");
 }
+
+#[test]
+fn a_kept_file_rewrites_its_own_text() {
+    fn keepable<T: Clone + Send + Sync + 'static>(_: &T) {}
+    let file = parse(GENTOO).unwrap();
+    keepable(&file);
+    assert_eq!(file.text(), GENTOO);
+    let kept = file.clone();
+    drop(file);
+    let out = kept
+        .rewrite_references(kept.text(), &args(&[]), &pin)
+        .unwrap();
+    assert_eq!(
+        out,
+        parse(GENTOO)
+            .unwrap()
+            .rewrite_references(GENTOO, &args(&[]), &pin)
+            .unwrap()
+    );
+    assert!(out.contains("localhost/reagent/portage@sha256:1111"));
+}
