@@ -9,7 +9,7 @@ use std::path::Path;
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{line_of, ProjectError};
+use crate::error::ProjectError;
 
 /// The name of the settings file at a project's root.
 pub const CONFIG_FILE: &str = "graph.toml";
@@ -97,7 +97,7 @@ pub struct PortageSection {
     pub config: Option<Spanned<String>>,
     /// Global USE flags, applied before each image's own.
     #[serde(default, rename = "use")]
-    pub use_flags: Vec<String>,
+    pub use_flags: Vec<Spanned<String>>,
 }
 
 /// How buildah isolates `RUN` steps.
@@ -128,18 +128,18 @@ impl Isolation {
 #[serde(deny_unknown_fields)]
 pub struct BuildahSection {
     /// The buildah binary (default `buildah` on PATH).
-    pub binary: Option<String>,
+    pub binary: Option<Spanned<String>>,
     /// `--isolation` for builds.
     pub isolation: Option<Isolation>,
     /// `--storage-driver`.
-    pub storage_driver: Option<String>,
+    pub storage_driver: Option<Spanned<String>>,
     /// `--root`: image storage location.
-    pub root: Option<String>,
+    pub root: Option<Spanned<String>>,
     /// `--runroot`: runtime state location.
-    pub runroot: Option<String>,
+    pub runroot: Option<Spanned<String>>,
     /// Extra global arguments passed before every buildah subcommand.
     #[serde(default)]
-    pub args: Vec<String>,
+    pub args: Vec<Spanned<String>>,
 }
 
 /// `[audit]`.
@@ -158,19 +158,19 @@ pub struct AuditSection {
 pub struct ImageSection {
     /// USE flags for this image, applied after the global ones.
     #[serde(default, rename = "use")]
-    pub use_flags: Vec<String>,
+    pub use_flags: Vec<Spanned<String>>,
     /// Build args (`--build-arg NAME=VALUE`).
     #[serde(default)]
     pub args: BTreeMap<String, String>,
     /// Extra tags besides `<key16>` and `latest`.
     #[serde(default)]
-    pub tags: Vec<String>,
+    pub tags: Vec<Spanned<String>>,
     /// Squash the image into one layer.
     #[serde(default)]
     pub squash: bool,
     /// Test commands run in a fresh container from the image.
     #[serde(default)]
-    pub test: Vec<String>,
+    pub test: Vec<Spanned<String>>,
     /// Build context folder (default: the image's folder).
     pub context: Option<Spanned<String>>,
     /// Containerfile path (default: `Containerfile` or `Dockerfile` in the context).
@@ -182,7 +182,7 @@ pub struct ImageSection {
     #[serde(default)]
     pub secrets: BTreeMap<String, String>,
     /// Build only up to this stage of a multi-stage Containerfile.
-    pub target: Option<String>,
+    pub target: Option<Spanned<String>>,
 }
 
 /// `[stages]`.
@@ -207,115 +207,131 @@ pub struct StageSection {
 }
 
 impl Config {
-    /// Parse `graph.toml` text; `file` names it in errors.
-    pub fn parse(text: &str, file: &Path) -> Result<Config, ProjectError> {
+    /// Parse `graph.toml` text; `file` names it in errors. Every problem the
+    /// settings have is reported (a TOML syntax error stops at the first).
+    pub fn parse(text: &str, file: &Path) -> Result<Config, Vec<ProjectError>> {
         let config: Config = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| line_of(text, s.start)).unwrap_or(1);
-            ProjectError::at(file, line, e.message().trim().to_string())
+            let mut message = e.message().trim().to_string();
+            if message.is_empty() {
+                message = "not valid TOML".to_string();
+            }
+            let error = match e.span() {
+                Some(span) => ProjectError::at_span(file, text, span, message),
+                None => ProjectError::in_file(file, message),
+            };
+            vec![error]
         })?;
-        config.validate(text, file)?;
-        Ok(config)
+        let errors = config.problems(text, file);
+        if errors.is_empty() {
+            Ok(config)
+        } else {
+            Err(errors)
+        }
     }
 
-    fn validate(&self, text: &str, file: &Path) -> Result<(), ProjectError> {
+    /// Every value that parsed as TOML but makes no sense, each at its own span.
+    fn problems(&self, text: &str, file: &Path) -> Vec<ProjectError> {
+        let mut errors = Vec::new();
+        let mut at = |span: std::ops::Range<usize>, message: String| {
+            errors.push(ProjectError::at_span(file, text, span, message));
+        };
         if let Some(jobs) = &self.project.jobs {
             if *jobs.get_ref() < 1 {
-                return Err(ProjectError::at(
-                    file,
-                    line_of(text, jobs.span().start),
+                at(
+                    jobs.span(),
                     format!("jobs must be at least 1, not {}", jobs.get_ref()),
-                ));
+                );
             }
         }
         if let Some(reg) = &self.project.registry {
             let r = reg.get_ref();
-            if r.is_empty()
-                || r.contains("://")
-                || r.ends_with('/')
-                || r.contains(char::is_whitespace)
+            if r.is_empty() || r.contains("://") || r.ends_with('/') || r.contains(char::is_whitespace)
             {
-                return Err(ProjectError::at(
-                    file,
-                    line_of(text, reg.span().start),
-                    format!(
-                        "registry `{r}` should look like `registry.example.com/acme` (no scheme, no trailing slash)"
-                    ),
-                ));
+                at(
+                    reg.span(),
+                    format!("registry `{r}` should look like `registry.example.com/acme` (no scheme, no trailing slash)"),
+                );
             }
         }
         for (name, stage) in &self.stage {
             match (&stage.seed, &stage.sha256) {
-                (Some(_), None) => {
-                    return Err(ProjectError::at(
-                        file,
-                        line_of(text, name.span().start),
-                        format!("[stage.{}] has a seed but no sha256", name.get_ref()),
-                    ))
-                }
-                (None, _) => {
-                    return Err(ProjectError::at(
-                        file,
-                        line_of(text, name.span().start),
-                        format!(
-                            "[stage.{}] needs `seed` (a stage tarball) and `sha256`",
-                            name.get_ref()
-                        ),
-                    ))
-                }
+                (Some(_), None) => at(
+                    name.span(),
+                    format!("[stage.{}] has a seed but no sha256", name.get_ref()),
+                ),
+                (None, _) => at(
+                    name.span(),
+                    format!(
+                        "[stage.{}] needs `seed` (a stage tarball) and `sha256`",
+                        name.get_ref()
+                    ),
+                ),
                 (Some(_), Some(sum)) => {
                     let s = sum.get_ref();
                     if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        return Err(ProjectError::at(
-                            file,
-                            line_of(text, sum.span().start),
-                            "sha256 must be 64 hex digits",
-                        ));
+                        at(sum.span(), "sha256 must be 64 hex digits".to_string());
                     }
                 }
             }
         }
         for (name, image) in &self.image {
             for tag in &image.tags {
-                if !valid_tag(tag) {
-                    let after = name.span().start;
-                    let line = text[after..]
-                        .find(&format!("\"{tag}\""))
-                        .map(|o| line_of(text, after + o))
-                        .unwrap_or_else(|| line_of(text, after));
-                    return Err(ProjectError::at(
-                        file,
-                        line,
+                if !valid_tag(tag.get_ref()) {
+                    at(
+                        tag.span(),
                         format!(
-                            "[image.{}] tag `{tag}` is not an image tag (letters, digits, `_`, `.`, `-`, not starting with `.` or `-`, at most 128)",
-                            name.get_ref()
+                            "[image.{}] tag `{}` is not an image tag (letters, digits, `_`, `.`, `-`, not starting with `.` or `-`, at most 128)",
+                            name.get_ref(),
+                            tag.get_ref()
                         ),
-                    ));
+                    );
                 }
             }
         }
-        for flags in std::iter::once(&self.portage.use_flags)
-            .chain(self.image.values().map(|i| &i.use_flags))
-        {
-            for flag in flags {
-                if !valid_use_flag(flag) {
-                    let line = text
-                        .find(&format!("\"{flag}\""))
-                        .map(|o| line_of(text, o))
-                        .unwrap_or(1);
-                    return Err(ProjectError::at(
-                        file,
-                        line,
-                        format!("`{flag}` is not a USE flag (letters, digits, + _ @ -, optionally prefixed by -)"),
-                    ));
-                }
+        let flag_lists = std::iter::once(&self.portage.use_flags)
+            .chain(self.image.values().map(|i| &i.use_flags));
+        for flag in flag_lists.flatten() {
+            if !valid_use_flag(flag.get_ref()) {
+                at(
+                    flag.span(),
+                    format!(
+                        "`{}` is not a USE flag (letters, digits, + _ @ -, optionally prefixed by -)",
+                        flag.get_ref()
+                    ),
+                );
             }
         }
-        Ok(())
+        let b = &self.buildah;
+        let strings = [
+            ("binary", b.binary.as_ref()),
+            ("storage_driver", b.storage_driver.as_ref()),
+            ("root", b.root.as_ref()),
+            ("runroot", b.runroot.as_ref()),
+        ];
+        for (key, value) in strings {
+            let Some(value) = value else { continue };
+            if value.get_ref().is_empty() {
+                at(value.span(), format!("[buildah] {key} is empty: leave it out to use the default"));
+            } else if value.get_ref().contains('\0') {
+                at(value.span(), format!("[buildah] {key} holds a NUL byte, which no program argument can"));
+            }
+        }
+        for arg in &b.args {
+            if arg.get_ref().contains('\0') {
+                at(arg.span(), "[buildah] args holds a NUL byte, which no program argument can".to_string());
+            }
+        }
+        errors
     }
 
     /// Settings for image `name`, if `graph.toml` has any.
     pub fn image(&self, name: &str) -> Option<&ImageSection> {
         self.image.get(name)
+    }
+
+    /// The line in `text` (this config's source) where `[image.<name>]` is written.
+    pub fn image_span(&self, name: &str) -> Option<std::ops::Range<usize>> {
+        self.image.keys().find(|k| k.get_ref() == name).map(|k| k.span())
     }
 }
 
@@ -342,8 +358,19 @@ pub fn valid_use_flag(flag: &str) -> bool {
 mod tests {
     use super::*;
 
+    /// The config, or its first error.
     fn parse(text: &str) -> Result<Config, ProjectError> {
-        Config::parse(text, Path::new("graph.toml"))
+        Config::parse(text, Path::new("graph.toml")).map_err(|mut e| e.remove(0))
+    }
+
+    fn all_errors(text: &str) -> Vec<ProjectError> {
+        Config::parse(text, Path::new("graph.toml")).unwrap_err()
+    }
+
+    /// The excerpt's marked text.
+    fn marked(e: &ProjectError) -> &str {
+        let x = e.excerpt.as_ref().expect("an excerpt");
+        &x.text[x.columns.clone().expect("columns")]
     }
 
     #[test]
@@ -389,7 +416,7 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
         assert_eq!(*c.project.jobs.as_ref().unwrap().get_ref(), 4);
         assert!(!c.registry.tls_verify);
         assert_eq!(c.buildah.isolation, Some(Isolation::Chroot));
-        assert_eq!(c.image("nginx").unwrap().tags, vec!["1.25"]);
+        assert_eq!(c.image("nginx").unwrap().tags[0].get_ref(), "1.25");
         assert_eq!(c.image("nginx").unwrap().args["FLAVOUR"], "mainline");
         assert_eq!(c.stages.vars["TIMESTAMP"], "20260101T000000Z");
     }
@@ -471,5 +498,44 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
         assert!(!valid_use_flag(""));
         assert!(!valid_use_flag("-"));
         assert!(!valid_use_flag("a b"));
+    }
+
+    #[test]
+    fn a_bad_tag_is_blamed_at_its_value_not_at_the_same_text_elsewhere() {
+        // The review's reproduction: the text `x y` appears in `args` first.
+        let text = "# tags: \"x y\" is not allowed\n[image.a]\nargs = { NOTE = \"x y\" }\ntags = [\"x y\"]\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.line, Some(4), "{e}");
+        assert_eq!(marked(&e), "\"x y\"");
+    }
+
+    #[test]
+    fn a_bad_use_flag_is_blamed_at_its_value_not_at_a_comment() {
+        let text = "[image.a]\n# was: use = [\"-x y\"]\nuse = ['-x y']\n";
+        let e = parse(text).unwrap_err();
+        assert_eq!(e.line, Some(3), "{e}");
+        assert_eq!(marked(&e), "'-x y'");
+    }
+
+    #[test]
+    fn every_problem_is_reported_at_once() {
+        let text = "[project]\njobs = 0\n[image.a]\ntags = [\"a b\"]\nuse = [\"c d\"]\n[buildah]\nbinary = \"\"\n";
+        let lines: Vec<Option<usize>> = all_errors(text).iter().map(|e| e.line).collect();
+        assert_eq!(lines, [Some(2), Some(4), Some(5), Some(7)]);
+    }
+
+    #[test]
+    fn empty_or_nul_buildah_strings_are_rejected() {
+        let e = parse("[buildah]\nbinary = \"\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
+        assert!(e.message.contains("binary is empty"), "{}", e.message);
+        let e = parse("[buildah]\nroot = \"a\\u0000b\"\n").unwrap_err();
+        assert!(e.message.contains("NUL"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_syntax_error_always_says_something() {
+        let e = parse("a = 1\r[x]\rb = 2\r").unwrap_err();
+        assert!(!e.message.trim().is_empty(), "{e:?}");
     }
 }

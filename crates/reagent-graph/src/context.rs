@@ -1,38 +1,76 @@
 //! Build-context inputs: which files a Containerfile's `COPY`/`ADD`/bind mounts
 //! read, honouring `.containerignore` / `.dockerignore`, and their hashes.
+//!
+//! Paths are kept as raw bytes, as the file system has them: a name that is not
+//! UTF-8 is its own input, so renaming it changes the key.
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
-use globset::{GlobBuilder, GlobMatcher};
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use reagent_containerfile::ContextSource;
+
+use crate::model::path_subject;
 
 /// One entry of the build context that a build reads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ContextEntry {
-    /// Path relative to the context root, `/`-separated; folders end in `/`.
-    pub path: String,
+    /// Path relative to the context root, `/`-separated, as raw bytes; folders end in `/`.
+    pub path: Vec<u8>,
     /// blake3 over the entry's type, executable bit and content (or link target).
     pub hash: blake3::Hash,
 }
 
+impl ContextEntry {
+    /// The path as label text ([`path_subject`]): UTF-8 as is, other bytes escaped.
+    pub fn subject(&self) -> String {
+        path_subject(&self.path)
+    }
+}
+
 /// Why a source could not be resolved; the loader adds the Containerfile and line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, thiserror::Error)]
 pub enum ContextProblem {
     /// The path climbs out of the context with `..`.
+    #[error("source `{0}` is outside the build context")]
     Outside(String),
     /// Nothing in the context has that path (or matches the glob).
+    #[error("source `{0}` does not exist in the build context")]
     Missing(String),
     /// The path exists but `.containerignore`/`.dockerignore` excludes it.
+    #[error("source `{0}` is excluded by the context's ignore file")]
     Ignored(String),
-    /// Reading failed.
-    Io(String, String),
+    /// A glob that is not a valid pattern.
+    #[error("source `{source_path}` is not a valid pattern: {reason}")]
+    BadGlob {
+        /// The source as written.
+        source_path: String,
+        /// What the glob parser said.
+        reason: String,
+    },
+    /// Reading an entry failed.
+    #[error("cannot read `{path}`: {source}")]
+    Io {
+        /// The entry, relative to the context.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
     /// The source is a symlink whose target (absolute, or climbing out with `..`) is not
-    /// part of the context: `(source, target)`.
-    LinkOutside(String, String),
+    /// part of the context.
+    #[error("source `{link}` is a symlink to `{target}`, outside the build context")]
+    LinkOutside {
+        /// The source.
+        link: String,
+        /// Where it points.
+        target: String,
+    },
     /// The ignore file cannot be used: it is not a readable UTF-8 file, or a pattern is bad.
+    #[error("{message}")]
     IgnoreFile {
         /// `.containerignore` or `.dockerignore`.
         file: String,
@@ -43,24 +81,15 @@ pub enum ContextProblem {
     },
 }
 
-impl std::fmt::Display for ContextProblem {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ContextProblem::Outside(p) => write!(f, "source `{p}` is outside the build context"),
-            ContextProblem::Missing(p) => {
-                write!(f, "source `{p}` does not exist in the build context")
-            }
-            ContextProblem::Ignored(p) => {
-                write!(f, "source `{p}` is excluded by the context's ignore file")
-            }
-            ContextProblem::Io(p, e) => write!(f, "cannot read `{p}`: {e}"),
-            ContextProblem::LinkOutside(p, t) => write!(
-                f,
-                "source `{p}` is a symlink to `{t}`, outside the build context"
-            ),
-            ContextProblem::IgnoreFile { message, .. } => f.write_str(message),
-        }
-    }
+/// A problem with one source, located at the Containerfile line that reads it.
+#[derive(Debug, thiserror::Error)]
+#[error("{problem}")]
+pub struct SourceProblem {
+    /// The 1-based Containerfile line of the instruction reading the source.
+    pub line: usize,
+    /// What is wrong.
+    #[source]
+    pub problem: ContextProblem,
 }
 
 /// The files of one build context that a Containerfile reads.
@@ -69,9 +98,12 @@ pub struct Context {
     ignore: Option<Gitignore>,
 }
 
+/// A found entry: its absolute path and the Containerfile line that first read it.
+type Found = BTreeMap<Vec<u8>, (PathBuf, usize)>;
+
 impl Context {
     /// A context rooted at `root`, reading its `.containerignore` (or, failing
-    /// that, `.dockerignore`). A malformed ignore pattern is reported.
+    /// that, `.dockerignore`). A malformed ignore pattern is reported at its line.
     pub fn open(root: &Path) -> Result<Context, ContextProblem> {
         let mut ignore = None;
         for name in [".containerignore", ".dockerignore"] {
@@ -81,19 +113,14 @@ impl Context {
             if std::fs::symlink_metadata(&file).is_err() {
                 continue;
             }
-            let problem = |e: crate::ProjectError| ContextProblem::IgnoreFile {
-                file: name.into(),
-                line: e.line,
-                message: e.message,
-            };
-            let text = crate::input::read_text(&file, Path::new(name)).map_err(problem)?;
-            ignore = Some(
-                docker_ignore(root, &text).map_err(|e| ContextProblem::IgnoreFile {
+            let text = crate::input::read_text(&file, Path::new(name)).map_err(|e| {
+                ContextProblem::IgnoreFile {
                     file: name.into(),
-                    line: None,
-                    message: format!("bad pattern in `{name}`: {e}"),
-                })?,
-            );
+                    line: e.line,
+                    message: e.message,
+                }
+            })?;
+            ignore = Some(docker_ignore(root, name, &text)?);
             break;
         }
         Ok(Context {
@@ -103,166 +130,238 @@ impl Context {
     }
 
     /// A folder read whole, with no ignore file (e.g. a portage config folder).
-    pub fn without_ignore(root: &Path) -> Result<Context, ContextProblem> {
-        Ok(Context {
+    pub fn without_ignore(root: &Path) -> Context {
+        Context {
             root: root.to_path_buf(),
             ignore: None,
-        })
+        }
     }
 
     /// Every entry below the root, hashed.
     pub fn all_entries(&self) -> Result<Vec<ContextEntry>, ContextProblem> {
-        let all = ContextSource {
-            line: 0,
-            instruction: String::new(),
-            path: ".".into(),
-        };
-        self.entries(std::slice::from_ref(&all)).map_err(|(_, p)| p)
+        let mut found = Found::new();
+        self.collect_dir(b"", 0, &mut found)?;
+        hash_all(found).map_err(|p| p.problem)
     }
 
-    fn ignored(&self, rel: &str, is_dir: bool) -> bool {
+    fn ignored(&self, rel: &[u8], is_dir: bool) -> bool {
         match &self.ignore {
-            Some(g) => g.matched_path_or_any_parents(rel, is_dir).is_ignore(),
+            Some(g) => g
+                .matched_path_or_any_parents(OsStr::from_bytes(rel), is_dir)
+                .is_ignore(),
             None => false,
         }
     }
 
     /// Resolve every source to context entries, hashed; sorted by path, no duplicates.
-    pub fn entries(
-        &self,
-        sources: &[ContextSource],
-    ) -> Result<Vec<ContextEntry>, (usize, ContextProblem)> {
-        let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
+    /// The context is walked once for all glob sources together.
+    pub fn entries(&self, sources: &[ContextSource]) -> Result<Vec<ContextEntry>, SourceProblem> {
+        let mut found = Found::new();
+        let mut globs = Vec::new();
         for src in sources {
-            self.resolve(&src.path, &mut found)
-                .map_err(|p| (src.line, p))?;
+            let at = |problem| SourceProblem {
+                line: src.line,
+                problem,
+            };
+            let rel = normalize(src.path.as_bytes())
+                .ok_or_else(|| at(ContextProblem::Outside(src.path.clone())))?;
+            if has_glob(&rel) {
+                globs.push((src, rel));
+            } else {
+                self.resolve_path(&src.path, &rel, src.line, &mut found)
+                    .map_err(at)?;
+            }
         }
-        let mut out = Vec::with_capacity(found.len());
-        for (rel, abs) in found {
-            let hash = hash_entry(&abs).map_err(|e| (0, ContextProblem::Io(rel.clone(), e)))?;
-            out.push(ContextEntry { path: rel, hash });
+        if !globs.is_empty() {
+            self.resolve_globs(&globs, &mut found)?;
         }
-        Ok(out)
+        hash_all(found)
     }
 
-    fn resolve(
+    fn resolve_path(
         &self,
         written: &str,
-        found: &mut BTreeMap<String, PathBuf>,
+        rel: &[u8],
+        line: usize,
+        found: &mut Found,
     ) -> Result<(), ContextProblem> {
-        let rel = normalize(written).ok_or_else(|| ContextProblem::Outside(written.to_string()))?;
-        if has_glob(&rel) {
-            let glob = glob(&rel).map_err(|e| ContextProblem::Io(written.to_string(), e))?;
-            let mut any = false;
-            for entry in walkdir::WalkDir::new(&self.root)
-                .min_depth(1)
-                .sort_by_file_name()
-            {
-                let entry =
-                    entry.map_err(|e| ContextProblem::Io(written.to_string(), e.to_string()))?;
-                let r = rel_of(&self.root, entry.path());
-                if glob.is_match(&r) {
-                    any = true;
-                    self.collect(&r, found)?;
-                }
-            }
-            if !any {
-                return Err(ContextProblem::Missing(written.to_string()));
-            }
-            return Ok(());
-        }
         if rel.is_empty() {
-            return self.collect_dir("", found);
+            return self.collect_dir(b"", line, found);
         }
-        let abs = self.root.join(&rel);
+        let abs = self.root.join(OsStr::from_bytes(rel));
         let meta = std::fs::symlink_metadata(&abs)
             .map_err(|_| ContextProblem::Missing(written.to_string()))?;
-        if self.ignored(&rel, meta.is_dir()) {
+        if self.ignored(rel, meta.is_dir()) {
             return Err(ContextProblem::Ignored(written.to_string()));
         }
-        self.collect(&rel, found)
+        self.collect(rel, line, found)
+    }
+
+    /// Match every glob source against one walk of the context (ignored folders are
+    /// not entered); a glob that matches nothing is an error at its line.
+    fn resolve_globs(
+        &self,
+        globs: &[(&ContextSource, Vec<u8>)],
+        found: &mut Found,
+    ) -> Result<(), SourceProblem> {
+        let mut set = GlobSetBuilder::new();
+        for (src, rel) in globs {
+            let pattern = String::from_utf8_lossy(rel);
+            let glob = GlobBuilder::new(&pattern)
+                .literal_separator(true)
+                .backslash_escape(true)
+                .build()
+                .map_err(|e| SourceProblem {
+                    line: src.line,
+                    problem: ContextProblem::BadGlob {
+                        source_path: src.path.clone(),
+                        reason: e.kind().to_string(),
+                    },
+                })?;
+            set.add(glob);
+        }
+        let set: GlobSet = set.build().map_err(|e| SourceProblem {
+            line: globs[0].0.line,
+            problem: ContextProblem::BadGlob {
+                source_path: globs[0].0.path.clone(),
+                reason: e.to_string(),
+            },
+        })?;
+        let mut matched = vec![false; globs.len()];
+        let mut hits = Vec::new();
+        let mut walk = walkdir::WalkDir::new(&self.root)
+            .min_depth(1)
+            .sort_by_file_name()
+            .into_iter();
+        while let Some(entry) = walk.next() {
+            let entry = entry.map_err(|e| SourceProblem {
+                line: globs[0].0.line,
+                problem: walk_error(e),
+            })?;
+            let rel = rel_of(&self.root, entry.path());
+            let is_dir = entry.file_type().is_dir();
+            if self.ignored(&rel, is_dir) {
+                if is_dir {
+                    walk.skip_current_dir();
+                }
+                continue;
+            }
+            set.matches_into(OsStr::from_bytes(&rel), &mut hits);
+            if let Some(&first) = hits.first() {
+                for &i in &hits {
+                    matched[i] = true;
+                }
+                let line = globs[first].0.line;
+                self.collect(&rel, line, found)
+                    .map_err(|problem| SourceProblem { line, problem })?;
+            }
+        }
+        match matched.iter().position(|m| !m) {
+            Some(i) => Err(SourceProblem {
+                line: globs[i].0.line,
+                problem: ContextProblem::Missing(globs[i].0.path.clone()),
+            }),
+            None => Ok(()),
+        }
     }
 
     /// Add `rel` (a file, link or folder) and, for a folder, everything below it not ignored.
-    fn collect(
-        &self,
-        rel: &str,
-        found: &mut BTreeMap<String, PathBuf>,
-    ) -> Result<(), ContextProblem> {
-        let abs = self.root.join(rel);
-        let meta = std::fs::symlink_metadata(&abs)
-            .map_err(|e| ContextProblem::Io(rel.to_string(), e.to_string()))?;
+    fn collect(&self, rel: &[u8], line: usize, found: &mut Found) -> Result<(), ContextProblem> {
+        let abs = self.root.join(OsStr::from_bytes(rel));
+        let meta = std::fs::symlink_metadata(&abs).map_err(|e| io(rel, e))?;
         if self.ignored(rel, meta.is_dir()) {
             return Ok(());
         }
         if meta.file_type().is_symlink() {
             // A source that is itself a link is followed by the build: its target must be
             // inside the context. Links met while copying a folder are copied as links.
-            let target = std::fs::read_link(&abs)
-                .map_err(|e| ContextProblem::Io(rel.to_string(), e.to_string()))?;
-            let parent = rel.rsplit_once('/').map_or("", |(p, _)| p);
-            let inside = !target.is_absolute()
-                && target
-                    .to_str()
-                    .and_then(|t| normalize(&format!("{parent}/{t}")))
-                    .is_some();
-            if !inside {
-                return Err(ContextProblem::LinkOutside(
-                    rel.to_string(),
-                    target.display().to_string(),
-                ));
+            let target = std::fs::read_link(&abs).map_err(|e| io(rel, e))?;
+            let parent = rel.iter().rposition(|b| *b == b'/').map_or(&rel[..0], |i| &rel[..i]);
+            let mut joined = parent.to_vec();
+            joined.push(b'/');
+            joined.extend_from_slice(target.as_os_str().as_bytes());
+            if target.is_absolute() || normalize(&joined).is_none() {
+                return Err(ContextProblem::LinkOutside {
+                    link: path_subject(rel),
+                    target: target.display().to_string(),
+                });
             }
         }
         if meta.is_dir() {
-            self.collect_dir(rel, found)
+            self.collect_dir(rel, line, found)
         } else {
-            found.insert(rel.to_string(), abs);
+            found.entry(rel.to_vec()).or_insert((abs, line));
             Ok(())
         }
     }
 
-    fn collect_dir(
-        &self,
-        rel: &str,
-        found: &mut BTreeMap<String, PathBuf>,
-    ) -> Result<(), ContextProblem> {
-        let dir = if rel.is_empty() {
-            self.root.clone()
-        } else {
-            self.root.join(rel)
-        };
+    fn collect_dir(&self, rel: &[u8], line: usize, found: &mut Found) -> Result<(), ContextProblem> {
+        let dir = self.root.join(OsStr::from_bytes(rel));
         let mut walk = walkdir::WalkDir::new(&dir).sort_by_file_name().into_iter();
         while let Some(entry) = walk.next() {
-            let entry = entry.map_err(|e| ContextProblem::Io(rel.to_string(), e.to_string()))?;
+            let entry = entry.map_err(walk_error)?;
             let r = rel_of(&self.root, entry.path());
+            if r.is_empty() {
+                continue; // the context root itself
+            }
             let is_dir = entry.file_type().is_dir();
-            if !r.is_empty() && self.ignored(&r, is_dir) {
+            if self.ignored(&r, is_dir) {
                 if is_dir {
                     walk.skip_current_dir();
                 }
                 continue;
             }
-            if r.is_empty() {
-                continue; // the context root itself
-            }
+            let mut key = r;
             if is_dir {
-                found.insert(format!("{r}/"), entry.path().to_path_buf());
-            } else {
-                found.insert(r, entry.path().to_path_buf());
+                key.push(b'/');
             }
+            found
+                .entry(key)
+                .or_insert_with(|| (entry.path().to_path_buf(), line));
         }
         Ok(())
     }
 }
 
+fn io(rel: &[u8], source: std::io::Error) -> ContextProblem {
+    ContextProblem::Io {
+        path: path_subject(rel),
+        source,
+    }
+}
+
+fn walk_error(e: walkdir::Error) -> ContextProblem {
+    let path = e
+        .path()
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    ContextProblem::Io {
+        path,
+        source: e.into(),
+    }
+}
+
+/// Hash every found entry; a failure is reported at the line that read it.
+fn hash_all(found: Found) -> Result<Vec<ContextEntry>, SourceProblem> {
+    let mut out = Vec::with_capacity(found.len());
+    for (rel, (abs, line)) in found {
+        let hash = hash_entry(&abs).map_err(|source| SourceProblem {
+            line,
+            problem: io(&rel, source),
+        })?;
+        out.push(ContextEntry { path: rel, hash });
+    }
+    Ok(out)
+}
+
 /// blake3 over the entry's type, executable bit and content (files), target (links) or nothing (folders).
-fn hash_entry(path: &Path) -> Result<blake3::Hash, String> {
-    let meta = std::fs::symlink_metadata(path).map_err(|e| e.to_string())?;
+fn hash_entry(path: &Path) -> std::io::Result<blake3::Hash> {
+    let meta = std::fs::symlink_metadata(path)?;
     let mut h = blake3::Hasher::new();
     if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(path).map_err(|e| e.to_string())?;
+        let target = std::fs::read_link(path)?;
         h.update(b"link\0");
-        h.update(target.as_os_str().as_encoded_bytes());
+        h.update(target.as_os_str().as_bytes());
     } else if meta.is_dir() {
         h.update(b"dir\0");
     } else if !meta.is_file() {
@@ -277,59 +376,48 @@ fn hash_entry(path: &Path) -> Result<blake3::Hash, String> {
             b"node\0"
         });
     } else {
-        let exec = meta.permissions().mode() & 0o111 != 0;
+        let exec = reagent_snapshot::merkle::is_executable(meta.permissions().mode());
         h.update(if exec { b"exec\0" } else { b"file\0" });
-        let f = std::fs::File::open(path).map_err(|e| e.to_string())?;
-        let mut content = blake3::Hasher::new();
-        std::io::copy(&mut std::io::BufReader::new(f), &mut content).map_err(|e| e.to_string())?;
-        h.update(content.finalize().as_bytes());
+        let content = reagent_snapshot::hash_file(path).map_err(std::io::Error::other)?;
+        h.update(content.as_bytes());
     }
     Ok(h.finalize())
 }
 
-/// A COPY source as a context-relative, `/`-separated path; `None` if it climbs out.
-/// Like buildah, a leading `/` means the context root.
-fn normalize(written: &str) -> Option<String> {
-    let mut parts: Vec<&str> = Vec::new();
-    for c in Path::new(written).components() {
-        match c {
-            Component::RootDir | Component::CurDir | Component::Prefix(_) => {}
-            Component::ParentDir => {
+/// A COPY source (or link target) as a context-relative, `/`-separated path; `None`
+/// if it climbs out. Like buildah, a leading `/` means the context root.
+fn normalize(written: &[u8]) -> Option<Vec<u8>> {
+    let mut parts: Vec<&[u8]> = Vec::new();
+    for part in written.split(|b| *b == b'/') {
+        match part {
+            b"" | b"." => {}
+            b".." => {
                 parts.pop()?;
             }
-            Component::Normal(p) => parts.push(p.to_str()?),
+            p => parts.push(p),
         }
     }
-    Some(parts.join("/"))
+    Some(parts.join(&b'/'))
 }
 
-fn has_glob(p: &str) -> bool {
-    p.contains(['*', '?', '['])
+fn has_glob(p: &[u8]) -> bool {
+    p.iter().any(|b| matches!(b, b'*' | b'?' | b'['))
 }
 
-fn glob(pattern: &str) -> Result<GlobMatcher, String> {
-    GlobBuilder::new(pattern)
-        .literal_separator(true)
-        .backslash_escape(true)
-        .build()
-        .map(|g| g.compile_matcher())
-        .map_err(|e| e.to_string())
-}
-
-fn rel_of(root: &Path, path: &Path) -> String {
+/// `path` below `root` as `/`-separated bytes.
+fn rel_of(root: &Path, path: &Path) -> Vec<u8> {
     path.strip_prefix(root)
         .unwrap_or(path)
-        .components()
-        .filter_map(|c| c.as_os_str().to_str())
-        .collect::<Vec<_>>()
-        .join("/")
+        .as_os_str()
+        .as_bytes()
+        .to_vec()
 }
 
 /// Docker's ignore-file rules on the `ignore` crate's gitignore matcher: every
 /// pattern is anchored at the context root, `!` re-includes, `#` comments.
-fn docker_ignore(root: &Path, text: &str) -> Result<Gitignore, String> {
+fn docker_ignore(root: &Path, name: &str, text: &str) -> Result<Gitignore, ContextProblem> {
     let mut b = GitignoreBuilder::new(root);
-    for line in text.lines() {
+    for (i, line) in text.lines().enumerate() {
         let line = line.trim();
         if line.is_empty() || line.starts_with('#') {
             continue;
@@ -338,14 +426,23 @@ fn docker_ignore(root: &Path, text: &str) -> Result<Gitignore, String> {
             Some(p) => ("!", p.trim()),
             None => ("", line),
         };
-        let pat = normalize(pat).unwrap_or_default();
+        let pat = normalize(pat.as_bytes()).unwrap_or_default();
         if pat.is_empty() {
             continue;
         }
-        b.add_line(None, &format!("{neg}/{pat}"))
-            .map_err(|e| e.to_string())?;
+        let pattern = format!("{neg}/{}", String::from_utf8_lossy(&pat));
+        b.add_line(None, &pattern)
+            .map_err(|e| ContextProblem::IgnoreFile {
+                file: name.into(),
+                line: Some(i + 1),
+                message: format!("bad pattern in `{name}`: {e}"),
+            })?;
     }
-    b.build().map_err(|e| e.to_string())
+    b.build().map_err(|e| ContextProblem::IgnoreFile {
+        file: name.into(),
+        line: None,
+        message: format!("bad pattern in `{name}`: {e}"),
+    })
 }
 
 #[cfg(test)]
@@ -377,8 +474,13 @@ mod tests {
         c.entries(&sources)
             .unwrap()
             .into_iter()
-            .map(|e| e.path)
+            .map(|e| e.subject())
             .collect()
+    }
+
+    fn problem(c: &Context, s: &str) -> (usize, ContextProblem) {
+        let e = c.entries(&[src(s)]).unwrap_err();
+        (e.line, e.problem)
     }
 
     #[test]
@@ -398,6 +500,10 @@ mod tests {
         );
         assert_eq!(paths(&c, &["conf/*.conf"]), ["conf/x.conf"]);
         assert_eq!(paths(&c, &["/app.conf", "app.conf"]), ["app.conf"]);
+        assert_eq!(
+            paths(&c, &["conf/*.conf", "*.conf"]),
+            ["app.conf", "conf/x.conf"]
+        );
     }
 
     #[test]
@@ -414,8 +520,9 @@ mod tests {
             paths(&c, &["conf"]),
             ["conf/", "conf/sub/", "conf/sub/y.conf", "conf/x.conf"]
         );
-        let e = c.entries(&[src("conf/notes.log")]).unwrap_err();
-        assert_eq!(e, (3, ContextProblem::Ignored("conf/notes.log".into())));
+        let (line, p) = problem(&c, "conf/notes.log");
+        assert_eq!(line, 3);
+        assert!(matches!(p, ContextProblem::Ignored(s) if s == "conf/notes.log"));
     }
 
     #[test]
@@ -430,21 +537,29 @@ mod tests {
     }
 
     #[test]
+    fn a_bad_ignore_pattern_names_its_line() {
+        let d = ctx();
+        fs::write(d.path().join(".dockerignore"), "# ok\nconf\n[z-a\n").unwrap();
+        match Context::open(d.path()) {
+            Err(ContextProblem::IgnoreFile { line, .. }) => assert_eq!(line, Some(3)),
+            Err(other) => panic!("{other}"),
+            Ok(_) => panic!("a bad pattern was accepted"),
+        }
+    }
+
+    #[test]
     fn missing_and_outside_sources_are_errors() {
         let d = ctx();
         let c = Context::open(d.path()).unwrap();
-        assert_eq!(
-            c.entries(&[src("nope")]).unwrap_err().1,
-            ContextProblem::Missing("nope".into())
-        );
-        assert_eq!(
-            c.entries(&[src("../etc/passwd")]).unwrap_err().1,
-            ContextProblem::Outside("../etc/passwd".into())
-        );
-        assert_eq!(
-            c.entries(&[src("*.nothing")]).unwrap_err().1,
-            ContextProblem::Missing("*.nothing".into())
-        );
+        assert!(matches!(problem(&c, "nope").1, ContextProblem::Missing(s) if s == "nope"));
+        assert!(matches!(
+            problem(&c, "../etc/passwd").1,
+            ContextProblem::Outside(s) if s == "../etc/passwd"
+        ));
+        assert!(matches!(
+            problem(&c, "*.nothing").1,
+            ContextProblem::Missing(s) if s == "*.nothing"
+        ));
         // `..` that stays inside is fine.
         assert_eq!(paths(&c, &["conf/../app.conf"]), ["app.conf"]);
     }
@@ -465,5 +580,30 @@ mod tests {
         fs::remove_file(d.path().join("link")).unwrap();
         std::os::unix::fs::symlink("conf/sub/y.conf", d.path().join("link")).unwrap();
         assert_ne!(l1, c.entries(&[src("link")]).unwrap()[0].hash);
+    }
+
+    #[test]
+    fn non_utf8_names_are_kept_byte_for_byte() {
+        let d = ctx();
+        let dir = d.path().join("a");
+        fs::create_dir(&dir).unwrap();
+        let ff = dir.join(OsStr::from_bytes(b"\xff"));
+        fs::create_dir(&ff).unwrap();
+        fs::write(ff.join("f"), "x").unwrap();
+        let c = Context::open(d.path()).unwrap();
+        let before = paths(&c, &["a"]);
+        assert_eq!(before, ["a/", "a/\\xff/", "a/\\xff/f"]);
+        fs::rename(&ff, dir.join(OsStr::from_bytes(b"\xfe"))).unwrap();
+        assert_eq!(paths(&c, &["a"]), ["a/", "a/\\xfe/", "a/\\xfe/f"]);
+    }
+
+    #[test]
+    fn an_entry_that_cannot_be_read_is_blamed_on_the_line_that_reads_it() {
+        // Found at line 7, gone when hashed (as a file removed mid-load would be).
+        let d = ctx();
+        let found = Found::from([(b"gone".to_vec(), (d.path().join("gone"), 7))]);
+        let e = hash_all(found).unwrap_err();
+        assert_eq!(e.line, 7);
+        assert!(e.to_string().starts_with("cannot read `gone`"), "{e}");
     }
 }

@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::model::{Input, Manifest};
+use crate::model::{Input, InputClass, Label, Manifest};
 
 /// One difference between a node's last recorded manifest and its current one.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -11,16 +11,16 @@ pub enum Change {
     /// An input present in both with different content.
     Changed {
         /// The input's label.
-        label: String,
+        label: Label,
         /// Its old readable value, if it has one.
         old: Option<String>,
         /// Its new readable value, if it has one.
         new: Option<String>,
     },
     /// An input only the current manifest has.
-    Added(String),
+    Added(Label),
     /// An input only the old manifest had.
-    Removed(String),
+    Removed(Label),
 }
 
 /// The changes from `old` to `new`, in label order.
@@ -68,48 +68,38 @@ fn changed(x: &Input, y: &Input) -> Change {
     }
 }
 
-/// `label` split into its class and subject: `context:app.conf` → (`context`, `app.conf`).
-fn split(label: &str) -> (&str, &str) {
-    label.split_once(':').unwrap_or((label, ""))
-}
-
-fn noun(class: &str, subject: &str) -> String {
-    match class {
-        "containerfile" => "Containerfile".into(),
-        "context" => format!("context file {subject}"),
-        "arg" => format!("build arg {subject}"),
-        "parent" => format!("parent {subject}"),
-        "external" => format!("base image {subject}"),
-        "remote" => format!("remote source {subject}"),
-        "portage" => format!("portage config {subject}"),
-        "spec" => format!("spec key {subject}"),
-        "use" => "USE flags".into(),
-        other if subject.is_empty() => other.to_string(),
-        other => format!("{other} {subject}"),
+/// The input a label names, in words: `context file app.conf`, `USE flags`.
+fn noun(label: &Label) -> String {
+    let subject = label.subject();
+    match label.class() {
+        Some(InputClass::Containerfile) => "Containerfile".into(),
+        Some(InputClass::Context) => format!("context file {subject}"),
+        Some(InputClass::Arg) => format!("build arg {subject}"),
+        Some(InputClass::Parent) => format!("parent {subject}"),
+        Some(InputClass::External) => format!("base image {subject}"),
+        Some(InputClass::Remote) => format!("remote source {subject}"),
+        Some(InputClass::Portage) => format!("portage config {subject}"),
+        Some(InputClass::Spec) => format!("spec key {subject}"),
+        Some(InputClass::Use) => "USE flags".into(),
+        Some(InputClass::SourceSubpath) => "seed path".into(),
+        Some(other) if subject.is_empty() => other.as_str().to_string(),
+        Some(other) => format!("{} {subject}", other.as_str()),
+        None => label.as_str().to_string(),
     }
 }
 
 impl fmt::Display for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Change::Added(l) => {
-                let (c, s) = split(l);
-                write!(f, "{} added", noun(c, s))
-            }
-            Change::Removed(l) => {
-                let (c, s) = split(l);
-                write!(f, "{} removed", noun(c, s))
-            }
-            Change::Changed { label, old, new } => {
-                let (c, s) = split(label);
-                match (c, old, new) {
-                    ("parent", _, _) => write!(f, "parent {s} rebuilt"),
-                    ("use", Some(o), Some(n)) => write!(f, "USE {}", use_delta(o, n)),
-                    ("snapshot", Some(o), Some(n)) => write!(f, "snapshot {o} -> {n}"),
-                    (_, Some(o), Some(n)) => write!(f, "{} {o} -> {n}", noun(c, s)),
-                    _ => write!(f, "{} changed", noun(c, s)),
-                }
-            }
+            Change::Added(l) => write!(f, "{} added", noun(l)),
+            Change::Removed(l) => write!(f, "{} removed", noun(l)),
+            Change::Changed { label, old, new } => match (label.class(), old, new) {
+                (Some(InputClass::Parent), _, _) => write!(f, "parent {} rebuilt", label.subject()),
+                (Some(InputClass::Use), Some(o), Some(n)) => write!(f, "USE {}", use_delta(o, n)),
+                (Some(InputClass::Snapshot), Some(o), Some(n)) => write!(f, "snapshot {o} -> {n}"),
+                (_, Some(o), Some(n)) => write!(f, "{} {o} -> {n}", noun(label)),
+                _ => write!(f, "{} changed", noun(label)),
+            },
         }
     }
 }
@@ -138,6 +128,15 @@ fn use_delta(old: &str, new: &str) -> String {
 mod tests {
     use super::*;
     use crate::model::ManifestBuilder;
+    use InputClass::*;
+
+    fn l(class: InputClass, subject: &str) -> Label {
+        if subject.is_empty() {
+            Label::of(class)
+        } else {
+            Label::with(class, subject)
+        }
+    }
 
     fn m(f: impl FnOnce(&mut ManifestBuilder)) -> Manifest {
         let mut b = ManifestBuilder::new();
@@ -148,20 +147,20 @@ mod tests {
     #[test]
     fn says_what_changed_in_words() {
         let old = m(|b| {
-            b.bytes("containerfile", b"FROM base")
-                .bytes("context:app.conf", b"1")
-                .bytes("context:gone.txt", b"1")
-                .shown("parent:base", "aaaa")
-                .shown("use", "ssl -X")
-                .shown("snapshot", "commit:aaa");
+            b.bytes(l(Containerfile, ""), b"FROM base")
+                .bytes(l(Context, "app.conf"), b"1")
+                .bytes(l(Context, "gone.txt"), b"1")
+                .shown(l(Parent, "base"), "aaaa")
+                .shown(l(Use, ""), "ssl -X")
+                .shown(l(Snapshot, ""), "commit:aaa");
         });
         let new = m(|b| {
-            b.bytes("containerfile", b"FROM base")
-                .bytes("context:app.conf", b"2")
-                .bytes("context:new.txt", b"1")
-                .shown("parent:base", "bbbb")
-                .shown("use", "http2 ssl -X")
-                .shown("snapshot", "commit:bbb");
+            b.bytes(l(Containerfile, ""), b"FROM base")
+                .bytes(l(Context, "app.conf"), b"2")
+                .bytes(l(Context, "new.txt"), b"1")
+                .shown(l(Parent, "base"), "bbbb")
+                .shown(l(Use, ""), "http2 ssl -X")
+                .shown(l(Snapshot, ""), "commit:bbb");
         });
         let words: Vec<String> = diff(&old, &new).iter().map(|c| c.to_string()).collect();
         assert_eq!(
@@ -187,7 +186,7 @@ mod tests {
     #[test]
     fn same_manifest_has_no_changes() {
         let a = m(|b| {
-            b.bytes("x", b"1");
+            b.bytes(l(Kind, ""), b"1");
         });
         assert!(diff(&a, &a.clone()).is_empty());
     }

@@ -1,6 +1,8 @@
-//! Errors in a project's input, each naming the file and line the user can fix.
+//! Errors in a project's input, each naming the file and line the user can fix,
+//! with the offending line as it was read (so nothing reads the file again to show it).
 
 use std::fmt;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// One problem found in a project's input files.
@@ -15,15 +17,71 @@ pub struct ProjectError {
     pub line: Option<usize>,
     /// What is wrong, phrased so the user knows what to change.
     pub message: String,
+    /// The line at fault as it was read, and the part of it at fault, when known.
+    pub excerpt: Option<Excerpt>,
+}
+
+/// The text of the line an error points at, as the loader read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Excerpt {
+    /// The line, without its line break.
+    pub text: String,
+    /// Byte range within `text` of the part at fault (a value, a word), when known.
+    pub columns: Option<Range<usize>>,
 }
 
 impl ProjectError {
-    /// An error at `file:line`.
+    /// An error at `file:line`, without the line's text (for input that is not text).
     pub fn at(file: impl Into<PathBuf>, line: usize, message: impl Into<String>) -> Self {
         ProjectError {
             file: file.into(),
             line: Some(line),
             message: message.into(),
+            excerpt: None,
+        }
+    }
+
+    /// An error at line `line` of `source`, the text of `file` as it was read.
+    pub fn at_line(
+        file: impl Into<PathBuf>,
+        source: &str,
+        line: usize,
+        message: impl Into<String>,
+    ) -> Self {
+        ProjectError {
+            file: file.into(),
+            line: Some(line),
+            message: message.into(),
+            excerpt: line_text(source, line).map(|text| Excerpt {
+                text: text.to_string(),
+                columns: None,
+            }),
+        }
+    }
+
+    /// An error at bytes `span` of `source`, the text of `file` as it was read: its
+    /// line is the line `span` starts on, and the excerpt marks the span (up to the
+    /// end of that line).
+    pub fn at_span(
+        file: impl Into<PathBuf>,
+        source: &str,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> Self {
+        let start = floor_char_boundary(source, span.start.min(source.len()));
+        let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
+        let line_end = source[start..].find('\n').map_or(source.len(), |i| start + i);
+        let text = source[line_start..line_end].trim_end_matches('\r');
+        let from = start - line_start;
+        let to = span.end.clamp(start, line_start + text.len()) - line_start;
+        ProjectError {
+            file: file.into(),
+            line: Some(line_of(source, start)),
+            message: message.into(),
+            excerpt: Some(Excerpt {
+                text: text.to_string(),
+                columns: Some(from..to.max(from)),
+            }),
         }
     }
 
@@ -33,6 +91,7 @@ impl ProjectError {
             file: file.into(),
             line: None,
             message: message.into(),
+            excerpt: None,
         }
     }
 
@@ -73,14 +132,31 @@ impl From<ProjectError> for ProjectErrors {
     }
 }
 
+impl From<Vec<ProjectError>> for ProjectErrors {
+    fn from(e: Vec<ProjectError>) -> Self {
+        ProjectErrors(e)
+    }
+}
+
 /// The 1-based line holding byte `offset` of `text`.
 pub fn line_of(text: &str, offset: usize) -> usize {
     let end = offset.min(text.len());
-    text.as_bytes()[..end]
-        .iter()
-        .filter(|&&b| b == b'\n')
-        .count()
-        + 1
+    memchr::memchr_iter(b'\n', &text.as_bytes()[..end]).count() + 1
+}
+
+/// The text of 1-based line `line` of `text`, without its line break.
+fn line_text(text: &str, line: usize) -> Option<&str> {
+    text.split('\n')
+        .nth(line.checked_sub(1)?)
+        .map(|l| l.trim_end_matches('\r'))
+}
+
+/// The largest char boundary of `s` at or below `i`.
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 /// `path` relative to `root` when it lies below it (`.` for `root` itself), else unchanged.
@@ -89,5 +165,39 @@ pub fn relative(root: &Path, path: &Path) -> PathBuf {
         Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
         Ok(rel) => rel.to_path_buf(),
         Err(_) => path.to_path_buf(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_span_gives_its_line_and_columns() {
+        let text = "[image.a]\ntags = [\"ok\", \"not ok\"]\n";
+        let at = text.find("\"not ok\"").unwrap();
+        let e = ProjectError::at_span("graph.toml", text, at..at + 8, "bad tag");
+        assert_eq!(e.line, Some(2));
+        let x = e.excerpt.unwrap();
+        assert_eq!(x.text, "tags = [\"ok\", \"not ok\"]");
+        assert_eq!(&x.text[x.columns.unwrap()], "\"not ok\"");
+    }
+
+    #[test]
+    fn a_span_past_its_line_stops_at_the_line_end() {
+        let text = "a = \"x\ny\"\n";
+        let e = ProjectError::at_span("f", text, 4..9, "m");
+        let x = e.excerpt.unwrap();
+        assert_eq!(x.text, "a = \"x");
+        assert_eq!(x.columns, Some(4..6));
+        let end = ProjectError::at_span("f", "abc", 10..12, "m");
+        assert_eq!(end.line, Some(1));
+    }
+
+    #[test]
+    fn a_line_excerpt_is_that_line() {
+        let e = ProjectError::at_line("f", "one\r\ntwo\n", 2, "m");
+        assert_eq!(e.excerpt.unwrap().text, "two");
+        assert!(ProjectError::at_line("f", "one", 5, "m").excerpt.is_none());
     }
 }

@@ -1,22 +1,29 @@
-//! The DAG of nodes: lookups, topological order, selection by regex.
+//! The DAG of nodes, held in one petgraph graph: lookups, topological order,
+//! ancestors and descendants, selection by regex.
+//!
+//! Edges point from a parent to the node built from it. The graph is the only
+//! place edges are kept: a [`Node`] has no list of its own.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::cmp::Reverse;
 
+use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::{Dfs, Reversed, Walker};
+use petgraph::Direction;
 use regex::Regex;
 
 use crate::model::{Node, NodeId};
 
-/// A validated, acyclic graph of nodes. Edges point from a parent to the node built from it.
+/// A validated, acyclic graph of nodes.
 #[derive(Debug, Clone)]
 pub struct Graph {
-    nodes: Vec<Node>,
+    dag: DiGraph<Node, ()>,
     by_name: HashMap<String, NodeId>,
     order: Vec<NodeId>,
-    children: Vec<Vec<NodeId>>,
 }
 
-/// A dependency cycle, as the names along it (first name repeated at the end).
+/// A dependency cycle, as the names along it in build order (first name repeated at the end).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cycle(pub Vec<String>);
 
@@ -26,44 +33,67 @@ impl std::fmt::Display for Cycle {
     }
 }
 
+fn ix(id: NodeId) -> NodeIndex {
+    NodeIndex::new(id.0)
+}
+
+fn id(ix: NodeIndex) -> NodeId {
+    NodeId(ix.index())
+}
+
 impl Graph {
-    /// Build from nodes whose `id`s are their positions and whose `deps` are set.
-    /// Fails with the cycle if there is one.
-    pub fn new(nodes: Vec<Node>) -> Result<Graph, Cycle> {
-        let order = topological_order(&nodes)?;
-        let by_name = nodes.iter().map(|n| (n.name.clone(), n.id)).collect();
-        let mut children = vec![Vec::new(); nodes.len()];
-        for n in &nodes {
-            for d in &n.deps {
-                children[d.0].push(n.id);
-            }
+    /// Build from nodes whose `id`s are their positions, and edges `(parent, child)`.
+    /// Fails with a cycle if there is one.
+    pub fn new(
+        nodes: Vec<Node>,
+        edges: impl IntoIterator<Item = (NodeId, NodeId)>,
+    ) -> Result<Graph, Cycle> {
+        let mut dag = DiGraph::with_capacity(nodes.len(), nodes.len());
+        let mut by_name = HashMap::with_capacity(nodes.len());
+        for node in nodes {
+            by_name.insert(node.name.clone(), node.id);
+            let at = dag.add_node(node);
+            debug_assert_eq!(at.index(), dag[at].id.0);
         }
+        for (parent, child) in edges {
+            dag.update_edge(ix(parent), ix(child), ());
+        }
+        let order = topological_order(&dag).ok_or_else(|| find_cycle(&dag))?;
         Ok(Graph {
-            nodes,
+            dag,
             by_name,
             order,
-            children,
         })
     }
 
-    /// All nodes, indexed by [`NodeId`].
-    pub fn nodes(&self) -> &[Node] {
-        &self.nodes
+    /// How many nodes there are.
+    pub fn len(&self) -> usize {
+        self.dag.node_count()
+    }
+
+    /// Whether the graph has no node.
+    pub fn is_empty(&self) -> bool {
+        self.dag.node_count() == 0
+    }
+
+    /// All nodes, in [`NodeId`] order (names sorted).
+    pub fn nodes(&self) -> impl ExactSizeIterator<Item = &Node> + '_ {
+        self.dag.raw_nodes().iter().map(|n| &n.weight)
     }
 
     /// Mutable access for the loader, which fills keys in topological order.
-    pub(crate) fn nodes_mut(&mut self) -> &mut [Node] {
-        &mut self.nodes
+    pub(crate) fn node_mut(&mut self, id: NodeId) -> &mut Node {
+        &mut self.dag[ix(id)]
     }
 
     /// The node with `id`.
     pub fn node(&self, id: NodeId) -> &Node {
-        &self.nodes[id.0]
+        &self.dag[ix(id)]
     }
 
     /// The node named `name`.
     pub fn by_name(&self, name: &str) -> Option<&Node> {
-        self.by_name.get(name).map(|id| &self.nodes[id.0])
+        self.by_name.get(name).map(|id| self.node(*id))
     }
 
     /// Every node, parents before children (ties broken by name).
@@ -71,41 +101,82 @@ impl Graph {
         &self.order
     }
 
-    /// Nodes built directly from `id`.
-    pub fn children(&self, id: NodeId) -> &[NodeId] {
-        &self.children[id.0]
+    /// The nodes `id` is built from, sorted by id (that is, by name).
+    pub fn parents(&self, id: NodeId) -> Vec<NodeId> {
+        self.neighbors(id, Direction::Incoming)
     }
 
-    /// Nodes nothing is built from.
+    /// The nodes built directly from `id`, sorted by id (that is, by name).
+    pub fn children(&self, id: NodeId) -> Vec<NodeId> {
+        self.neighbors(id, Direction::Outgoing)
+    }
+
+    fn neighbors(&self, id: NodeId, dir: Direction) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = self
+            .dag
+            .neighbors_directed(ix(id), dir)
+            .map(self::id)
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Whether anything is built from `id`.
+    pub fn is_leaf(&self, id: NodeId) -> bool {
+        self.dag
+            .neighbors_directed(ix(id), Direction::Outgoing)
+            .next()
+            .is_none()
+    }
+
+    /// Nodes nothing is built from, in topological order.
     pub fn leaves(&self) -> Vec<NodeId> {
         self.order
             .iter()
             .copied()
-            .filter(|id| self.children[id.0].is_empty())
+            .filter(|id| self.is_leaf(*id))
             .collect()
     }
 
     /// `ids` and all their ancestors, in topological order.
     pub fn with_ancestors(&self, ids: impl IntoIterator<Item = NodeId>) -> Vec<NodeId> {
-        let mut seen = vec![false; self.nodes.len()];
-        let mut stack: Vec<NodeId> = ids.into_iter().collect();
-        while let Some(id) = stack.pop() {
-            if !std::mem::replace(&mut seen[id.0], true) {
-                stack.extend(self.nodes[id.0].deps.iter().copied());
+        self.closure(ids, true)
+    }
+
+    /// `ids` and everything built from them, directly or not, in topological order.
+    pub fn with_descendants(&self, ids: impl IntoIterator<Item = NodeId>) -> Vec<NodeId> {
+        self.closure(ids, false)
+    }
+
+    fn closure(&self, ids: impl IntoIterator<Item = NodeId>, up: bool) -> Vec<NodeId> {
+        let mut seen = vec![false; self.len()];
+        let mut starts = ids.into_iter();
+        let Some(first) = starts.next() else {
+            return Vec::new();
+        };
+        let mut dfs = Dfs::new(&self.dag, ix(first));
+        for start in std::iter::once(first).chain(starts) {
+            dfs.move_to(ix(start));
+            if up {
+                for found in dfs.clone().iter(Reversed(&self.dag)) {
+                    seen[found.index()] = true;
+                }
+            } else {
+                for found in dfs.clone().iter(&self.dag) {
+                    seen[found.index()] = true;
+                }
             }
         }
         self.order.iter().copied().filter(|id| seen[id.0]).collect()
     }
 
     /// Nodes whose name matches any regex (unanchored), or all nodes when
-    /// `patterns` is empty; without ancestors.
+    /// `patterns` is empty; without ancestors, in topological order.
     pub fn matching(&self, patterns: &[Regex]) -> Vec<NodeId> {
         self.order
             .iter()
             .copied()
-            .filter(|id| {
-                patterns.is_empty() || patterns.iter().any(|r| r.is_match(&self.nodes[id.0].name))
-            })
+            .filter(|id| patterns.is_empty() || patterns.iter().any(|r| r.is_match(&self.node(*id).name)))
             .collect()
     }
 
@@ -113,93 +184,78 @@ impl Graph {
     pub fn select(&self, patterns: &[Regex]) -> Vec<NodeId> {
         self.with_ancestors(self.matching(patterns))
     }
-
-    /// A petgraph view (node weights are ids) for algorithms and rendering.
-    pub fn petgraph(&self) -> DiGraph<NodeId, ()> {
-        let mut g = DiGraph::with_capacity(self.nodes.len(), self.nodes.len());
-        for n in &self.nodes {
-            g.add_node(n.id);
-        }
-        for n in &self.nodes {
-            for d in &n.deps {
-                g.add_edge(NodeIndex::new(d.0), NodeIndex::new(n.id.0), ());
-            }
-        }
-        g
-    }
 }
 
-/// Kahn's algorithm with a name-ordered ready set (deterministic), reporting a cycle on failure.
-fn topological_order(nodes: &[Node]) -> Result<Vec<NodeId>, Cycle> {
-    let mut indegree: Vec<usize> = nodes.iter().map(|n| n.deps.len()).collect();
-    let mut children = vec![Vec::new(); nodes.len()];
-    for n in nodes {
-        for d in &n.deps {
-            children[d.0].push(n.id);
-        }
-    }
-    let mut ready: BTreeSet<(&str, NodeId)> = nodes
-        .iter()
-        .filter(|n| n.deps.is_empty())
-        .map(|n| (n.name.as_str(), n.id))
+/// Kahn's algorithm over the petgraph edges, taking the smallest ready id first:
+/// ids follow names, so ties are broken by name and the order is the same on every
+/// machine. `None` when there is a cycle.
+fn topological_order(dag: &DiGraph<Node, ()>) -> Option<Vec<NodeId>> {
+    let mut indegree: Vec<usize> = dag
+        .node_indices()
+        .map(|n| dag.neighbors_directed(n, Direction::Incoming).count())
         .collect();
-    let mut order = Vec::with_capacity(nodes.len());
-    while let Some(first) = ready.pop_first() {
-        let id = first.1;
-        order.push(id);
-        for c in &children[id.0] {
-            indegree[c.0] -= 1;
-            if indegree[c.0] == 0 {
-                ready.insert((nodes[c.0].name.as_str(), *c));
+    let mut ready: BinaryHeap<Reverse<NodeIndex>> = dag
+        .node_indices()
+        .filter(|n| indegree[n.index()] == 0)
+        .map(Reverse)
+        .collect();
+    let mut order = Vec::with_capacity(dag.node_count());
+    while let Some(Reverse(n)) = ready.pop() {
+        order.push(id(n));
+        for child in dag.neighbors_directed(n, Direction::Outgoing) {
+            indegree[child.index()] -= 1;
+            if indegree[child.index()] == 0 {
+                ready.push(Reverse(child));
             }
         }
     }
-    if order.len() == nodes.len() {
-        return Ok(order);
-    }
-    Err(find_cycle(nodes, &indegree))
+    (order.len() == dag.node_count()).then_some(order)
 }
 
-/// Walk parent links among the nodes left with unmet dependencies until one repeats.
-fn find_cycle(nodes: &[Node], indegree: &[usize]) -> Cycle {
-    let stuck = |id: NodeId| indegree[id.0] > 0;
-    let start = nodes
-        .iter()
-        .filter(|n| stuck(n.id))
-        .min_by(|a, b| a.name.cmp(&b.name))
-        .map(|n| n.id)
-        .unwrap_or(NodeId(0));
-    let mut path = vec![start];
-    let mut pos: HashMap<NodeId, usize> = HashMap::from([(start, 0)]);
-    let mut cur = start;
-    loop {
-        let next = nodes[cur.0]
-            .deps
-            .iter()
-            .copied()
-            .filter(|d| stuck(*d))
-            .min_by(|a, b| nodes[a.0].name.cmp(&nodes[b.0].name));
-        let Some(next) = next else { break };
-        if let Some(&i) = pos.get(&next) {
-            // `path` follows deps (child -> parent); show the cycle in build
-            // order, starting from its alphabetically first node.
-            let mut cycle: Vec<String> = path[i..]
-                .iter()
-                .rev()
-                .map(|id| nodes[id.0].name.clone())
-                .collect();
-            let first = (0..cycle.len())
-                .min_by(|a, b| cycle[*a].cmp(&cycle[*b]))
-                .unwrap_or(0);
-            cycle.rotate_left(first);
-            cycle.push(cycle[0].clone());
-            return Cycle(cycle);
+/// One cycle of a graph that has one: the strongly connected component holding the
+/// alphabetically first node that lies on a cycle, walked from that node back to
+/// itself along the shortest path, in build order.
+fn find_cycle(dag: &DiGraph<Node, ()>) -> Cycle {
+    let on_cycle = |scc: &Vec<NodeIndex>| {
+        scc.len() > 1 || scc.first().is_some_and(|n| dag.contains_edge(*n, *n))
+    };
+    let start = tarjan_scc(dag)
+        .into_iter()
+        .filter(on_cycle)
+        .filter_map(|scc| scc.into_iter().min())
+        .min();
+    let Some(start) = start else {
+        return Cycle(Vec::new());
+    };
+    // Breadth-first from `start` along edges (build order) until an edge leads back to it.
+    let mut came_from: HashMap<NodeIndex, NodeIndex> = HashMap::new();
+    let mut queue = VecDeque::from([start]);
+    let mut last = None;
+    'search: while let Some(n) = queue.pop_front() {
+        let mut next: Vec<NodeIndex> = dag.neighbors_directed(n, Direction::Outgoing).collect();
+        next.sort_unstable();
+        for child in next {
+            if child == start {
+                last = Some(n);
+                break 'search;
+            }
+            if let std::collections::hash_map::Entry::Vacant(e) = came_from.entry(child) {
+                e.insert(n);
+                queue.push_back(child);
+            }
         }
-        pos.insert(next, path.len());
-        path.push(next);
-        cur = next;
     }
-    Cycle(vec![nodes[start.0].name.clone()])
+    // Walk back from the node whose edge closes the cycle, then read it forwards.
+    let mut between = Vec::new();
+    let mut at = last.unwrap_or(start);
+    while at != start {
+        between.push(at);
+        at = came_from.get(&at).copied().unwrap_or(start);
+    }
+    let path = std::iter::once(start)
+        .chain(between.into_iter().rev())
+        .chain(std::iter::once(start));
+    Cycle(path.map(|n| dag[n].name.clone()).collect())
 }
 
 #[cfg(test)]
@@ -207,13 +263,12 @@ mod tests {
     use super::*;
     use crate::model::{Key, Manifest, NodeKind, Recipe, SnapshotRecipe};
 
-    fn node(id: usize, name: &str, deps: &[usize]) -> Node {
+    fn node(id: usize, name: &str) -> Node {
         Node {
             id: NodeId(id),
             name: name.into(),
             kind: NodeKind::Snapshot,
             path: name.into(),
-            deps: deps.iter().map(|d| NodeId(*d)).collect(),
             key: Key([0; 32]),
             manifest: Manifest::default(),
             recipe: Recipe::Snapshot(SnapshotRecipe {
@@ -223,53 +278,71 @@ mod tests {
         }
     }
 
+    /// Nodes named by `names` (ids in that order) and edges `(parent, child)` by name.
+    fn graph(names: &[&str], edges: &[(&str, &str)]) -> Result<Graph, Cycle> {
+        let pos = |n: &str| NodeId(names.iter().position(|m| *m == n).unwrap());
+        Graph::new(
+            names.iter().enumerate().map(|(i, n)| node(i, n)).collect(),
+            edges.iter().map(|(p, c)| (pos(p), pos(c))),
+        )
+    }
+
+    fn names(g: &Graph, ids: &[NodeId]) -> Vec<String> {
+        ids.iter().map(|id| g.node(*id).name.clone()).collect()
+    }
+
     #[test]
-    fn orders_parents_first() {
-        let g = Graph::new(vec![
-            node(0, "app", &[1]),
-            node(1, "base", &[]),
-            node(2, "tool", &[1]),
-        ])
-        .unwrap();
-        let names: Vec<&str> = g
-            .topological()
-            .iter()
-            .map(|id| g.node(*id).name.as_str())
-            .collect();
-        assert_eq!(names, ["base", "app", "tool"]);
-        assert_eq!(g.leaves(), vec![NodeId(0), NodeId(2)]);
+    fn orders_parents_first_with_ties_by_name() {
+        let g = graph(&["app", "base", "tool"], &[("base", "app"), ("base", "tool")]).unwrap();
+        assert_eq!(names(&g, g.topological()), ["base", "app", "tool"]);
+        assert_eq!(names(&g, &g.leaves()), ["app", "tool"]);
+        assert_eq!(names(&g, &g.children(NodeId(1))), ["app", "tool"]);
+        assert_eq!(names(&g, &g.parents(NodeId(0))), ["base"]);
     }
 
     #[test]
     fn reports_cycle_in_build_order() {
-        // root <- app <- tools <- base <- root  (deps point at parents)
-        let nodes = vec![
-            node(0, "root", &[3]),
-            node(1, "app", &[0]),
-            node(2, "tools", &[1]),
-            node(3, "base", &[2]),
-            node(4, "leaf", &[3]),
-        ];
-        let cycle = Graph::new(nodes).unwrap_err();
-        assert_eq!(cycle.to_string(), "app -> tools -> base -> root -> app");
+        // root -> app -> tools -> base -> root (each builds the next), leaf off base.
+        let g = graph(
+            &["app", "base", "leaf", "root", "tools"],
+            &[
+                ("root", "app"),
+                ("app", "tools"),
+                ("tools", "base"),
+                ("base", "root"),
+                ("base", "leaf"),
+            ],
+        );
+        assert_eq!(
+            g.unwrap_err().to_string(),
+            "app -> tools -> base -> root -> app"
+        );
     }
 
     #[test]
     fn self_cycle() {
-        let cycle = Graph::new(vec![node(0, "me", &[0])]).unwrap_err();
+        let cycle = graph(&["me"], &[("me", "me")]).unwrap_err();
         assert_eq!(cycle.to_string(), "me -> me");
     }
 
     #[test]
-    fn select_brings_ancestors() {
-        let g = Graph::new(vec![
-            node(0, "base", &[]),
-            node(1, "nginx", &[0]),
-            node(2, "postgres", &[0]),
-        ])
+    fn select_brings_ancestors_and_descendants() {
+        let g = graph(
+            &["base", "nginx", "postgres", "web"],
+            &[("base", "nginx"), ("base", "postgres"), ("nginx", "web")],
+        )
         .unwrap();
         let sel = g.select(&[Regex::new("ngi").unwrap()]);
-        assert_eq!(sel, vec![NodeId(0), NodeId(1)]);
-        assert_eq!(g.select(&[]).len(), 3);
+        assert_eq!(names(&g, &sel), ["base", "nginx"]);
+        assert_eq!(g.select(&[]).len(), 4);
+        assert_eq!(
+            names(&g, &g.with_descendants([NodeId(1)])),
+            ["nginx", "web"]
+        );
+        assert_eq!(
+            names(&g, &g.with_descendants([NodeId(0)])),
+            ["base", "nginx", "postgres", "web"]
+        );
+        assert!(g.with_ancestors([]).is_empty());
     }
 }

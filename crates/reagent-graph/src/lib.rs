@@ -9,8 +9,9 @@
 //! can change what the node produces, listed in its [`Manifest`].
 //!
 //! Loading is pure with respect to the outside world: it reads files and
-//! nothing else, so the same project yields the same keys on every machine
-//! and in every folder.
+//! writes none (the snapshot's stat cache update is handed back to the
+//! caller), so the same project yields the same keys on every machine and in
+//! every folder, and `reagent check` on a read-only checkout works.
 //!
 //! ```
 //! let dir = tempfile::tempdir().unwrap();
@@ -22,7 +23,7 @@
 //! let project = reagent_graph::Project::load(dir.path()).unwrap();
 //! let app = project.graph.by_name("app").unwrap();
 //! let base = project.graph.by_name("base").unwrap();
-//! assert_eq!(app.deps, vec![base.id]);
+//! assert_eq!(project.graph.parents(app.id), vec![base.id]);
 //! assert_eq!(app.manifest.get("parent:base").unwrap().hash, base.key.hex());
 //! ```
 #![deny(missing_docs)]
@@ -43,6 +44,6 @@ pub use error::{ProjectError, ProjectErrors};
 pub use graph::{Cycle, Graph};
 pub use load::{LoadOptions, Project};
 pub use model::{
-    ImageRecipe, Input, Key, Manifest, Node, NodeId, NodeKind, Recipe, Seed, SnapshotRecipe,
-    StageRecipe,
+    path_subject, ImageRecipe, Input, InputClass, Key, Label, Manifest, Node, NodeId, NodeKind,
+    Recipe, Seed, SnapshotRecipe, StageRecipe,
 };

@@ -74,11 +74,161 @@ impl fmt::Display for Key {
     }
 }
 
+/// What kind of input a key input is: the part of its [`Label`] before `:`.
+///
+/// The words are part of the build record's JSON (`"label": "context:app.conf"`), so
+/// they never change; a new kind of input gets a new word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum InputClass {
+    /// `kind`: what the node is (snapshot, stage, image).
+    Kind,
+    /// `containerfile`: the Containerfile's text.
+    Containerfile,
+    /// `context:<path>`: one build-context entry the Containerfile reads.
+    Context,
+    /// `remote:<url>`: a URL `ADD` fetches, as written.
+    Remote,
+    /// `arg:<name>`: a build arg's value (hashed, never shown).
+    Arg,
+    /// `target`: the `--target` stage.
+    Target,
+    /// `squash`: the image is squashed.
+    Squash,
+    /// `platform`: `--platform`.
+    Platform,
+    /// `snapshot`: the portage snapshot's identity.
+    Snapshot,
+    /// `portage:<path>`: one file of the `[portage] config` folder.
+    Portage,
+    /// `use`: the effective USE flags.
+    Use,
+    /// `external:<reference>`: a base image from outside the project.
+    External,
+    /// `parent:<node>`: the key of a node this one is built from.
+    Parent,
+    /// `spec:<key>`: one setting of a catalyst spec.
+    Spec,
+    /// `source_subpath`: an external catalyst seed, by its path.
+    SourceSubpath,
+    /// `seed`: a seed tarball's declared SHA-256.
+    Seed,
+}
+
+impl InputClass {
+    /// Every class, for parsing.
+    const ALL: [InputClass; 16] = [
+        InputClass::Kind,
+        InputClass::Containerfile,
+        InputClass::Context,
+        InputClass::Remote,
+        InputClass::Arg,
+        InputClass::Target,
+        InputClass::Squash,
+        InputClass::Platform,
+        InputClass::Snapshot,
+        InputClass::Portage,
+        InputClass::Use,
+        InputClass::External,
+        InputClass::Parent,
+        InputClass::Spec,
+        InputClass::SourceSubpath,
+        InputClass::Seed,
+    ];
+
+    /// The word in labels (`context`, `parent`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InputClass::Kind => "kind",
+            InputClass::Containerfile => "containerfile",
+            InputClass::Context => "context",
+            InputClass::Remote => "remote",
+            InputClass::Arg => "arg",
+            InputClass::Target => "target",
+            InputClass::Squash => "squash",
+            InputClass::Platform => "platform",
+            InputClass::Snapshot => "snapshot",
+            InputClass::Portage => "portage",
+            InputClass::Use => "use",
+            InputClass::External => "external",
+            InputClass::Parent => "parent",
+            InputClass::Spec => "spec",
+            InputClass::SourceSubpath => "source_subpath",
+            InputClass::Seed => "seed",
+        }
+    }
+
+    /// The class whose word is `word`.
+    pub fn from_word(word: &str) -> Option<InputClass> {
+        InputClass::ALL.into_iter().find(|c| c.as_str() == word)
+    }
+}
+
+/// An input's label: its [`InputClass`] and, for classes with one input per item, a
+/// subject (`context:app.conf`, `parent:base`). It is kept as its text, which is what the
+/// key hashes and what the build record stores; [`Label::class`] reads the class back.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Label(String);
+
+impl Label {
+    /// A label with no subject (`containerfile`, `use`).
+    pub fn of(class: InputClass) -> Label {
+        Label(class.as_str().to_string())
+    }
+
+    /// A label with a subject (`context:app.conf`).
+    pub fn with(class: InputClass, subject: &str) -> Label {
+        Label(format!("{}:{subject}", class.as_str()))
+    }
+
+    /// Its class; `None` for a label this version of reagent does not know (read from a
+    /// record written by a newer one).
+    pub fn class(&self) -> Option<InputClass> {
+        InputClass::from_word(self.0.split_once(':').map_or(self.0.as_str(), |(c, _)| c))
+    }
+
+    /// The subject after `:` (empty when there is none).
+    pub fn subject(&self) -> &str {
+        self.0.split_once(':').map_or("", |(_, s)| s)
+    }
+
+    /// The label's text, as hashed and recorded.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Label {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A path relative to a project folder (or a build context) as label text: UTF-8 as it
+/// is, any other byte as `\xNN`, and `\` itself doubled, so two different paths never
+/// share a label (a non-UTF-8 name is part of the key, byte for byte).
+pub fn path_subject(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            if c == '\\' {
+                out.push_str("\\\\");
+            } else {
+                out.push(c);
+            }
+        }
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
 /// One input of a key: what it is, and the hash of its content.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Input {
     /// What the input is, e.g. `containerfile`, `context:app.conf`, `parent:base`, `use`.
-    pub label: String,
+    pub label: Label,
     /// 64 hex digits of blake3 over the input's canonical bytes.
     pub hash: String,
     /// A short human-readable value when it is safe and useful to show
@@ -105,20 +255,27 @@ impl Manifest {
         h.update(KEY_VERSION.as_bytes());
         h.update(&[0]);
         for input in &self.inputs {
-            h.update(&(input.label.len() as u64).to_le_bytes());
-            h.update(input.label.as_bytes());
+            let label = input.label.as_str();
+            h.update(&(label.len() as u64).to_le_bytes());
+            h.update(label.as_bytes());
             h.update(input.hash.as_bytes());
         }
         Key(*h.finalize().as_bytes())
     }
 
-    /// Digest of the manifest itself (what the `org.reagent.manifest` label holds).
+    /// Digest of the manifest itself (what the `org.reagent.manifest` label holds):
+    /// blake3 over its JSON encoding.
     pub fn digest(&self) -> String {
-        let json = serde_json::to_vec(self).unwrap_or_default();
-        blake3::hash(&json).to_hex().to_string()
+        let mut h = blake3::Hasher::new();
+        // Writing into a hasher cannot fail, and a manifest is strings only: serde_json
+        // has nothing to refuse. Should that ever change, the error is a bug worth a panic
+        // in tests, and here it would still leave a digest of what was written.
+        let written = serde_json::to_writer(HashWriter(&mut h), self);
+        debug_assert!(written.is_ok(), "a manifest always serializes");
+        h.finalize().to_hex().to_string()
     }
 
-    /// The input with `label`, if any.
+    /// The input whose label text is `label` (`context:app.conf`), if any.
     pub fn get(&self, label: &str) -> Option<&Input> {
         self.inputs
             .binary_search_by(|i| i.label.as_str().cmp(label))
@@ -127,10 +284,23 @@ impl Manifest {
     }
 }
 
+/// `io::Write` into a blake3 hasher (for hashing a serialization without a buffer).
+struct HashWriter<'a>(&'a mut blake3::Hasher);
+
+impl std::io::Write for HashWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Collects a node's inputs; finishing sorts them into a [`Manifest`].
 #[derive(Debug, Default)]
 pub struct ManifestBuilder {
-    inputs: BTreeMap<String, Input>,
+    inputs: BTreeMap<Label, Input>,
 }
 
 impl ManifestBuilder {
@@ -140,12 +310,12 @@ impl ManifestBuilder {
     }
 
     /// Add an input whose content is `bytes`.
-    pub fn bytes(&mut self, label: impl Into<String>, bytes: &[u8]) -> &mut Self {
+    pub fn bytes(&mut self, label: Label, bytes: &[u8]) -> &mut Self {
         self.hash(label, blake3::hash(bytes), None)
     }
 
     /// Add an input with a readable value that is also what gets hashed.
-    pub fn shown(&mut self, label: impl Into<String>, value: &str) -> &mut Self {
+    pub fn shown(&mut self, label: Label, value: &str) -> &mut Self {
         self.hash(
             label,
             blake3::hash(value.as_bytes()),
@@ -154,13 +324,7 @@ impl ManifestBuilder {
     }
 
     /// Add an input by an already computed hash, with an optional readable detail.
-    pub fn hash(
-        &mut self,
-        label: impl Into<String>,
-        hash: blake3::Hash,
-        detail: Option<String>,
-    ) -> &mut Self {
-        let label = label.into();
+    pub fn hash(&mut self, label: Label, hash: blake3::Hash, detail: Option<String>) -> &mut Self {
         self.inputs.insert(
             label.clone(),
             Input {
@@ -192,8 +356,6 @@ pub struct Node {
     /// Where it is defined, relative to the project root (an image folder, a spec
     /// file, or the snapshot tree's path as written in `graph.toml`).
     pub path: PathBuf,
-    /// The nodes it is built from, sorted by id.
-    pub deps: Vec<NodeId>,
     /// Its content key.
     pub key: Key,
     /// The inputs its key was made from.
@@ -253,8 +415,9 @@ pub struct Seed {
 pub struct ImageRecipe {
     /// The Containerfile (absolute).
     pub containerfile: PathBuf,
-    /// Its text, as read when the key was computed.
-    pub containerfile_text: String,
+    /// The Containerfile as read when the key was computed, parsed (its text is
+    /// [`reagent_containerfile::Containerfile::text`]); kept so nothing parses it twice.
+    pub parsed: reagent_containerfile::Containerfile,
     /// The build context folder (absolute).
     pub context: PathBuf,
     /// Build args from `graph.toml`.
@@ -286,6 +449,18 @@ impl ImageRecipe {
     pub fn use_string(&self) -> String {
         use_string(&self.use_flags)
     }
+
+    /// The Containerfile's text with each image reference that `pin` maps (by the
+    /// reference as resolved in the file, e.g. `base` or `localhost/base:latest`)
+    /// replaced by what it returns; every other byte is kept. The executor uses it to
+    /// build from its parents' exact builds.
+    pub fn pinned_containerfile(
+        &self,
+        pin: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<String, reagent_containerfile::ParseError> {
+        self.parsed
+            .rewrite_references(self.parsed.text(), &self.args, &|r| pin(&r.resolved))
+    }
 }
 
 /// Render a flag map as portage's USE string (`a b -c`).
@@ -316,30 +491,34 @@ pub fn effective_use<'a>(lists: impl IntoIterator<Item = &'a String>) -> BTreeMa
 mod tests {
     use super::*;
 
+    fn ctx(path: &str) -> Label {
+        Label::with(InputClass::Context, path)
+    }
+
     #[test]
     fn key_ignores_insertion_order() {
         let mut a = ManifestBuilder::new();
-        a.bytes("x", b"1").bytes("y", b"2");
+        a.bytes(ctx("x"), b"1").bytes(ctx("y"), b"2");
         let mut b = ManifestBuilder::new();
-        b.bytes("y", b"2").bytes("x", b"1");
+        b.bytes(ctx("y"), b"2").bytes(ctx("x"), b"1");
         assert_eq!(a.finish().key(), b.finish().key());
     }
 
     #[test]
     fn key_moves_with_label_and_content() {
-        let key = |label: &str, v: &[u8]| {
+        let key = |label: Label, v: &[u8]| {
             let mut m = ManifestBuilder::new();
             m.bytes(label, v);
             m.finish().key()
         };
-        assert_ne!(key("x", b"1"), key("x", b"2"));
-        assert_ne!(key("x", b"1"), key("z", b"1"));
+        assert_ne!(key(ctx("x"), b"1"), key(ctx("x"), b"2"));
+        assert_ne!(key(ctx("x"), b"1"), key(ctx("z"), b"1"));
     }
 
     #[test]
     fn key_hex_round_trips() {
         let mut m = ManifestBuilder::new();
-        m.bytes("x", b"1");
+        m.bytes(ctx("x"), b"1");
         let k = m.finish().key();
         assert_eq!(Key::from_hex(&k.hex()), Some(k));
         assert_eq!(k.short().len(), 16);
@@ -358,9 +537,35 @@ mod tests {
     #[test]
     fn manifest_get_finds_by_label() {
         let mut m = ManifestBuilder::new();
-        m.shown("use", "ssl").bytes("containerfile", b"FROM x");
+        m.shown(Label::of(InputClass::Use), "ssl")
+            .bytes(Label::of(InputClass::Containerfile), b"FROM x");
         let m = m.finish();
         assert_eq!(m.get("use").unwrap().detail.as_deref(), Some("ssl"));
         assert!(m.get("nope").is_none());
+    }
+
+    #[test]
+    fn labels_keep_their_class_and_subject_and_json_text() {
+        let l = Label::with(InputClass::Parent, "base");
+        assert_eq!(l.as_str(), "parent:base");
+        assert_eq!(l.class(), Some(InputClass::Parent));
+        assert_eq!(l.subject(), "base");
+        assert_eq!(serde_json::to_string(&l).unwrap(), "\"parent:base\"");
+        let back: Label = serde_json::from_str("\"source_subpath\"").unwrap();
+        assert_eq!(back.class(), Some(InputClass::SourceSubpath));
+        let unknown: Label = serde_json::from_str("\"newer:thing\"").unwrap();
+        assert_eq!(unknown.class(), None);
+        for class in InputClass::ALL {
+            assert_eq!(InputClass::from_word(class.as_str()), Some(class));
+        }
+    }
+
+    #[test]
+    fn path_subjects_keep_every_byte_apart() {
+        assert_eq!(path_subject(b"a/b.conf"), "a/b.conf");
+        assert_eq!(path_subject(b"a/\xff/f"), "a/\\xff/f");
+        assert_eq!(path_subject(b"a/\\xff/f"), "a/\\\\xff/f");
+        assert_ne!(path_subject(b"a/\xff"), path_subject(b"a/\xfe"));
+        assert_eq!(path_subject("caf\u{e9}".as_bytes()), "caf\u{e9}");
     }
 }

@@ -7,7 +7,7 @@
 
 /// What an image reference points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Target<'a> {
+pub enum Referent<'a> {
     /// A node of the project, by name.
     Node(&'a str),
     /// `localhost/<name>` where no node has that name.
@@ -24,13 +24,13 @@ pub fn classify<'a>(
     reference: &'a str,
     registry: Option<&str>,
     is_node: impl Fn(&str) -> bool,
-) -> Target<'a> {
+) -> Referent<'a> {
     if reference == "scratch" {
-        return Target::Scratch;
+        return Referent::Scratch;
     }
     if reference.contains('@') {
         // Pinned by digest: an exact external image, never a node's moving tag.
-        return Target::External;
+        return Referent::External;
     }
     let (repo, local_only) = if let Some(rest) = reference.strip_prefix("localhost/") {
         (rest, true)
@@ -44,11 +44,11 @@ pub fn classify<'a>(
     };
     let name = strip_tag(repo);
     if is_node(name) {
-        Target::Node(name)
+        Referent::Node(name)
     } else if local_only {
-        Target::UnknownLocal(name)
+        Referent::UnknownLocal(name)
     } else {
-        Target::External
+        Referent::External
     }
 }
 
@@ -65,7 +65,7 @@ fn strip_tag(repo: &str) -> &str {
 mod tests {
     use super::*;
 
-    fn c(r: &str) -> Target<'_> {
+    fn c(r: &str) -> Referent<'_> {
         classify(r, Some("registry.example.com:5000/acme"), |n| {
             n == "base" || n == "stage3-amd64"
         })
@@ -73,29 +73,29 @@ mod tests {
 
     #[test]
     fn names_nodes_in_every_spelling() {
-        assert_eq!(c("base"), Target::Node("base"));
-        assert_eq!(c("base:latest"), Target::Node("base"));
-        assert_eq!(c("localhost/base"), Target::Node("base"));
-        assert_eq!(c("localhost/base:1.0"), Target::Node("base"));
+        assert_eq!(c("base"), Referent::Node("base"));
+        assert_eq!(c("base:latest"), Referent::Node("base"));
+        assert_eq!(c("localhost/base"), Referent::Node("base"));
+        assert_eq!(c("localhost/base:1.0"), Referent::Node("base"));
         assert_eq!(
             c("registry.example.com:5000/acme/base"),
-            Target::Node("base")
+            Referent::Node("base")
         );
         assert_eq!(
             c("registry.example.com:5000/acme/base:abc"),
-            Target::Node("base")
+            Referent::Node("base")
         );
-        assert_eq!(c("stage3-amd64"), Target::Node("stage3-amd64"));
+        assert_eq!(c("stage3-amd64"), Referent::Node("stage3-amd64"));
     }
 
     #[test]
     fn everything_else_is_external_or_an_error() {
-        assert_eq!(c("scratch"), Target::Scratch);
-        assert_eq!(c("alpine:3.20"), Target::External);
-        assert_eq!(c("docker.io/library/base"), Target::External);
-        assert_eq!(c("base@sha256:0123"), Target::External);
-        assert_eq!(c("other.example.com/acme/base"), Target::External);
-        assert_eq!(c("localhost/nope:1"), Target::UnknownLocal("nope"));
-        assert_eq!(c("registry.example.com:5000/acme/nope"), Target::External);
+        assert_eq!(c("scratch"), Referent::Scratch);
+        assert_eq!(c("alpine:3.20"), Referent::External);
+        assert_eq!(c("docker.io/library/base"), Referent::External);
+        assert_eq!(c("base@sha256:0123"), Referent::External);
+        assert_eq!(c("other.example.com/acme/base"), Referent::External);
+        assert_eq!(c("localhost/nope:1"), Referent::UnknownLocal("nope"));
+        assert_eq!(c("registry.example.com:5000/acme/nope"), Referent::External);
     }
 }

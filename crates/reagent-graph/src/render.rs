@@ -15,7 +15,7 @@ pub fn tree(graph: &Graph, selection: &[NodeId]) -> String {
     let mut out = String::new();
     let mut shown = HashSet::new();
     for &id in selection {
-        let has_selected_parent = graph.node(id).deps.iter().any(|d| selected.contains(d));
+        let has_selected_parent = graph.parents(id).iter().any(|d| selected.contains(d));
         if !has_selected_parent {
             tree_node(graph, &selected, id, "", "", &mut shown, &mut out);
         }
@@ -45,13 +45,12 @@ fn tree_node(
     if again {
         return;
     }
-    let mut children: Vec<NodeId> = graph
+    // Ids follow names, so children come sorted by name.
+    let children: Vec<NodeId> = graph
         .children(id)
-        .iter()
-        .copied()
+        .into_iter()
         .filter(|c| selected.contains(c))
         .collect();
-    children.sort_by(|a, b| graph.node(*a).name.cmp(&graph.node(*b).name));
     for (i, c) in children.iter().enumerate() {
         let last = i + 1 == children.len();
         let (l, cl) = if last {
@@ -94,12 +93,12 @@ pub fn dot(graph: &Graph, selection: &[NodeId]) -> String {
         );
     }
     for &id in selection {
-        for d in &graph.node(id).deps {
-            if selected.contains(d) {
+        for d in graph.parents(id) {
+            if selected.contains(&d) {
                 let _ = writeln!(
                     out,
                     "  {} -> {};",
-                    quote(&graph.node(*d).name),
+                    quote(&graph.node(d).name),
                     quote(&graph.node(id).name)
                 );
             }
@@ -153,10 +152,10 @@ pub fn json(graph: &Graph, selection: &[NodeId]) -> String {
                     name: &n.name,
                     kind: n.kind,
                     key: n.key.hex(),
-                    deps: n
-                        .deps
-                        .iter()
-                        .map(|d| graph.node(*d).name.as_str())
+                    deps: graph
+                        .parents(id)
+                        .into_iter()
+                        .map(|d| graph.node(d).name.as_str())
                         .collect(),
                     path: n.path.to_string_lossy().into_owned(),
                 }

@@ -268,8 +268,40 @@ fn target_must_name_a_stage() {
     );
     assert_eq!(
         f.errors(),
-        ["graph.toml:3: [image.tool] target `runtime` is not a stage of images/tool/Containerfile (its named stages: build)"]
+        ["graph.toml:4: [image.tool] target `runtime` is not a stage of images/tool/Containerfile (its named stages: build)"]
     );
     f.write("graph.toml", "[image.tool]\ntarget = \"BUILD\"\n");
     assert!(f.load().is_ok());
+}
+
+#[test]
+fn an_empty_image_folder_with_a_table_gets_one_error() {
+    let f = family();
+    std::fs::create_dir_all(f.path("images/empty")).unwrap();
+    f.write("graph.toml", "[image.empty]\nsquash = true\n");
+    assert_eq!(
+        f.errors(),
+        ["images/empty: image folder has no Containerfile or Dockerfile"]
+    );
+}
+
+#[test]
+fn a_bad_context_or_containerfile_setting_names_its_graph_toml_line() {
+    let f = family();
+    f.write(
+        "graph.toml",
+        "[image.app]\nsquash = true\ncontext = \"nowhere\"\n",
+    );
+    assert_eq!(
+        f.errors(),
+        ["graph.toml:3: build context of image `app` is not a folder"]
+    );
+    f.write(
+        "graph.toml",
+        "[image.app]\n\ncontainerfile = \"images/app/Nope\"\n",
+    );
+    assert_eq!(
+        f.errors(),
+        ["graph.toml:3: `images/app/Nope` does not exist"]
+    );
 }

@@ -223,8 +223,9 @@ fn an_arg_inside_an_add_url_moves_the_key_but_is_never_shown() {
     let m = &p.graph.by_name("app").unwrap().manifest;
     let json = serde_json::to_string(m).unwrap();
     assert!(!json.contains("hunter2secret"), "{json}");
+    // Shown (and labelled) as written: the arg's name, never its value.
     assert!(
-        m.get("remote:https://user:***@example.com/x.tar").is_some(),
+        m.get("remote:https://user:${TOKEN}@example.com/x.tar").is_some(),
         "{json}"
     );
     let a = f.key("app");
@@ -233,4 +234,60 @@ fn an_arg_inside_an_add_url_moves_the_key_but_is_never_shown() {
         "[image.app]\nargs = { TOKEN = \"another-secret\" }\n",
     );
     assert_ne!(a, f.key("app"));
+}
+
+#[test]
+fn renaming_a_non_utf8_folder_in_the_context_moves_the_key() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new();
+    f.image("app", "FROM scratch\nCOPY a /a\n");
+    let dir = f.path("images/app/a").join(OsStr::from_bytes(b"\xff"));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("f"), "x").unwrap();
+    let before = f.key("app");
+    std::fs::rename(&dir, f.path("images/app/a").join(OsStr::from_bytes(b"\xfe"))).unwrap();
+    assert_ne!(before, f.key("app"), "the review's reproduction: same key after the rename");
+    let p = f.load().unwrap();
+    let m = &p.graph.by_name("app").unwrap().manifest;
+    assert!(m.get("context:a/\\xfe/f").is_some(), "{m:?}");
+}
+
+#[test]
+fn one_executable_rule_for_context_files_and_the_snapshot() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = family();
+    f.write("graph.toml", "[snapshot]\npath = \"tree\"\n")
+        .write("tree/app-misc/foo/foo-1.ebuild", "EAPI=8\n");
+    let mode = |rel: &str, m: u32| {
+        std::fs::set_permissions(f.path(rel), std::fs::Permissions::from_mode(m)).unwrap()
+    };
+    mode("images/app/app.conf", 0o644);
+    mode("tree/app-misc/foo/foo-1.ebuild", 0o644);
+    let (app, snap) = (f.key("app"), f.key("portage"));
+    // Group and other execute bits are no part of either key...
+    mode("images/app/app.conf", 0o655);
+    mode("tree/app-misc/foo/foo-1.ebuild", 0o655);
+    assert_eq!((f.key("app"), f.key("portage")), (app.clone(), snap.clone()));
+    // ...the owner's is, in both.
+    mode("images/app/app.conf", 0o755);
+    mode("tree/app-misc/foo/foo-1.ebuild", 0o755);
+    assert_ne!(f.key("app"), app);
+    assert_ne!(f.key("portage"), snap);
+}
+
+#[test]
+fn loading_writes_nothing_and_hands_back_the_snapshot_cache() {
+    let f = family();
+    f.write("graph.toml", "[snapshot]\npath = \"tree\"\n")
+        .write("tree/app-misc/foo/foo-1.ebuild", "EAPI=8\n");
+    let state = tempfile::tempdir().unwrap();
+    let cache = state.path().join("state/snapshot-cache");
+    let opts = reagent_graph::LoadOptions {
+        snapshot_cache: Some(cache.clone()),
+    };
+    let p = reagent_graph::Project::load_with(f.root(), &opts).unwrap();
+    assert!(p.snapshot_cache_update.is_some());
+    assert!(!state.path().join("state").exists(), "loading created state");
+    assert!(!f.path(".reagent").exists(), "loading created .reagent");
 }

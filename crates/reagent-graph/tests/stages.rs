@@ -26,11 +26,9 @@ fn stages_chain_and_images_use_them() {
     let p = f.load().unwrap_or_else(|e| panic!("{e}"));
     let g = &p.graph;
     let names = |n: &str| -> Vec<String> {
-        g.by_name(n)
-            .unwrap()
-            .deps
-            .iter()
-            .map(|d| g.node(*d).name.clone())
+        g.parents(g.by_name(n).unwrap().id)
+            .into_iter()
+            .map(|d| g.node(d).name.clone())
             .collect()
     };
     assert_eq!(names("stage3-amd64"), ["portage", "stage1-amd64"]);

@@ -1,0 +1,278 @@
+//! Image nodes: a Containerfile, parsed and analysed with the image's build args,
+//! its build-context inputs, its settings from `graph.toml`, and the references
+//! that name other nodes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use reagent_containerfile::{Analysis, Containerfile, ParseError};
+
+use super::discover::ImageFolder;
+use super::{Draft, Loader};
+use crate::config::ImageSection;
+use crate::context::{Context, ContextProblem};
+use crate::error::{relative, ProjectError};
+use crate::input::read_text;
+use crate::model::{
+    effective_use, use_string, ImageRecipe, InputClass, Label, ManifestBuilder, NodeKind, Recipe,
+};
+use crate::reference::{classify, Referent};
+
+/// What every image's loading reads besides its own folder.
+#[derive(Clone, Copy)]
+pub(super) struct Shared<'a> {
+    pub registry: Option<&'a str>,
+    /// Every node name, with where it is defined.
+    pub names: &'a HashMap<String, PathBuf>,
+    /// The snapshot's identity label and hash, if there is a snapshot.
+    pub snapshot: Option<&'a (String, blake3::Hash)>,
+    /// `portage:<path>` inputs of the portage config folder.
+    pub portage: &'a [(Label, blake3::Hash)],
+}
+
+/// A Containerfile as read: where it is, its text, and what parsing made of it.
+struct Read {
+    file: PathBuf,
+    text: String,
+    parsed: Containerfile,
+    analysis: Analysis,
+}
+
+impl Loader<'_> {
+    /// The draft of one image, or every problem found in it.
+    pub(super) fn image(
+        &self,
+        folder: &ImageFolder,
+        shared: &Shared<'_>,
+    ) -> Result<Draft, Vec<ProjectError>> {
+        let section = self.config.image(&folder.name).cloned().unwrap_or_default();
+        let read = self.read_containerfile(folder, &section)?;
+        let context_rel = relative(self.root, &folder.context);
+        if !folder.context.is_dir() {
+            let message = format!("build context of image `{}` is not a folder", folder.name);
+            return Err(vec![match &folder.context_at {
+                Some(span) => self.config_error(span.clone(), message),
+                None => ProjectError::in_file(&context_rel, message),
+            }]);
+        }
+        self.check_target(folder, &section, &read)?;
+
+        let mut inputs = ManifestBuilder::new();
+        inputs.shown(Label::of(InputClass::Kind), "image");
+        inputs.bytes(Label::of(InputClass::Containerfile), read.text.as_bytes());
+        let mut errors = Vec::new();
+        if let Err(e) = self.context_inputs(folder, &read, &mut inputs) {
+            errors.push(e);
+        }
+        let use_flags = self.settings_inputs(&section, shared, &mut inputs);
+        let parents = self.parent_references(&read, shared, &mut inputs, &mut errors);
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(Draft {
+            name: folder.name.clone(),
+            kind: NodeKind::Image,
+            path: context_rel,
+            recipe: Recipe::Image(ImageRecipe {
+                containerfile: read.file,
+                parsed: read.parsed,
+                context: folder.context.clone(),
+                args: section.args.clone(),
+                target: section.target.as_ref().map(|t| t.get_ref().clone()),
+                tags: section.tags.iter().map(|t| t.get_ref().clone()).collect(),
+                squash: section.squash,
+                platform: section.platform.clone(),
+                tests: section.test.iter().map(|t| t.get_ref().clone()).collect(),
+                secrets: section
+                    .secrets
+                    .iter()
+                    .map(|(id, path)| (id.clone(), self.root.join(path)))
+                    .collect(),
+                use_flags,
+                order: folder.order,
+                // Node ids are assigned when linking; names are kept until then.
+                node_refs: Vec::new(),
+            }),
+            inputs,
+            parents,
+        })
+    }
+
+    /// Read, parse and analyse the image's Containerfile with its build args.
+    fn read_containerfile(
+        &self,
+        folder: &ImageFolder,
+        section: &ImageSection,
+    ) -> Result<Read, Vec<ProjectError>> {
+        let rel = relative(self.root, &folder.containerfile);
+        let text = read_text(&folder.containerfile, &rel).map_err(|e| {
+            // A path graph.toml gave is fixed there: say so at its line.
+            vec![match &folder.containerfile_at {
+                Some(span) if e.line.is_none() => self.config_error(span.clone(), e.message),
+                _ => e,
+            }]
+        })?;
+        let located = |e: ParseError| vec![parse_error(&rel, &text, &e)];
+        let parsed = reagent_containerfile::parse(&text).map_err(located)?;
+        let analysis = parsed.analyze(&section.args).map_err(located)?;
+        Ok(Read {
+            file: folder.containerfile.clone(),
+            text,
+            parsed,
+            analysis,
+        })
+    }
+
+    /// `[image.x] target` must name a stage of the Containerfile.
+    fn check_target(
+        &self,
+        folder: &ImageFolder,
+        section: &ImageSection,
+        read: &Read,
+    ) -> Result<(), Vec<ProjectError>> {
+        let Some(target) = &section.target else {
+            return Ok(());
+        };
+        let lower = target.get_ref().to_ascii_lowercase();
+        let stages = &read.analysis.stages;
+        if stages.iter().any(|s| s.name.as_deref() == Some(lower.as_str())) {
+            return Ok(());
+        }
+        let named: Vec<&str> = stages.iter().filter_map(|s| s.name.as_deref()).collect();
+        Err(vec![self.config_error(
+            target.span(),
+            format!(
+                "[image.{}] target `{}` is not a stage of {} (its named stages: {})",
+                folder.name,
+                target.get_ref(),
+                relative(self.root, &read.file).display(),
+                if named.is_empty() {
+                    "none".to_string()
+                } else {
+                    named.join(", ")
+                }
+            ),
+        )])
+    }
+
+    /// One input per build-context entry the Containerfile reads, and one per remote
+    /// source (a URL as written: an arg's value in it is hashed, never shown).
+    fn context_inputs(
+        &self,
+        folder: &ImageFolder,
+        read: &Read,
+        inputs: &mut ManifestBuilder,
+    ) -> Result<(), ProjectError> {
+        let cf_rel = relative(self.root, &read.file);
+        let ctx = Context::open(&folder.context).map_err(|e| match e {
+            ContextProblem::IgnoreFile {
+                file,
+                line,
+                message,
+            } => {
+                let file = relative(self.root, &folder.context.join(&file));
+                match line {
+                    Some(line) => ProjectError::at(file, line, message),
+                    None => ProjectError::in_file(file, message),
+                }
+            }
+            other => ProjectError::in_file(relative(self.root, &folder.context), other.to_string()),
+        })?;
+        let entries = ctx
+            .entries(&read.analysis.context_sources)
+            .map_err(|e| ProjectError::at_line(&cf_rel, &read.text, e.line, e.problem.to_string()))?;
+        for e in entries {
+            inputs.hash(Label::with(InputClass::Context, &e.subject()), e.hash, None);
+        }
+        for remote in &read.analysis.remote_sources {
+            inputs.hash(
+                Label::with(InputClass::Remote, &remote.written),
+                blake3::hash(remote.url.as_bytes()),
+                Some(remote.written.clone()),
+            );
+        }
+        Ok(())
+    }
+
+    /// Inputs from `graph.toml` and the project: build args (hashed, never shown),
+    /// target, squash, platform, snapshot, portage config and USE flags. Returns the
+    /// effective USE flags.
+    fn settings_inputs(
+        &self,
+        section: &ImageSection,
+        shared: &Shared<'_>,
+        inputs: &mut ManifestBuilder,
+    ) -> std::collections::BTreeMap<String, bool> {
+        for (arg, value) in &section.args {
+            // Build args may carry secrets: hashed, never shown.
+            inputs.bytes(Label::with(InputClass::Arg, arg), value.as_bytes());
+        }
+        if let Some(t) = &section.target {
+            inputs.shown(Label::of(InputClass::Target), t.get_ref());
+        }
+        if section.squash {
+            inputs.shown(Label::of(InputClass::Squash), "true");
+        }
+        if let Some(p) = &section.platform {
+            inputs.shown(Label::of(InputClass::Platform), p);
+        }
+        if let Some((label, hash)) = shared.snapshot {
+            inputs.hash(Label::of(InputClass::Snapshot), *hash, Some(label.clone()));
+        }
+        for (label, hash) in shared.portage {
+            inputs.hash(label.clone(), *hash, None);
+        }
+        let use_flags = effective_use(
+            self.config
+                .portage
+                .use_flags
+                .iter()
+                .chain(section.use_flags.iter())
+                .map(|f| f.get_ref()),
+        );
+        if !use_flags.is_empty() {
+            inputs.shown(Label::of(InputClass::Use), &use_string(&use_flags));
+        }
+        use_flags
+    }
+
+    /// The references that name other nodes (parents), as `(name, reference, line)`;
+    /// external images become inputs; a `localhost/` name no node has is an error.
+    fn parent_references(
+        &self,
+        read: &Read,
+        shared: &Shared<'_>,
+        inputs: &mut ManifestBuilder,
+        errors: &mut Vec<ProjectError>,
+    ) -> Vec<(String, String, usize)> {
+        let cf_rel = relative(self.root, &read.file);
+        let mut parents = Vec::new();
+        for r in &read.analysis.references {
+            match classify(&r.resolved, shared.registry, |n| shared.names.contains_key(n)) {
+                Referent::Node(n) => parents.push((n.to_string(), r.resolved.clone(), r.line)),
+                Referent::UnknownLocal(n) => errors.push(ProjectError::at_line(
+                    &cf_rel,
+                    &read.text,
+                    r.line,
+                    format!(
+                        "`{}` names local image `{n}`, but the project has no node `{n}`",
+                        r.resolved
+                    ),
+                )),
+                Referent::External => {
+                    inputs.shown(Label::with(InputClass::External, &r.resolved), &r.resolved);
+                }
+                Referent::Scratch => {}
+            }
+        }
+        parents
+    }
+}
+
+/// A Containerfile error at its span when the parser knows one, else at its line.
+fn parse_error(file: &Path, text: &str, e: &ParseError) -> ProjectError {
+    match &e.span {
+        Some(span) => ProjectError::at_span(file, text, span.clone(), e.message.clone()),
+        None => ProjectError::at_line(file, text, e.line, e.message.clone()),
+    }
+}

@@ -1,0 +1,154 @@
+//! Linking drafts into the graph: ids by name, references into edges, a cycle
+//! located at the reference that closes it, and keys computed parents first.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use super::{Draft, Loader};
+use crate::config::CONFIG_FILE;
+use crate::error::{relative, ProjectError, ProjectErrors};
+use crate::graph::{Cycle, Graph};
+use crate::model::{InputClass, Key, Label, Manifest, ManifestBuilder, Node, NodeId, NodeKind, Recipe};
+
+/// Where an edge `(child, parent)` is written: a file and line.
+type Sites = HashMap<(String, String), (PathBuf, usize)>;
+
+impl Loader<'_> {
+    /// Assign ids (in name order), turn parent names into edges, check for cycles,
+    /// compute keys.
+    pub(super) fn link(&self, mut drafts: Vec<Draft>) -> Result<Graph, ProjectErrors> {
+        drafts.sort_by(|a, b| a.name.cmp(&b.name));
+        let ids: HashMap<String, NodeId> = drafts
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.name.clone(), NodeId(i)))
+            .collect();
+        // Stages chain through source_subpath; spec stages all read the snapshot.
+        let produced: HashMap<String, String> = drafts
+            .iter()
+            .filter_map(|d| match &d.recipe {
+                Recipe::Stage(s) => s.produces.clone().map(|p| (p, d.name.clone())),
+                _ => None,
+            })
+            .collect();
+        let snapshot = drafts
+            .iter()
+            .find(|d| d.kind == NodeKind::Snapshot)
+            .map(|d| ids[&d.name]);
+        let sites = self.edge_sites(&drafts, &produced);
+        let mut nodes = Vec::with_capacity(drafts.len());
+        let mut edges = Vec::new();
+        let mut partial = Vec::with_capacity(drafts.len());
+        for (i, mut d) in drafts.into_iter().enumerate() {
+            let id = NodeId(i);
+            match &mut d.recipe {
+                Recipe::Stage(stage) => {
+                    if let Some(src) = stage.external_source.clone() {
+                        match produced.get(&src) {
+                            Some(parent) => {
+                                edges.push((ids[parent], id));
+                                stage.external_source = None;
+                            }
+                            None => {
+                                d.inputs.shown(Label::of(InputClass::SourceSubpath), &src);
+                            }
+                        }
+                    }
+                    if let (Some(s), true) = (snapshot, stage.spec.is_some()) {
+                        edges.push((s, id));
+                    }
+                }
+                Recipe::Image(image) => {
+                    for (name, resolved, _) in &d.parents {
+                        let parent = ids[name];
+                        image.node_refs.push((resolved.clone(), parent));
+                        edges.push((parent, id));
+                    }
+                }
+                Recipe::Snapshot(_) => {}
+            }
+            nodes.push(Node {
+                id,
+                name: d.name,
+                kind: d.kind,
+                path: d.path,
+                key: Key([0; 32]),
+                manifest: Manifest::default(),
+                recipe: d.recipe,
+            });
+            // The partial manifest waits until the parents are keyed.
+            partial.push(d.inputs);
+        }
+        let mut graph = Graph::new(nodes, edges).map_err(|cycle| cycle_error(&cycle, &sites))?;
+        fill_keys(&mut graph, partial);
+        Ok(graph)
+    }
+
+    /// Where each edge `(child, parent)` is written: the Containerfile line naming the
+    /// parent, or the spec's `source_subpath` line. Used to locate a cycle.
+    fn edge_sites(&self, drafts: &[Draft], produced: &HashMap<String, String>) -> Sites {
+        let mut sites = Sites::new();
+        for d in drafts {
+            match &d.recipe {
+                Recipe::Image(image) => {
+                    let file = relative(self.root, &image.containerfile);
+                    for (parent, _, line) in &d.parents {
+                        sites
+                            .entry((d.name.clone(), parent.clone()))
+                            .or_insert_with(|| (file.clone(), *line));
+                    }
+                }
+                Recipe::Stage(stage) => {
+                    let (Some(spec), Some(file), Some(src)) =
+                        (&stage.spec, &stage.spec_file, &stage.external_source)
+                    else {
+                        continue;
+                    };
+                    if let (Some(parent), Some(entry)) =
+                        (produced.get(src), spec.get("source_subpath"))
+                    {
+                        sites.insert(
+                            (d.name.clone(), parent.clone()),
+                            (relative(self.root, file), entry.line),
+                        );
+                    }
+                }
+                Recipe::Snapshot(_) => {}
+            }
+        }
+        sites
+    }
+}
+
+/// `a -> b` in a cycle means b is built from a: point at where b names a.
+fn cycle_error(cycle: &Cycle, sites: &Sites) -> ProjectError {
+    let message = format!("dependency cycle: {cycle}");
+    let site = cycle
+        .0
+        .windows(2)
+        .find_map(|w| sites.get(&(w[1].clone(), w[0].clone())));
+    match site {
+        Some((file, line)) => ProjectError::at(file, *line, message),
+        None => ProjectError::in_file(CONFIG_FILE, message),
+    }
+}
+
+/// Finish every node's manifest with its parents' keys, parents first, and key it.
+fn fill_keys(graph: &mut Graph, mut partial: Vec<ManifestBuilder>) {
+    let order = graph.topological().to_vec();
+    for id in order {
+        let mut inputs = std::mem::take(&mut partial[id.0]);
+        for parent in graph.parents(id) {
+            let parent = graph.node(parent);
+            inputs.hash(
+                Label::with(InputClass::Parent, &parent.name),
+                blake3::Hash::from(parent.key.0),
+                Some(parent.key.short()),
+            );
+        }
+        let manifest = inputs.finish();
+        let node = graph.node_mut(id);
+        node.key = manifest.key();
+        node.manifest = manifest;
+    }
+}

@@ -1,0 +1,202 @@
+//! Reading a project folder into a [`Project`]: discover, parse, link, key.
+//!
+//! Loading runs in stages, each in its own module: read `graph.toml`
+//! ([`crate::config`]); find the stage specs and image folders ([`discover`]);
+//! make the snapshot node ([`snapshot`]), the stage nodes ([`stage`]) and the
+//! image nodes ([`image`], in parallel); then turn references into edges, check
+//! for cycles and compute keys parents-first ([`link`]). Problems are collected
+//! across every file, so `reagent check` lists them all; only a file that cannot
+//! be parsed stops that file's own checks.
+//!
+//! Loading reads and never writes: the snapshot's stat cache is read from
+//! [`LoadOptions::snapshot_cache`], and its update is handed back in
+//! [`Project::snapshot_cache_update`] for the caller to store (under its lock).
+
+mod discover;
+mod image;
+mod link;
+mod snapshot;
+mod stage;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+use regex::Regex;
+
+use crate::config::{Config, CONFIG_FILE};
+use crate::error::{relative, ProjectError, ProjectErrors};
+use crate::graph::Graph;
+use crate::input::read_text;
+use crate::model::{ManifestBuilder, NodeId, NodeKind, Recipe};
+
+/// Default name of the snapshot node.
+pub const SNAPSHOT_NODE: &str = "portage";
+/// Default catalyst storedir.
+pub const CATALYST_STOREDIR: &str = "/var/tmp/catalyst";
+
+/// A loaded project: its settings and its keyed graph.
+#[derive(Debug, Clone)]
+pub struct Project {
+    /// The project folder (absolute).
+    pub root: PathBuf,
+    /// `graph.toml`.
+    pub config: Config,
+    /// The DAG with every key computed.
+    pub graph: Graph,
+    /// The snapshot's new stat cache, when [`LoadOptions::snapshot_cache`] was given and
+    /// the cache should change; nothing was written (see [`reagent_snapshot::Report::cache_update`]).
+    pub snapshot_cache_update: Option<Vec<u8>>,
+}
+
+/// How to load a project.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// A stat cache for identifying the snapshot tree (read only). reagent keeps it at
+    /// `<state dir>/snapshot-cache`.
+    pub snapshot_cache: Option<PathBuf>,
+}
+
+impl Project {
+    /// Load the project at `root` with default options.
+    pub fn load(root: &Path) -> Result<Project, ProjectErrors> {
+        Project::load_with(root, &LoadOptions::default())
+    }
+
+    /// Load the project at `root`.
+    pub fn load_with(root: &Path, opts: &LoadOptions) -> Result<Project, ProjectErrors> {
+        let root = std::fs::canonicalize(root)
+            .map_err(|e| ProjectError::in_file(root, format!("cannot open project folder: {e}")))?;
+        let config_path = root.join(CONFIG_FILE);
+        if let Err(e) = std::fs::symlink_metadata(&config_path) {
+            return Err(ProjectError::in_file(
+                CONFIG_FILE,
+                format!(
+                    "cannot read {CONFIG_FILE} in {}: {e} (is this a reagent project?)",
+                    root.display()
+                ),
+            )
+            .into());
+        }
+        let config_text = read_text(&config_path, Path::new(CONFIG_FILE))?;
+        let config = Config::parse(&config_text, Path::new(CONFIG_FILE))?;
+        let loader = Loader {
+            root: &root,
+            config: &config,
+            config_text: &config_text,
+            opts,
+        };
+        let (graph, snapshot_cache_update) = loader.run()?;
+        Ok(Project {
+            root,
+            config,
+            graph,
+            snapshot_cache_update,
+        })
+    }
+
+    /// The project's name: `[project] name`, else the folder's name.
+    pub fn name(&self) -> String {
+        self.config.project.name.clone().unwrap_or_else(|| {
+            self.root
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| "project".into())
+        })
+    }
+
+    /// The registry prefix, if one is configured.
+    pub fn registry(&self) -> Option<&str> {
+        self.config
+            .project
+            .registry
+            .as_ref()
+            .map(|r| r.get_ref().as_str())
+    }
+
+    /// Nodes matching the regexes and their ancestors (see [`Graph::select`]).
+    pub fn select(&self, patterns: &[Regex]) -> Vec<NodeId> {
+        self.graph.select(patterns)
+    }
+}
+
+/// The state of one load: the project folder and its settings.
+struct Loader<'a> {
+    root: &'a Path,
+    config: &'a Config,
+    config_text: &'a str,
+    opts: &'a LoadOptions,
+}
+
+/// A node before linking: everything but its id, edges and key.
+struct Draft {
+    name: String,
+    kind: NodeKind,
+    path: PathBuf,
+    recipe: Recipe,
+    /// The inputs that do not depend on other nodes (parents are added when linking).
+    inputs: ManifestBuilder,
+    /// References to other nodes: (node name, reference as resolved in the file, its line).
+    parents: Vec<(String, String, usize)>,
+}
+
+impl Loader<'_> {
+    /// An error at bytes `span` of `graph.toml`.
+    fn config_error(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> ProjectError {
+        ProjectError::at_span(CONFIG_FILE, self.config_text, span, message)
+    }
+
+    fn run(&self) -> Result<(Graph, Option<Vec<u8>>), ProjectErrors> {
+        let mut errors = Vec::new();
+        let snapshot = self.snapshot(&mut errors);
+        let portage = self.portage_inputs(&mut errors);
+        let mut drafts: Vec<Draft> = Vec::new();
+        let mut cache_update = None;
+        let snapshot_id = snapshot.map(|s| {
+            drafts.push(s.draft);
+            cache_update = s.cache_update;
+            s.identity
+        });
+        drafts.extend(self.stages(&mut errors));
+        let images = self.image_folders(&mut errors);
+
+        // Names must be unique before images resolve references against them.
+        let mut names: HashMap<String, PathBuf> = HashMap::new();
+        for d in &drafts {
+            if let Some(prev) = names.insert(d.name.clone(), d.path.clone()) {
+                errors.push(discover::duplicate(&d.name, &prev, &d.path));
+            }
+        }
+        for folder in &images {
+            let rel = relative(self.root, &folder.context);
+            if let Some(prev) = names.insert(folder.name.clone(), rel.clone()) {
+                errors.push(discover::duplicate(&folder.name, &prev, &rel));
+            }
+        }
+        let shared = image::Shared {
+            registry: self
+                .config
+                .project
+                .registry
+                .as_ref()
+                .map(|r| r.get_ref().as_str()),
+            names: &names,
+            snapshot: snapshot_id.as_ref(),
+            portage: &portage,
+        };
+        let image_drafts: Vec<Result<Draft, Vec<ProjectError>>> = images
+            .par_iter()
+            .map(|folder| self.image(folder, &shared))
+            .collect();
+        for d in image_drafts {
+            match d {
+                Ok(d) => drafts.push(d),
+                Err(e) => errors.extend(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ProjectErrors(errors));
+        }
+        Ok((self.link(drafts)?, cache_update))
+    }
+}
