@@ -12,6 +12,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use rustix::process::{kill_process_group, Pid, Signal};
+
 use crate::backend::{BackendError, Cancel};
 use crate::redact::Secrets;
 
@@ -301,30 +303,29 @@ fn spawn_reader(pipe: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
 
 /// SIGTERM the child's process group, wait up to [`KILL_GRACE`], then SIGKILL.
 fn kill_group(child: &mut Child) -> Result<std::process::ExitStatus, BackendError> {
-    let pgid = child.id() as libc::pid_t;
-    signal_group(pgid, libc::SIGTERM);
+    let pgid = Pid::from_child(child);
+    signal_group(pgid, Signal::TERM);
     let deadline = Instant::now() + KILL_GRACE;
     while Instant::now() < deadline {
         if let Some(s) = child.try_wait()? {
             // Finish off anything left in the group.
-            signal_group(pgid, libc::SIGKILL);
+            signal_group(pgid, Signal::KILL);
             return Ok(s);
         }
         thread::sleep(Duration::from_millis(20));
     }
-    signal_group(pgid, libc::SIGKILL);
+    signal_group(pgid, Signal::KILL);
     Ok(child.wait()?)
 }
 
-fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
-    if pgid <= 1 {
+/// Send `signal` to the process group `pgid` (the one the child leads, made
+/// with `process_group(0)`). An error (the group is already gone) is ignored.
+fn signal_group(pgid: Pid, signal: Signal) {
+    // `kill(-1, ...)` would signal every process we may signal: never.
+    if pgid.is_init() {
         return;
     }
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours; the
-    // negative pid addresses the group we created with `process_group(0)`.
-    unsafe {
-        libc::kill(-pgid, signal);
-    }
+    let _ = kill_process_group(pgid, signal);
 }
 
 /// The last lines of `text`, for error messages.
