@@ -117,15 +117,42 @@ pub enum BackendError {
         /// Why.
         source: std::io::Error,
     },
-    /// A tool ran and failed.
-    #[error("`{command}` failed (exit {code:?}): {stderr}")]
+    /// A tool ran and failed: it exited with a non-zero code, or it ended
+    /// without one (`code: None`).
+    #[error("`{command}` {}", ended(.code, .stderr))]
     Failed {
         /// The command without secret arguments, e.g. `buildah push localhost/app:..`.
         command: String,
-        /// Exit code, if it exited.
+        /// Its exit code; `None` when it ended without one.
         code: Option<i32>,
         /// The tail of its error output.
         stderr: String,
+    },
+    /// A tool was killed by a signal reagent did not send (the OOM killer, say).
+    #[error("`{command}` was killed by signal {signal}{}", with_output(.stderr))]
+    Killed {
+        /// The command without secret arguments.
+        command: String,
+        /// The signal's number (9 for SIGKILL).
+        signal: i32,
+        /// The tail of its output.
+        stderr: String,
+    },
+    /// A tool exited 0 but printed something reagent cannot read.
+    #[error("`{command}` printed output reagent cannot read: {problem}")]
+    BadOutput {
+        /// The command without secret arguments.
+        command: String,
+        /// What is wrong with the output.
+        problem: String,
+    },
+    /// A tool ran longer than it was allowed to; its whole process group was stopped.
+    #[error("`{command}` was stopped after running for {}", seconds(*.after))]
+    TimedOut {
+        /// The command without secret arguments.
+        command: String,
+        /// The time limit it ran into.
+        after: Duration,
     },
     /// The registry could not be reached in time.
     #[error("registry unreachable: {0}")]
@@ -133,9 +160,38 @@ pub enum BackendError {
     /// A stop was asked for while it ran; it was killed.
     #[error("interrupted")]
     Interrupted,
-    /// Reading the tool's output failed.
-    #[error("{0}")]
+    /// Reading or writing a file (a log, an id file) failed.
+    #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+/// `exited with 3: <output>` or `ended without an exit code: <output>`.
+fn ended(code: &Option<i32>, output: &str) -> String {
+    match code {
+        Some(code) => format!("exited with {code}{}", with_output(output)),
+        None => format!("ended without an exit code{}", with_output(output)),
+    }
+}
+
+/// `: <output>`, or nothing when there is no output.
+fn with_output(output: &str) -> String {
+    if output.trim().is_empty() {
+        String::new()
+    } else {
+        format!(": {output}")
+    }
+}
+
+/// A time limit as people write it: `30 s`, `1.5 s`, `200 ms`.
+fn seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        let text = format!("{:.3}", d.as_secs_f64());
+        format!("{} s", text.trim_end_matches('0'))
+    }
 }
 
 /// What reagent asks of buildah, skopeo and the registry.
@@ -190,4 +246,64 @@ pub trait Backend: Send + Sync {
     /// Remove these local names (full references); an image left with no name
     /// is deleted, unless a container uses it.
     fn remove_image(&self, names: &[String]) -> Result<(), BackendError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: Option<i32>, stderr: &str) -> String {
+        BackendError::Failed {
+            command: "buildah push localhost/app:1 docker://r/app:1".into(),
+            code,
+            stderr: stderr.into(),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn failures_read_like_sentences() {
+        assert_eq!(
+            failed(Some(125), "Error: unauthorized"),
+            "`buildah push localhost/app:1 docker://r/app:1` exited with 125: Error: unauthorized"
+        );
+        assert_eq!(
+            failed(None, "no filesystem"),
+            "`buildah push localhost/app:1 docker://r/app:1` ended without an exit code: no filesystem"
+        );
+        assert_eq!(
+            failed(Some(1), "  \n"),
+            "`buildah push localhost/app:1 docker://r/app:1` exited with 1"
+        );
+        let killed = BackendError::Killed {
+            command: "catalyst -f s.spec".into(),
+            signal: 9,
+            stderr: "building".into(),
+        };
+        assert_eq!(
+            killed.to_string(),
+            "`catalyst -f s.spec` was killed by signal 9: building"
+        );
+        let timed_out = |after| {
+            BackendError::TimedOut {
+                command: "catalyst -f s.spec".into(),
+                after,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            timed_out(Duration::from_secs(30)),
+            "`catalyst -f s.spec` was stopped after running for 30 s"
+        );
+        assert!(timed_out(Duration::from_millis(1500)).ends_with("for 1.5 s"));
+        assert!(timed_out(Duration::from_millis(200)).ends_with("for 200 ms"));
+    }
+
+    #[test]
+    fn io_errors_pass_through() {
+        let e = BackendError::from(std::io::Error::other("disk full"));
+        assert_eq!(e.to_string(), "disk full");
+        // Transparent: the io error is the message, not also a `source()` to print again.
+        assert!(std::error::Error::source(&e).is_none());
+    }
 }

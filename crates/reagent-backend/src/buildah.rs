@@ -242,7 +242,7 @@ impl Buildah {
         c.args(["containers", "--json"]);
         let out = c.checked()?;
         let list: Option<Vec<ListedContainer>> =
-            serde_json::from_str(out.trim()).map_err(|e| c.failed(Some(0), &e.to_string()))?;
+            serde_json::from_str(out.trim()).map_err(|e| c.bad_output(e))?;
         Ok(list.unwrap_or_default().into_iter().map(|c| c.id).collect())
     }
 
@@ -293,12 +293,10 @@ impl Buildah {
         let mut c = self.buildah();
         c.args(["inspect", "--type", "image", image]);
         let out = c.checked()?;
-        let parsed: Inspect =
-            serde_json::from_str(&out).map_err(|e| c.failed(Some(0), &e.to_string()))?;
-        let config =
-            serde_json::to_vec(&parsed.oci).map_err(|e| c.failed(Some(0), &e.to_string()))?;
+        let parsed: Inspect = serde_json::from_str(&out).map_err(|e| c.bad_output(e))?;
+        let config = serde_json::to_vec(&parsed.oci).map_err(|e| c.bad_output(e))?;
         storage::labels_from_config(&config)
-            .ok_or_else(|| c.failed(Some(0), "no OCI image config in the output"))
+            .ok_or_else(|| c.bad_output("no OCI image config in it"))
     }
 
     /// Push and return the pushed manifest's digest (`sha256:...`).
@@ -453,7 +451,7 @@ impl Backend for Buildah {
         c.args(["images", "--json", "--no-trunc"]);
         let out = c.checked()?;
         let listed: Option<Vec<ListedImage>> =
-            serde_json::from_str(out.trim()).map_err(|e| c.failed(Some(0), &e.to_string()))?;
+            serde_json::from_str(out.trim()).map_err(|e| c.bad_output(e))?;
         let store = self.store_location();
         let mut images = Vec::new();
         for l in listed.unwrap_or_default() {
@@ -500,10 +498,13 @@ impl Backend for Buildah {
             .and_then(|()| run.stream(Some(log), Some(cancel), Some(timeout), &mut |_| {}));
         self.remove_container(&name);
         let ended = result?;
-        match ended.stop {
-            Some(Stop::Cancelled) => Err(BackendError::Interrupted),
-            Some(Stop::TimedOut) => Ok(RunOutcome::TimedOut),
-            None => Ok(RunOutcome::Exited(ended.code.unwrap_or(-1))),
+        match (ended.stop, ended.code) {
+            (Some(Stop::Cancelled), _) => Err(BackendError::Interrupted),
+            (Some(Stop::TimedOut(_)), _) => Ok(RunOutcome::TimedOut),
+            // buildah relays the command's exit code as its own.
+            (None, Some(code)) => Ok(RunOutcome::Exited(code)),
+            // buildah itself was killed: that says nothing about the command.
+            (None, None) => Err(run.failed(None, ended.signal, &ended.tail)),
         }
     }
 
@@ -531,7 +532,7 @@ impl Backend for Buildah {
             None => match classify_registry_error(&ended.tail) {
                 RegistryAnswer::NotFound => Ok(false),
                 RegistryAnswer::Unreachable => Err(BackendError::Unreachable(ended.tail)),
-                RegistryAnswer::Other => Err(c.failed(ended.code, &ended.tail)),
+                RegistryAnswer::Other => Err(c.failed(ended.code, ended.signal, &ended.tail)),
             },
         }
     }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use rustix::process::{kill_process_group, Pid, Signal};
 
 use crate::backend::{BackendError, Cancel};
-use crate::redact::Secrets;
+use crate::redact::{Secrets, MASK};
 
 /// How long a child gets between SIGTERM and SIGKILL.
 pub(crate) const KILL_GRACE: Duration = Duration::from_secs(3);
@@ -32,6 +32,7 @@ const TAIL_LINES: usize = 30;
 pub(crate) struct Cmd {
     program: PathBuf,
     args: Vec<String>,
+    /// `args` as shell words for messages, secret pairs already masked.
     shown: Vec<String>,
     secrets: Secrets,
 }
@@ -50,7 +51,7 @@ impl Cmd {
     /// Append one plain argument.
     pub(crate) fn arg(&mut self, arg: impl Into<String>) -> &mut Self {
         let arg = arg.into();
-        self.shown.push(arg.clone());
+        self.shown.push(shell_word(&arg));
         self.args.push(arg);
         self
     }
@@ -71,23 +72,20 @@ impl Cmd {
     pub(crate) fn secret_pair(&mut self, flag: &str, name: &str, value: &str) -> &mut Self {
         self.arg(flag);
         self.args.push(format!("{name}={value}"));
-        self.shown.push(format!("{name}=***"));
+        self.shown.push(format!("{}={MASK}", shell_word(name)));
         self.secrets.add(value);
         self
     }
 
-    /// The command as shown in messages (secrets masked).
+    /// The command as shown in messages: secret values masked, arguments
+    /// quoted the way a POSIX shell would need them.
     pub(crate) fn display(&self) -> String {
-        let mut s = self.program.display().to_string();
-        for a in &self.shown {
+        let mut s = shell_word(&self.program.display().to_string());
+        for word in &self.shown {
             s.push(' ');
-            if a.is_empty() || a.contains([' ', '\t', '\n', '"', '\'']) {
-                s.push_str(&format!("{a:?}"));
-            } else {
-                s.push_str(a);
-            }
+            s.push_str(word);
         }
-        s
+        self.secrets.mask(&s).into_owned()
     }
 
     fn tool(&self) -> String {
@@ -112,6 +110,7 @@ impl Cmd {
             })?;
         Ok(Captured {
             code: out.status.code(),
+            signal: out.status.signal(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         })
@@ -123,16 +122,40 @@ impl Cmd {
         if out.code == Some(0) {
             Ok(out.stdout)
         } else {
-            Err(self.failed(out.code, &out.stderr))
+            Err(self.failed(out.code, out.signal, &out.stderr))
         }
     }
 
-    /// A [`BackendError::Failed`] for this command.
-    pub(crate) fn failed(&self, code: Option<i32>, stderr: &str) -> BackendError {
-        BackendError::Failed {
+    /// The error for this command ending other than with exit code 0:
+    /// [`BackendError::Killed`] if a signal ended it, else
+    /// [`BackendError::Failed`]. `output` is masked and cut to its tail.
+    pub(crate) fn failed(
+        &self,
+        code: Option<i32>,
+        signal: Option<i32>,
+        output: &str,
+    ) -> BackendError {
+        let command = self.display();
+        let stderr = tail(&self.secrets.mask(output));
+        match (code, signal) {
+            (None, Some(signal)) => BackendError::Killed {
+                command,
+                signal,
+                stderr,
+            },
+            (code, _) => BackendError::Failed {
+                command,
+                code,
+                stderr,
+            },
+        }
+    }
+
+    /// The error for this command exiting 0 with output that does not parse.
+    pub(crate) fn bad_output(&self, problem: impl std::fmt::Display) -> BackendError {
+        BackendError::BadOutput {
             command: self.display(),
-            code,
-            stderr: tail(&self.secrets.mask(stderr)),
+            problem: self.secrets.mask(&problem.to_string()).into_owned(),
         }
     }
 
@@ -210,8 +233,8 @@ impl Cmd {
             }
             if cancel.is_some_and(Cancel::is_cancelled) {
                 stop = Some(Stop::Cancelled);
-            } else if timeout.is_some_and(|t| started.elapsed() >= t) {
-                stop = Some(Stop::TimedOut);
+            } else if let Some(limit) = timeout.filter(|t| started.elapsed() >= *t) {
+                stop = Some(Stop::TimedOut(limit));
             }
             if stop.is_some() {
                 status = Some(kill_group(&mut child)?);
@@ -221,10 +244,13 @@ impl Cmd {
         if let Some(f) = log.as_mut() {
             f.flush()?;
         }
-        // Killed by a signal: report it the way a shell does (128 + signal).
-        let code = status.and_then(|s| s.code().or_else(|| s.signal().map(|n| 128 + n)));
         let tail = tail_lines.into_iter().collect::<Vec<_>>().join("\n");
-        Ok(Streamed { code, stop, tail })
+        Ok(Streamed {
+            code: status.and_then(|s| s.code()),
+            signal: status.and_then(|s| s.signal()),
+            stop,
+            tail,
+        })
     }
 }
 
@@ -232,6 +258,7 @@ impl Cmd {
 #[derive(Debug)]
 pub(crate) struct Captured {
     pub(crate) code: Option<i32>,
+    pub(crate) signal: Option<i32>,
     pub(crate) stdout: String,
     pub(crate) stderr: String,
 }
@@ -239,15 +266,19 @@ pub(crate) struct Captured {
 /// Why a streamed command was stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
+    /// The [`Cancel`] was set.
     Cancelled,
-    TimedOut,
+    /// It ran into this time limit.
+    TimedOut(Duration),
 }
 
 /// How a streamed command ended.
 #[derive(Debug)]
 pub(crate) struct Streamed {
-    /// Exit code (128 + signal if killed by one).
+    /// Exit code, if it exited.
     pub(crate) code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub(crate) signal: Option<i32>,
     /// Set if reagent stopped it.
     pub(crate) stop: Option<Stop>,
     /// The last lines of its output.
@@ -259,9 +290,12 @@ impl Streamed {
     pub(crate) fn into_result(self, cmd: &Cmd) -> Result<(), BackendError> {
         match self.stop {
             Some(Stop::Cancelled) => Err(BackendError::Interrupted),
-            Some(Stop::TimedOut) => Err(cmd.failed(None, "timed out")),
+            Some(Stop::TimedOut(after)) => Err(BackendError::TimedOut {
+                command: cmd.display(),
+                after,
+            }),
             None if self.code == Some(0) => Ok(()),
-            None => Err(cmd.failed(self.code, &self.tail)),
+            None => Err(cmd.failed(self.code, self.signal, &self.tail)),
         }
     }
 }
@@ -328,6 +362,17 @@ fn signal_group(pgid: Pid, signal: Signal) {
     let _ = kill_process_group(pgid, signal);
 }
 
+/// `word` as one POSIX shell word: as is when it needs no quoting, else in
+/// single quotes (a `'` inside becomes `'\''`).
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 /// The last lines of `text`, for error messages.
 pub(crate) fn tail(text: &str) -> String {
     let lines: Vec<&str> = text.trim_end().lines().collect();
@@ -346,6 +391,49 @@ mod tests {
             .secret_pair("--build-arg", "TOKEN", "hunter2");
         assert_eq!(c.display(), "buildah build --build-arg TOKEN=***");
         assert_eq!(c.args[2], "TOKEN=hunter2");
+    }
+
+    #[test]
+    fn display_quotes_like_a_shell() {
+        let mut c = Cmd::new(Path::new("/usr/bin/tool"));
+        c.args(["plain-arg=1,a/b:c", "two words", "it's", ""]);
+        assert_eq!(
+            c.display(),
+            r#"/usr/bin/tool plain-arg=1,a/b:c 'two words' 'it'\''s' ''"#
+        );
+    }
+
+    #[test]
+    fn failures_say_how_the_command_ended() {
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", "echo bad >&2; exit 3"]);
+        let err = c.checked().unwrap_err();
+        assert!(matches!(err, BackendError::Failed { code: Some(3), .. }));
+        assert_eq!(
+            err.to_string(),
+            "`sh -c 'echo bad >&2; exit 3'` exited with 3: bad"
+        );
+
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", "echo dying; kill -9 $$"]);
+        let err = c
+            .stream(None, None, None, &mut |_| {})
+            .unwrap()
+            .into_result(&c)
+            .unwrap_err();
+        assert!(
+            matches!(err, BackendError::Killed { signal: 9, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "`sh -c 'echo dying; kill -9 $$'` was killed by signal 9: dying"
+        );
+        let err = c.checked().unwrap_err();
+        assert!(
+            matches!(err, BackendError::Killed { signal: 9, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -416,7 +504,7 @@ mod tests {
         let r = c
             .stream(None, None, Some(Duration::from_millis(200)), &mut |_| {})
             .unwrap();
-        assert_eq!(r.stop, Some(Stop::TimedOut));
+        assert_eq!(r.stop, Some(Stop::TimedOut(Duration::from_millis(200))));
         assert!(start.elapsed() < Duration::from_secs(5));
     }
 
