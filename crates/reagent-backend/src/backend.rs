@@ -70,6 +70,25 @@ pub struct BuildRequest {
     pub secrets: BTreeMap<String, PathBuf>,
 }
 
+/// A program run on the host (not in a container): catalyst, for one. argv only.
+///
+/// It runs in a process group of its own, with stdin from `/dev/null`; its
+/// output is masked (see [`ToolRequest::secrets`]) and appended to
+/// [`ToolRequest::log`] line by line as it comes.
+#[derive(Debug, Clone)]
+pub struct ToolRequest {
+    /// The program (a path, or a name looked up on PATH).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Values masked in the log, in `on_line` and in errors.
+    pub secrets: crate::redact::Secrets,
+    /// File the output (stdout and stderr, interleaved) is appended to; its folder is created.
+    pub log: PathBuf,
+    /// Stop the whole process group after this long.
+    pub timeout: Option<Duration>,
+}
+
 /// An image in local storage, as one listing reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalImage {
@@ -246,6 +265,24 @@ pub trait Backend: Send + Sync {
     /// Remove these local names (full references); an image left with no name
     /// is deleted, unless a container uses it.
     fn remove_image(&self, names: &[String]) -> Result<(), BackendError>;
+    /// Run a program on the host, through the same process runner as every
+    /// buildah and skopeo call: first a `$ <command>` line (secrets masked) is
+    /// appended to `req.log`, then every output line, masked, goes to the log
+    /// and to `on_line`.
+    ///
+    /// Exit 0 is `Ok`; any other exit is [`BackendError::Failed`] (a signal
+    /// reagent did not send: [`BackendError::Killed`]). When `cancel` is set or
+    /// `req.timeout` passes, the program's whole process group gets SIGTERM,
+    /// then SIGKILL after a grace period, and the call returns
+    /// [`BackendError::Interrupted`] or [`BackendError::TimedOut`] once no
+    /// process of the group is left running. A process that moved itself to
+    /// another group or session (a daemon) is out of reach.
+    fn run_tool(
+        &self,
+        req: &ToolRequest,
+        cancel: &Cancel,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<(), BackendError>;
 }
 
 #[cfg(test)]

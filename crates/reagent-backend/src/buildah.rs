@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::backend::{
-    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome, ToolRequest,
 };
 use crate::process::{Cmd, Stop};
 use crate::storage;
@@ -592,6 +592,15 @@ impl Backend for Buildah {
         let result = self.import_steps(&name, tarball, labels, tags, log, cancel);
         self.remove_container(&name);
         result
+    }
+
+    fn run_tool(
+        &self,
+        req: &ToolRequest,
+        cancel: &Cancel,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<(), BackendError> {
+        crate::process::run_tool(req, cancel, on_line)
     }
 }
 

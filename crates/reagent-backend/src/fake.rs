@@ -27,7 +27,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome, ToolRequest,
 };
 
 /// How often a waiting fake call looks at its [`Cancel`].
@@ -100,6 +100,13 @@ pub enum Call {
         tags: Vec<String>,
         /// Labels.
         labels: BTreeMap<String, String>,
+    },
+    /// [`Backend::run_tool`].
+    Tool {
+        /// `req.program`, as given.
+        program: PathBuf,
+        /// `req.args` (unmasked, for assertions).
+        args: Vec<String>,
     },
 }
 
@@ -564,6 +571,23 @@ impl Backend for FakeBackend {
             }
         }
         Ok(())
+    }
+
+    fn run_tool(
+        &self,
+        req: &ToolRequest,
+        cancel: &Cancel,
+        _on_line: &mut dyn FnMut(&str),
+    ) -> Result<(), BackendError> {
+        self.record(Call::Tool {
+            program: req.program.clone(),
+            args: req.args.clone(),
+        });
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        let shown = crate::process::tool_command(req).display();
+        crate::process::append_line(&req.log, &format!("$ {shown}"))
     }
 
     fn with_rootfs(&self, image: &str, visit: &mut dyn FnMut(&Path)) -> Result<(), BackendError> {

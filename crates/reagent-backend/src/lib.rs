@@ -34,8 +34,8 @@ pub mod redact;
 mod storage;
 
 pub use backend::{
-    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome, LABEL_KEY,
-    LABEL_MANIFEST, LABEL_NODE,
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
+    ToolRequest, LABEL_KEY, LABEL_MANIFEST, LABEL_NODE,
 };
 pub use buildah::{BasePull, Buildah, BuildahSettings};
 pub use fake::FakeBackend;

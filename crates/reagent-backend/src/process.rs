@@ -1,24 +1,31 @@
 //! Running one tool as a child process: argv lists only, output streamed to a
 //! log and a callback, stop on cancel or timeout by signalling the child's own
 //! process group.
+//!
+//! Every process the crate starts goes through [`Cmd`]: buildah, skopeo, and
+//! the host tools of [`crate::Backend::run_tool`] ([`run_tool`]).
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustix::process::{kill_process_group, Pid, Signal};
+use rustix::process::{kill_process_group, test_kill_process_group, Pid, Signal};
 
-use crate::backend::{BackendError, Cancel};
+use crate::backend::{BackendError, Cancel, ToolRequest};
 use crate::redact::{Secrets, MASK};
 
-/// How long a child gets between SIGTERM and SIGKILL.
+/// How long a child's process group gets between SIGTERM and SIGKILL.
 pub(crate) const KILL_GRACE: Duration = Duration::from_secs(3);
+/// How long to wait, after SIGKILL, for the group's processes to be gone. Only
+/// a process stuck in the kernel (uninterruptible sleep) outlives SIGKILL for
+/// long; nobody can kill it, so after this the stop gives up waiting.
+const KILL_WAIT: Duration = Duration::from_secs(10);
 /// How often the run loop looks at `cancel` and the clock.
 const POLL: Duration = Duration::from_millis(50);
 /// How many trailing output lines an error message keeps.
@@ -74,6 +81,12 @@ impl Cmd {
         self.args.push(format!("{name}={value}"));
         self.shown.push(format!("{}={MASK}", shell_word(name)));
         self.secrets.add(value);
+        self
+    }
+
+    /// Mask these values too, wherever the command's argv or output is shown.
+    pub(crate) fn secrets(&mut self, secrets: &Secrets) -> &mut Self {
+        self.secrets.merge(secrets);
         self
     }
 
@@ -300,6 +313,28 @@ impl Streamed {
     }
 }
 
+/// The command a [`ToolRequest`] describes, its secrets masked wherever it shows.
+pub(crate) fn tool_command(req: &ToolRequest) -> Cmd {
+    let mut c = Cmd::new(&req.program);
+    c.args(req.args.iter().cloned()).secrets(&req.secrets);
+    c
+}
+
+/// [`crate::Backend::run_tool`], for any backend that runs host processes.
+pub(crate) fn run_tool(
+    req: &ToolRequest,
+    cancel: &Cancel,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<(), BackendError> {
+    if cancel.is_cancelled() {
+        return Err(BackendError::Interrupted);
+    }
+    let c = tool_command(req);
+    append_line(&req.log, &format!("$ {}", c.display()))?;
+    c.stream(Some(&req.log), Some(cancel), req.timeout, on_line)?
+        .into_result(&c)
+}
+
 /// Open a log file for appending, creating its folder.
 pub(crate) fn open_log(path: &Path) -> Result<File, BackendError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -335,21 +370,69 @@ fn spawn_reader(pipe: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
     });
 }
 
-/// SIGTERM the child's process group, wait up to [`KILL_GRACE`], then SIGKILL.
-fn kill_group(child: &mut Child) -> Result<std::process::ExitStatus, BackendError> {
+/// Stop the child's whole process group: SIGTERM, then SIGKILL to whatever
+/// is still running after [`KILL_GRACE`], then wait (up to [`KILL_WAIT`]) until
+/// no process of the group is running any more, grandchildren included.
+///
+/// The child (the group's leader) is reaped only at the end: while it is an
+/// unreaped zombie its pid cannot be reused, so the group id signalled is
+/// always ours.
+fn kill_group(child: &mut Child) -> Result<ExitStatus, BackendError> {
     let pgid = Pid::from_child(child);
     signal_group(pgid, Signal::TERM);
-    let deadline = Instant::now() + KILL_GRACE;
-    while Instant::now() < deadline {
-        if let Some(s) = child.try_wait()? {
-            // Finish off anything left in the group.
-            signal_group(pgid, Signal::KILL);
-            return Ok(s);
+    if !wait_for_group(pgid, KILL_GRACE) {
+        signal_group(pgid, Signal::KILL);
+        wait_for_group(pgid, KILL_WAIT);
+    }
+    Ok(child.wait()?)
+}
+
+/// Wait until no process of group `pgid` is running (zombies do not count);
+/// whether that happened within `limit`.
+fn wait_for_group(pgid: Pid, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if !group_running(pgid) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
         }
         thread::sleep(Duration::from_millis(20));
     }
-    signal_group(pgid, Signal::KILL);
-    Ok(child.wait()?)
+}
+
+/// Whether any process of group `pgid` is still running (not a zombie), from
+/// `/proc/<pid>/stat`. Without a readable `/proc`, `kill(-pgid, 0)` answers,
+/// and it counts zombies too: the stop then takes the whole grace period.
+fn group_running(pgid: Pid) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return test_kill_process_group(pgid).is_ok();
+    };
+    entries.flatten().any(|entry| {
+        let is_pid = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        is_pid
+            && std::fs::read_to_string(entry.path().join("stat"))
+                .ok()
+                .and_then(|stat| running_in_group(&stat))
+                == Some(pgid.as_raw_pid())
+    })
+}
+
+/// The process group of a `/proc/<pid>/stat` line whose process is running,
+/// `None` for a zombie (`Z`), a dead task (`X`) or a line that does not parse.
+/// The line is `pid (comm) state ppid pgrp ...`, and `comm` may hold spaces
+/// and parentheses, so fields are counted from the last `)`.
+fn running_in_group(stat: &str) -> Option<i32> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    let _ppid = fields.next()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    (!matches!(state, "Z" | "X" | "x")).then_some(pgrp)
 }
 
 /// Send `signal` to the process group `pgid` (the one the child leads, made
@@ -512,6 +595,18 @@ mod tests {
     fn missing_binary_is_a_spawn_error() {
         let c = Cmd::new(Path::new("/nonexistent/tool"));
         assert!(matches!(c.output(), Err(BackendError::Spawn { .. })));
+    }
+
+    #[test]
+    fn stat_lines_give_the_group_of_running_processes() {
+        assert_eq!(
+            running_in_group("4242 (sleep) S 4241 4240 4240 0 -1 4194304 96 0"),
+            Some(4240)
+        );
+        // `comm` may hold spaces and parentheses.
+        assert_eq!(running_in_group("7 (a) b (c) R 1 7 7 0"), Some(7));
+        assert_eq!(running_in_group("4242 (sleep) Z 1 4240 4240 0"), None);
+        assert_eq!(running_in_group("garbage"), None);
     }
 
     #[test]
