@@ -4,7 +4,9 @@
 //! own, costs a fraction of a second to build, and a feature would make every
 //! dependent crate's tests remember to switch it on. It keeps images in a map,
 //! a "remote" registry in another, records every call in order, and honours
-//! [`Cancel`] everywhere it waits.
+//! [`Cancel`] everywhere it waits. It starts no process: host tool runs
+//! ([`Backend::run_tool`], catalyst for stage builds) succeed doing nothing
+//! unless a knob says to write files, fail, block or time out.
 //!
 //! ```
 //! use reagent_backend::fake::{Call, FakeBackend};
@@ -126,6 +128,14 @@ struct State {
     remote_down: bool,
     /// Registry references whose push fails (the registry went away mid-publish).
     push_failures: HashSet<String>,
+    /// Files a run of a host tool writes, by the tool's file name.
+    tool_writes: HashMap<String, Vec<(PathBuf, Vec<u8>)>>,
+    /// Messages runs of a host tool fail with, by the tool's file name.
+    tool_failures: HashMap<String, String>,
+    /// Host tools whose runs wait until cancelled.
+    tool_blocked: HashSet<String>,
+    /// Host tools whose runs end as if they ran into their time limit.
+    tool_timeouts: HashSet<String>,
     next_id: u64,
     in_flight: usize,
     peak_in_flight: usize,
@@ -299,6 +309,41 @@ impl FakeBackend {
         } else {
             s.push_failures.remove(remote);
         }
+    }
+
+    /// Make runs of the host tool `program` (its file name: `catalyst`
+    /// matches `/usr/bin/catalyst`) write `bytes` to `path`, creating its
+    /// folder, as catalyst writes its stage tarball. Several calls add several
+    /// files.
+    pub fn tool_writes(&self, program: &str, path: &Path, bytes: &[u8]) {
+        self.lock()
+            .tool_writes
+            .entry(program.to_string())
+            .or_default()
+            .push((path.to_path_buf(), bytes.to_vec()));
+    }
+
+    /// Make runs of the host tool `program` (by file name) fail like a
+    /// non-zero exit, with `message` as their output: appended to the log and
+    /// given to `on_line`, with `req.secrets` masked. Files set with
+    /// [`FakeBackend::tool_writes`] are written before it fails.
+    pub fn fail_tool(&self, program: &str, message: &str) {
+        self.lock()
+            .tool_failures
+            .insert(program.to_string(), message.to_string());
+    }
+
+    /// Make runs of the host tool `program` (by file name) wait until
+    /// cancelled, then return `Interrupted`. Their time limit is not looked at.
+    pub fn block_tool(&self, program: &str) {
+        self.lock().tool_blocked.insert(program.to_string());
+    }
+
+    /// Make runs of the host tool `program` (by file name) return at once
+    /// with [`BackendError::TimedOut`], `after` being the request's time limit
+    /// (zero if it has none), as if the limit had passed.
+    pub fn time_out_tool(&self, program: &str) {
+        self.lock().tool_timeouts.insert(program.to_string());
     }
 
     /// Every call so far, in order.
@@ -577,7 +622,7 @@ impl Backend for FakeBackend {
         &self,
         req: &ToolRequest,
         cancel: &Cancel,
-        _on_line: &mut dyn FnMut(&str),
+        on_line: &mut dyn FnMut(&str),
     ) -> Result<(), BackendError> {
         self.record(Call::Tool {
             program: req.program.clone(),
@@ -586,8 +631,50 @@ impl Backend for FakeBackend {
         if cancel.is_cancelled() {
             return Err(BackendError::Interrupted);
         }
-        let shown = crate::process::tool_command(req).display();
-        crate::process::append_line(&req.log, &format!("$ {shown}"))
+        let name = req.program.file_name().map_or_else(
+            || req.program.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let (writes, failure, blocked, timed_out) = {
+            let s = self.lock();
+            (
+                s.tool_writes.get(&name).cloned().unwrap_or_default(),
+                s.tool_failures.get(&name).cloned(),
+                s.tool_blocked.contains(&name),
+                s.tool_timeouts.contains(&name),
+            )
+        };
+        let command = crate::process::tool_command(req).display();
+        crate::process::append_line(&req.log, &format!("$ {command}"))?;
+        if blocked {
+            while !cancel.is_cancelled() {
+                thread::sleep(TICK);
+            }
+            return Err(BackendError::Interrupted);
+        }
+        if timed_out {
+            return Err(BackendError::TimedOut {
+                command,
+                after: req.timeout.unwrap_or_default(),
+            });
+        }
+        for (path, bytes) in writes {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&path, bytes)?;
+        }
+        if let Some(message) = failure {
+            let message = req.secrets.mask(&message).into_owned();
+            crate::process::append_line(&req.log, &message)?;
+            on_line(&message);
+            return Err(BackendError::Failed {
+                command,
+                code: Some(1),
+                stderr: message,
+            });
+        }
+        Ok(())
     }
 
     fn with_rootfs(&self, image: &str, visit: &mut dyn FnMut(&Path)) -> Result<(), BackendError> {
@@ -697,6 +784,104 @@ mod tests {
         }
         assert!(start.elapsed() >= Duration::from_millis(100));
         assert_eq!(fake.peak_concurrent_builds(), 2);
+    }
+
+    fn tool(dir: &Path, program: &str, args: &[&str]) -> ToolRequest {
+        ToolRequest {
+            program: PathBuf::from(program),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            secrets: crate::redact::Secrets::new(["hunter2-secret"]),
+            log: dir.join("logs/tool.log"),
+            timeout: None,
+        }
+    }
+
+    #[test]
+    fn tool_run_records_writes_by_file_name_and_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = FakeBackend::new();
+        let tarball = dir.path().join("builds/default/stage3.tar.bz2");
+        fake.tool_writes("catalyst", &tarball, b"stage");
+        let req = tool(dir.path(), "/usr/bin/catalyst", &["-f", "s.spec"]);
+        fake.run_tool(&req, &Cancel::new(), &mut |_| {}).unwrap();
+        assert_eq!(std::fs::read(&tarball).unwrap(), b"stage");
+        assert_eq!(
+            fake.calls(),
+            [Call::Tool {
+                program: PathBuf::from("/usr/bin/catalyst"),
+                args: vec!["-f".into(), "s.spec".into()],
+            }]
+        );
+        let log = std::fs::read_to_string(&req.log).unwrap();
+        assert_eq!(log, "$ /usr/bin/catalyst -f s.spec\n");
+        // Another program writes nothing and succeeds.
+        std::fs::remove_file(&tarball).unwrap();
+        let other = tool(dir.path(), "/usr/bin/other", &[]);
+        fake.run_tool(&other, &Cancel::new(), &mut |_| {}).unwrap();
+        assert!(!tarball.exists());
+    }
+
+    #[test]
+    fn failing_tool_masks_secrets_in_log_lines_and_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = FakeBackend::new();
+        fake.fail_tool("catalyst", "emerge failed: token hunter2-secret refused");
+        let req = tool(dir.path(), "catalyst", &["-f", "s.spec"]);
+        let mut lines = Vec::new();
+        let err = fake
+            .run_tool(&req, &Cancel::new(), &mut |l| lines.push(l.to_string()))
+            .unwrap_err();
+        assert!(matches!(err, BackendError::Failed { code: Some(1), .. }));
+        let log = std::fs::read_to_string(&req.log).unwrap();
+        for shown in [err.to_string(), log, lines.join("\n")] {
+            assert!(
+                shown.contains("emerge failed: token *** refused"),
+                "{shown}"
+            );
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn blocked_tool_returns_interrupted_once_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeBackend::new());
+        fake.block_tool("catalyst");
+        let cancel = Cancel::new();
+        let (f2, c2, r) = (
+            fake.clone(),
+            cancel.clone(),
+            tool(dir.path(), "catalyst", &[]),
+        );
+        let t = thread::spawn(move || f2.run_tool(&r, &c2, &mut |_| {}));
+        // The call is recorded before it blocks; only a cancel can end it.
+        while fake.calls().is_empty() {
+            thread::sleep(TICK);
+        }
+        cancel.cancel();
+        assert!(matches!(t.join().unwrap(), Err(BackendError::Interrupted)));
+    }
+
+    #[test]
+    fn timed_out_tool_reports_its_limit() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = FakeBackend::new();
+        fake.time_out_tool("catalyst");
+        let mut req = tool(dir.path(), "catalyst", &["-f", "s.spec"]);
+        req.timeout = Some(Duration::from_secs(7200));
+        match fake.run_tool(&req, &Cancel::new(), &mut |_| {}) {
+            Err(BackendError::TimedOut { command, after }) => {
+                assert_eq!(command, "catalyst -f s.spec");
+                assert_eq!(after, Duration::from_secs(7200));
+            }
+            other => panic!("expected TimedOut, got {other:?}"),
+        }
+        let cancelled = Cancel::new();
+        cancelled.cancel();
+        assert!(matches!(
+            fake.run_tool(&req, &cancelled, &mut |_| {}),
+            Err(BackendError::Interrupted)
+        ));
     }
 
     #[test]
