@@ -228,6 +228,10 @@ pub trait Backend: Send + Sync {
     fn tag(&self, image: &str, tags: &[String]) -> Result<(), BackendError>;
     /// Every local image with its names and labels, in one listing.
     fn images(&self) -> Result<Vec<LocalImage>, BackendError>;
+    /// One local image, by id or name, with its names and labels; `Ok(None)`
+    /// when local storage has no such image. Any other failure (a malformed
+    /// reference, a broken store) is an error.
+    fn inspect(&self, reference: &str) -> Result<Option<LocalImage>, BackendError>;
     /// Run `argv` in a fresh container from `image`, removing the container afterwards
     /// whatever happens. Output goes to `log`.
     fn run(

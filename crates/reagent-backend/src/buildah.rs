@@ -186,6 +186,12 @@ fn registry_error(err: BackendError) -> BackendError {
     }
 }
 
+/// Whether buildah failed because the image it was asked about is not in
+/// local storage (`Error: ...: image not known`), as opposed to any other failure.
+fn not_known(err: &BackendError) -> bool {
+    matches!(err, BackendError::Failed { stderr, .. } if stderr.contains("image not known"))
+}
+
 #[derive(serde::Deserialize)]
 struct ListedImage {
     id: String,
@@ -283,20 +289,45 @@ impl Buildah {
 
     /// The labels of one local image (by id or name), via `buildah inspect`.
     /// [`Backend::images`] uses this only for images whose config blob it
-    /// cannot read straight from the store.
+    /// cannot read straight from the store. An image that is not there is a
+    /// [`BackendError::Failed`] error saying `image not known`.
     pub fn image_labels(&self, image: &str) -> Result<BTreeMap<String, String>, BackendError> {
+        self.inspect_config(image).map(|(_, labels)| labels)
+    }
+
+    /// The id and labels of one local image, via `buildah inspect --type image`.
+    fn inspect_config(
+        &self,
+        reference: &str,
+    ) -> Result<(String, BTreeMap<String, String>), BackendError> {
         #[derive(serde::Deserialize)]
         struct Inspect {
+            #[serde(rename = "FromImageID")]
+            id: String,
             #[serde(rename = "OCIv1")]
             oci: serde_json::Value,
         }
         let mut c = self.buildah();
-        c.args(["inspect", "--type", "image", image]);
+        c.args(["inspect", "--type", "image", "--", reference]);
         let out = c.checked()?;
         let parsed: Inspect = serde_json::from_str(&out).map_err(|e| c.bad_output(e))?;
         let config = serde_json::to_vec(&parsed.oci).map_err(|e| c.bad_output(e))?;
-        storage::labels_from_config(&config)
-            .ok_or_else(|| c.bad_output("no OCI image config in it"))
+        let labels = storage::labels_from_config(&config)
+            .ok_or_else(|| c.bad_output("no OCI image config in it"))?;
+        Ok((bare_id(&parsed.id), labels))
+    }
+
+    /// The names of the local image with id `id`; `None` if there is none.
+    fn image_names(&self, id: &str) -> Result<Option<Vec<String>>, BackendError> {
+        let mut c = self.buildah();
+        c.args(["images", "--json", "--no-trunc", "--", id]);
+        let listed: Option<Vec<ListedImage>> =
+            serde_json::from_str(c.checked()?.trim()).map_err(|e| c.bad_output(e))?;
+        Ok(listed
+            .unwrap_or_default()
+            .into_iter()
+            .find(|l| bare_id(&l.id) == id)
+            .map(|l| l.names.unwrap_or_default()))
     }
 
     /// Push and return the pushed manifest's digest (`sha256:...`).
@@ -463,7 +494,7 @@ impl Backend for Buildah {
                 None => match self.image_labels(&id) {
                     Ok(labels) => labels,
                     // Removed since the listing (another process): not an image any more.
-                    Err(BackendError::Failed { .. }) => continue,
+                    Err(e) if not_known(&e) => continue,
                     Err(e) => return Err(e),
                 },
             };
@@ -474,6 +505,22 @@ impl Backend for Buildah {
             });
         }
         Ok(images)
+    }
+
+    fn inspect(&self, reference: &str) -> Result<Option<LocalImage>, BackendError> {
+        let (id, labels) = match self.inspect_config(reference) {
+            Ok(found) => found,
+            Err(e) if not_known(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // Two calls, so the image may be removed in between.
+        let names = match self.image_names(&id) {
+            Ok(Some(names)) => names,
+            Ok(None) => return Ok(None),
+            Err(e) if not_known(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(LocalImage { id, names, labels }))
     }
 
     fn run(

@@ -58,6 +58,11 @@ pub enum Call {
     },
     /// [`Backend::images`].
     Images,
+    /// [`Backend::inspect`].
+    Inspect {
+        /// The id or name asked about.
+        reference: String,
+    },
     /// [`Backend::remove_image`].
     RemoveImage {
         /// The names removed.
@@ -469,6 +474,15 @@ impl Backend for FakeBackend {
         let mut s = self.lock();
         s.calls.push(Call::Images);
         Ok(s.images.values().cloned().collect())
+    }
+
+    fn inspect(&self, reference: &str) -> Result<Option<LocalImage>, BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::Inspect {
+            reference: reference.to_string(),
+        });
+        Ok(s.resolve(reference)
+            .and_then(|id| s.images.get(&id).cloned()))
     }
 
     fn run(
@@ -907,6 +921,27 @@ mod tests {
             fake.remote_exists("r/a:1"),
             Err(BackendError::Unreachable(_))
         ));
+    }
+
+    #[test]
+    fn inspect_finds_by_id_or_name_and_records_the_call() {
+        let fake = FakeBackend::new();
+        let labels = BTreeMap::from([("k".to_string(), "v".to_string())]);
+        let id = fake.add_image(&["x:1", "x:2"], labels.clone());
+        let expected = LocalImage {
+            id: id.clone(),
+            names: vec!["x:1".into(), "x:2".into()],
+            labels,
+        };
+        assert_eq!(fake.inspect("x:2").unwrap(), Some(expected.clone()));
+        assert_eq!(fake.inspect(&id).unwrap(), Some(expected));
+        assert_eq!(fake.inspect("y:1").unwrap(), None);
+        assert_eq!(
+            fake.calls(),
+            ["x:2", id.as_str(), "y:1"].map(|r| Call::Inspect {
+                reference: r.to_string()
+            })
+        );
     }
 
     #[test]

@@ -158,6 +158,43 @@ fn images_finds_the_store_through_buildah_info() {
 }
 
 #[test]
+fn inspect_reads_one_image_and_says_none_for_an_absent_one() {
+    tools_or_skip!();
+    let storage = Storage::new();
+    let id = busybox_base(&storage, BASE);
+    let backend = storage.backend();
+    backend
+        .tag(&id, &strings(&["localhost/busybox:other"]))
+        .unwrap();
+    let listed = backend
+        .images()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.id == id)
+        .unwrap();
+
+    // By name and by id: the same image the listing shows, names and labels.
+    let by_name = backend.inspect(BASE).unwrap().expect("present by name");
+    assert_eq!(by_name, listed);
+    let mut names = by_name.names.clone();
+    names.sort();
+    assert_eq!(names, ["localhost/busybox:base", "localhost/busybox:other"]);
+    assert!(
+        by_name.labels.contains_key("io.buildah.version"),
+        "{:?}",
+        by_name.labels
+    );
+    assert_eq!(backend.inspect(&id).unwrap(), Some(listed));
+
+    // Absent, by name and by id: not an error.
+    assert_eq!(backend.inspect("localhost/busybox:absent").unwrap(), None);
+    assert_eq!(backend.inspect(&"0".repeat(64)).unwrap(), None);
+    // A reference buildah cannot parse is an error, not "absent".
+    let err = backend.inspect("Not A Reference").unwrap_err();
+    assert!(matches!(err, BackendError::Failed { .. }), "{err:?}");
+}
+
+#[test]
 fn failing_run_step_is_failed_with_log() {
     tools_or_skip!();
     let storage = Storage::new();
