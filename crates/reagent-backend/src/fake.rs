@@ -127,6 +127,8 @@ struct State {
     durations: HashMap<String, Duration>,
     failures: HashMap<String, String>,
     blocked: HashSet<String>,
+    /// Nodes whose builds wait at the gate until released.
+    held: HashSet<String>,
     run_outcomes: HashMap<String, RunOutcome>,
     /// Root filesystems `with_rootfs` shows, by image reference.
     rootfs: HashMap<String, PathBuf>,
@@ -237,19 +239,8 @@ impl FakeBackend {
 
     /// Put an image into local storage; returns its id.
     pub fn add_image(&self, names: &[&str], labels: BTreeMap<String, String>) -> String {
-        let mut s = self.lock();
-        let id = s.new_id();
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        s.images.insert(
-            id.clone(),
-            LocalImage {
-                id: id.clone(),
-                names: Vec::new(),
-                labels,
-            },
-        );
-        s.add_names(&id, &names);
-        id
+        self.lock().new_image(&labels, &names)
     }
 
     /// Make `with_rootfs(image)` show the folder `root`.
@@ -293,6 +284,24 @@ impl FakeBackend {
     /// Make builds of node `name` wait until cancelled, then return `Interrupted`.
     pub fn block_build(&self, name: &str) {
         self.lock().blocked.insert(name.to_string());
+    }
+
+    /// Make builds of node `name` wait, once started (and counted in
+    /// [`FakeBackend::builds_in_flight`]), until [`FakeBackend::release_build`]
+    /// (then they go on as usual) or until cancelled (then `Interrupted`).
+    /// With it a test sees builds overlap without assuming anything about time.
+    pub fn hold_build(&self, name: &str) {
+        self.lock().held.insert(name.to_string());
+    }
+
+    /// Let held builds of node `name` go on, and later ones not wait.
+    pub fn release_build(&self, name: &str) {
+        self.lock().held.remove(name);
+    }
+
+    /// How many builds are running right now.
+    pub fn builds_in_flight(&self) -> usize {
+        self.lock().in_flight
     }
 
     /// Make `run` on `image` (as passed) return `outcome` (default `Exited(0)`).
@@ -416,6 +425,12 @@ impl FakeBackend {
                 thread::sleep(TICK);
             }
             return Err(BackendError::Interrupted);
+        }
+        while self.lock().held.contains(&req.name) {
+            if cancel.is_cancelled() {
+                return Err(BackendError::Interrupted);
+            }
+            thread::sleep(TICK);
         }
         wait(duration, cancel)?;
         if let Some(message) = failure {
@@ -773,31 +788,80 @@ mod tests {
         let cancel = Cancel::new();
         let (f2, c2, r) = (fake.clone(), cancel.clone(), req(dir.path(), "slow"));
         let t = thread::spawn(move || f2.build(&r, &c2, &mut |_| {}));
-        thread::sleep(Duration::from_millis(50));
-        assert!(!t.is_finished());
+        // Running, and nothing but a cancel can end it.
+        until(|| fake.builds_in_flight() == 1);
         cancel.cancel();
         assert!(matches!(t.join().unwrap(), Err(BackendError::Interrupted)));
+        assert_eq!(fake.builds_in_flight(), 0);
+    }
+
+    /// Wait until `done` holds. The deadline only turns a hang into a failure.
+    fn until(done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(Instant::now() < deadline, "gave up waiting");
+            thread::sleep(TICK);
+        }
     }
 
     #[test]
-    fn build_duration_is_slept_and_peak_tracked() {
+    fn held_builds_overlap_until_released() {
         let dir = tempfile::tempdir().unwrap();
         let fake = Arc::new(FakeBackend::new());
-        fake.set_build_duration("a", Duration::from_millis(100));
-        fake.set_build_duration("b", Duration::from_millis(100));
-        let start = Instant::now();
-        let handles: Vec<_> = ["a", "b"]
-            .into_iter()
-            .map(|n| {
-                let (f, r) = (fake.clone(), req(dir.path(), n));
-                thread::spawn(move || f.build(&r, &Cancel::new(), &mut |_| {}))
-            })
-            .collect();
-        for h in handles {
-            h.join().unwrap().unwrap();
-        }
-        assert!(start.elapsed() >= Duration::from_millis(100));
+        fake.hold_build("a");
+        fake.hold_build("b");
+        let start = |n: &str| {
+            let (f, r) = (fake.clone(), req(dir.path(), n));
+            thread::spawn(move || f.build(&r, &Cancel::new(), &mut |_| {}))
+        };
+        let (a, b) = (start("a"), start("b"));
+        // Both are in flight at once: neither can finish while held.
+        until(|| fake.builds_in_flight() == 2);
         assert_eq!(fake.peak_concurrent_builds(), 2);
+        fake.release_build("a");
+        let a_id = a.join().unwrap().unwrap();
+        assert_eq!(fake.builds_in_flight(), 1);
+        assert!(!b.is_finished());
+        fake.release_build("b");
+        let b_id = b.join().unwrap().unwrap();
+        assert_eq!(fake.builds_in_flight(), 0);
+        assert_eq!(fake.peak_concurrent_builds(), 2);
+        assert_ne!(a_id, b_id);
+        assert_eq!(fake.image("localhost/b:1").unwrap().id, b_id);
+    }
+
+    #[test]
+    fn held_build_returns_interrupted_once_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeBackend::new());
+        fake.hold_build("a");
+        let cancel = Cancel::new();
+        let (f2, c2, r) = (fake.clone(), cancel.clone(), req(dir.path(), "a"));
+        let t = thread::spawn(move || f2.build(&r, &c2, &mut |_| {}));
+        until(|| fake.builds_in_flight() == 1);
+        cancel.cancel();
+        assert!(matches!(t.join().unwrap(), Err(BackendError::Interrupted)));
+        assert!(fake.images().unwrap().is_empty());
+    }
+
+    #[test]
+    fn build_duration_is_waited_out_and_cancellable() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeBackend::new());
+        fake.set_build_duration("a", Duration::from_millis(50));
+        let start = Instant::now();
+        fake.build(&req(dir.path(), "a"), &Cancel::new(), &mut |_| {})
+            .unwrap();
+        // A lower bound only: a loaded machine may take longer, never shorter.
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        // An hour-long build ends as soon as it is cancelled.
+        fake.set_build_duration("b", Duration::from_secs(3600));
+        let cancel = Cancel::new();
+        let (f2, c2, r) = (fake.clone(), cancel.clone(), req(dir.path(), "b"));
+        let t = thread::spawn(move || f2.build(&r, &c2, &mut |_| {}));
+        until(|| fake.builds_in_flight() == 1);
+        cancel.cancel();
+        assert!(matches!(t.join().unwrap(), Err(BackendError::Interrupted)));
     }
 
     fn tool(dir: &Path, program: &str, args: &[&str]) -> ToolRequest {
