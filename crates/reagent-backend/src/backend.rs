@@ -1,9 +1,12 @@
 //! The narrow interface between reagent and the container world.
 //!
-//! Everything reagent asks of buildah, skopeo and a registry goes through
-//! [`Backend`]; the scheduler and planner never spawn a process themselves.
-//! `crate::buildah::Buildah` is the real implementation; tests of the
-//! scheduler use a recording double.
+//! Every external process reagent runs goes through [`Backend`]: what it asks
+//! of buildah, skopeo and a registry, the label-test commands it runs in
+//! containers, and the host programs (catalyst) it runs with
+//! [`Backend::run_tool`]. The planner, the scheduler and the executor spawn
+//! no process themselves. `crate::buildah::Buildah` is the real
+//! implementation; `crate::fake::FakeBackend` is the recording double their
+//! tests use.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,9 @@ pub const LABEL_KEY: &str = "org.reagent.key";
 pub const LABEL_MANIFEST: &str = "org.reagent.manifest";
 /// Label holding the node's name.
 pub const LABEL_NODE: &str = "org.reagent.node";
+/// Label holding the project an image was built for; prune and registry
+/// clean-up only touch images of their own project.
+pub const LABEL_PROJECT: &str = "org.reagent.project";
 
 /// A cooperative stop signal shared by the run loop, workers and backends.
 #[derive(Debug, Clone, Default)]
@@ -213,7 +219,8 @@ fn seconds(d: Duration) -> String {
     }
 }
 
-/// What reagent asks of buildah, skopeo and the registry.
+/// What reagent asks of buildah, skopeo and the registry, and how it runs
+/// host programs.
 pub trait Backend: Send + Sync {
     /// Build an image; returns its id. Output goes to `req.log`; progress to `progress`.
     /// Must return [`BackendError::Interrupted`] promptly once `cancel` is set,
