@@ -182,7 +182,7 @@ impl Cmd {
         timeout: Option<Duration>,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<Streamed, BackendError> {
-        let mut log = match log {
+        let log = match log {
             Some(p) => Some(open_log(p)?),
             None => None,
         };
@@ -204,7 +204,26 @@ impl Cmd {
             spawn_reader(err, tx.clone());
         }
         drop(tx);
+        let result = self.follow(&mut child, &rx, log, cancel, timeout, on_line);
+        // Failing to write the log or to wait must not leave the command
+        // running. A reaped child (std keeps its status) has a pid that may
+        // already be someone else's: it is not signalled.
+        if result.is_err() && matches!(child.try_wait(), Ok(None)) {
+            let _ = kill_group(&mut child);
+        }
+        result
+    }
 
+    /// The body of [`Cmd::stream`] once the child runs.
+    fn follow(
+        &self,
+        child: &mut Child,
+        rx: &mpsc::Receiver<String>,
+        mut log: Option<File>,
+        cancel: Option<&Cancel>,
+        timeout: Option<Duration>,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<Streamed, BackendError> {
         let started = Instant::now();
         let mut tail_lines: VecDeque<String> = VecDeque::new();
         let mut stop: Option<Stop> = None;
@@ -250,7 +269,7 @@ impl Cmd {
                 stop = Some(Stop::TimedOut(limit));
             }
             if stop.is_some() {
-                status = Some(kill_group(&mut child)?);
+                status = Some(kill_group(child)?);
                 exited_at = Some(Instant::now());
             }
         }
@@ -592,6 +611,27 @@ mod tests {
             }
             other => panic!("expected TimedOut, got {other:?}"),
         }
+    }
+
+    /// Whether a process has `arg` as one of its arguments.
+    fn running_with_arg(arg: &str) -> bool {
+        std::fs::read_dir("/proc").is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .is_ok_and(|raw| raw.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+            })
+        })
+    }
+
+    #[test]
+    fn a_log_that_cannot_be_written_stops_the_command() {
+        // /dev/full takes the open and refuses every write.
+        let marker = format!("1000.{}424242", std::process::id());
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", &format!("sleep {marker} & echo first; wait")]);
+        let r = c.stream(Some(Path::new("/dev/full")), None, None, &mut |_| {});
+        assert!(matches!(r, Err(BackendError::Io(_))), "{r:?}");
+        assert!(!running_with_arg(&marker), "sleep {marker} still runs");
     }
 
     #[test]
