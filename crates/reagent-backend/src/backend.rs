@@ -1,9 +1,12 @@
 //! The narrow interface between reagent and the container world.
 //!
-//! Everything reagent asks of buildah, skopeo and a registry goes through
-//! [`Backend`]; the scheduler and planner never spawn a process themselves.
-//! `crate::buildah::Buildah` is the real implementation; tests of the
-//! scheduler use a recording double.
+//! Every external process reagent runs goes through [`Backend`]: what it asks
+//! of buildah, skopeo and a registry, the label-test commands it runs in
+//! containers, and the host programs (catalyst) it runs with
+//! [`Backend::run_tool`]. The planner, the scheduler and the executor spawn
+//! no process themselves. `crate::buildah::Buildah` is the real
+//! implementation; `crate::fake::FakeBackend` is the recording double their
+//! tests use.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +20,9 @@ pub const LABEL_KEY: &str = "org.reagent.key";
 pub const LABEL_MANIFEST: &str = "org.reagent.manifest";
 /// Label holding the node's name.
 pub const LABEL_NODE: &str = "org.reagent.node";
+/// Label holding the project an image was built for; prune and registry
+/// clean-up only touch images of their own project.
+pub const LABEL_PROJECT: &str = "org.reagent.project";
 
 /// A cooperative stop signal shared by the run loop, workers and backends.
 #[derive(Debug, Clone, Default)]
@@ -70,6 +76,25 @@ pub struct BuildRequest {
     pub secrets: BTreeMap<String, PathBuf>,
 }
 
+/// A program run on the host (not in a container): catalyst, for one. argv only.
+///
+/// It runs in a process group of its own, with stdin from `/dev/null`; its
+/// output is masked (see [`ToolRequest::secrets`]) and appended to
+/// [`ToolRequest::log`] line by line as it comes.
+#[derive(Debug, Clone)]
+pub struct ToolRequest {
+    /// The program (a path, or a name looked up on PATH).
+    pub program: PathBuf,
+    /// Its arguments.
+    pub args: Vec<String>,
+    /// Values masked in the log, in `on_line` and in errors.
+    pub secrets: crate::redact::Secrets,
+    /// File the output (stdout and stderr, interleaved) is appended to; its folder is created.
+    pub log: PathBuf,
+    /// Stop the whole process group after this long.
+    pub timeout: Option<Duration>,
+}
+
 /// An image in local storage, as one listing reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalImage {
@@ -117,15 +142,42 @@ pub enum BackendError {
         /// Why.
         source: std::io::Error,
     },
-    /// A tool ran and failed.
-    #[error("`{command}` failed (exit {code:?}): {stderr}")]
+    /// A tool ran and failed: it exited with a non-zero code, or it ended
+    /// without one (`code: None`).
+    #[error("`{command}` {}", ended(.code, .stderr))]
     Failed {
         /// The command without secret arguments, e.g. `buildah push localhost/app:..`.
         command: String,
-        /// Exit code, if it exited.
+        /// Its exit code; `None` when it ended without one.
         code: Option<i32>,
         /// The tail of its error output.
         stderr: String,
+    },
+    /// A tool was killed by a signal reagent did not send (the OOM killer, say).
+    #[error("`{command}` was killed by signal {signal}{}", with_output(.stderr))]
+    Killed {
+        /// The command without secret arguments.
+        command: String,
+        /// The signal's number (9 for SIGKILL).
+        signal: i32,
+        /// The tail of its output.
+        stderr: String,
+    },
+    /// A tool exited 0 but printed something reagent cannot read.
+    #[error("`{command}` printed output reagent cannot read: {problem}")]
+    BadOutput {
+        /// The command without secret arguments.
+        command: String,
+        /// What is wrong with the output.
+        problem: String,
+    },
+    /// A tool ran longer than it was allowed to; its whole process group was stopped.
+    #[error("`{command}` was stopped after running for {}", seconds(*.after))]
+    TimedOut {
+        /// The command without secret arguments.
+        command: String,
+        /// The time limit it ran into.
+        after: Duration,
     },
     /// The registry could not be reached in time.
     #[error("registry unreachable: {0}")]
@@ -133,12 +185,42 @@ pub enum BackendError {
     /// A stop was asked for while it ran; it was killed.
     #[error("interrupted")]
     Interrupted,
-    /// Reading the tool's output failed.
-    #[error("{0}")]
+    /// Reading or writing a file (a log, an id file) failed.
+    #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
-/// What reagent asks of buildah, skopeo and the registry.
+/// `exited with 3: <output>` or `ended without an exit code: <output>`.
+fn ended(code: &Option<i32>, output: &str) -> String {
+    match code {
+        Some(code) => format!("exited with {code}{}", with_output(output)),
+        None => format!("ended without an exit code{}", with_output(output)),
+    }
+}
+
+/// `: <output>`, or nothing when there is no output.
+fn with_output(output: &str) -> String {
+    if output.trim().is_empty() {
+        String::new()
+    } else {
+        format!(": {output}")
+    }
+}
+
+/// A time limit as people write it: `30 s`, `1.5 s`, `200 ms`.
+fn seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        let text = format!("{:.3}", d.as_secs_f64());
+        format!("{} s", text.trim_end_matches('0'))
+    }
+}
+
+/// What reagent asks of buildah, skopeo and the registry, and how it runs
+/// host programs.
 pub trait Backend: Send + Sync {
     /// Build an image; returns its id. Output goes to `req.log`; progress to `progress`.
     /// Must return [`BackendError::Interrupted`] promptly once `cancel` is set,
@@ -153,6 +235,10 @@ pub trait Backend: Send + Sync {
     fn tag(&self, image: &str, tags: &[String]) -> Result<(), BackendError>;
     /// Every local image with its names and labels, in one listing.
     fn images(&self) -> Result<Vec<LocalImage>, BackendError>;
+    /// One local image, by id or name, with its names and labels; `Ok(None)`
+    /// when local storage has no such image. Any other failure (a malformed
+    /// reference, a broken store) is an error.
+    fn inspect(&self, reference: &str) -> Result<Option<LocalImage>, BackendError>;
     /// Run `argv` in a fresh container from `image`, removing the container afterwards
     /// whatever happens. Output goes to `log`.
     fn run(
@@ -190,4 +276,82 @@ pub trait Backend: Send + Sync {
     /// Remove these local names (full references); an image left with no name
     /// is deleted, unless a container uses it.
     fn remove_image(&self, names: &[String]) -> Result<(), BackendError>;
+    /// Run a program on the host, through the same process runner as every
+    /// buildah and skopeo call: first a `$ <command>` line (secrets masked) is
+    /// appended to `req.log`, then every output line, masked, goes to the log
+    /// and to `on_line`.
+    ///
+    /// Exit 0 is `Ok`; any other exit is [`BackendError::Failed`] (a signal
+    /// reagent did not send: [`BackendError::Killed`]). When `cancel` is set or
+    /// `req.timeout` passes, the program's whole process group gets SIGTERM,
+    /// then SIGKILL after a grace period, and the call returns
+    /// [`BackendError::Interrupted`] or [`BackendError::TimedOut`] once no
+    /// process of the group is left running. A process that moved itself to
+    /// another group or session (a daemon) is out of reach.
+    fn run_tool(
+        &self,
+        req: &ToolRequest,
+        cancel: &Cancel,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<(), BackendError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failed(code: Option<i32>, stderr: &str) -> String {
+        BackendError::Failed {
+            command: "buildah push localhost/app:1 docker://r/app:1".into(),
+            code,
+            stderr: stderr.into(),
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn failures_read_like_sentences() {
+        assert_eq!(
+            failed(Some(125), "Error: unauthorized"),
+            "`buildah push localhost/app:1 docker://r/app:1` exited with 125: Error: unauthorized"
+        );
+        assert_eq!(
+            failed(None, "no filesystem"),
+            "`buildah push localhost/app:1 docker://r/app:1` ended without an exit code: no filesystem"
+        );
+        assert_eq!(
+            failed(Some(1), "  \n"),
+            "`buildah push localhost/app:1 docker://r/app:1` exited with 1"
+        );
+        let killed = BackendError::Killed {
+            command: "catalyst -f s.spec".into(),
+            signal: 9,
+            stderr: "building".into(),
+        };
+        assert_eq!(
+            killed.to_string(),
+            "`catalyst -f s.spec` was killed by signal 9: building"
+        );
+        let timed_out = |after| {
+            BackendError::TimedOut {
+                command: "catalyst -f s.spec".into(),
+                after,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            timed_out(Duration::from_secs(30)),
+            "`catalyst -f s.spec` was stopped after running for 30 s"
+        );
+        assert!(timed_out(Duration::from_millis(1500)).ends_with("for 1.5 s"));
+        assert!(timed_out(Duration::from_millis(200)).ends_with("for 200 ms"));
+    }
+
+    #[test]
+    fn io_errors_pass_through() {
+        let e = BackendError::from(std::io::Error::other("disk full"));
+        assert_eq!(e.to_string(), "disk full");
+        // Transparent: the io error is the message, not also a `source()` to print again.
+        assert!(std::error::Error::source(&e).is_none());
+    }
 }

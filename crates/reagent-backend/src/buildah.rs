@@ -14,7 +14,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::backend::{
-    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome, ToolRequest,
 };
 use crate::process::{Cmd, Stop};
 use crate::storage;
@@ -186,6 +186,12 @@ fn registry_error(err: BackendError) -> BackendError {
     }
 }
 
+/// Whether buildah failed because the image it was asked about is not in
+/// local storage (`Error: ...: image not known`), as opposed to any other failure.
+fn not_known(err: &BackendError) -> bool {
+    matches!(err, BackendError::Failed { stderr, .. } if stderr.contains("image not known"))
+}
+
 #[derive(serde::Deserialize)]
 struct ListedImage {
     id: String,
@@ -242,7 +248,7 @@ impl Buildah {
         c.args(["containers", "--json"]);
         let out = c.checked()?;
         let list: Option<Vec<ListedContainer>> =
-            serde_json::from_str(out.trim()).map_err(|e| c.failed(Some(0), &e.to_string()))?;
+            serde_json::from_str(out.trim()).map_err(|e| c.bad_output(e))?;
         Ok(list.unwrap_or_default().into_iter().map(|c| c.id).collect())
     }
 
@@ -283,22 +289,45 @@ impl Buildah {
 
     /// The labels of one local image (by id or name), via `buildah inspect`.
     /// [`Backend::images`] uses this only for images whose config blob it
-    /// cannot read straight from the store.
+    /// cannot read straight from the store. An image that is not there is a
+    /// [`BackendError::Failed`] error saying `image not known`.
     pub fn image_labels(&self, image: &str) -> Result<BTreeMap<String, String>, BackendError> {
+        self.inspect_config(image).map(|(_, labels)| labels)
+    }
+
+    /// The id and labels of one local image, via `buildah inspect --type image`.
+    fn inspect_config(
+        &self,
+        reference: &str,
+    ) -> Result<(String, BTreeMap<String, String>), BackendError> {
         #[derive(serde::Deserialize)]
         struct Inspect {
+            #[serde(rename = "FromImageID")]
+            id: String,
             #[serde(rename = "OCIv1")]
             oci: serde_json::Value,
         }
         let mut c = self.buildah();
-        c.args(["inspect", "--type", "image", image]);
+        c.args(["inspect", "--type", "image", "--", reference]);
         let out = c.checked()?;
-        let parsed: Inspect =
-            serde_json::from_str(&out).map_err(|e| c.failed(Some(0), &e.to_string()))?;
-        let config =
-            serde_json::to_vec(&parsed.oci).map_err(|e| c.failed(Some(0), &e.to_string()))?;
-        storage::labels_from_config(&config)
-            .ok_or_else(|| c.failed(Some(0), "no OCI image config in the output"))
+        let parsed: Inspect = serde_json::from_str(&out).map_err(|e| c.bad_output(e))?;
+        let config = serde_json::to_vec(&parsed.oci).map_err(|e| c.bad_output(e))?;
+        let labels = storage::labels_from_config(&config)
+            .ok_or_else(|| c.bad_output("no OCI image config in it"))?;
+        Ok((bare_id(&parsed.id), labels))
+    }
+
+    /// The names of the local image with id `id`; `None` if there is none.
+    fn image_names(&self, id: &str) -> Result<Option<Vec<String>>, BackendError> {
+        let mut c = self.buildah();
+        c.args(["images", "--json", "--no-trunc", "--", id]);
+        let listed: Option<Vec<ListedImage>> =
+            serde_json::from_str(c.checked()?.trim()).map_err(|e| c.bad_output(e))?;
+        Ok(listed
+            .unwrap_or_default()
+            .into_iter()
+            .find(|l| bare_id(&l.id) == id)
+            .map(|l| l.names.unwrap_or_default()))
     }
 
     /// Push and return the pushed manifest's digest (`sha256:...`).
@@ -453,7 +482,7 @@ impl Backend for Buildah {
         c.args(["images", "--json", "--no-trunc"]);
         let out = c.checked()?;
         let listed: Option<Vec<ListedImage>> =
-            serde_json::from_str(out.trim()).map_err(|e| c.failed(Some(0), &e.to_string()))?;
+            serde_json::from_str(out.trim()).map_err(|e| c.bad_output(e))?;
         let store = self.store_location();
         let mut images = Vec::new();
         for l in listed.unwrap_or_default() {
@@ -465,7 +494,7 @@ impl Backend for Buildah {
                 None => match self.image_labels(&id) {
                     Ok(labels) => labels,
                     // Removed since the listing (another process): not an image any more.
-                    Err(BackendError::Failed { .. }) => continue,
+                    Err(e) if not_known(&e) => continue,
                     Err(e) => return Err(e),
                 },
             };
@@ -476,6 +505,22 @@ impl Backend for Buildah {
             });
         }
         Ok(images)
+    }
+
+    fn inspect(&self, reference: &str) -> Result<Option<LocalImage>, BackendError> {
+        let (id, labels) = match self.inspect_config(reference) {
+            Ok(found) => found,
+            Err(e) if not_known(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // Two calls, so the image may be removed in between.
+        let names = match self.image_names(&id) {
+            Ok(Some(names)) => names,
+            Ok(None) => return Ok(None),
+            Err(e) if not_known(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(Some(LocalImage { id, names, labels }))
     }
 
     fn run(
@@ -500,10 +545,13 @@ impl Backend for Buildah {
             .and_then(|()| run.stream(Some(log), Some(cancel), Some(timeout), &mut |_| {}));
         self.remove_container(&name);
         let ended = result?;
-        match ended.stop {
-            Some(Stop::Cancelled) => Err(BackendError::Interrupted),
-            Some(Stop::TimedOut) => Ok(RunOutcome::TimedOut),
-            None => Ok(RunOutcome::Exited(ended.code.unwrap_or(-1))),
+        match (ended.stop, ended.code) {
+            (Some(Stop::Cancelled), _) => Err(BackendError::Interrupted),
+            (Some(Stop::TimedOut(_)), _) => Ok(RunOutcome::TimedOut),
+            // buildah relays the command's exit code as its own.
+            (None, Some(code)) => Ok(RunOutcome::Exited(code)),
+            // buildah itself was killed: that says nothing about the command.
+            (None, None) => Err(run.failed(None, ended.signal, &ended.tail)),
         }
     }
 
@@ -531,7 +579,7 @@ impl Backend for Buildah {
             None => match classify_registry_error(&ended.tail) {
                 RegistryAnswer::NotFound => Ok(false),
                 RegistryAnswer::Unreachable => Err(BackendError::Unreachable(ended.tail)),
-                RegistryAnswer::Other => Err(c.failed(ended.code, &ended.tail)),
+                RegistryAnswer::Other => Err(c.failed(ended.code, ended.signal, &ended.tail)),
             },
         }
     }
@@ -591,6 +639,15 @@ impl Backend for Buildah {
         let result = self.import_steps(&name, tarball, labels, tags, log, cancel);
         self.remove_container(&name);
         result
+    }
+
+    fn run_tool(
+        &self,
+        req: &ToolRequest,
+        cancel: &Cancel,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<(), BackendError> {
+        crate::process::run_tool(req, cancel, on_line)
     }
 }
 

@@ -4,7 +4,9 @@
 //! own, costs a fraction of a second to build, and a feature would make every
 //! dependent crate's tests remember to switch it on. It keeps images in a map,
 //! a "remote" registry in another, records every call in order, and honours
-//! [`Cancel`] everywhere it waits.
+//! [`Cancel`] everywhere it waits. It starts no process: host tool runs
+//! ([`Backend::run_tool`], catalyst for stage builds) succeed doing nothing
+//! unless a knob says to write files, fail, block or time out.
 //!
 //! ```
 //! use reagent_backend::fake::{Call, FakeBackend};
@@ -27,7 +29,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome, ToolRequest,
 };
 
 /// How often a waiting fake call looks at its [`Cancel`].
@@ -56,6 +58,11 @@ pub enum Call {
     },
     /// [`Backend::images`].
     Images,
+    /// [`Backend::inspect`].
+    Inspect {
+        /// The id or name asked about.
+        reference: String,
+    },
     /// [`Backend::remove_image`].
     RemoveImage {
         /// The names removed.
@@ -101,6 +108,13 @@ pub enum Call {
         /// Labels.
         labels: BTreeMap<String, String>,
     },
+    /// [`Backend::run_tool`].
+    Tool {
+        /// `req.program`, as given.
+        program: PathBuf,
+        /// `req.args` (unmasked, for assertions).
+        args: Vec<String>,
+    },
 }
 
 #[derive(Debug, Default)]
@@ -113,12 +127,22 @@ struct State {
     durations: HashMap<String, Duration>,
     failures: HashMap<String, String>,
     blocked: HashSet<String>,
+    /// Nodes whose builds wait at the gate until released.
+    held: HashSet<String>,
     run_outcomes: HashMap<String, RunOutcome>,
     /// Root filesystems `with_rootfs` shows, by image reference.
     rootfs: HashMap<String, PathBuf>,
     remote_down: bool,
     /// Registry references whose push fails (the registry went away mid-publish).
     push_failures: HashSet<String>,
+    /// Files a run of a host tool writes, by the tool's file name.
+    tool_writes: HashMap<String, Vec<(PathBuf, Vec<u8>)>>,
+    /// Messages runs of a host tool fail with, by the tool's file name.
+    tool_failures: HashMap<String, String>,
+    /// Host tools whose runs wait until cancelled.
+    tool_blocked: HashSet<String>,
+    /// Host tools whose runs end as if they ran into their time limit.
+    tool_timeouts: HashSet<String>,
     next_id: u64,
     in_flight: usize,
     peak_in_flight: usize,
@@ -215,19 +239,8 @@ impl FakeBackend {
 
     /// Put an image into local storage; returns its id.
     pub fn add_image(&self, names: &[&str], labels: BTreeMap<String, String>) -> String {
-        let mut s = self.lock();
-        let id = s.new_id();
         let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        s.images.insert(
-            id.clone(),
-            LocalImage {
-                id: id.clone(),
-                names: Vec::new(),
-                labels,
-            },
-        );
-        s.add_names(&id, &names);
-        id
+        self.lock().new_image(&labels, &names)
     }
 
     /// Make `with_rootfs(image)` show the folder `root`.
@@ -273,6 +286,24 @@ impl FakeBackend {
         self.lock().blocked.insert(name.to_string());
     }
 
+    /// Make builds of node `name` wait, once started (and counted in
+    /// [`FakeBackend::builds_in_flight`]), until [`FakeBackend::release_build`]
+    /// (then they go on as usual) or until cancelled (then `Interrupted`).
+    /// With it a test sees builds overlap without assuming anything about time.
+    pub fn hold_build(&self, name: &str) {
+        self.lock().held.insert(name.to_string());
+    }
+
+    /// Let held builds of node `name` go on, and later ones not wait.
+    pub fn release_build(&self, name: &str) {
+        self.lock().held.remove(name);
+    }
+
+    /// How many builds are running right now.
+    pub fn builds_in_flight(&self) -> usize {
+        self.lock().in_flight
+    }
+
     /// Make `run` on `image` (as passed) return `outcome` (default `Exited(0)`).
     pub fn set_run_outcome(&self, image: &str, outcome: RunOutcome) {
         self.lock().run_outcomes.insert(image.to_string(), outcome);
@@ -292,6 +323,41 @@ impl FakeBackend {
         } else {
             s.push_failures.remove(remote);
         }
+    }
+
+    /// Make runs of the host tool `program` (its file name: `catalyst`
+    /// matches `/usr/bin/catalyst`) write `bytes` to `path`, creating its
+    /// folder, as catalyst writes its stage tarball. Several calls add several
+    /// files.
+    pub fn tool_writes(&self, program: &str, path: &Path, bytes: &[u8]) {
+        self.lock()
+            .tool_writes
+            .entry(program.to_string())
+            .or_default()
+            .push((path.to_path_buf(), bytes.to_vec()));
+    }
+
+    /// Make runs of the host tool `program` (by file name) fail like a
+    /// non-zero exit, with `message` as their output: appended to the log and
+    /// given to `on_line`, with `req.secrets` masked. Files set with
+    /// [`FakeBackend::tool_writes`] are written before it fails.
+    pub fn fail_tool(&self, program: &str, message: &str) {
+        self.lock()
+            .tool_failures
+            .insert(program.to_string(), message.to_string());
+    }
+
+    /// Make runs of the host tool `program` (by file name) wait until
+    /// cancelled, then return `Interrupted`. Their time limit is not looked at.
+    pub fn block_tool(&self, program: &str) {
+        self.lock().tool_blocked.insert(program.to_string());
+    }
+
+    /// Make runs of the host tool `program` (by file name) return at once
+    /// with [`BackendError::TimedOut`], `after` being the request's time limit
+    /// (zero if it has none), as if the limit had passed.
+    pub fn time_out_tool(&self, program: &str) {
+        self.lock().tool_timeouts.insert(program.to_string());
     }
 
     /// Every call so far, in order.
@@ -360,6 +426,12 @@ impl FakeBackend {
             }
             return Err(BackendError::Interrupted);
         }
+        while self.lock().held.contains(&req.name) {
+            if cancel.is_cancelled() {
+                return Err(BackendError::Interrupted);
+            }
+            thread::sleep(TICK);
+        }
         wait(duration, cancel)?;
         if let Some(message) = failure {
             // Like the real backend: build-arg values are masked in the
@@ -417,6 +489,15 @@ impl Backend for FakeBackend {
         let mut s = self.lock();
         s.calls.push(Call::Images);
         Ok(s.images.values().cloned().collect())
+    }
+
+    fn inspect(&self, reference: &str) -> Result<Option<LocalImage>, BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::Inspect {
+            reference: reference.to_string(),
+        });
+        Ok(s.resolve(reference)
+            .and_then(|id| s.images.get(&id).cloned()))
     }
 
     fn run(
@@ -566,6 +647,65 @@ impl Backend for FakeBackend {
         Ok(())
     }
 
+    fn run_tool(
+        &self,
+        req: &ToolRequest,
+        cancel: &Cancel,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<(), BackendError> {
+        self.record(Call::Tool {
+            program: req.program.clone(),
+            args: req.args.clone(),
+        });
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        let name = req.program.file_name().map_or_else(
+            || req.program.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let (writes, failure, blocked, timed_out) = {
+            let s = self.lock();
+            (
+                s.tool_writes.get(&name).cloned().unwrap_or_default(),
+                s.tool_failures.get(&name).cloned(),
+                s.tool_blocked.contains(&name),
+                s.tool_timeouts.contains(&name),
+            )
+        };
+        let command = crate::process::tool_command(req).display();
+        crate::process::append_line(&req.log, &format!("$ {command}"))?;
+        if blocked {
+            while !cancel.is_cancelled() {
+                thread::sleep(TICK);
+            }
+            return Err(BackendError::Interrupted);
+        }
+        if timed_out {
+            return Err(BackendError::TimedOut {
+                command,
+                after: req.timeout.unwrap_or_default(),
+            });
+        }
+        for (path, bytes) in writes {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(&path, bytes)?;
+        }
+        if let Some(message) = failure {
+            let message = req.secrets.mask(&message).into_owned();
+            crate::process::append_line(&req.log, &message)?;
+            on_line(&message);
+            return Err(BackendError::Failed {
+                command,
+                code: Some(1),
+                stderr: message,
+            });
+        }
+        Ok(())
+    }
+
     fn with_rootfs(&self, image: &str, visit: &mut dyn FnMut(&Path)) -> Result<(), BackendError> {
         self.record(Call::WithRootfs {
             image: image.to_string(),
@@ -648,31 +788,178 @@ mod tests {
         let cancel = Cancel::new();
         let (f2, c2, r) = (fake.clone(), cancel.clone(), req(dir.path(), "slow"));
         let t = thread::spawn(move || f2.build(&r, &c2, &mut |_| {}));
-        thread::sleep(Duration::from_millis(50));
-        assert!(!t.is_finished());
+        // Running, and nothing but a cancel can end it.
+        until(|| fake.builds_in_flight() == 1);
+        cancel.cancel();
+        assert!(matches!(t.join().unwrap(), Err(BackendError::Interrupted)));
+        assert_eq!(fake.builds_in_flight(), 0);
+    }
+
+    /// Wait until `done` holds. The deadline only turns a hang into a failure.
+    fn until(done: impl Fn() -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !done() {
+            assert!(Instant::now() < deadline, "gave up waiting");
+            thread::sleep(TICK);
+        }
+    }
+
+    #[test]
+    fn held_builds_overlap_until_released() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeBackend::new());
+        fake.hold_build("a");
+        fake.hold_build("b");
+        let start = |n: &str| {
+            let (f, r) = (fake.clone(), req(dir.path(), n));
+            thread::spawn(move || f.build(&r, &Cancel::new(), &mut |_| {}))
+        };
+        let (a, b) = (start("a"), start("b"));
+        // Both are in flight at once: neither can finish while held.
+        until(|| fake.builds_in_flight() == 2);
+        assert_eq!(fake.peak_concurrent_builds(), 2);
+        fake.release_build("a");
+        let a_id = a.join().unwrap().unwrap();
+        assert_eq!(fake.builds_in_flight(), 1);
+        assert!(!b.is_finished());
+        fake.release_build("b");
+        let b_id = b.join().unwrap().unwrap();
+        assert_eq!(fake.builds_in_flight(), 0);
+        assert_eq!(fake.peak_concurrent_builds(), 2);
+        assert_ne!(a_id, b_id);
+        assert_eq!(fake.image("localhost/b:1").unwrap().id, b_id);
+    }
+
+    #[test]
+    fn held_build_returns_interrupted_once_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeBackend::new());
+        fake.hold_build("a");
+        let cancel = Cancel::new();
+        let (f2, c2, r) = (fake.clone(), cancel.clone(), req(dir.path(), "a"));
+        let t = thread::spawn(move || f2.build(&r, &c2, &mut |_| {}));
+        until(|| fake.builds_in_flight() == 1);
+        cancel.cancel();
+        assert!(matches!(t.join().unwrap(), Err(BackendError::Interrupted)));
+        assert!(fake.images().unwrap().is_empty());
+    }
+
+    #[test]
+    fn build_duration_is_waited_out_and_cancellable() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeBackend::new());
+        fake.set_build_duration("a", Duration::from_millis(50));
+        let start = Instant::now();
+        fake.build(&req(dir.path(), "a"), &Cancel::new(), &mut |_| {})
+            .unwrap();
+        // A lower bound only: a loaded machine may take longer, never shorter.
+        assert!(start.elapsed() >= Duration::from_millis(50));
+        // An hour-long build ends as soon as it is cancelled.
+        fake.set_build_duration("b", Duration::from_secs(3600));
+        let cancel = Cancel::new();
+        let (f2, c2, r) = (fake.clone(), cancel.clone(), req(dir.path(), "b"));
+        let t = thread::spawn(move || f2.build(&r, &c2, &mut |_| {}));
+        until(|| fake.builds_in_flight() == 1);
+        cancel.cancel();
+        assert!(matches!(t.join().unwrap(), Err(BackendError::Interrupted)));
+    }
+
+    fn tool(dir: &Path, program: &str, args: &[&str]) -> ToolRequest {
+        ToolRequest {
+            program: PathBuf::from(program),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            secrets: crate::redact::Secrets::new(["hunter2-secret"]),
+            log: dir.join("logs/tool.log"),
+            timeout: None,
+        }
+    }
+
+    #[test]
+    fn tool_run_records_writes_by_file_name_and_logs() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = FakeBackend::new();
+        let tarball = dir.path().join("builds/default/stage3.tar.bz2");
+        fake.tool_writes("catalyst", &tarball, b"stage");
+        let req = tool(dir.path(), "/usr/bin/catalyst", &["-f", "s.spec"]);
+        fake.run_tool(&req, &Cancel::new(), &mut |_| {}).unwrap();
+        assert_eq!(std::fs::read(&tarball).unwrap(), b"stage");
+        assert_eq!(
+            fake.calls(),
+            [Call::Tool {
+                program: PathBuf::from("/usr/bin/catalyst"),
+                args: vec!["-f".into(), "s.spec".into()],
+            }]
+        );
+        let log = std::fs::read_to_string(&req.log).unwrap();
+        assert_eq!(log, "$ /usr/bin/catalyst -f s.spec\n");
+        // Another program writes nothing and succeeds.
+        std::fs::remove_file(&tarball).unwrap();
+        let other = tool(dir.path(), "/usr/bin/other", &[]);
+        fake.run_tool(&other, &Cancel::new(), &mut |_| {}).unwrap();
+        assert!(!tarball.exists());
+    }
+
+    #[test]
+    fn failing_tool_masks_secrets_in_log_lines_and_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = FakeBackend::new();
+        fake.fail_tool("catalyst", "emerge failed: token hunter2-secret refused");
+        let req = tool(dir.path(), "catalyst", &["-f", "s.spec"]);
+        let mut lines = Vec::new();
+        let err = fake
+            .run_tool(&req, &Cancel::new(), &mut |l| lines.push(l.to_string()))
+            .unwrap_err();
+        assert!(matches!(err, BackendError::Failed { code: Some(1), .. }));
+        let log = std::fs::read_to_string(&req.log).unwrap();
+        for shown in [err.to_string(), log, lines.join("\n")] {
+            assert!(
+                shown.contains("emerge failed: token *** refused"),
+                "{shown}"
+            );
+            assert!(!shown.contains("hunter2"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn blocked_tool_returns_interrupted_once_cancelled() {
+        let dir = tempfile::tempdir().unwrap();
+        let fake = Arc::new(FakeBackend::new());
+        fake.block_tool("catalyst");
+        let cancel = Cancel::new();
+        let (f2, c2, r) = (
+            fake.clone(),
+            cancel.clone(),
+            tool(dir.path(), "catalyst", &[]),
+        );
+        let t = thread::spawn(move || f2.run_tool(&r, &c2, &mut |_| {}));
+        // The call is recorded before it blocks; only a cancel can end it.
+        while fake.calls().is_empty() {
+            thread::sleep(TICK);
+        }
         cancel.cancel();
         assert!(matches!(t.join().unwrap(), Err(BackendError::Interrupted)));
     }
 
     #[test]
-    fn build_duration_is_slept_and_peak_tracked() {
+    fn timed_out_tool_reports_its_limit() {
         let dir = tempfile::tempdir().unwrap();
-        let fake = Arc::new(FakeBackend::new());
-        fake.set_build_duration("a", Duration::from_millis(100));
-        fake.set_build_duration("b", Duration::from_millis(100));
-        let start = Instant::now();
-        let handles: Vec<_> = ["a", "b"]
-            .into_iter()
-            .map(|n| {
-                let (f, r) = (fake.clone(), req(dir.path(), n));
-                thread::spawn(move || f.build(&r, &Cancel::new(), &mut |_| {}))
-            })
-            .collect();
-        for h in handles {
-            h.join().unwrap().unwrap();
+        let fake = FakeBackend::new();
+        fake.time_out_tool("catalyst");
+        let mut req = tool(dir.path(), "catalyst", &["-f", "s.spec"]);
+        req.timeout = Some(Duration::from_secs(7200));
+        match fake.run_tool(&req, &Cancel::new(), &mut |_| {}) {
+            Err(BackendError::TimedOut { command, after }) => {
+                assert_eq!(command, "catalyst -f s.spec");
+                assert_eq!(after, Duration::from_secs(7200));
+            }
+            other => panic!("expected TimedOut, got {other:?}"),
         }
-        assert!(start.elapsed() >= Duration::from_millis(100));
-        assert_eq!(fake.peak_concurrent_builds(), 2);
+        let cancelled = Cancel::new();
+        cancelled.cancel();
+        assert!(matches!(
+            fake.run_tool(&req, &cancelled, &mut |_| {}),
+            Err(BackendError::Interrupted)
+        ));
     }
 
     #[test]
@@ -698,6 +985,27 @@ mod tests {
             fake.remote_exists("r/a:1"),
             Err(BackendError::Unreachable(_))
         ));
+    }
+
+    #[test]
+    fn inspect_finds_by_id_or_name_and_records_the_call() {
+        let fake = FakeBackend::new();
+        let labels = BTreeMap::from([("k".to_string(), "v".to_string())]);
+        let id = fake.add_image(&["x:1", "x:2"], labels.clone());
+        let expected = LocalImage {
+            id: id.clone(),
+            names: vec!["x:1".into(), "x:2".into()],
+            labels,
+        };
+        assert_eq!(fake.inspect("x:2").unwrap(), Some(expected.clone()));
+        assert_eq!(fake.inspect(&id).unwrap(), Some(expected));
+        assert_eq!(fake.inspect("y:1").unwrap(), None);
+        assert_eq!(
+            fake.calls(),
+            ["x:2", id.as_str(), "y:1"].map(|r| Call::Inspect {
+                reference: r.to_string()
+            })
+        );
     }
 
     #[test]

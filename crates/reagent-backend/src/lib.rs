@@ -1,13 +1,20 @@
-//! reagent's edge to the container world.
+//! reagent's edge to the container world, and the one place it runs external
+//! processes.
 //!
-//! The scheduler and planner never spawn a process: everything they ask of
-//! buildah, skopeo and a registry goes through the narrow [`Backend`] trait.
+//! Every external process reagent runs goes through the narrow [`Backend`]
+//! trait: buildah and skopeo behind its image and registry methods, the
+//! commands of label tests inside a container ([`Backend::run`]), and host
+//! programs such as catalyst ([`Backend::run_tool`]). No other crate is to
+//! spawn a process of its own.
 //!
-//! - [`buildah::Buildah`] is the real implementation. It runs the `buildah` and
-//!   `skopeo` binaries with argv lists, puts the same storage flags before every
-//!   buildah subcommand, streams build output to a log file and to a progress
-//!   callback, and stops a child's whole process group when a [`Cancel`] is set.
+//! - [`buildah::Buildah`] is the real implementation. All of its processes go
+//!   through one runner: argv lists only (never a shell string), a process
+//!   group of their own, SIGTERM and then SIGKILL to the whole group when a
+//!   [`Cancel`] is set or a time limit passes, secret values masked in logs,
+//!   callbacks and errors, and output streamed to the node's log file. It puts
+//!   the same storage flags before every buildah subcommand.
 //! - [`fake::FakeBackend`] is an in-memory, recording double for unit tests.
+//!   It starts no process; knobs decide what builds and tool runs do.
 //!
 //! ```no_run
 //! use reagent_backend::buildah::{Buildah, BuildahSettings};
@@ -19,11 +26,13 @@
 //!     ..BuildahSettings::default()
 //! });
 //! for image in backend.images()? {
-//!     println!("{} {:?} {:?}", image.id, image.names, image.labels.get(reagent_backend::LABEL_KEY));
+//!     let key = image.labels.get(reagent_backend::LABEL_KEY);
+//!     println!("{} {} {}", image.id, image.names.join(","), key.map_or("-", String::as_str));
 //! }
 //! # Ok::<(), reagent_backend::BackendError>(())
 //! ```
 #![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 pub mod backend;
 pub mod buildah;
@@ -33,8 +42,8 @@ pub mod redact;
 mod storage;
 
 pub use backend::{
-    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome, LABEL_KEY,
-    LABEL_MANIFEST, LABEL_NODE,
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
+    ToolRequest, LABEL_KEY, LABEL_MANIFEST, LABEL_NODE, LABEL_PROJECT,
 };
 pub use buildah::{BasePull, Buildah, BuildahSettings};
 pub use fake::FakeBackend;

@@ -1,22 +1,31 @@
 //! Running one tool as a child process: argv lists only, output streamed to a
 //! log and a callback, stop on cancel or timeout by signalling the child's own
 //! process group.
+//!
+//! Every process the crate starts goes through [`Cmd`]: buildah, skopeo, and
+//! the host tools of [`crate::Backend::run_tool`] ([`run_tool`]).
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::backend::{BackendError, Cancel};
-use crate::redact::Secrets;
+use rustix::process::{kill_process_group, test_kill_process_group, Pid, Signal};
 
-/// How long a child gets between SIGTERM and SIGKILL.
+use crate::backend::{BackendError, Cancel, ToolRequest};
+use crate::redact::{Secrets, MASK};
+
+/// How long a child's process group gets between SIGTERM and SIGKILL.
 pub(crate) const KILL_GRACE: Duration = Duration::from_secs(3);
+/// How long to wait, after SIGKILL, for the group's processes to be gone. Only
+/// a process stuck in the kernel (uninterruptible sleep) outlives SIGKILL for
+/// long; nobody can kill it, so after this the stop gives up waiting.
+const KILL_WAIT: Duration = Duration::from_secs(10);
 /// How often the run loop looks at `cancel` and the clock.
 const POLL: Duration = Duration::from_millis(50);
 /// How many trailing output lines an error message keeps.
@@ -30,6 +39,7 @@ const TAIL_LINES: usize = 30;
 pub(crate) struct Cmd {
     program: PathBuf,
     args: Vec<String>,
+    /// `args` as shell words for messages, secret pairs already masked.
     shown: Vec<String>,
     secrets: Secrets,
 }
@@ -48,7 +58,7 @@ impl Cmd {
     /// Append one plain argument.
     pub(crate) fn arg(&mut self, arg: impl Into<String>) -> &mut Self {
         let arg = arg.into();
-        self.shown.push(arg.clone());
+        self.shown.push(shell_word(&arg));
         self.args.push(arg);
         self
     }
@@ -69,23 +79,26 @@ impl Cmd {
     pub(crate) fn secret_pair(&mut self, flag: &str, name: &str, value: &str) -> &mut Self {
         self.arg(flag);
         self.args.push(format!("{name}={value}"));
-        self.shown.push(format!("{name}=***"));
+        self.shown.push(format!("{}={MASK}", shell_word(name)));
         self.secrets.add(value);
         self
     }
 
-    /// The command as shown in messages (secrets masked).
+    /// Mask these values too, wherever the command's argv or output is shown.
+    pub(crate) fn secrets(&mut self, secrets: &Secrets) -> &mut Self {
+        self.secrets.merge(secrets);
+        self
+    }
+
+    /// The command as shown in messages: secret values masked, arguments
+    /// quoted the way a POSIX shell would need them.
     pub(crate) fn display(&self) -> String {
-        let mut s = self.program.display().to_string();
-        for a in &self.shown {
+        let mut s = shell_word(&self.program.display().to_string());
+        for word in &self.shown {
             s.push(' ');
-            if a.is_empty() || a.contains([' ', '\t', '\n', '"', '\'']) {
-                s.push_str(&format!("{a:?}"));
-            } else {
-                s.push_str(a);
-            }
+            s.push_str(word);
         }
-        s
+        self.secrets.mask(&s).into_owned()
     }
 
     fn tool(&self) -> String {
@@ -110,6 +123,7 @@ impl Cmd {
             })?;
         Ok(Captured {
             code: out.status.code(),
+            signal: out.status.signal(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         })
@@ -121,16 +135,40 @@ impl Cmd {
         if out.code == Some(0) {
             Ok(out.stdout)
         } else {
-            Err(self.failed(out.code, &out.stderr))
+            Err(self.failed(out.code, out.signal, &out.stderr))
         }
     }
 
-    /// A [`BackendError::Failed`] for this command.
-    pub(crate) fn failed(&self, code: Option<i32>, stderr: &str) -> BackendError {
-        BackendError::Failed {
+    /// The error for this command ending other than with exit code 0:
+    /// [`BackendError::Killed`] if a signal ended it, else
+    /// [`BackendError::Failed`]. `output` is masked and cut to its tail.
+    pub(crate) fn failed(
+        &self,
+        code: Option<i32>,
+        signal: Option<i32>,
+        output: &str,
+    ) -> BackendError {
+        let command = self.display();
+        let stderr = tail(&self.secrets.mask(output));
+        match (code, signal) {
+            (None, Some(signal)) => BackendError::Killed {
+                command,
+                signal,
+                stderr,
+            },
+            (code, _) => BackendError::Failed {
+                command,
+                code,
+                stderr,
+            },
+        }
+    }
+
+    /// The error for this command exiting 0 with output that does not parse.
+    pub(crate) fn bad_output(&self, problem: impl std::fmt::Display) -> BackendError {
+        BackendError::BadOutput {
             command: self.display(),
-            code,
-            stderr: tail(&self.secrets.mask(stderr)),
+            problem: self.secrets.mask(&problem.to_string()).into_owned(),
         }
     }
 
@@ -144,7 +182,7 @@ impl Cmd {
         timeout: Option<Duration>,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<Streamed, BackendError> {
-        let mut log = match log {
+        let log = match log {
             Some(p) => Some(open_log(p)?),
             None => None,
         };
@@ -166,7 +204,26 @@ impl Cmd {
             spawn_reader(err, tx.clone());
         }
         drop(tx);
+        let result = self.follow(&mut child, &rx, log, cancel, timeout, on_line);
+        // Failing to write the log or to wait must not leave the command
+        // running. A reaped child (std keeps its status) has a pid that may
+        // already be someone else's: it is not signalled.
+        if result.is_err() && matches!(child.try_wait(), Ok(None)) {
+            let _ = kill_group(&mut child);
+        }
+        result
+    }
 
+    /// The body of [`Cmd::stream`] once the child runs.
+    fn follow(
+        &self,
+        child: &mut Child,
+        rx: &mpsc::Receiver<String>,
+        mut log: Option<File>,
+        cancel: Option<&Cancel>,
+        timeout: Option<Duration>,
+        on_line: &mut dyn FnMut(&str),
+    ) -> Result<Streamed, BackendError> {
         let started = Instant::now();
         let mut tail_lines: VecDeque<String> = VecDeque::new();
         let mut stop: Option<Stop> = None;
@@ -208,21 +265,24 @@ impl Cmd {
             }
             if cancel.is_some_and(Cancel::is_cancelled) {
                 stop = Some(Stop::Cancelled);
-            } else if timeout.is_some_and(|t| started.elapsed() >= t) {
-                stop = Some(Stop::TimedOut);
+            } else if let Some(limit) = timeout.filter(|t| started.elapsed() >= *t) {
+                stop = Some(Stop::TimedOut(limit));
             }
             if stop.is_some() {
-                status = Some(kill_group(&mut child)?);
+                status = Some(kill_group(child)?);
                 exited_at = Some(Instant::now());
             }
         }
         if let Some(f) = log.as_mut() {
             f.flush()?;
         }
-        // Killed by a signal: report it the way a shell does (128 + signal).
-        let code = status.and_then(|s| s.code().or_else(|| s.signal().map(|n| 128 + n)));
         let tail = tail_lines.into_iter().collect::<Vec<_>>().join("\n");
-        Ok(Streamed { code, stop, tail })
+        Ok(Streamed {
+            code: status.and_then(|s| s.code()),
+            signal: status.and_then(|s| s.signal()),
+            stop,
+            tail,
+        })
     }
 }
 
@@ -230,6 +290,7 @@ impl Cmd {
 #[derive(Debug)]
 pub(crate) struct Captured {
     pub(crate) code: Option<i32>,
+    pub(crate) signal: Option<i32>,
     pub(crate) stdout: String,
     pub(crate) stderr: String,
 }
@@ -237,15 +298,19 @@ pub(crate) struct Captured {
 /// Why a streamed command was stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Stop {
+    /// The [`Cancel`] was set.
     Cancelled,
-    TimedOut,
+    /// It ran into this time limit.
+    TimedOut(Duration),
 }
 
 /// How a streamed command ended.
 #[derive(Debug)]
 pub(crate) struct Streamed {
-    /// Exit code (128 + signal if killed by one).
+    /// Exit code, if it exited.
     pub(crate) code: Option<i32>,
+    /// The signal that ended it, if one did.
+    pub(crate) signal: Option<i32>,
     /// Set if reagent stopped it.
     pub(crate) stop: Option<Stop>,
     /// The last lines of its output.
@@ -257,11 +322,36 @@ impl Streamed {
     pub(crate) fn into_result(self, cmd: &Cmd) -> Result<(), BackendError> {
         match self.stop {
             Some(Stop::Cancelled) => Err(BackendError::Interrupted),
-            Some(Stop::TimedOut) => Err(cmd.failed(None, "timed out")),
+            Some(Stop::TimedOut(after)) => Err(BackendError::TimedOut {
+                command: cmd.display(),
+                after,
+            }),
             None if self.code == Some(0) => Ok(()),
-            None => Err(cmd.failed(self.code, &self.tail)),
+            None => Err(cmd.failed(self.code, self.signal, &self.tail)),
         }
     }
+}
+
+/// The command a [`ToolRequest`] describes, its secrets masked wherever it shows.
+pub(crate) fn tool_command(req: &ToolRequest) -> Cmd {
+    let mut c = Cmd::new(&req.program);
+    c.args(req.args.iter().cloned()).secrets(&req.secrets);
+    c
+}
+
+/// [`crate::Backend::run_tool`], for any backend that runs host processes.
+pub(crate) fn run_tool(
+    req: &ToolRequest,
+    cancel: &Cancel,
+    on_line: &mut dyn FnMut(&str),
+) -> Result<(), BackendError> {
+    if cancel.is_cancelled() {
+        return Err(BackendError::Interrupted);
+    }
+    let c = tool_command(req);
+    append_line(&req.log, &format!("$ {}", c.display()))?;
+    c.stream(Some(&req.log), Some(cancel), req.timeout, on_line)?
+        .into_result(&c)
 }
 
 /// Open a log file for appending, creating its folder.
@@ -299,31 +389,89 @@ fn spawn_reader(pipe: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
     });
 }
 
-/// SIGTERM the child's process group, wait up to [`KILL_GRACE`], then SIGKILL.
-fn kill_group(child: &mut Child) -> Result<std::process::ExitStatus, BackendError> {
-    let pgid = child.id() as libc::pid_t;
-    signal_group(pgid, libc::SIGTERM);
-    let deadline = Instant::now() + KILL_GRACE;
-    while Instant::now() < deadline {
-        if let Some(s) = child.try_wait()? {
-            // Finish off anything left in the group.
-            signal_group(pgid, libc::SIGKILL);
-            return Ok(s);
-        }
-        thread::sleep(Duration::from_millis(20));
+/// Stop the child's whole process group: SIGTERM, then SIGKILL to whatever
+/// is still running after [`KILL_GRACE`], then wait (up to [`KILL_WAIT`]) until
+/// no process of the group is running any more, grandchildren included.
+///
+/// The child (the group's leader) is reaped only at the end: while it is an
+/// unreaped zombie its pid cannot be reused, so the group id signalled is
+/// always ours.
+fn kill_group(child: &mut Child) -> Result<ExitStatus, BackendError> {
+    let pgid = Pid::from_child(child);
+    signal_group(pgid, Signal::TERM);
+    if !wait_for_group(pgid, KILL_GRACE) {
+        signal_group(pgid, Signal::KILL);
+        wait_for_group(pgid, KILL_WAIT);
     }
-    signal_group(pgid, libc::SIGKILL);
     Ok(child.wait()?)
 }
 
-fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
-    if pgid <= 1 {
+/// Wait until no process of group `pgid` is running (zombies do not count);
+/// whether that happened within `limit`.
+fn wait_for_group(pgid: Pid, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    loop {
+        if !group_running(pgid) {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Whether any process of group `pgid` is still running (not a zombie), from
+/// `/proc/<pid>/stat`. Without a readable `/proc`, `kill(-pgid, 0)` answers,
+/// and it counts zombies too: the stop then takes the whole grace period.
+fn group_running(pgid: Pid) -> bool {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return test_kill_process_group(pgid).is_ok();
+    };
+    entries.flatten().any(|entry| {
+        let is_pid = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit()));
+        is_pid
+            && std::fs::read_to_string(entry.path().join("stat"))
+                .ok()
+                .and_then(|stat| running_in_group(&stat))
+                == Some(pgid.as_raw_pid())
+    })
+}
+
+/// The process group of a `/proc/<pid>/stat` line whose process is running,
+/// `None` for a zombie (`Z`), a dead task (`X`) or a line that does not parse.
+/// The line is `pid (comm) state ppid pgrp ...`, and `comm` may hold spaces
+/// and parentheses, so fields are counted from the last `)`.
+fn running_in_group(stat: &str) -> Option<i32> {
+    let (_, rest) = stat.rsplit_once(')')?;
+    let mut fields = rest.split_whitespace();
+    let state = fields.next()?;
+    let _ppid = fields.next()?;
+    let pgrp = fields.next()?.parse().ok()?;
+    (!matches!(state, "Z" | "X" | "x")).then_some(pgrp)
+}
+
+/// Send `signal` to the process group `pgid` (the one the child leads, made
+/// with `process_group(0)`). An error (the group is already gone) is ignored.
+fn signal_group(pgid: Pid, signal: Signal) {
+    // `kill(-1, ...)` would signal every process we may signal: never.
+    if pgid.is_init() {
         return;
     }
-    // SAFETY: kill(2) takes plain integers and touches no memory of ours; the
-    // negative pid addresses the group we created with `process_group(0)`.
-    unsafe {
-        libc::kill(-pgid, signal);
+    let _ = kill_process_group(pgid, signal);
+}
+
+/// `word` as one POSIX shell word: as is when it needs no quoting, else in
+/// single quotes (a `'` inside becomes `'\''`).
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "@%+=:,./_-".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
     }
 }
 
@@ -345,6 +493,49 @@ mod tests {
             .secret_pair("--build-arg", "TOKEN", "hunter2");
         assert_eq!(c.display(), "buildah build --build-arg TOKEN=***");
         assert_eq!(c.args[2], "TOKEN=hunter2");
+    }
+
+    #[test]
+    fn display_quotes_like_a_shell() {
+        let mut c = Cmd::new(Path::new("/usr/bin/tool"));
+        c.args(["plain-arg=1,a/b:c", "two words", "it's", ""]);
+        assert_eq!(
+            c.display(),
+            r#"/usr/bin/tool plain-arg=1,a/b:c 'two words' 'it'\''s' ''"#
+        );
+    }
+
+    #[test]
+    fn failures_say_how_the_command_ended() {
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", "echo bad >&2; exit 3"]);
+        let err = c.checked().unwrap_err();
+        assert!(matches!(err, BackendError::Failed { code: Some(3), .. }));
+        assert_eq!(
+            err.to_string(),
+            "`sh -c 'echo bad >&2; exit 3'` exited with 3: bad"
+        );
+
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", "echo dying; kill -9 $$"]);
+        let err = c
+            .stream(None, None, None, &mut |_| {})
+            .unwrap()
+            .into_result(&c)
+            .unwrap_err();
+        assert!(
+            matches!(err, BackendError::Killed { signal: 9, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "`sh -c 'echo dying; kill -9 $$'` was killed by signal 9: dying"
+        );
+        let err = c.checked().unwrap_err();
+        assert!(
+            matches!(err, BackendError::Killed { signal: 9, .. }),
+            "{err:?}"
+        );
     }
 
     #[test]
@@ -390,39 +581,75 @@ mod tests {
     }
 
     #[test]
-    fn stream_stops_on_cancel_quickly() {
+    fn stream_stops_on_cancel() {
         let cancel = Cancel::new();
-        let c2 = cancel.clone();
-        let t = thread::spawn(move || {
-            thread::sleep(Duration::from_millis(200));
-            c2.cancel();
-        });
         let mut c = Cmd::new(Path::new("sh"));
-        c.args(["-c", "sleep 30 & wait"]);
-        let start = Instant::now();
-        let r = c.stream(None, Some(&cancel), None, &mut |_| {}).unwrap();
-        t.join().unwrap();
+        c.args(["-c", "echo started; sleep 1000 & wait"]);
+        // Cancel once the command really runs; only the stop can end it.
+        let r = c
+            .stream(None, Some(&cancel), None, &mut |line| {
+                if line == "started" {
+                    cancel.cancel();
+                }
+            })
+            .unwrap();
         assert_eq!(r.stop, Some(Stop::Cancelled));
-        assert!(start.elapsed() < Duration::from_secs(5));
         assert!(matches!(r.into_result(&c), Err(BackendError::Interrupted)));
     }
 
     #[test]
     fn stream_times_out() {
         let mut c = Cmd::new(Path::new("sleep"));
-        c.arg("30");
-        let start = Instant::now();
-        let r = c
-            .stream(None, None, Some(Duration::from_millis(200)), &mut |_| {})
-            .unwrap();
-        assert_eq!(r.stop, Some(Stop::TimedOut));
-        assert!(start.elapsed() < Duration::from_secs(5));
+        c.arg("1000");
+        let limit = Duration::from_millis(200);
+        let r = c.stream(None, None, Some(limit), &mut |_| {}).unwrap();
+        assert_eq!(r.stop, Some(Stop::TimedOut(limit)));
+        match r.into_result(&c) {
+            Err(BackendError::TimedOut { command, after }) => {
+                assert_eq!(command, "sleep 1000");
+                assert_eq!(after, limit);
+            }
+            other => panic!("expected TimedOut, got {other:?}"),
+        }
+    }
+
+    /// Whether a process has `arg` as one of its arguments.
+    fn running_with_arg(arg: &str) -> bool {
+        std::fs::read_dir("/proc").is_ok_and(|entries| {
+            entries.flatten().any(|e| {
+                std::fs::read(e.path().join("cmdline"))
+                    .is_ok_and(|raw| raw.split(|b| *b == 0).any(|a| a == arg.as_bytes()))
+            })
+        })
+    }
+
+    #[test]
+    fn a_log_that_cannot_be_written_stops_the_command() {
+        // /dev/full takes the open and refuses every write.
+        let marker = format!("1000.{}424242", std::process::id());
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", &format!("sleep {marker} & echo first; wait")]);
+        let r = c.stream(Some(Path::new("/dev/full")), None, None, &mut |_| {});
+        assert!(matches!(r, Err(BackendError::Io(_))), "{r:?}");
+        assert!(!running_with_arg(&marker), "sleep {marker} still runs");
     }
 
     #[test]
     fn missing_binary_is_a_spawn_error() {
         let c = Cmd::new(Path::new("/nonexistent/tool"));
         assert!(matches!(c.output(), Err(BackendError::Spawn { .. })));
+    }
+
+    #[test]
+    fn stat_lines_give_the_group_of_running_processes() {
+        assert_eq!(
+            running_in_group("4242 (sleep) S 4241 4240 4240 0 -1 4194304 96 0"),
+            Some(4240)
+        );
+        // `comm` may hold spaces and parentheses.
+        assert_eq!(running_in_group("7 (a) b (c) R 1 7 7 0"), Some(7));
+        assert_eq!(running_in_group("4242 (sleep) Z 1 4240 4240 0"), None);
+        assert_eq!(running_in_group("garbage"), None);
     }
 
     #[test]

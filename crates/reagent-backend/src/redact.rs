@@ -27,10 +27,17 @@ pub const MIN_LEN: usize = 4;
 pub const MASK: &str = "***";
 
 /// A set of secret values to mask, longest first (so a value containing
-/// another is masked whole).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// another is masked whole). Its `Debug` output shows how many values it
+/// holds, never the values.
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Secrets {
     values: Vec<String>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Secrets({} values)", self.values.len())
+    }
 }
 
 impl Secrets {
@@ -56,6 +63,13 @@ impl Secrets {
             self.values.push(value.to_string());
             self.values
                 .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        }
+    }
+
+    /// Add every value of `other`.
+    pub fn merge(&mut self, other: &Secrets) {
+        for v in &other.values {
+            self.add(v);
         }
     }
 
@@ -130,6 +144,13 @@ mod tests {
             v,
             serde_json::json!({"remote:https://u:***@h": ["x ***", 1]})
         );
+    }
+
+    #[test]
+    fn debug_output_hides_the_values() {
+        let mut s = Secrets::new(["hunter2-token"]);
+        s.merge(&Secrets::new(["other-secret", "hunter2-token"]));
+        assert_eq!(format!("{s:?}"), "Secrets(2 values)");
     }
 
     #[test]

@@ -158,6 +158,43 @@ fn images_finds_the_store_through_buildah_info() {
 }
 
 #[test]
+fn inspect_reads_one_image_and_says_none_for_an_absent_one() {
+    tools_or_skip!();
+    let storage = Storage::new();
+    let id = busybox_base(&storage, BASE);
+    let backend = storage.backend();
+    backend
+        .tag(&id, &strings(&["localhost/busybox:other"]))
+        .unwrap();
+    let listed = backend
+        .images()
+        .unwrap()
+        .into_iter()
+        .find(|i| i.id == id)
+        .unwrap();
+
+    // By name and by id: the same image the listing shows, names and labels.
+    let by_name = backend.inspect(BASE).unwrap().expect("present by name");
+    assert_eq!(by_name, listed);
+    let mut names = by_name.names.clone();
+    names.sort();
+    assert_eq!(names, ["localhost/busybox:base", "localhost/busybox:other"]);
+    assert!(
+        by_name.labels.contains_key("io.buildah.version"),
+        "{:?}",
+        by_name.labels
+    );
+    assert_eq!(backend.inspect(&id).unwrap(), Some(listed));
+
+    // Absent, by name and by id: not an error.
+    assert_eq!(backend.inspect("localhost/busybox:absent").unwrap(), None);
+    assert_eq!(backend.inspect(&"0".repeat(64)).unwrap(), None);
+    // A reference buildah cannot parse is an error, not "absent".
+    let err = backend.inspect("Not A Reference").unwrap_err();
+    assert!(matches!(err, BackendError::Failed { .. }), "{err:?}");
+}
+
+#[test]
 fn failing_run_step_is_failed_with_log() {
     tools_or_skip!();
     let storage = Storage::new();
@@ -206,7 +243,6 @@ fn cancel_mid_build_interrupts_and_cleans_up() {
         &format!("FROM {BASE}\nRUN echo started && sleep 30\n"),
     );
     let cancel = Cancel::new();
-    let started = Instant::now();
     let result = thread::scope(|s| {
         let c = cancel.clone();
         let log = req.log.clone();
@@ -226,12 +262,11 @@ fn cancel_mid_build_interrupts_and_cleans_up() {
         });
         backend.build(&req, &cancel, &mut |_| {})
     });
-    let took = started.elapsed();
+    // Had the cancel not stopped it, the build would have ended Ok after 30 s.
     assert!(
         matches!(result, Err(BackendError::Interrupted)),
         "{result:?}"
     );
-    assert!(took < Duration::from_secs(25), "took {took:?}");
     assert!(
         storage.containers().is_empty(),
         "{:?}",
@@ -297,18 +332,12 @@ fn push_exists_list_tags_and_pull() {
 }
 
 #[test]
-fn remote_exists_on_a_down_registry_is_unreachable_quickly() {
+fn remote_exists_on_a_down_registry_is_unreachable() {
     tools_or_skip!();
     let storage = Storage::new();
     let backend = storage.backend();
-    let started = Instant::now();
     let r = backend.remote_exists(&format!("{}/reagent/x:1", Registry::down()));
     assert!(matches!(r, Err(BackendError::Unreachable(_))), "{r:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
 }
 
 #[test]
@@ -323,14 +352,9 @@ fn remote_exists_on_a_silent_registry_times_out_as_unreachable() {
         registry_timeout: Duration::from_secs(1),
         ..storage.settings()
     });
-    let started = Instant::now();
+    // Without a time limit (skopeo's, or ours behind it) this would hang.
     let r = backend.remote_exists(&format!("{host}/reagent/x:1"));
     assert!(matches!(r, Err(BackendError::Unreachable(_))), "{r:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        started.elapsed()
-    );
 }
 
 #[test]
@@ -352,7 +376,7 @@ fn run_reports_exit_code_and_timeout_and_removes_containers() {
         .unwrap();
     assert_eq!(out, RunOutcome::Exited(7));
     assert!(std::fs::read_to_string(&log).unwrap().contains("ran-ok"));
-    let started = Instant::now();
+    // Had the limit not stopped it, `sleep 30` would have exited 0.
     let out = backend
         .run(
             BASE,
@@ -363,14 +387,8 @@ fn run_reports_exit_code_and_timeout_and_removes_containers() {
         )
         .unwrap();
     assert_eq!(out, RunOutcome::TimedOut);
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
     // Cancel while the command runs.
     let cancel = Cancel::new();
-    let started = Instant::now();
     let r = thread::scope(|s| {
         let c = cancel.clone();
         s.spawn(move || {
@@ -381,11 +399,6 @@ fn run_reports_exit_code_and_timeout_and_removes_containers() {
         backend.run(BASE, &argv, Duration::from_secs(60), &log, &cancel)
     });
     assert!(matches!(r, Err(BackendError::Interrupted)), "{r:?}");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
     assert!(
         storage.containers().is_empty(),
         "{:?}",
