@@ -194,7 +194,10 @@ fn unfilled_placeholder_names_line_and_placeholder() {
         }
     );
     assert_eq!(e.line(), 8);
-    assert!(!e.to_string().contains("line 8"), "the line is not repeated: {e}");
+    assert!(
+        !e.to_string().contains("line 8"),
+        "the line is not repeated: {e}"
+    );
     assert!(e.to_string().contains("@NOPE@"));
 }
 

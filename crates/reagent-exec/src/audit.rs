@@ -1,18 +1,12 @@
-//! Auditing built images against Gentoo security advisories (GLSA).
-//!
-//! An audit never runs anything inside an image: the backend mounts the
-//! image's root filesystem ([`Backend::with_rootfs`]), [`installed`] reads
-//! its package database (`/var/db/pkg`), and [`reagent_gentoo::audit()`]
-//! matches the packages against the advisories that [`load`] read from the
-//! project's GLSA folder. [`cases`] turns the result into JUnit cases, one per
-//! advisory checked.
+//! Auditing built images against Gentoo security advisories (GLSA): the
+//! orchestration. The Gentoo facts — reading a package database safely, version
+//! ranges, matching — live in [`reagent_gentoo`]; this module finds the
+//! advisories a project uses, mounts an image through the backend
+//! ([`Backend::with_rootfs`]; nothing runs inside the image), and turns findings
+//! into JUnit cases, one per advisory checked.
 //!
 //! ```
-//! use reagent_exec::audit::{cases, parse_severity, Advisories, Severity};
-//! use reagent_exec::junit::CaseOutcome;
-//!
-//! assert_eq!(parse_severity("high"), Ok(Severity::High));
-//! assert!(parse_severity("urgent").is_err());
+//! use reagent_exec::audit::{cases, Advisories};
 //!
 //! // No advisories, no findings: nothing to report.
 //! let adv = Advisories { glsas: vec![], arch: "amd64".into(), source: "glsa".into() };
@@ -25,11 +19,10 @@ use std::time::Duration;
 use reagent_backend::{Backend, BackendError};
 use reagent_gentoo::{glsa, vdb, GlsaError, VdbError};
 use reagent_graph::Project;
-use serde::Serialize;
 
 use crate::junit::{Case, CaseOutcome};
 
-pub use reagent_gentoo::{diff as diff_packages, Change, Diff, Finding, Glsa, Installed, Severity};
+pub use reagent_gentoo::{Finding, Glsa, Installed, Severity};
 
 /// Where advisories come from when the project does not say (below `[snapshot] path`).
 pub const SNAPSHOT_GLSA_DIR: &str = "metadata/glsa";
@@ -55,7 +48,7 @@ pub enum AuditError {
         origin: &'static str,
     },
     /// An advisory could not be read or parsed (the message names the file and line).
-    #[error("{0}")]
+    #[error(transparent)]
     Glsa(#[from] GlsaError),
     /// The host's architecture has no known Gentoo keyword.
     #[error("no Gentoo keyword known for host architecture `{0}`: set `[audit] arch` in graph.toml or pass --arch")]
@@ -67,15 +60,6 @@ pub enum AuditError {
         image: String,
         /// What the backend said.
         source: BackendError,
-    },
-    /// A folder on the way to the package database is a symbolic link, which
-    /// could point out of the mounted image into the host.
-    #[error("{image}: /{path} is a symbolic link; reagent reads /var/db/pkg only as a real folder inside the image")]
-    Symlink {
-        /// The image reference.
-        image: String,
-        /// The link, relative to the image's root.
-        path: String,
     },
     /// The image's package database is unreadable (the message names the file).
     #[error("{image}: bad package database: {source}")]
@@ -102,7 +86,7 @@ pub struct Advisories {
 ///
 /// The folder is `[audit] glsa` (relative to the project folder), else
 /// `<[snapshot] path>/metadata/glsa`. The architecture is `arch`, else
-/// `[audit] arch`, else the host's keyword (see [`host_arch`]).
+/// `[audit] arch`, else the host's keyword (see [`reagent_gentoo::arch::host_keyword`]).
 pub fn load(project: &Project, arch: Option<&str>) -> Result<Advisories, AuditError> {
     let (dir, origin) = if let Some(dir) = &project.config.audit.glsa {
         (project.root.join(dir), "[audit] glsa")
@@ -124,7 +108,7 @@ pub fn load(project: &Project, arch: Option<&str>) -> Result<Advisories, AuditEr
     }
     let arch = match arch.or(project.config.audit.arch.as_deref()) {
         Some(a) => a.to_string(),
-        None => host_arch()
+        None => reagent_gentoo::arch::host_keyword()
             .ok_or_else(|| AuditError::UnknownArch(std::env::consts::ARCH.to_string()))?
             .to_string(),
     };
@@ -132,31 +116,6 @@ pub fn load(project: &Project, arch: Option<&str>) -> Result<Advisories, AuditEr
         glsas: glsa::read_dir(&dir)?,
         arch,
         source: dir,
-    })
-}
-
-/// The Gentoo keyword of the machine reagent runs on (`x86_64` → `amd64`,
-/// `aarch64` → `arm64`, ...), if it has one.
-pub fn host_arch() -> Option<&'static str> {
-    gentoo_keyword(std::env::consts::ARCH)
-}
-
-/// The Gentoo keyword for a Rust target architecture name.
-pub fn gentoo_keyword(rust_arch: &str) -> Option<&'static str> {
-    Some(match rust_arch {
-        "x86_64" => "amd64",
-        "x86" => "x86",
-        "aarch64" => "arm64",
-        "arm" => "arm",
-        "powerpc" => "ppc",
-        "powerpc64" => "ppc64",
-        "riscv64" => "riscv",
-        "s390x" => "s390",
-        "sparc64" => "sparc",
-        "loongarch64" => "loong",
-        "mips" | "mips64" => "mips",
-        "m68k" => "m68k",
-        _ => return None,
     })
 }
 
@@ -168,7 +127,10 @@ pub fn installed(backend: &dyn Backend, image: &str) -> Result<Vec<Installed>, A
     let mut result = None;
     backend
         .with_rootfs(image, &mut |root: &Path| {
-            result = Some(read_vdb(root, image));
+            result = Some(vdb::read_root(root).map_err(|source| AuditError::Vdb {
+                image: image.to_string(),
+                source,
+            }));
         })
         .map_err(|source| AuditError::Backend {
             image: image.to_string(),
@@ -187,26 +149,6 @@ pub fn installed(backend: &dyn Backend, image: &str) -> Result<Vec<Installed>, A
     }
 }
 
-fn read_vdb(root: &Path, image: &str) -> Result<Vec<Installed>, AuditError> {
-    for rel in ["var", "var/db", "var/db/pkg"] {
-        match std::fs::symlink_metadata(root.join(rel)) {
-            Ok(m) if m.file_type().is_symlink() => {
-                return Err(AuditError::Symlink {
-                    image: image.to_string(),
-                    path: rel.to_string(),
-                })
-            }
-            Ok(m) if m.is_dir() => {}
-            // Missing (or not a folder): nothing installed through portage.
-            _ => return Ok(Vec::new()),
-        }
-    }
-    vdb::read(root).map_err(|source| AuditError::Vdb {
-        image: image.to_string(),
-        source,
-    })
-}
-
 /// The advisories of `adv` that affect packages installed in `image`.
 pub fn audit_image(
     backend: &dyn Backend,
@@ -215,19 +157,6 @@ pub fn audit_image(
 ) -> Result<Vec<Finding>, AuditError> {
     let pkgs = installed(backend, image)?;
     Ok(reagent_gentoo::audit(&adv.glsas, &pkgs, &adv.arch))
-}
-
-/// Parses a severity as `--fail-on` takes it: `minimal`, `low`, `normal` or `high`.
-pub fn parse_severity(s: &str) -> Result<Severity, String> {
-    Severity::parse(&s.to_ascii_lowercase()).ok_or_else(|| {
-        format!("unknown severity `{s}`: expected one of minimal, low, normal, high")
-    })
-}
-
-/// Whether `finding` should fail the audit: it is at or above `fail_on`
-/// (any finding fails when `fail_on` is `None`).
-pub fn fails(finding: &Finding, fail_on: Option<Severity>) -> bool {
-    fail_on.is_none_or(|min| finding.severity >= min)
 }
 
 /// One JUnit case per advisory checked against `image` (suite `image`, case
@@ -254,7 +183,7 @@ pub fn cases_failing_at(
                 .map(|f| describe(f))
                 .collect::<Vec<_>>()
                 .join("\n");
-            let outcome = if hits.iter().any(|f| fails(f, fail_on)) {
+            let outcome = if hits.iter().any(|f| f.fails_at(fail_on)) {
                 let pkgs: Vec<String> = hits
                     .iter()
                     .map(|f| format!("{}-{}", f.package, f.installed))
@@ -279,7 +208,7 @@ pub fn cases_failing_at(
         .collect()
 }
 
-/// One finding in words: package, slot, severity, ranges and title.
+/// One finding in words (a case's output): package, slot, severity, ranges and title.
 pub fn describe(f: &Finding) -> String {
     format!(
         "{}-{}:{} is affected by GLSA {} ({}): {}; vulnerable {}; unaffected {}",
@@ -300,60 +229,6 @@ fn join_or_none(ranges: &[String]) -> String {
     } else {
         ranges.join(" ")
     }
-}
-
-/// One finding as `reagent audit --json` prints it; fields in this order.
-#[derive(Debug, Serialize)]
-struct FindingJson<'a> {
-    image: &'a str,
-    glsa: &'a str,
-    package: &'a str,
-    installed: String,
-    severity: &'static str,
-    reference: &'a str,
-    slot: &'a str,
-    title: &'a str,
-    unaffected: &'a [String],
-    vulnerable: &'a [String],
-}
-
-/// A finding in one image, for [`findings_json`].
-#[derive(Debug, Clone)]
-pub struct ImageFinding<'a> {
-    /// The node name.
-    pub image: &'a str,
-    /// The exact local reference audited (`localhost/<name>:<key16>`).
-    pub reference: &'a str,
-    /// The finding.
-    pub finding: &'a Finding,
-}
-
-/// `{"findings":[{"image","glsa","package","installed","severity",...}]}`,
-/// the document `reagent audit --json` prints (fields in that order, then
-/// `reference`, `slot`, `title`, `unaffected`, `vulnerable`).
-pub fn findings_json(findings: &[ImageFinding<'_>]) -> String {
-    #[derive(Serialize)]
-    struct Doc<'a> {
-        findings: Vec<FindingJson<'a>>,
-    }
-    let doc = Doc {
-        findings: findings
-            .iter()
-            .map(|f| FindingJson {
-                image: f.image,
-                glsa: &f.finding.glsa_id,
-                package: &f.finding.package,
-                installed: f.finding.installed.to_string(),
-                severity: f.finding.severity.as_str(),
-                reference: f.reference,
-                slot: &f.finding.slot,
-                title: &f.finding.title,
-                unaffected: &f.finding.unaffected,
-                vulnerable: &f.finding.vulnerable,
-            })
-            .collect(),
-    };
-    serde_json::to_string(&doc).unwrap_or_else(|_| "{\"findings\":[]}".into())
 }
 
 #[cfg(test)]
@@ -476,14 +351,6 @@ mod tests {
     }
 
     #[test]
-    fn severities_parse_case_insensitively() {
-        assert_eq!(parse_severity("minimal"), Ok(Severity::Minimal));
-        assert_eq!(parse_severity("Low"), Ok(Severity::Low));
-        assert_eq!(parse_severity("NORMAL"), Ok(Severity::Normal));
-        assert!(parse_severity("critical").unwrap_err().contains("critical"));
-    }
-
-    #[test]
     fn one_case_per_advisory() {
         let tmp = tempfile::tempdir().unwrap();
         let adv = advisories(tmp.path());
@@ -507,26 +374,6 @@ mod tests {
         let lenient = cases_failing_at("app", &findings, &adv, Some(Severity::High));
         assert_eq!(lenient[0].outcome, CaseOutcome::Passed);
         assert!(lenient[0].output.contains("nginx"));
-    }
-
-    #[test]
-    fn json_fields_come_in_the_documented_order() {
-        let tmp = tempfile::tempdir().unwrap();
-        let adv = advisories(tmp.path());
-        let pkgs = [Installed::new("www-servers/nginx-1.24.0", "0").unwrap()];
-        let findings = reagent_gentoo::audit(&adv.glsas, &pkgs, "amd64");
-        let text = findings_json(&[ImageFinding {
-            image: "app",
-            reference: "localhost/app:0123456789abcdef",
-            finding: &findings[0],
-        }]);
-        assert!(
-            text.starts_with(
-                r#"{"findings":[{"image":"app","glsa":"202401-01","package":"www-servers/nginx","installed":"1.24.0","severity":"normal","#
-            ),
-            "{text}"
-        );
-        assert_eq!(findings_json(&[]), r#"{"findings":[]}"#);
     }
 
     fn project(graph_toml: &str) -> (tempfile::TempDir, Project) {
@@ -561,7 +408,10 @@ mod tests {
     fn load_defaults_to_the_host_arch() {
         let (tmp, p) = project("[audit]\nglsa = \"advisories\"\n");
         advisories(&tmp.path().join("advisories"));
-        assert_eq!(load(&p, None).unwrap().arch, host_arch().unwrap());
+        assert_eq!(
+            load(&p, None).unwrap().arch,
+            reagent_gentoo::arch::host_keyword().unwrap()
+        );
     }
 
     #[test]
@@ -592,12 +442,5 @@ mod tests {
         write(tmp.path(), "advisories/glsa-202402-01.xml", "<glsa id=");
         let err = load(&p, None).unwrap_err().to_string();
         assert!(err.contains("glsa-202402-01.xml:1"), "{err}");
-    }
-
-    #[test]
-    fn keywords_for_common_hosts() {
-        assert_eq!(gentoo_keyword("x86_64"), Some("amd64"));
-        assert_eq!(gentoo_keyword("aarch64"), Some("arm64"));
-        assert_eq!(gentoo_keyword("wasm32"), None);
     }
 }

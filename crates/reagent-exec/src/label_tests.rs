@@ -92,35 +92,6 @@ pub fn run(
     Ok(cases)
 }
 
-/// A plain table of results: `image  test  result  seconds`.
-pub fn table(cases: &[Case]) -> String {
-    let w_suite = cases
-        .iter()
-        .map(|c| c.suite.len())
-        .max()
-        .unwrap_or(5)
-        .max(5);
-    let w_name = cases.iter().map(|c| c.name.len()).max().unwrap_or(4).max(4);
-    let mut out = format!(
-        "{:w_suite$}  {:w_name$}  {:6}  {:>7}\n",
-        "IMAGE", "TEST", "RESULT", "SECONDS"
-    );
-    for c in cases {
-        let (word, detail) = match &c.outcome {
-            CaseOutcome::Passed => ("ok", String::new()),
-            CaseOutcome::Failed(m) => ("FAILED", format!("  {m}")),
-            CaseOutcome::Error(m) => ("ERROR", format!("  {m}")),
-        };
-        out.push_str(&format!(
-            "{:w_suite$}  {:w_name$}  {word:6}  {:>7.2}{detail}\n",
-            c.suite,
-            c.name,
-            c.time.as_secs_f64()
-        ));
-    }
-    out
-}
-
 /// Whether every case passed.
 pub fn all_passed(cases: &[Case]) -> bool {
     cases.iter().all(|c| c.outcome == CaseOutcome::Passed)
@@ -174,6 +145,5 @@ mod tests {
             CaseOutcome::Failed("`false` exited with 3".into())
         );
         assert!(!all_passed(&cases));
-        assert!(table(&cases).contains("FAILED"));
     }
 }

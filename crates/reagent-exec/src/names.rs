@@ -2,9 +2,20 @@
 
 use reagent_graph::Node;
 
+/// The first 16 characters of a key, the tag reagent gives a build (the whole
+/// text when shorter).
+pub fn short_key(key: &str) -> &str {
+    key.char_indices().nth(16).map_or(key, |(i, _)| &key[..i])
+}
+
+/// The exact local reference of build `key` of node `name`: `localhost/<name>:<key16>`.
+pub fn local_ref_of(name: &str, key: &str) -> String {
+    format!("localhost/{name}:{}", short_key(key))
+}
+
 /// The exact local reference of a node's build: `localhost/<name>:<key16>`.
 pub fn local_ref(node: &Node) -> String {
-    format!("localhost/{}:{}", node.name, node.key.short())
+    local_ref_of(&node.name, &node.key.hex())
 }
 
 /// A moving local tag: `localhost/<name>:<tag>`.
@@ -36,4 +47,20 @@ pub fn local_tags(node: &Node) -> Vec<String> {
     std::iter::once(local_ref(node))
         .chain(moving_tags(node).iter().map(|t| local_tag(node, t)))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_keys_never_cut_a_character() {
+        assert_eq!(short_key(&"ab".repeat(32)), "abababababababab");
+        assert_eq!(short_key("abc"), "abc");
+        assert_eq!(short_key(&"é".repeat(20)).chars().count(), 16);
+        assert_eq!(
+            local_ref_of("app", &"0".repeat(64)),
+            "localhost/app:0000000000000000"
+        );
+    }
 }

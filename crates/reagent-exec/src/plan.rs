@@ -6,21 +6,16 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use std::time::SystemTime;
+
 use reagent_backend::{Backend, BackendError, LocalImage, LABEL_KEY};
 use reagent_graph::diff::{diff, Change};
 use reagent_graph::{Graph, Manifest, NodeId};
+use reagent_state::{History, Seen};
+use serde::Deserialize;
 
+pub use crate::events::{Place, StepKind, Work};
 use crate::names;
-use crate::seen::Seen;
-
-/// Where an up-to-date node's image is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Place {
-    /// In local storage.
-    Local,
-    /// Only in the registry, and nothing needs it locally.
-    Registry,
-}
 
 /// Why a node must be built.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,19 +59,40 @@ pub enum Action {
 }
 
 impl Action {
-    /// A one-word name for output: `up-to-date`, `pull`, `build`, `push`.
-    pub fn word(&self) -> &'static str {
+    /// What kind of step it is.
+    pub fn kind(&self) -> StepKind {
         match self {
-            Action::UpToDate(_) => "up-to-date",
-            Action::Pull => "pull",
-            Action::Build(_) => "build",
-            Action::Push => "push",
+            Action::UpToDate(_) => StepKind::UpToDate,
+            Action::Pull => StepKind::Pull,
+            Action::Build(_) => StepKind::Build,
+            Action::Push => StepKind::Push,
+        }
+    }
+
+    /// The work it needs a worker for; `None` when up to date.
+    pub fn work(&self) -> Option<Work> {
+        match self {
+            Action::UpToDate(_) => None,
+            Action::Pull => Some(Work::Pull),
+            Action::Build(_) => Some(Work::Build),
+            Action::Push => Some(Work::Push),
         }
     }
 
     /// Whether the action needs a worker.
     pub fn is_work(&self) -> bool {
-        !matches!(self, Action::UpToDate(_))
+        self.work().is_some()
+    }
+
+    /// Why, in words (for builds: what changed; otherwise where the image is).
+    pub fn reason(&self) -> String {
+        match self {
+            Action::Build(reason) => reason.to_string(),
+            Action::UpToDate(Place::Local) => "image exists locally".into(),
+            Action::UpToDate(Place::Registry) => "image is in the registry".into(),
+            Action::Pull => "in the registry; a node to build needs it".into(),
+            Action::Push => "built locally; the registry lacks it or some of its tags".into(),
+        }
     }
 }
 
@@ -106,11 +122,11 @@ impl Plan {
         self.steps.iter().find(|s| s.node == node)
     }
 
-    /// Count of steps whose action has this word.
-    pub fn count(&self, word: &str) -> usize {
+    /// How many steps are of this kind.
+    pub fn count(&self, kind: StepKind) -> usize {
         self.steps
             .iter()
-            .filter(|s| s.action.word() == word)
+            .filter(|s| s.action.kind() == kind)
             .count()
     }
 }
@@ -123,16 +139,32 @@ pub struct PlanInput<'a> {
     pub force: &'a HashSet<NodeId>,
     /// Registry prefix; `None` with `-R` or when none is configured.
     pub registry: Option<&'a str>,
-    /// Last successful recorded manifest and key (hex) per node name.
-    pub last_built: &'a HashMap<String, (String, Manifest)>,
+    /// The build record: why a dirty node is dirty (its last successful build's
+    /// manifest), and which nodes' newest attempt failed after building (a local
+    /// image with that key may be in the registry under its key tag but not its
+    /// moving tags, so it is pushed again).
+    pub history: &'a History,
     /// Registry references recently seen there; a local node whose key tag
     /// is among them is not asked about again.
     pub seen: Option<&'a Seen>,
-    /// Node name → key (hex) of its newest attempt, when that attempt failed
-    /// ([`crate::unfinished_publishes`]): a local image with that key may be
-    /// in the registry under its key tag but not its moving tags, so it is
-    /// pushed again.
-    pub unfinished_publishes: &'a HashMap<String, String>,
+    /// The time `seen` is judged at.
+    pub now: SystemTime,
+}
+
+/// Why `node` must be built, from its last successful recorded build.
+fn build_reason(history: &History, node: &reagent_graph::Node) -> Reason {
+    let Some(last) = history.last_success(&node.name) else {
+        return Reason::NeverBuilt;
+    };
+    if last.key == node.key.hex() {
+        return Reason::Missing;
+    }
+    // A record from an older reagent may hold a manifest this one cannot read:
+    // then all that is known is that the inputs changed.
+    match Manifest::deserialize(&last.manifest) {
+        Ok(old) => Reason::Changed(diff(&old, &node.manifest)),
+        Err(_) => Reason::Changed(Vec::new()),
+    }
 }
 
 /// Local images by the key label they carry (a tagged one wins over an untagged one).
@@ -174,9 +206,9 @@ pub fn plan(
         None => HashMap::new(),
         Some(registry) => {
             let seen_fresh = |id: NodeId| {
-                input
-                    .seen
-                    .is_some_and(|s| s.fresh(&names::remote_ref(registry, graph.node(id))))
+                input.seen.is_some_and(|s| {
+                    s.fresh(&names::remote_ref(registry, graph.node(id)), input.now)
+                })
             };
             let mut known = HashMap::new();
             let mut ask = Vec::new();
@@ -210,9 +242,9 @@ pub fn plan(
             Action::Build(Reason::Forced)
         } else if is_local(id) {
             let unfinished = input
-                .unfinished_publishes
-                .get(&node.name)
-                .is_some_and(|key| *key == node.key.hex());
+                .history
+                .unfinished_publish(&node.name)
+                .is_some_and(|key| key == node.key.hex());
             if input.registry.is_some() && (!in_registry(id) || unfinished) {
                 Action::Push
             } else {
@@ -221,11 +253,7 @@ pub fn plan(
         } else if in_registry(id) {
             Action::UpToDate(Place::Registry)
         } else {
-            Action::Build(match input.last_built.get(&node.name) {
-                None => Reason::NeverBuilt,
-                Some((key, _)) if *key == node.key.hex() => Reason::Missing,
-                Some((_, manifest)) => Reason::Changed(diff(manifest, &node.manifest)),
-            })
+            Action::Build(build_reason(input.history, node))
         };
         actions.insert(id, action);
     }
@@ -236,8 +264,8 @@ pub fn plan(
         .map(|(id, _)| *id)
         .collect();
     for id in builds {
-        for dep in &graph.node(id).deps {
-            if let Some(a @ Action::UpToDate(Place::Registry)) = actions.get_mut(dep) {
+        for dep in graph.parents(id) {
+            if let Some(a @ Action::UpToDate(Place::Registry)) = actions.get_mut(&dep) {
                 *a = Action::Pull;
             }
         }

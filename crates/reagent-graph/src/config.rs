@@ -245,7 +245,10 @@ impl Config {
         }
         if let Some(reg) = &self.project.registry {
             let r = reg.get_ref();
-            if r.is_empty() || r.contains("://") || r.ends_with('/') || r.contains(char::is_whitespace)
+            if r.is_empty()
+                || r.contains("://")
+                || r.ends_with('/')
+                || r.contains(char::is_whitespace)
             {
                 at(
                     reg.span(),
@@ -311,14 +314,23 @@ impl Config {
         for (key, value) in strings {
             let Some(value) = value else { continue };
             if value.get_ref().is_empty() {
-                at(value.span(), format!("[buildah] {key} is empty: leave it out to use the default"));
+                at(
+                    value.span(),
+                    format!("[buildah] {key} is empty: leave it out to use the default"),
+                );
             } else if value.get_ref().contains('\0') {
-                at(value.span(), format!("[buildah] {key} holds a NUL byte, which no program argument can"));
+                at(
+                    value.span(),
+                    format!("[buildah] {key} holds a NUL byte, which no program argument can"),
+                );
             }
         }
         for arg in &b.args {
             if arg.get_ref().contains('\0') {
-                at(arg.span(), "[buildah] args holds a NUL byte, which no program argument can".to_string());
+                at(
+                    arg.span(),
+                    "[buildah] args holds a NUL byte, which no program argument can".to_string(),
+                );
             }
         }
         errors
@@ -331,7 +343,10 @@ impl Config {
 
     /// The line in `text` (this config's source) where `[image.<name>]` is written.
     pub fn image_span(&self, name: &str) -> Option<std::ops::Range<usize>> {
-        self.image.keys().find(|k| k.get_ref() == name).map(|k| k.span())
+        self.image
+            .keys()
+            .find(|k| k.get_ref() == name)
+            .map(|k| k.span())
     }
 }
 

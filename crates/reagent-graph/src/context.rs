@@ -276,7 +276,10 @@ impl Context {
             // A source that is itself a link is followed by the build: its target must be
             // inside the context. Links met while copying a folder are copied as links.
             let target = std::fs::read_link(&abs).map_err(|e| io(rel, e))?;
-            let parent = rel.iter().rposition(|b| *b == b'/').map_or(&rel[..0], |i| &rel[..i]);
+            let parent = rel
+                .iter()
+                .rposition(|b| *b == b'/')
+                .map_or(&rel[..0], |i| &rel[..i]);
             let mut joined = parent.to_vec();
             joined.push(b'/');
             joined.extend_from_slice(target.as_os_str().as_bytes());
@@ -295,7 +298,12 @@ impl Context {
         }
     }
 
-    fn collect_dir(&self, rel: &[u8], line: usize, found: &mut Found) -> Result<(), ContextProblem> {
+    fn collect_dir(
+        &self,
+        rel: &[u8],
+        line: usize,
+        found: &mut Found,
+    ) -> Result<(), ContextProblem> {
         let dir = self.root.join(OsStr::from_bytes(rel));
         let mut walk = walkdir::WalkDir::new(&dir).sort_by_file_name().into_iter();
         while let Some(entry) = walk.next() {

@@ -4,8 +4,8 @@
 //! Edges point from a parent to the node built from it. The graph is the only
 //! place edges are kept: a [`Node`] has no list of its own.
 
-use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -176,7 +176,9 @@ impl Graph {
         self.order
             .iter()
             .copied()
-            .filter(|id| patterns.is_empty() || patterns.iter().any(|r| r.is_match(&self.node(*id).name)))
+            .filter(|id| {
+                patterns.is_empty() || patterns.iter().any(|r| r.is_match(&self.node(*id).name))
+            })
             .collect()
     }
 
@@ -293,7 +295,11 @@ mod tests {
 
     #[test]
     fn orders_parents_first_with_ties_by_name() {
-        let g = graph(&["app", "base", "tool"], &[("base", "app"), ("base", "tool")]).unwrap();
+        let g = graph(
+            &["app", "base", "tool"],
+            &[("base", "app"), ("base", "tool")],
+        )
+        .unwrap();
         assert_eq!(names(&g, g.topological()), ["base", "app", "tool"]);
         assert_eq!(names(&g, &g.leaves()), ["app", "tool"]);
         assert_eq!(names(&g, &g.children(NodeId(1))), ["app", "tool"]);

@@ -47,3 +47,4 @@ pub use model::{
     path_subject, ImageRecipe, Input, InputClass, Key, Label, Manifest, Node, NodeId, NodeKind,
     Recipe, Seed, SnapshotRecipe, StageRecipe,
 };
+pub use reagent_containerfile::ParseError as ContainerfileError;

@@ -225,7 +225,8 @@ fn an_arg_inside_an_add_url_moves_the_key_but_is_never_shown() {
     assert!(!json.contains("hunter2secret"), "{json}");
     // Shown (and labelled) as written: the arg's name, never its value.
     assert!(
-        m.get("remote:https://user:${TOKEN}@example.com/x.tar").is_some(),
+        m.get("remote:https://user:${TOKEN}@example.com/x.tar")
+            .is_some(),
         "{json}"
     );
     let a = f.key("app");
@@ -246,8 +247,16 @@ fn renaming_a_non_utf8_folder_in_the_context_moves_the_key() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("f"), "x").unwrap();
     let before = f.key("app");
-    std::fs::rename(&dir, f.path("images/app/a").join(OsStr::from_bytes(b"\xfe"))).unwrap();
-    assert_ne!(before, f.key("app"), "the review's reproduction: same key after the rename");
+    std::fs::rename(
+        &dir,
+        f.path("images/app/a").join(OsStr::from_bytes(b"\xfe")),
+    )
+    .unwrap();
+    assert_ne!(
+        before,
+        f.key("app"),
+        "the review's reproduction: same key after the rename"
+    );
     let p = f.load().unwrap();
     let m = &p.graph.by_name("app").unwrap().manifest;
     assert!(m.get("context:a/\\xfe/f").is_some(), "{m:?}");
@@ -268,7 +277,10 @@ fn one_executable_rule_for_context_files_and_the_snapshot() {
     // Group and other execute bits are no part of either key...
     mode("images/app/app.conf", 0o655);
     mode("tree/app-misc/foo/foo-1.ebuild", 0o655);
-    assert_eq!((f.key("app"), f.key("portage")), (app.clone(), snap.clone()));
+    assert_eq!(
+        (f.key("app"), f.key("portage")),
+        (app.clone(), snap.clone())
+    );
     // ...the owner's is, in both.
     mode("images/app/app.conf", 0o755);
     mode("tree/app-misc/foo/foo-1.ebuild", 0o755);
@@ -288,6 +300,9 @@ fn loading_writes_nothing_and_hands_back_the_snapshot_cache() {
     };
     let p = reagent_graph::Project::load_with(f.root(), &opts).unwrap();
     assert!(p.snapshot_cache_update.is_some());
-    assert!(!state.path().join("state").exists(), "loading created state");
+    assert!(
+        !state.path().join("state").exists(),
+        "loading created state"
+    );
     assert!(!f.path(".reagent").exists(), "loading created .reagent");
 }

@@ -297,7 +297,6 @@ pub fn encode(stamp: Stamp, count: u64, chunks: &[Vec<u8>]) -> Vec<u8> {
     out
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -326,8 +326,7 @@ fn corrupt_or_truncated_cache_is_ignored_and_rebuilt() {
     let dir = tempfile::tempdir().expect("tempdir");
     let cache = dir.path().join("snapshot-cache");
     settle();
-    let expected = identify_cached(t.path(), &cache)
-        .identity;
+    let expected = identify_cached(t.path(), &cache).identity;
     let good = fs::read(&cache).expect("cache written");
     let damaged: Vec<Vec<u8>> = vec![
         b"garbage".to_vec(),

@@ -51,6 +51,9 @@ mod record;
 mod seen;
 
 pub use atomic::write_atomic;
+
+/// The state folder's name below a project's root, unless `--state-dir` says otherwise.
+pub const DEFAULT_STATE_DIR: &str = ".reagent";
 pub use build_log::{BuildLog, Compaction, BUILD_LOG_FILE};
 pub use error::{KeyPrefixError, Result, StateError};
 pub use history::{History, MIN_KEY_PREFIX};

@@ -1,8 +1,15 @@
 //! Command-line arguments (clap derive). Parsing only: no behaviour here.
 
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use reagent_gentoo::Severity;
+
+/// `--fail-on`'s values, checked when the arguments are parsed.
+fn severity(text: &str) -> Result<Severity, reagent_gentoo::SeverityError> {
+    text.parse()
+}
 
 /// Incremental, content-addressed, parallel builds of Gentoo-based OCI images through buildah.
 #[derive(Debug, Parser)]
@@ -65,7 +72,7 @@ pub struct TestArgs {
     pub targets: Vec<String>,
     /// Also write the results as JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
-    pub junit: Option<std::path::PathBuf>,
+    pub junit: Option<PathBuf>,
     /// Seconds each test command may run.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub timeout: u64,
@@ -82,10 +89,10 @@ pub struct AuditArgs {
     pub json: bool,
     /// Also write the findings as JUnit XML to FILE.
     #[arg(long, value_name = "FILE")]
-    pub junit: Option<std::path::PathBuf>,
+    pub junit: Option<PathBuf>,
     /// Exit 1 when a finding is at or above this severity (minimal, low, normal, high); default: any finding.
-    #[arg(long, value_name = "SEVERITY")]
-    pub fail_on: Option<String>,
+    #[arg(long, value_name = "SEVERITY", value_parser = severity)]
+    pub fail_on: Option<Severity>,
     /// The arch keyword advisories are matched for (default: `[audit] arch` in graph.toml, else the host's).
     #[arg(long)]
     pub arch: Option<String>,
@@ -135,12 +142,12 @@ pub struct BuildArgs {
     /// With -t, seconds each test command may run.
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     pub test_timeout: u64,
-    /// With -T, fail on findings at or above this severity (default: any).
-    #[arg(long, value_name = "SEVERITY")]
-    pub fail_on: Option<String>,
+    /// With -T, fail on findings at or above this severity (minimal, low, normal, high; default: any).
+    #[arg(long, value_name = "SEVERITY", value_parser = severity)]
+    pub fail_on: Option<Severity>,
     /// Run at most N jobs at once (default: `[project] jobs` in graph.toml, else the CPU count).
     #[arg(short = 'j', long, value_name = "N")]
-    pub jobs: Option<usize>,
+    pub jobs: Option<NonZeroUsize>,
     /// Keep building independent branches after a failure.
     #[arg(short = 'k', long)]
     pub keep_going: bool,
@@ -172,7 +179,7 @@ pub struct BuildArgs {
         default_value = "catalyst",
         env = "REAGENT_CATALYST"
     )]
-    pub catalyst_bin: std::path::PathBuf,
+    pub catalyst_bin: PathBuf,
 }
 
 /// `reagent graph`.

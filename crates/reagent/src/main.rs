@@ -1,10 +1,14 @@
-//! The `reagent` command line: parse arguments, call the libraries, report.
+//! The `reagent` command line: parse arguments, call the libraries, show what
+//! they report. Orchestration lives in `reagent-exec`; this binary maps
+//! arguments to a session and events to output.
 #![deny(missing_docs)]
 
 mod cli;
 mod commands;
+mod output;
 mod report;
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -15,29 +19,68 @@ use report::Failure;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
-        Command::Graph(args) => commands::graph(&cli, args),
-        Command::Explain(args) => commands::explain(&cli, args),
-        Command::Check => commands::check(&cli),
-        Command::Build(args) => commands::build(&cli, args),
-        Command::Test(args) => commands::test(&cli, args),
-        Command::Audit(args) => commands::audit(&cli, args),
-        Command::Diff(args) => commands::diff(&cli, args),
-        Command::Prune(args) => commands::prune(&cli, args),
+        Command::Graph(args) => commands::graph::run(&cli, args),
+        Command::Explain(args) => commands::explain::run(&cli, args),
+        Command::Check => commands::check::run(&cli),
+        Command::Build(args) => commands::build::run(&cli, args),
+        Command::Test(args) => commands::test::run(&cli, args),
+        Command::Audit(args) => commands::audit::run(&cli, args),
+        Command::Diff(args) => commands::diff::run(&cli, args),
+        Command::Prune(args) => commands::prune::run(&cli, args),
     };
     match result {
         Ok(()) => ExitCode::from(report::EXIT_OK),
         Err(failure) => {
-            let root = std::fs::canonicalize(&cli.dir).unwrap_or_else(|_| cli.dir.clone());
-            failure.print(&root);
+            failure.print();
             ExitCode::from(failure.exit_code())
         }
     }
 }
 
-/// Shared by every command: the project at `-C`, loaded with the CLI's options.
-fn load(cli: &Cli) -> Result<reagent_graph::Project, Failure> {
-    let opts = reagent_graph::LoadOptions {
-        state_dir: cli.state_dir.clone(),
+/// The project at `-C`, and where its state lives.
+pub struct Loaded {
+    /// The project.
+    pub project: reagent_graph::Project,
+    /// `--state-dir` (relative to where reagent was started), else `<project>/.reagent`.
+    pub state_dir: PathBuf,
+}
+
+/// Load the project at `-C`. Loading reads the snapshot's stat cache from the
+/// state folder when there is one, and writes nothing.
+fn load(cli: &Cli) -> Result<Loaded, Failure> {
+    let given = match &cli.state_dir {
+        Some(d) if d.is_relative() => Some(
+            std::env::current_dir()
+                .map(|c| c.join(d))
+                .map_err(|e| Failure::Failed(format!("cannot tell the current folder: {e}")))?,
+        ),
+        other => other.clone(),
     };
-    Ok(reagent_graph::Project::load_with(&cli.dir, &opts)?)
+    // Where the cache would be before the project's root is known for certain.
+    let cache_dir = given
+        .clone()
+        .unwrap_or_else(|| cli.dir.join(reagent_state::DEFAULT_STATE_DIR));
+    let opts = reagent_graph::LoadOptions {
+        snapshot_cache: Some(cache_dir.join(reagent_exec::session::SNAPSHOT_CACHE)),
+    };
+    let project = reagent_graph::Project::load_with(&cli.dir, &opts)?;
+    let state_dir = given.unwrap_or_else(|| project.root.join(reagent_state::DEFAULT_STATE_DIR));
+    Ok(Loaded { project, state_dir })
+}
+
+/// The real backend, configured from `[buildah]` and `[registry]`; relative
+/// storage paths are relative to the project folder.
+fn backend(project: &reagent_graph::Project) -> reagent_backend::Buildah {
+    let b = &project.config.buildah;
+    let mut settings = reagent_backend::BuildahSettings::default();
+    if let Some(bin) = &b.binary {
+        settings.binary = bin.get_ref().into();
+    }
+    settings.isolation = b.isolation.map(|i| i.as_str().to_string());
+    settings.storage_driver = b.storage_driver.as_ref().map(|d| d.get_ref().clone());
+    settings.root = b.root.as_ref().map(|p| project.root.join(p.get_ref()));
+    settings.runroot = b.runroot.as_ref().map(|p| project.root.join(p.get_ref()));
+    settings.extra_args = b.args.iter().map(|a| a.get_ref().clone()).collect();
+    settings.tls_verify = project.config.registry.tls_verify;
+    reagent_backend::Buildah::new(settings)
 }

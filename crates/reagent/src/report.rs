@@ -1,7 +1,5 @@
 //! The one reporting boundary: errors become messages on stderr and exit codes.
 
-use std::path::Path;
-
 use reagent_graph::{ProjectError, ProjectErrors};
 
 /// Everything went as asked.
@@ -43,11 +41,11 @@ impl Failure {
     }
 
     /// Print to stderr. Project errors show the offending line, like a compiler.
-    pub fn print(&self, root: &Path) {
+    pub fn print(&self) {
         match self {
             Failure::Project(errors) => {
                 for e in &errors.0 {
-                    eprint!("{}", render_project_error(root, e));
+                    eprint!("{}", render_project_error(e));
                 }
                 if errors.0.len() > 1 {
                     eprintln!("error: {} problems found", errors.0.len());
@@ -61,37 +59,38 @@ impl Failure {
     }
 }
 
-/// At most 200 characters of a source line, marked when cut.
-fn snippet(line: &str) -> String {
+/// At most 200 characters of a source line, marked when cut; and how many of
+/// its characters were kept.
+fn snippet(line: &str) -> (String, usize) {
     const MAX: usize = 200;
     match line.char_indices().nth(MAX) {
-        Some((cut, _)) => format!("{} …", &line[..cut]),
-        None => line.to_string(),
+        Some((cut, _)) => (format!("{} …", &line[..cut]), cut),
+        None => (line.to_string(), line.len()),
     }
 }
 
-/// `error: message` then ` --> file:line` and the line itself with a marker.
-pub fn render_project_error(root: &Path, e: &ProjectError) -> String {
+/// `error: message`, then ` --> file:line`, the line as it was read, and a caret
+/// under the part at fault when it is known. Nothing is read from disk here.
+pub fn render_project_error(e: &ProjectError) -> String {
     let mut out = format!("error: {}\n  --> {}\n", e.message, e.location());
-    if let Some(line) = e.line {
-        let path = if e.file.is_absolute() {
-            e.file.clone()
-        } else {
-            root.join(&e.file)
-        };
-        // Only regular files: a FIFO or device must never be opened here.
-        let regular = std::fs::metadata(&path).is_ok_and(|m| m.is_file());
-        if let Some(text) = regular
-            .then(|| std::fs::read(&path).ok())
-            .flatten()
-            .and_then(|t| {
-                let t = String::from_utf8_lossy(&t);
-                t.lines().nth(line.saturating_sub(1)).map(snippet)
-            })
-        {
-            let n = line.to_string();
-            let pad = " ".repeat(n.len());
-            out.push_str(&format!("{pad} |\n{n} | {text}\n{pad} |\n"));
+    if let (Some(line), Some(excerpt)) = (e.line, &e.excerpt) {
+        let (text, kept) = snippet(&excerpt.text);
+        let n = line.to_string();
+        let pad = " ".repeat(n.len());
+        out.push_str(&format!("{pad} |\n{n} | {text}\n"));
+        match &excerpt.columns {
+            Some(cols) if cols.start < kept => {
+                let lead: String = excerpt.text[..cols.start]
+                    .chars()
+                    .map(|c| if c == '\t' { '\t' } else { ' ' })
+                    .collect();
+                let width = excerpt.text[cols.start..cols.end.min(kept)]
+                    .chars()
+                    .count()
+                    .max(1);
+                out.push_str(&format!("{pad} | {lead}{}\n", "^".repeat(width)));
+            }
+            _ => out.push_str(&format!("{pad} |\n")),
         }
     }
     out
@@ -104,21 +103,34 @@ mod tests {
     #[test]
     fn long_lines_are_cut_on_a_character_boundary() {
         let line = "é".repeat(300);
-        let shown = snippet(&line);
+        let (shown, _) = snippet(&line);
         assert_eq!(shown.chars().count(), 202);
         assert!(shown.ends_with(" …"));
-        assert_eq!(snippet("short"), "short");
+        assert_eq!(snippet("short").0, "short");
     }
 
     #[test]
     fn the_offending_line_is_shown_under_the_location() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("graph.toml"), "[project]\njbos = 2\n").unwrap();
-        let e = ProjectError::at("graph.toml", 2, "unknown field `jbos`");
-        let text = render_project_error(dir.path(), &e);
+        let e = ProjectError::at_line(
+            "graph.toml",
+            "[project]\njbos = 2\n",
+            2,
+            "unknown field `jbos`",
+        );
         assert_eq!(
-            text,
+            render_project_error(&e),
             "error: unknown field `jbos`\n  --> graph.toml:2\n  |\n2 | jbos = 2\n  |\n"
+        );
+    }
+
+    #[test]
+    fn a_span_is_underlined() {
+        let text = "[image.a]\ntags = [\"ok\", \"not ok\"]\n";
+        let at = text.find("\"not ok\"").unwrap();
+        let e = ProjectError::at_span("graph.toml", text, at..at + 8, "bad tag");
+        assert_eq!(
+            render_project_error(&e),
+            "error: bad tag\n  --> graph.toml:2\n  |\n2 | tags = [\"ok\", \"not ok\"]\n  |               ^^^^^^^^\n"
         );
     }
 }

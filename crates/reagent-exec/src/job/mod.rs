@@ -66,7 +66,7 @@ pub enum JobError {
         /// The Containerfile.
         file: PathBuf,
         /// What the parser said.
-        source: reagent_containerfile::ParseError,
+        source: reagent_graph::ContainerfileError,
     },
     /// The image's label tests failed: it was not tagged or pushed.
     #[error("{failed} of {total} tests failed; the image was not tagged or pushed")]

@@ -135,7 +135,10 @@ impl Loader<'_> {
         };
         let lower = target.get_ref().to_ascii_lowercase();
         let stages = &read.analysis.stages;
-        if stages.iter().any(|s| s.name.as_deref() == Some(lower.as_str())) {
+        if stages
+            .iter()
+            .any(|s| s.name.as_deref() == Some(lower.as_str()))
+        {
             return Ok(());
         }
         let named: Vec<&str> = stages.iter().filter_map(|s| s.name.as_deref()).collect();
@@ -178,9 +181,9 @@ impl Loader<'_> {
             }
             other => ProjectError::in_file(relative(self.root, &folder.context), other.to_string()),
         })?;
-        let entries = ctx
-            .entries(&read.analysis.context_sources)
-            .map_err(|e| ProjectError::at_line(&cf_rel, &read.text, e.line, e.problem.to_string()))?;
+        let entries = ctx.entries(&read.analysis.context_sources).map_err(|e| {
+            ProjectError::at_line(&cf_rel, &read.text, e.line, e.problem.to_string())
+        })?;
         for e in entries {
             inputs.hash(Label::with(InputClass::Context, &e.subject()), e.hash, None);
         }
@@ -248,7 +251,9 @@ impl Loader<'_> {
         let cf_rel = relative(self.root, &read.file);
         let mut parents = Vec::new();
         for r in &read.analysis.references {
-            match classify(&r.resolved, shared.registry, |n| shared.names.contains_key(n)) {
+            match classify(&r.resolved, shared.registry, |n| {
+                shared.names.contains_key(n)
+            }) {
                 Referent::Node(n) => parents.push((n.to_string(), r.resolved.clone(), r.line)),
                 Referent::UnknownLocal(n) => errors.push(ProjectError::at_line(
                     &cf_rel,

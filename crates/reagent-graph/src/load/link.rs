@@ -8,7 +8,9 @@ use super::{Draft, Loader};
 use crate::config::CONFIG_FILE;
 use crate::error::{relative, ProjectError, ProjectErrors};
 use crate::graph::{Cycle, Graph};
-use crate::model::{InputClass, Key, Label, Manifest, ManifestBuilder, Node, NodeId, NodeKind, Recipe};
+use crate::model::{
+    InputClass, Key, Label, Manifest, ManifestBuilder, Node, NodeId, NodeKind, Recipe,
+};
 
 /// Where an edge `(child, parent)` is written: a file and line.
 type Sites = HashMap<(String, String), (PathBuf, usize)>;

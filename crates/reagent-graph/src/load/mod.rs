@@ -142,7 +142,11 @@ struct Draft {
 
 impl Loader<'_> {
     /// An error at bytes `span` of `graph.toml`.
-    fn config_error(&self, span: std::ops::Range<usize>, message: impl Into<String>) -> ProjectError {
+    fn config_error(
+        &self,
+        span: std::ops::Range<usize>,
+        message: impl Into<String>,
+    ) -> ProjectError {
         ProjectError::at_span(CONFIG_FILE, self.config_text, span, message)
     }
 

@@ -36,7 +36,8 @@ impl Loader<'_> {
         let report = match reagent_snapshot::identify(&tree, &opts) {
             Ok(r) => r,
             Err(e) => {
-                errors.push(self.config_error(path.span(), format!("cannot identify snapshot: {e}")));
+                errors
+                    .push(self.config_error(path.span(), format!("cannot identify snapshot: {e}")));
                 return None;
             }
         };

@@ -51,9 +51,7 @@ impl Loader<'_> {
             errors.push(ProjectError::in_file(&rel, msg));
             return None;
         }
-        let text = read_text(&file, &rel)
-            .map_err(|e| errors.push(e))
-            .ok()?;
+        let text = read_text(&file, &rel).map_err(|e| errors.push(e)).ok()?;
         let spec = reagent_catalyst::parse(&text, &self.config.stages.vars)
             .map_err(|e| errors.push(ProjectError::at_line(&rel, &text, e.line(), e.to_string())))
             .ok()?;

@@ -3,44 +3,38 @@
 //! filesystem (nothing runs inside the images).
 
 use reagent_backend::Backend;
-use reagent_exec::audit::{self, AuditError, Finding, ImageFinding, Severity};
+use reagent_exec::audit::{self, AuditError, Finding};
 use reagent_exec::{junit, names};
 
-use super::{build::backend, image_targets, out};
+use super::image_targets;
 use crate::cli::{AuditArgs, Cli};
+use crate::output::tables::{self, ImageFinding};
+use crate::output::{self, plural};
 use crate::report::Failure;
 
 fn setup_error(e: AuditError) -> Failure {
     match e {
-        AuditError::Backend { .. } | AuditError::Vdb { .. } | AuditError::Symlink { .. } => {
-            Failure::Failed(e.to_string())
-        }
+        AuditError::Backend { .. } | AuditError::Vdb { .. } => Failure::Failed(e.to_string()),
         _ => Failure::Usage(e.to_string()),
     }
 }
 
 /// `reagent audit REGEX...`.
-pub fn audit(cli: &Cli, args: &AuditArgs) -> Result<(), Failure> {
-    let fail_on: Option<Severity> = args
-        .fail_on
-        .as_deref()
-        .map(audit::parse_severity)
-        .transpose()
-        .map_err(Failure::Usage)?;
-    let project = crate::load(cli)?;
-    let selected = image_targets(&project, &args.targets)?;
-    let adv = audit::load(&project, args.arch.as_deref()).map_err(setup_error)?;
-
-    let backend = backend(&project);
-    let images = backend
-        .images()
-        .map_err(|e| Failure::Failed(e.to_string()))?;
-    let graph = &project.graph;
+pub fn run(cli: &Cli, args: &AuditArgs) -> Result<(), Failure> {
+    let loaded = crate::load(cli)?;
+    let project = &loaded.project;
+    let selected = image_targets(&project.graph, &args.targets)?;
+    let adv = audit::load(project, args.arch.as_deref()).map_err(setup_error)?;
+    let backend = crate::backend(project);
     let mut targets = Vec::new();
     for id in &selected {
-        let node = graph.node(*id);
+        let node = project.graph.node(*id);
         let reference = names::local_ref(node);
-        if !images.iter().any(|i| i.names.contains(&reference)) {
+        let present = backend
+            .inspect(&reference)
+            .map_err(|e| Failure::Failed(e.to_string()))?
+            .is_some();
+        if !present {
             return Err(Failure::Usage(format!(
                 "{} is not built with its current key ({reference} is not in local storage): run `reagent build {}` first",
                 node.name, node.name
@@ -54,16 +48,16 @@ pub fn audit(cli: &Cli, args: &AuditArgs) -> Result<(), Failure> {
         let findings = audit::audit_image(&backend, &reference, &adv).map_err(setup_error)?;
         results.push((name, reference, findings));
     }
-
     if let Some(path) = &args.junit {
         let cases: Vec<junit::Case> = results
             .iter()
-            .flat_map(|(name, _, findings)| audit::cases_failing_at(name, findings, &adv, fail_on))
+            .flat_map(|(name, _, findings)| {
+                audit::cases_failing_at(name, findings, &adv, args.fail_on)
+            })
             .collect();
         junit::write(path, "reagent audit", &cases)
             .map_err(|e| Failure::Failed(format!("cannot write {}: {e}", path.display())))?;
     }
-
     let rows: Vec<ImageFinding<'_>> = results
         .iter()
         .flat_map(|(name, reference, findings)| {
@@ -75,14 +69,13 @@ pub fn audit(cli: &Cli, args: &AuditArgs) -> Result<(), Failure> {
         })
         .collect();
     if args.json {
-        out(&format!("{}\n", audit::findings_json(&rows)))?;
+        output::stdout(&format!("{}\n", tables::findings_json(&rows)));
     } else if !rows.is_empty() {
-        out(&table(&rows))?;
+        output::stdout(&tables::findings(&rows));
     }
-
     let failing = rows
         .iter()
-        .filter(|r| audit::fails(r.finding, fail_on))
+        .filter(|r| r.finding.fails_at(args.fail_on))
         .count();
     eprintln!(
         "audited {} image{} against {} advisories ({}, from {}): {} finding{}",
@@ -95,7 +88,7 @@ pub fn audit(cli: &Cli, args: &AuditArgs) -> Result<(), Failure> {
         plural(rows.len()),
     );
     if failing > 0 {
-        let threshold = match fail_on {
+        let threshold = match args.fail_on {
             Some(s) => format!(" at or above {s}"),
             None => String::new(),
         };
@@ -105,64 +98,4 @@ pub fn audit(cli: &Cli, args: &AuditArgs) -> Result<(), Failure> {
         )));
     }
     Ok(())
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-/// Aligned columns: image, GLSA id, severity, package, installed version,
-/// unaffected ranges, title.
-fn table(rows: &[ImageFinding<'_>]) -> String {
-    let header = [
-        "IMAGE",
-        "GLSA",
-        "SEVERITY",
-        "PACKAGE",
-        "INSTALLED",
-        "UNAFFECTED",
-        "TITLE",
-    ];
-    let mut lines: Vec<[String; 7]> = vec![header.map(str::to_string)];
-    for r in rows {
-        let f = r.finding;
-        let unaffected = if f.unaffected.is_empty() {
-            "-".to_string()
-        } else {
-            f.unaffected.join(" ")
-        };
-        lines.push([
-            r.image.to_string(),
-            f.glsa_id.clone(),
-            f.severity.to_string(),
-            f.package.clone(),
-            f.installed.to_string(),
-            unaffected,
-            f.title.clone(),
-        ]);
-    }
-    let mut widths = [0usize; 7];
-    for line in &lines {
-        for (w, cell) in widths.iter_mut().zip(line) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut text = String::new();
-    for line in &lines {
-        let mut row = String::new();
-        for (i, cell) in line.iter().enumerate() {
-            if i + 1 == line.len() {
-                row.push_str(cell);
-            } else {
-                row.push_str(&format!("{cell:<width$}  ", width = widths[i]));
-            }
-        }
-        text.push_str(row.trim_end());
-        text.push('\n');
-    }
-    text
 }

@@ -14,86 +14,42 @@
 use std::collections::BTreeSet;
 
 use reagent_backend::{Backend, LABEL_KEY, LABEL_NODE};
-use reagent_exec::audit::{self, Change, Installed};
-use reagent_graph::Project;
-use reagent_state::BuildLog;
+use reagent_exec::audit::{self, Installed};
+use reagent_exec::names::{local_ref_of, short_key};
+use reagent_gentoo::Change;
+use reagent_state::History;
 use serde_json::{json, Value};
 
-use super::{build::backend, out};
+use super::node_named;
 use crate::cli::{Cli, DiffArgs};
+use crate::output;
 use crate::report::Failure;
 
-/// Shortest key prefix accepted on the command line.
-const MIN_PREFIX: usize = 4;
-
 /// `reagent diff`.
-pub fn diff(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
-    let project = crate::load(cli)?;
-    let node = project.graph.by_name(&args.image).ok_or_else(|| {
-        Failure::Usage(format!(
-            "no node named `{}` (try `reagent graph` to list them)",
-            args.image
-        ))
-    })?;
-    let recorded = recorded_keys(&project, &node.name);
-    let backend = backend(&project);
-    let images = backend
-        .images()
-        .map_err(|e| Failure::Failed(e.to_string()))?;
+pub fn run(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
+    let loaded = crate::load(cli)?;
+    let node = node_named(&loaded.project.graph, &args.image)?;
+    let history = History::load(&loaded.state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
+    let backend = crate::backend(&loaded.project);
+    let (old, new) = builds(&history, &backend, &node.name, args)?;
 
-    let (old, new) = match (&args.old, &args.new) {
-        (None, _) => match recorded.as_slice() {
-            [newest, previous, ..] => (previous.clone(), newest.clone()),
-            _ => {
-                return Err(Failure::Usage(format!(
-                    "{} has {} successful build{} recorded; a diff needs two (build it again after a change, or name two keys: reagent diff {} OLD NEW)",
-                    node.name,
-                    recorded.len(),
-                    if recorded.len() == 1 { "" } else { "s" },
-                    node.name
-                )))
-            }
-        },
-        (Some(old), new) => {
-            let mut candidates = recorded.clone();
-            for image in &images {
-                if image.labels.get(LABEL_NODE) == Some(&node.name) {
-                    if let Some(key) = image.labels.get(LABEL_KEY) {
-                        if !candidates.contains(key) {
-                            candidates.push(key.clone());
-                        }
-                    }
-                }
-            }
-            let old = resolve(&node.name, old, &candidates)?;
-            let new = match new {
-                Some(new) => resolve(&node.name, new, &candidates)?,
-                None => recorded.first().cloned().ok_or_else(|| {
-                    Failure::Usage(format!(
-                        "{} has no successful build recorded: name the newer key too",
-                        node.name
-                    ))
-                })?,
-            };
-            (old, new)
-        }
-    };
-
-    let short = |key: &str| short_key(key).to_string();
-    let reference = |key: &str| format!("localhost/{}:{}", node.name, short(key));
     let mut lists = Vec::new();
     for key in [&old, &new] {
-        let r = reference(key);
-        if !images.iter().any(|i| i.names.contains(&r)) {
+        let r = local_ref_of(&node.name, key);
+        let present = backend
+            .inspect(&r)
+            .map_err(|e| Failure::Failed(e.to_string()))?
+            .is_some();
+        if !present {
             return Err(Failure::Usage(format!(
                 "build {} of {} is no longer in local storage ({r} not found)",
-                short(key),
+                short_key(key),
                 node.name
             )));
         }
         lists.push(audit::installed(&backend, &r).map_err(|e| Failure::Failed(e.to_string()))?);
     }
-    let d = audit::diff_packages(&lists[0], &lists[1]);
+    let d = reagent_gentoo::diff(&lists[0], &lists[1]);
 
     if args.json {
         let doc = json!({
@@ -104,9 +60,9 @@ pub fn diff(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
             "removed": d.removed.iter().map(package_json).collect::<Vec<_>>(),
             "changed": d.changed.iter().map(change_json).collect::<Vec<_>>(),
         });
-        return out(&format!("{doc}\n"));
+        output::stdout(&format!("{doc}\n"));
+        return Ok(());
     }
-
     let mut lines: Vec<(String, u8, String)> = Vec::new();
     lines.extend(
         d.removed
@@ -122,8 +78,8 @@ pub fn diff(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
     lines.sort();
     let mut text = format!(
         "diff {name}/{} {name}/{}\n",
-        short(&old),
-        short(&new),
+        short_key(&old),
+        short_key(&new),
         name = node.name
     );
     for (_, _, line) in &lines {
@@ -133,59 +89,52 @@ pub fn diff(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
     if d.is_empty() {
         eprintln!("no package changes");
     }
-    out(&text)
+    output::stdout(&text);
+    Ok(())
 }
 
-/// Distinct keys of the node's successful (built or pulled) records, newest first.
-fn recorded_keys(project: &Project, node: &str) -> Vec<String> {
-    let log_file = project.state_dir.join(reagent_state::BUILD_LOG_FILE);
-    if !log_file.is_file() {
-        return Vec::new();
-    }
-    let Ok(log) = BuildLog::open(&project.state_dir) else {
-        return Vec::new();
+/// The two builds to compare, as full keys: the two newest recorded successful
+/// builds by default, or the builds whose keys start with the given prefixes
+/// (recorded builds, and images in local storage labelled with the node).
+fn builds(
+    history: &History,
+    backend: &dyn Backend,
+    node: &str,
+    args: &DiffArgs,
+) -> Result<(String, String), Failure> {
+    let recorded = history.successful_keys(node);
+    let Some(old) = &args.old else {
+        return match recorded.as_slice() {
+            [newest, previous, ..] => Ok((previous.to_string(), newest.to_string())),
+            _ => Err(Failure::Usage(format!(
+                "{node} has {} successful build{} recorded; a diff needs two (build it again after a change, or name two keys: reagent diff {node} OLD NEW)",
+                recorded.len(),
+                output::plural(recorded.len()),
+            ))),
+        };
     };
-    let mut keys: Vec<String> = Vec::new();
-    for r in log.records().into_iter().rev() {
-        if r.node == node && r.outcome.is_success() && !keys.contains(&r.key) {
-            keys.push(r.key);
-        }
-    }
-    keys
-}
-
-/// The one candidate key starting with `prefix` (at least 4 hex digits).
-fn resolve(node: &str, prefix: &str, candidates: &[String]) -> Result<String, Failure> {
-    let valid = prefix.len() >= MIN_PREFIX && prefix.chars().all(|c| c.is_ascii_hexdigit());
-    if !valid {
-        return Err(Failure::Usage(format!(
-            "`{prefix}` is not a key prefix: give at least {MIN_PREFIX} hex digits of a build's key"
-        )));
-    }
-    let prefix = prefix.to_ascii_lowercase();
-    let found: Vec<&String> = candidates
-        .iter()
-        .filter(|k| k.starts_with(&prefix))
+    let local: Vec<String> = backend
+        .images()
+        .map_err(|e| Failure::Failed(e.to_string()))?
+        .into_iter()
+        .filter(|i| i.labels.get(LABEL_NODE).map(String::as_str) == Some(node))
+        .filter_map(|i| i.labels.get(LABEL_KEY).cloned())
         .collect();
-    match found.as_slice() {
-        [one] => Ok((*one).clone()),
-        [] => Err(Failure::Usage(format!(
-            "no build of {node} has a key starting with `{prefix}`"
-        ))),
-        many => Err(Failure::Usage(format!(
-            "`{prefix}` matches {} builds of {node}: {}; give more digits",
-            many.len(),
-            many.iter()
-                .map(|k| short_key(k))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))),
-    }
-}
-
-/// The first 16 characters of a key, as image tags show it (the whole text if shorter).
-fn short_key(key: &str) -> &str {
-    key.char_indices().nth(16).map_or(key, |(i, _)| &key[..i])
+    let resolve = |prefix: &str| {
+        history
+            .resolve_key(node, prefix, &local)
+            .map_err(|e| Failure::Usage(e.to_string()))
+    };
+    let old = resolve(old)?;
+    let new = match &args.new {
+        Some(new) => resolve(new)?,
+        None => recorded.first().map(|k| k.to_string()).ok_or_else(|| {
+            Failure::Usage(format!(
+                "{node} has no successful build recorded: name the newer key too"
+            ))
+        })?,
+    };
+    Ok((old, new))
 }
 
 fn slot(p: &Installed) -> String {

@@ -1,38 +1,34 @@
-//! `reagent prune`: remove local images no current key needs.
+//! `reagent prune`: remove this project's local images that no current key needs.
 
 use reagent_backend::Backend;
+use reagent_exec::names::short_key;
 use reagent_exec::prune::candidates;
-use reagent_state::{BuildLog, StateLock};
+use reagent_state::{History, StateLock};
 
-use super::build::backend;
-use super::out;
 use crate::cli::{Cli, PruneArgs};
+use crate::output;
 use crate::report::Failure;
 
 /// `reagent prune [--keep N] [-n]`.
-pub fn prune(cli: &Cli, args: &PruneArgs) -> Result<(), Failure> {
-    let project = crate::load(cli)?;
+pub fn run(cli: &Cli, args: &PruneArgs) -> Result<(), Failure> {
+    let loaded = crate::load(cli)?;
+    let project = &loaded.project;
+    let state_dir = &loaded.state_dir;
     // A build running meanwhile may be about to use an image: share its lock.
-    std::fs::create_dir_all(&project.state_dir).map_err(|e| {
-        Failure::Failed(format!(
-            "cannot create {}: {e}",
-            project.state_dir.display()
-        ))
-    })?;
-    let _lock = StateLock::acquire(&project.state_dir, true, |msg| eprintln!("{msg}"))
+    std::fs::create_dir_all(state_dir)
+        .map_err(|e| Failure::Failed(format!("cannot create {}: {e}", state_dir.display())))?;
+    let _lock = StateLock::acquire(state_dir, true, |msg| eprintln!("{msg}"))
         .map_err(|e| Failure::Failed(e.to_string()))?;
-    let records = BuildLog::open(&project.state_dir)
-        .map(|log| log.records())
-        .unwrap_or_default();
-    let backend = backend(&project);
+    let history = History::load(state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
+    let backend = crate::backend(project);
     let images = backend
         .images()
         .map_err(|e| Failure::Failed(e.to_string()))?;
-    let doomed = candidates(&project.graph, &images, &records, args.keep);
+    let doomed = candidates(project, &images, &history.key_recency(), args.keep);
     let mut text = String::new();
     let mut failed = Vec::new();
     for c in &doomed {
-        let short = c.key.get(..16).unwrap_or(&c.key);
+        let short = short_key(&c.key);
         let verb = if args.dry_run {
             "would remove"
         } else {
@@ -60,7 +56,7 @@ pub fn prune(cli: &Cli, args: &PruneArgs) -> Result<(), Failure> {
         },
         doomed.len() - failed.len()
     ));
-    out(&text)?;
+    output::stdout(&text);
     if failed.is_empty() {
         Ok(())
     } else {

@@ -3,33 +3,37 @@
 use std::time::Duration;
 
 use reagent_backend::{Backend, Cancel};
-use reagent_exec::{junit, label_tests, names, plan::local_keys};
+use reagent_exec::{junit, label_tests, names};
 use reagent_graph::Recipe;
 
-use super::{build::backend, image_targets};
+use super::image_targets;
 use crate::cli::{Cli, TestArgs};
+use crate::output::{self, tables};
 use crate::report::Failure;
 
 /// `reagent test REGEX...`.
-pub fn test(cli: &Cli, args: &TestArgs) -> Result<(), Failure> {
-    let project = crate::load(cli)?;
-    let graph = &project.graph;
-    let selected = image_targets(&project, &args.targets)?;
-
-    let backend = backend(&project);
-    let images = backend
-        .images()
-        .map_err(|e| Failure::Failed(e.to_string()))?;
-    let local = local_keys(&images);
+pub fn run(cli: &Cli, args: &TestArgs) -> Result<(), Failure> {
+    let loaded = crate::load(cli)?;
+    let graph = &loaded.project.graph;
+    let selected = image_targets(graph, &args.targets)?;
+    let backend = crate::backend(&loaded.project);
     let cancel = Cancel::new();
-    let _ = signal_hook::flag::register(signal_hook::consts::SIGINT, cancel.flag());
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, cancel.flag())
+            .map_err(|e| Failure::Failed(format!("cannot handle signal {signal}: {e}")))?;
+    }
     let mut cases = Vec::new();
     for id in selected {
         let node = graph.node(id);
         let Recipe::Image(image) = &node.recipe else {
             continue;
         };
-        let Some(found) = local.get(&node.key.hex()) else {
+        let reference = names::local_ref(node);
+        let found = backend
+            .inspect(&reference)
+            .map_err(|e| Failure::Failed(e.to_string()))?
+            .filter(|i| i.labels.get(reagent_backend::LABEL_KEY) == Some(&node.key.hex()));
+        let Some(found) = found else {
             return Err(Failure::Usage(format!(
                 "{} is not built with its current key {}; run `reagent build {}` first",
                 node.name,
@@ -39,7 +43,7 @@ pub fn test(cli: &Cli, args: &TestArgs) -> Result<(), Failure> {
         };
         let specs = label_tests::specs(&found.labels, &image.tests);
         let log = reagent_state::log_path(
-            &project.state_dir,
+            &loaded.state_dir,
             &format!("{}-test", node.name),
             &node.key.short(),
         )
@@ -47,27 +51,30 @@ pub fn test(cli: &Cli, args: &TestArgs) -> Result<(), Failure> {
         let ran = label_tests::run(
             &backend,
             &node.name,
-            &names::local_ref(node),
+            &reference,
             &specs,
             Duration::from_secs(args.timeout),
             &log,
             &cancel,
         )
-        .map_err(|e| Failure::Failed(e.to_string()))?;
+        .map_err(|e| match e {
+            reagent_backend::BackendError::Interrupted => Failure::Interrupted,
+            other => Failure::Failed(other.to_string()),
+        })?;
         cases.extend(ran);
     }
-    print!("{}", label_tests::table(&cases));
+    output::stdout(&tables::cases(&cases));
     if let Some(path) = &args.junit {
         junit::write(path, "reagent test", &cases)
             .map_err(|e| Failure::Failed(format!("cannot write {}: {e}", path.display())))?;
     }
-    if label_tests::all_passed(&cases) {
+    let failed = cases
+        .iter()
+        .filter(|c| c.outcome != junit::CaseOutcome::Passed)
+        .count();
+    if failed == 0 {
         Ok(())
     } else {
-        let failed = cases
-            .iter()
-            .filter(|c| c.outcome != junit::CaseOutcome::Passed)
-            .count();
         Err(Failure::Failed(format!(
             "{failed} of {} tests failed",
             cases.len()

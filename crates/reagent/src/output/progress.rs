@@ -1,4 +1,4 @@
-//! Rendering events: progress bars on a terminal, plain lines otherwise, or
+//! Showing a run's events: progress bars on a terminal, plain lines otherwise, or
 //! newline-delimited JSON. One [`Reporter`] owns the output for a whole run.
 
 use std::collections::HashMap;
@@ -6,8 +6,8 @@ use std::io::Write;
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-
-use crate::events::Event;
+use reagent_exec::events::{Event, StepKind, Summary};
+use reagent_exec::run::default_weight;
 
 /// Consumes a run's events.
 pub trait Reporter {
@@ -22,14 +22,14 @@ pub struct Plain<W: Write> {
 }
 
 impl<W: Write> Plain<W> {
-    /// Lines to `out`; `verbose` also shows each build's output.
+    /// Lines to `out`; `verbose` also shows each build's steps.
     pub fn new(out: W, verbose: bool) -> Self {
         Plain { out, verbose }
     }
 }
 
 /// The line a finished run prints, e.g. `3 built, 1 up to date, ... in 4.2s`.
-pub fn summary_line(s: &crate::events::Summary) -> String {
+pub fn summary_line(s: &Summary) -> String {
     let mut parts = vec![format!("{} built", s.built)];
     for (n, what) in [
         (s.pulled, "pulled"),
@@ -40,6 +40,9 @@ pub fn summary_line(s: &crate::events::Summary) -> String {
     ] {
         parts.push(format!("{n} {what}"));
     }
+    if s.record_errors > 0 {
+        parts.push(format!("{} not recorded", s.record_errors));
+    }
     let mut line = format!("{} in {:.2}s", parts.join(", "), s.wall.as_secs_f64());
     if s.interrupted {
         line.push_str(" (interrupted)");
@@ -49,9 +52,9 @@ pub fn summary_line(s: &crate::events::Summary) -> String {
 
 fn plain_line(event: &Event, verbose: bool) -> Option<String> {
     Some(match event {
-        Event::Plan { .. } => return None,
-        Event::UpToDate { node, place } => format!("up to date  {node} ({place})"),
-        Event::Started { node, action } => format!("{action:<11} {node}"),
+        Event::Plan { .. } | Event::Tested { .. } => return None,
+        Event::UpToDate { node, place } => format!("up to date  {node} ({})", place.as_str()),
+        Event::Started { node, action } => format!("{:<11} {node}", action.as_str()),
         Event::Step { node, n, of, text } if verbose => format!("{node}: STEP {n}/{of}: {text}"),
         Event::Step { .. } => return None,
         Event::Output { node, line } => format!("{node}: {line}"),
@@ -59,13 +62,11 @@ fn plain_line(event: &Event, verbose: bool) -> Option<String> {
             node,
             action,
             duration,
-        } => {
-            format!(
-                "{:<11} {node} in {:.2}s",
-                past(action),
-                duration.as_secs_f64()
-            )
-        }
+        } => format!(
+            "{:<11} {node} in {:.2}s",
+            action.past(),
+            duration.as_secs_f64()
+        ),
         Event::Failed {
             node,
             action,
@@ -74,24 +75,18 @@ fn plain_line(event: &Event, verbose: bool) -> Option<String> {
             ..
         } => match log {
             Some(log) => format!(
-                "FAILED      {node} ({action}): {error}\n            log: {}",
+                "FAILED      {node} ({}): {error}\n            log: {}",
+                action.as_str(),
                 log.display()
             ),
-            None => format!("FAILED      {node} ({action}): {error}"),
+            None => format!("FAILED      {node} ({}): {error}", action.as_str()),
         },
         Event::Skipped { node, because } => format!("skipped     {node}: {because}"),
+        Event::RecordFailed { node, error } => {
+            format!("NOT RECORDED {node}: the build record could not be written: {error}")
+        }
         Event::Summary(s) => summary_line(s),
     })
-}
-
-fn past(action: &str) -> &'static str {
-    match action {
-        "build" => "built",
-        "pull" => "pulled",
-        "push" => "pushed",
-        "test" => "tested",
-        _ => "done",
-    }
 }
 
 impl<W: Write> Reporter for Plain<W> {
@@ -133,12 +128,11 @@ pub struct Bars {
     default_weight: Duration,
     total: usize,
     done: usize,
-    verbose: bool,
 }
 
 impl Bars {
     /// Bars on stderr; `weights` are the expected durations per node name.
-    pub fn new(weights: HashMap<String, Duration>, verbose: bool) -> Self {
+    pub fn new(weights: HashMap<String, Duration>) -> Self {
         let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
         let overall = multi.add(ProgressBar::new(0));
         overall.set_style(
@@ -154,17 +148,17 @@ impl Bars {
             default_weight,
             total: 0,
             done: 0,
-            verbose,
         }
     }
 
     fn weight(&self, node: &str) -> u64 {
-        self.weights
+        let ms = self
+            .weights
             .get(node)
             .copied()
             .unwrap_or(self.default_weight)
-            .as_millis()
-            .max(1) as u64
+            .as_millis();
+        u64::try_from(ms).unwrap_or(u64::MAX).max(1)
     }
 
     fn println(&self, line: &str) {
@@ -172,21 +166,14 @@ impl Bars {
     }
 }
 
-/// The weight of a node never built: the median of known ones, else 10 s.
-pub fn default_weight(weights: &HashMap<String, Duration>) -> Duration {
-    let mut known: Vec<Duration> = weights.values().copied().collect();
-    known.sort();
-    known
-        .get(known.len() / 2)
-        .copied()
-        .unwrap_or(Duration::from_secs(10))
-}
-
 impl Reporter for Bars {
     fn report(&mut self, event: &Event) {
         match event {
             Event::Plan { steps } => {
-                let work: Vec<_> = steps.iter().filter(|s| s.action != "up-to-date").collect();
+                let work: Vec<_> = steps
+                    .iter()
+                    .filter(|s| s.action != StepKind::UpToDate)
+                    .collect();
                 self.total = work.len();
                 let len = work.iter().map(|s| self.weight(&s.node)).sum();
                 self.overall.set_length(len);
@@ -201,7 +188,7 @@ impl Reporter for Bars {
                         .unwrap_or_else(|_| ProgressStyle::default_spinner()),
                 );
                 bar.set_prefix(node.clone());
-                bar.set_message(action.clone());
+                bar.set_message(action.as_str());
                 bar.enable_steady_tick(Duration::from_millis(120));
                 self.running.insert(node.clone(), bar);
             }
@@ -209,11 +196,7 @@ impl Reporter for Bars {
                 if let Some(bar) = self.running.get(node) {
                     bar.set_message(format!("STEP {n}/{of}: {text}"));
                 }
-                if self.verbose {
-                    self.println(&format!("{node}: STEP {n}/{of}: {text}"));
-                }
             }
-            Event::Output { node, line } => self.println(&format!("{node}: {line}")),
             Event::Finished { node, .. } | Event::Failed { node, .. } => {
                 if let Some(bar) = self.running.remove(node) {
                     bar.finish_and_clear();
@@ -234,7 +217,7 @@ impl Reporter for Bars {
                 }
             }
             other => {
-                if let Some(line) = plain_line(other, self.verbose) {
+                if let Some(line) = plain_line(other, false) {
                     self.println(&line);
                 }
             }
@@ -245,7 +228,7 @@ impl Reporter for Bars {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::events::Summary;
+    use reagent_exec::events::Work;
 
     #[test]
     fn plain_lines_name_node_and_log() {
@@ -253,7 +236,7 @@ mod tests {
         let mut r = Plain::new(&mut out, false);
         r.report(&Event::Started {
             node: "app".into(),
-            action: "build".into(),
+            action: Work::Build,
         });
         r.report(&Event::Step {
             node: "app".into(),
@@ -263,7 +246,7 @@ mod tests {
         });
         r.report(&Event::Failed {
             node: "app".into(),
-            action: "build".into(),
+            action: Work::Build,
             error: "RUN exited 1".into(),
             log: Some("/p/.reagent/logs/app-0123.log".into()),
             duration: Duration::from_millis(1500),
@@ -280,7 +263,7 @@ mod tests {
         let mut out = Vec::new();
         Json::new(&mut out).report(&Event::Finished {
             node: "base".into(),
-            action: "build".into(),
+            action: Work::Build,
             duration: Duration::from_millis(1234),
         });
         let v: serde_json::Value = serde_json::from_slice(&out).unwrap();
@@ -303,15 +286,5 @@ mod tests {
             "2 built, 0 pulled, 0 pushed, 3 up to date, 0 skipped, 1 failed in 2.50s"
         );
         assert!(!s.ok());
-    }
-
-    #[test]
-    fn default_weight_is_the_median() {
-        let w: HashMap<String, Duration> = [("a", 1), ("b", 5), ("c", 9)]
-            .iter()
-            .map(|(n, s)| (n.to_string(), Duration::from_secs(*s)))
-            .collect();
-        assert_eq!(default_weight(&w), Duration::from_secs(5));
-        assert_eq!(default_weight(&HashMap::new()), Duration::from_secs(10));
     }
 }

@@ -1,0 +1,194 @@
+//! Building an image: its Containerfile pinned to its parents' exact builds, then
+//! (with `-t`/`-T`) its label tests and its audit, before it is tagged.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use reagent_backend::{BuildProgress, BuildRequest};
+use reagent_graph::{ImageRecipe, Node};
+
+use super::{write_file, AuditGate, Gathered, JobContext, JobError};
+use crate::events::{CaseEvent, Event};
+use crate::junit::CaseOutcome;
+use crate::{label_tests, names};
+
+impl JobContext<'_> {
+    pub(super) fn build_image(
+        &self,
+        node: &Node,
+        image: &ImageRecipe,
+        log: &Path,
+        progress: &mut dyn FnMut(BuildProgress),
+        emit: &dyn Fn(Event),
+        gathered: &mut Gathered,
+    ) -> Result<(), JobError> {
+        let mut req = self.image_request(node, image, log)?;
+        if self.tests.is_none() && self.audit.is_none() {
+            self.backend.build(&req, self.cancel, progress)?;
+            return Ok(());
+        }
+        // Untagged until its tests and audit pass: an image that fails them
+        // never carries the key tag, so it never counts as built.
+        req.tags.clear();
+        let id = self.backend.build(&req, self.cancel, progress)?;
+        let before = gathered.cases.len();
+        let gate = self.gate(node, image, &id, log, gathered);
+        let cases = &gathered.cases[before..];
+        if !cases.is_empty() {
+            emit(Event::Tested {
+                node: node.name.clone(),
+                cases: cases.iter().map(CaseEvent::from).collect(),
+            });
+        }
+        gate?;
+        self.backend.tag(&id, &names::local_tags(node))?;
+        Ok(())
+    }
+
+    /// The tests, then the audit, of image `id`; their cases go to `gathered`.
+    fn gate(
+        &self,
+        node: &Node,
+        image: &ImageRecipe,
+        id: &str,
+        log: &Path,
+        gathered: &mut Gathered,
+    ) -> Result<(), JobError> {
+        if let Some(timeout) = self.tests {
+            self.test(node, image, id, timeout, log, gathered)?;
+        }
+        if let Some(gate) = self.audit {
+            self.audit(node, id, gate, gathered)?;
+        }
+        Ok(())
+    }
+
+    /// Run the image's label and graph.toml tests against image `id`.
+    fn test(
+        &self,
+        node: &Node,
+        image: &ImageRecipe,
+        id: &str,
+        timeout: Duration,
+        log: &Path,
+        gathered: &mut Gathered,
+    ) -> Result<(), JobError> {
+        let labels = self
+            .backend
+            .inspect(id)?
+            .map(|i| i.labels)
+            .unwrap_or_default();
+        let specs = label_tests::specs(&labels, &image.tests);
+        let cases = label_tests::run(
+            self.backend,
+            &node.name,
+            id,
+            &specs,
+            timeout,
+            log,
+            self.cancel,
+        )?;
+        let failed = cases
+            .iter()
+            .filter(|c| c.outcome != CaseOutcome::Passed)
+            .count();
+        let total = cases.len();
+        gathered.cases.extend(cases);
+        if failed > 0 {
+            return Err(JobError::Tests { failed, total });
+        }
+        Ok(())
+    }
+
+    /// Audit image `id`'s installed packages against the gate's advisories.
+    fn audit(
+        &self,
+        node: &Node,
+        id: &str,
+        gate: AuditGate<'_>,
+        gathered: &mut Gathered,
+    ) -> Result<(), JobError> {
+        let findings = crate::audit::audit_image(self.backend, id, gate.advisories)?;
+        gathered.cases.extend(crate::audit::cases_failing_at(
+            &node.name,
+            &findings,
+            gate.advisories,
+            gate.fail_on,
+        ));
+        let failing: Vec<String> = findings
+            .iter()
+            .filter(|f| f.fails_at(gate.fail_on))
+            .map(|f| format!("GLSA {} ({}-{})", f.glsa_id, f.package, f.installed))
+            .collect();
+        if !failing.is_empty() {
+            return Err(JobError::Vulnerable { findings: failing });
+        }
+        Ok(())
+    }
+
+    /// The build request: the Containerfile with references to other nodes pinned
+    /// to their exact builds (`localhost/<name>:<key16>`), written to `tmp/`.
+    fn image_request(
+        &self,
+        node: &Node,
+        image: &ImageRecipe,
+        log: &Path,
+    ) -> Result<BuildRequest, JobError> {
+        let graph = &self.project.graph;
+        let pinned: BTreeMap<&str, String> = image
+            .node_refs
+            .iter()
+            .map(|(written, id)| (written.as_str(), names::local_ref(graph.node(*id))))
+            .collect();
+        let text = image
+            .pinned_containerfile(&|r| pinned.get(r).cloned())
+            .map_err(|source| JobError::Rewrite {
+                file: image.containerfile.clone(),
+                source,
+            })?;
+        let file =
+            self.tmp_dir()?
+                .join(format!("{}-{}.Containerfile", node.name, node.key.short()));
+        write_file(&file, text.as_bytes())?;
+        // The effective USE flags reach the build as the build arg `USE`
+        // (a Containerfile declares `ARG USE` to use them), unless set by hand.
+        let mut args = image.args.clone();
+        if !image.use_flags.is_empty() {
+            args.entry("USE".to_string())
+                .or_insert_with(|| image.use_string());
+        }
+        Ok(BuildRequest {
+            name: node.name.clone(),
+            containerfile: file,
+            context: image.context.clone(),
+            args,
+            target: image.target.clone(),
+            platform: image.platform.clone(),
+            squash: image.squash,
+            labels: self.labels(node),
+            tags: names::local_tags(node),
+            log: log.to_path_buf(),
+            secrets: secret_files(image)?,
+        })
+    }
+}
+
+/// The image's secret files, each checked to exist (they are supplied per
+/// machine, e.g. by CI, so their absence is a build error, not a project one).
+fn secret_files(image: &ImageRecipe) -> Result<BTreeMap<String, PathBuf>, JobError> {
+    let mut out = BTreeMap::new();
+    for (id, path) in &image.secrets {
+        if !path.is_file() {
+            return Err(JobError::Io {
+                path: path.clone(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("secret `{id}` needs this file"),
+                ),
+            });
+        }
+        out.insert(id.clone(), path.clone());
+    }
+    Ok(out)
+}

@@ -1,0 +1,57 @@
+//! Publishing a build to the registry (the key tag first, then the moving tags)
+//! and pulling one, checking that it carries the key its tag names.
+
+use reagent_graph::Node;
+
+use super::{Gathered, JobContext, JobError};
+use crate::names;
+
+impl JobContext<'_> {
+    /// With a registry, push the key tag first, then the moving tags. (The local
+    /// moving tags were given with the build, or after its tests.)
+    pub(super) fn publish(&self, node: &Node, gathered: &mut Gathered) -> Result<(), JobError> {
+        let Some(registry) = self.registry else {
+            return Ok(());
+        };
+        let local = names::local_ref(node);
+        let remote = names::remote_ref(registry, node);
+        self.backend.push(&local, &remote, self.cancel)?;
+        gathered.registry_refs.push(remote);
+        for tag in names::moving_tags(node) {
+            let moving = names::remote_tag(registry, node, &tag);
+            self.backend.push(&local, &moving, self.cancel)?;
+            gathered.registry_refs.push(moving);
+        }
+        Ok(())
+    }
+
+    /// Pull the node's key tag and check the image is this node's build.
+    pub(super) fn pull(&self, node: &Node, gathered: &mut Gathered) -> Result<(), JobError> {
+        let Some(registry) = self.registry else {
+            return Err(JobError::Backend(
+                reagent_backend::BackendError::Unreachable("no registry to pull from".into()),
+            ));
+        };
+        let remote = names::remote_ref(registry, node);
+        let local = names::local_ref(node);
+        self.backend
+            .pull(&remote, std::slice::from_ref(&local), self.cancel)?;
+        // The tag says which key it was pushed for; the label says what the
+        // image is. A registry tag overwritten by hand (or by another project
+        // with a node of the same name) must not pass for this node's build.
+        let key = node.key.hex();
+        let carried = self
+            .backend
+            .inspect(&local)?
+            .and_then(|i| i.labels.get(reagent_backend::LABEL_KEY).cloned());
+        if carried.as_deref() != Some(key.as_str()) {
+            return Err(JobError::Foreign {
+                remote,
+                expected: key,
+                found: carried,
+            });
+        }
+        gathered.registry_refs.push(remote);
+        Ok(())
+    }
+}

@@ -1,0 +1,69 @@
+//! `reagent explain NODE`: every input of a node's key, and what changed since
+//! its last recorded build. Reads the build record; writes nothing.
+
+use std::fmt::Write;
+
+use reagent_graph::{Manifest, Node};
+use reagent_state::History;
+use serde::Deserialize;
+
+use super::node_named;
+use crate::cli::{Cli, ExplainArgs};
+use crate::output;
+use crate::report::Failure;
+
+/// `reagent explain NODE`.
+pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<(), Failure> {
+    let loaded = crate::load(cli)?;
+    let node = node_named(&loaded.project.graph, &args.node)?;
+    let history = History::load(&loaded.state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
+    let mut text = format!(
+        "{} ({}, {})\nkey      {}\nmanifest {}\ninputs:\n",
+        node.name,
+        node.kind,
+        node.path.display(),
+        node.key.hex(),
+        node.manifest.digest()
+    );
+    let width = node
+        .manifest
+        .inputs
+        .iter()
+        .map(|i| i.label.as_str().len())
+        .max()
+        .unwrap_or(0);
+    for input in &node.manifest.inputs {
+        let short = input.hash.get(..16).unwrap_or(&input.hash);
+        let shown = match &input.detail {
+            Some(d) if d != short => format!("{short}  {d}"),
+            _ => short.to_string(),
+        };
+        let _ = writeln!(text, "  {:width$}  {shown}", input.label.as_str());
+    }
+    text.push_str(&since_last_build(&history, node));
+    output::stdout(&text);
+    Ok(())
+}
+
+/// What changed since the node's last successful build, from the build record.
+fn since_last_build(history: &History, node: &Node) -> String {
+    let Some(record) = history.last_success(&node.name) else {
+        return "last build: never built\n".into();
+    };
+    let mut text = format!(
+        "last build: key {}\n",
+        reagent_exec::names::short_key(&record.key)
+    );
+    let Ok(old) = Manifest::deserialize(&record.manifest) else {
+        text.push_str("  (its inputs were recorded in a form this reagent cannot read)\n");
+        return text;
+    };
+    let changes = reagent_graph::diff::diff(&old, &node.manifest);
+    if changes.is_empty() {
+        text.push_str("  nothing changed since\n");
+    }
+    for c in changes {
+        let _ = writeln!(text, "  {c}");
+    }
+    text
+}
