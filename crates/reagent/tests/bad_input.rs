@@ -225,7 +225,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "containerfile is a FIFO",
-            "images/app/Containerfile.fifo",
+            &gt(2),
             "FIFO",
             |p: &Path| {
                 fifo(p, "images/app/Containerfile.fifo");
@@ -379,7 +379,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "unicode whitespace after continuation",
-            &app(2),
+            &app(3),
             "unterminated heredoc",
             cf(b"FROM base\n\\\n\xc2\x85\xe2\x80\x80RUN <<EOF\n"),
         ),
@@ -618,7 +618,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "unknown target stage",
-            &gt(1),
+            &gt(2),
             "target `nope`",
             toml("[image.app]\ntarget = \"nope\"\n"),
         ),
@@ -630,7 +630,7 @@ fn cases() -> Vec<Case> {
         ),
         case(
             "context is not a folder",
-            "images/01-base/hello",
+            &gt(2),
             "not a folder",
             toml("[image.app]\ncontext = \"images/01-base/hello\"\n"),
         ),

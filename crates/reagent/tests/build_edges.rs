@@ -94,13 +94,14 @@ fn a_second_build_waits_for_the_lock_or_fails_at_once_with_no_wait() {
     let p = project("", 4);
     let mut first = start_until_step(&p, &["-R", "-j1", "tools"], "sleep 4");
 
-    let started = Instant::now();
     let refused = p.run(&["build", "-R", "--no-wait", "all"]);
+    // It did not wait for the first build to end: that one is still running.
     assert!(
-        started.elapsed() < Duration::from_secs(3),
-        "--no-wait waits"
+        first.try_wait().unwrap().is_none(),
+        "--no-wait returned only after the first build ended"
     );
-    assert_eq!(refused.code, Some(2), "{}", refused.stderr);
+    // Nothing was wrong with the input: the build could not run (exit 1).
+    assert_eq!(refused.code, Some(1), "{}", refused.stderr);
     assert!(
         refused.stderr.contains(&format!("pid {}", first.id())),
         "{}",
