@@ -78,9 +78,9 @@ pub struct BuildRequest {
 
 /// A program run on the host (not in a container): catalyst, for one. argv only.
 ///
-/// It runs in a process group of its own, with stdin from `/dev/null`; its
-/// output is masked (see [`ToolRequest::secrets`]) and appended to
-/// [`ToolRequest::log`] line by line as it comes.
+/// [`Backend::run_tool`] runs it in a process group of its own, with stdin
+/// from `/dev/null`; its output is masked (see [`ToolRequest::secrets`]) and
+/// appended to [`ToolRequest::log`] line by line as it comes.
 #[derive(Debug, Clone)]
 pub struct ToolRequest {
     /// The program (a path, or a name looked up on PATH).
@@ -185,7 +185,8 @@ pub enum BackendError {
     /// A stop was asked for while it ran; it was killed.
     #[error("interrupted")]
     Interrupted,
-    /// Reading or writing a file (a log, an id file) failed.
+    /// An I/O error of reagent's own: writing a log, reading an id file,
+    /// waiting for a child process.
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }

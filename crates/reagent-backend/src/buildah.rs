@@ -1,5 +1,6 @@
 //! The real [`Backend`]: the `buildah` and `skopeo` binaries, run with argv
-//! lists (never a shell string).
+//! lists (never a shell string), and host programs for
+//! [`Backend::run_tool`], all through the crate's one process runner.
 //!
 //! Every buildah subcommand gets the same global storage flags (`--root`,
 //! `--runroot`, `--storage-driver`, then [`BuildahSettings::extra_args`]), so

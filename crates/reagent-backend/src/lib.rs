@@ -8,11 +8,14 @@
 //! spawn a process of its own.
 //!
 //! - [`buildah::Buildah`] is the real implementation. All of its processes go
-//!   through one runner: argv lists only (never a shell string), a process
-//!   group of their own, SIGTERM and then SIGKILL to the whole group when a
-//!   [`Cancel`] is set or a time limit passes, secret values masked in logs,
-//!   callbacks and errors, and output streamed to the node's log file. It puts
-//!   the same storage flags before every buildah subcommand.
+//!   through one runner: argv lists only (never a shell string), secret values
+//!   masked in everything shown. What can take long (builds, runs, imports,
+//!   pushes, pulls, registry queries, host tools) runs in a process group of
+//!   its own, streams its output line by line (to the node's log where there
+//!   is one), and is stopped as a group, SIGTERM then SIGKILL, when a
+//!   [`Cancel`] is set or a time limit passes. Short local queries (listing,
+//!   tagging, inspecting) run to completion with their output captured. It
+//!   puts the same storage flags before every buildah subcommand.
 //! - [`fake::FakeBackend`] is an in-memory, recording double for unit tests.
 //!   It starts no process; knobs decide what builds and tool runs do.
 //!
