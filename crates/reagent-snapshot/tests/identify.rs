@@ -270,7 +270,7 @@ fn second_run_hits_the_cache_for_every_file() {
     assert_eq!(second.cache_hits, second.files);
     assert_eq!(second.bytes_hashed, 0);
     assert!(
-        !second.cache_update.is_some(),
+        second.cache_update.is_none(),
         "an unchanged tree leaves the cache alone"
     );
 }

@@ -3,12 +3,11 @@
 //! hang on a FIFO), and never panic. A seeded mutation test over the bundled examples
 //! checks that random damage gives exit 0 or 2, never a panic (101) or an abort.
 
-use std::io::Read;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 /// What one run printed and returned.
 struct Run {
@@ -16,40 +15,21 @@ struct Run {
     stderr: String,
 }
 
-/// Run the binary on `dir` with `args`; a run that takes longer than `limit` is killed and
+/// Run the binary on `dir` with `args`; a run still going after `limit` is killed and
 /// fails the test (reading a FIFO or a loop would hang forever).
 fn reagent(dir: &Path, args: &[&str], limit: Duration) -> Run {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_reagent"))
+    let out = assert_cmd::Command::cargo_bin("reagent")
+        .expect("the reagent binary")
         .arg("-C")
         .arg(dir)
         .args(args)
         .env("RUST_BACKTRACE", "0")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start reagent");
-    let mut stderr = child.stderr.take().expect("stderr");
-    let reader = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = stderr.read_to_end(&mut buf);
-        String::from_utf8_lossy(&buf).into_owned()
-    });
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("reagent {args:?} in {} hung for {limit:?}", dir.display());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+        .timeout(limit)
+        .output()
+        .unwrap_or_else(|e| panic!("reagent {args:?} in {} hung: {e}", dir.display()));
     Run {
-        code: status.code(),
-        stderr: reader.join().expect("stderr reader"),
+        code: out.status.code(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
 }
 
@@ -223,19 +203,14 @@ fn cases() -> Vec<Case> {
                 symlink("nowhere", p.join(APP_CF)).unwrap();
             },
         ),
-        case(
-            "containerfile is a FIFO",
-            &gt(2),
-            "FIFO",
-            |p: &Path| {
-                fifo(p, "images/app/Containerfile.fifo");
-                write(
-                    p,
-                    "graph.toml",
-                    b"[image.app]\ncontainerfile = \"images/app/Containerfile.fifo\"\n",
-                );
-            },
-        ),
+        case("containerfile is a FIFO", &gt(2), "FIFO", |p: &Path| {
+            fifo(p, "images/app/Containerfile.fifo");
+            write(
+                p,
+                "graph.toml",
+                b"[image.app]\ncontainerfile = \"images/app/Containerfile.fifo\"\n",
+            );
+        }),
         case("graph.toml is a FIFO", "graph.toml", "FIFO", |p: &Path| {
             remove(p, "graph.toml");
             fifo(p, "graph.toml");

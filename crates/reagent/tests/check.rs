@@ -77,3 +77,39 @@ fn not_a_project_is_exit_2() {
     assert_eq!(res.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&res.stderr).contains("graph.toml"));
 }
+
+#[test]
+fn a_spec_error_names_its_line_once_and_underlines_a_graph_toml_value() {
+    let out = Test::new()
+        .file(
+            "stages/s3.spec",
+            "subarch: amd64\ntarget: stage3\nversion_stamp: @TS@\n",
+        )
+        .args(["check"])
+        .status(2)
+        .run();
+    assert!(
+        out.stderr.starts_with(
+            "error: placeholder @TS@ has no value\n  --> stages/s3.spec:3\n  |\n3 | version_stamp: @TS@\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stderr.contains("line 3"), "{}", out.stderr);
+    let out = Test::new()
+        .family()
+        .file(
+            "graph.toml",
+            "# tags = [\"x y\"]\n[image.app]\ntags = [\"ok\", \"x y\"]\n",
+        )
+        .args(["check"])
+        .status(2)
+        .run();
+    assert!(
+        out.stderr.contains(
+            "  --> graph.toml:3\n  |\n3 | tags = [\"ok\", \"x y\"]\n  |               ^^^^^\n"
+        ),
+        "{}",
+        out.stderr
+    );
+}

@@ -230,6 +230,55 @@ pub fn start_until_step(p: &BuildahProject, args: &[&str], marker: &str) -> std:
     child
 }
 
+/// Wait for `child`; one still running after `guard` is killed and fails the test
+/// as hung. The guard only catches hangs: nothing is asserted about speed.
+pub fn wait_or_fail(
+    child: &mut std::process::Child,
+    guard: std::time::Duration,
+) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + guard;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("reagent hung for {guard:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+/// Run `reagent ARGS` in `p`, failing the test as hung after `guard`.
+pub fn run_guarded(p: &BuildahProject, args: &[&str], guard: std::time::Duration) -> Run {
+    use std::io::Read;
+    let mut child = p
+        .command(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = child.stdout.take().unwrap();
+    let mut err = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = out.read_to_string(&mut s);
+        s
+    });
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = err.read_to_string(&mut s);
+        s
+    });
+    let status = wait_or_fail(&mut child, guard);
+    Run {
+        code: status.code(),
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
+}
+
 /// Send `signal` to `pid` through the `kill` command (argv, no shell).
 pub fn send_signal(pid: u32, signal: i32) {
     let status = std::process::Command::new("kill")
