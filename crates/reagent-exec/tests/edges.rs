@@ -6,10 +6,10 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Env, Fixture, REGISTRY};
+use common::{files_under, keep_going, Env, Fixture, REGISTRY};
 use reagent_backend::{Cancel, LABEL_KEY};
 use reagent_exec::events::Event;
-use reagent_exec::plan::Action;
+use reagent_exec::plan::{Action, StepKind};
 use reagent_exec::run::{plan_event, RunOptions};
 use reagent_state::Outcome;
 
@@ -25,24 +25,6 @@ fn secret_project() -> Fixture {
         "FROM base\nARG TOKEN\nADD https://user:${TOKEN}@files.test/f /f\nRUN echo $TOKEN\n",
     );
     f
-}
-
-/// Every file under `dir`, as (path, contents), for grepping.
-fn files_under(dir: &std::path::Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return out;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(files_under(&p));
-        } else {
-            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
-            out.push((p.display().to_string(), text));
-        }
-    }
-    out
 }
 
 #[test]
@@ -62,53 +44,36 @@ fn build_arg_values_reach_no_record_event_reason_or_error() {
         &format!("reading \"https://user:{SECRET}@files.test/g\": 404"),
     );
     let plan = env.plan_all();
-    let Event::Plan { steps } = plan_event(&ctx_for(&env), &plan) else {
+    let Event::Plan { steps } = plan_event(&env.project.graph, &plan) else {
         panic!("not a plan event");
     };
+    // The reason names the URL as written, before the arg is expanded into it.
     let app = steps.iter().find(|s| s.node == "app").unwrap();
     assert!(
-        app.reason.contains("https://user:***@files.test"),
+        app.reason
+            .contains("remote source https://user:${TOKEN}@files.test/g added"),
         "{}",
         app.reason
     );
     let (summary, rec) = env.run(&plan, 1);
     assert_eq!(summary.failed, 1);
 
+    // The error quotes the expanded URL, masked.
     let shown = format!("{:?}", rec.events);
     assert!(shown.contains("https://user:***@files.test/g"), "{shown}");
     assert!(!shown.contains(SECRET), "{shown}");
     assert!(!format!("{steps:?}").contains(SECRET));
-    for (path, text) in files_under(&env.project.state_dir) {
+    for (path, text) in files_under(&env.state_dir) {
         assert!(!text.contains(SECRET), "{path} holds the secret:\n{text}");
     }
     // Short values are not masked (they would blank every `4` of a log).
     assert!(!shown.contains("***/"), "{shown}");
 }
 
-/// A JobContext over `env` with no registry, for `plan_event`.
-fn ctx_for(env: &Env) -> reagent_exec::job::JobContext<'_> {
-    reagent_exec::job::JobContext {
-        project: &env.project,
-        backend: &env.fake,
-        log: &env.log,
-        registry: None,
-        cancel: Box::leak(Box::new(Cancel::new())),
-        verbose: false,
-        catalyst: std::path::Path::new("/bin/false"),
-        tests: None,
-        audit: None,
-        results: Default::default(),
-        registry_refs: Default::default(),
-    }
-}
-
 // ---------------------------------------------------------------- half-finished publish
 
 fn with_registry() -> RunOptions {
-    RunOptions {
-        jobs: 1,
-        keep_going: true,
-    }
+    keep_going(1)
 }
 
 #[test]
@@ -140,9 +105,12 @@ fn a_publish_cut_between_the_key_tag_and_latest_is_finished_by_the_next_run() {
 
     // Once finished, nothing more to do.
     let plan = env.plan(&env.all(), &[], Some(REGISTRY));
-    assert_eq!(plan.count("push") + plan.count("build"), 0, "{plan:?}");
+    assert_eq!(
+        plan.count(StepKind::Push) + plan.count(StepKind::Build),
+        0,
+        "{plan:?}"
+    );
     assert!(env
-        .log
         .records()
         .iter()
         .any(|r| r.node == "app" && r.outcome == Outcome::Published));

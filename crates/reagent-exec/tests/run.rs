@@ -5,36 +5,33 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{call_at, family, pushes, sorted, words, Env, Fixture, REGISTRY};
+use common::{
+    call_at, family, keep_going, kinds, pushes, sorted, stop_at_failure, wait_for, Env, Fixture,
+    REGISTRY,
+};
 use reagent_backend::fake::{Call, FakeBackend};
 use reagent_backend::{Backend, BackendError, Cancel, LABEL_KEY};
-use reagent_exec::events::Event;
-use reagent_exec::plan::{Action, Place, Reason};
-use reagent_exec::run::{plan_event, RunOptions};
+use reagent_exec::events::{Event, Work};
+use reagent_exec::plan::{Action, Place, Reason, StepKind};
+use reagent_exec::run::plan_event;
+use reagent_exec::session::SessionError;
 use reagent_state::{Outcome, Record};
 
 const MS: Duration = Duration::from_millis(1);
 
-fn keep_going(jobs: usize) -> RunOptions {
-    RunOptions {
-        jobs,
-        keep_going: true,
-    }
-}
-
 /// A record of a successful build of `node` that took `secs`, for `durations()`.
 fn timed(node: &str, secs: u64) -> Record {
-    Record {
-        node: node.to_string(),
-        key: "0".repeat(64),
-        manifest_digest: String::new(),
-        manifest: serde_json::Value::Null,
-        start: 1_000_000,
-        end: 1_000_000 + secs * 1000,
-        outcome: Outcome::Built,
-    }
+    Record::new(
+        node,
+        "0".repeat(64),
+        "",
+        serde_json::Value::Null,
+        1_000_000,
+        1_000_000 + secs * 1000,
+        Outcome::Built,
+    )
 }
 
 // ---------------------------------------------------------------- first run, second run
@@ -44,7 +41,7 @@ fn first_run_builds_every_node_parents_first() {
     let f = family();
     let env = Env::new(&f);
     let plan = env.plan_all();
-    assert_eq!(plan.count("build"), 4, "{plan:?}");
+    assert_eq!(plan.count(StepKind::Build), 4, "{plan:?}");
     let (summary, rec) = env.run(&plan, 2);
 
     assert!(summary.ok(), "{summary:?}");
@@ -71,6 +68,11 @@ fn first_run_builds_every_node_parents_first() {
         .fake
         .image("localhost/app:stable")
         .is_some_and(|i| i.labels[LABEL_KEY] == env.key("app")));
+    // Each was built (not pulled or pushed).
+    assert!(rec.events.iter().all(|e| match e {
+        Event::Started { action, .. } | Event::Finished { action, .. } => *action == Work::Build,
+        _ => true,
+    }));
     // The plan event came first, the summary last.
     assert!(matches!(rec.events.first(), Some(Event::Plan { .. })));
     assert!(matches!(rec.events.last(), Some(Event::Summary(s)) if *s == summary));
@@ -97,7 +99,7 @@ fn second_plan_is_all_up_to_date_and_runs_no_build() {
     let up: Vec<_> = rec
         .events
         .iter()
-        .filter(|e| matches!(e, Event::UpToDate { place, .. } if place == "local"))
+        .filter(|e| matches!(e, Event::UpToDate { place, .. } if *place == Place::Local))
         .collect();
     assert_eq!(up.len(), 4);
 }
@@ -119,15 +121,37 @@ fn jobs_bound_concurrency() {
     for jobs in [1, 2, 3] {
         let f = wide(6);
         let env = Env::new(&f);
-        for i in 0..6 {
-            env.fake.set_build_duration(&format!("leaf{i}"), 100 * MS);
+        let leaves: Vec<String> = (0..6).map(|i| format!("leaf{i}")).collect();
+        // Every leaf build waits at the fake's gate: the workers fill up and stay full.
+        for leaf in &leaves {
+            env.fake.hold_build(leaf);
         }
-        let (summary, _) = env.run(&env.plan_all(), jobs);
-        assert!(summary.ok());
+        let (filled, in_flight, started, summary) = std::thread::scope(|s| {
+            let watcher = s.spawn(|| {
+                // base, then `jobs` leaves, all of them held.
+                let filled = wait_for(|| {
+                    env.fake.built().len() == 1 + jobs && env.fake.builds_in_flight() == jobs
+                });
+                let seen = (env.fake.builds_in_flight(), env.fake.built().len());
+                // Release whatever happened, so a failure cannot hang the run.
+                for leaf in &leaves {
+                    env.fake.release_build(leaf);
+                }
+                (filled, seen)
+            });
+            let (summary, _) = env.run(&env.plan_all(), jobs);
+            let (filled, (in_flight, started)) = watcher.join().unwrap();
+            (filled, in_flight, started, summary)
+        });
+        assert!(filled, "jobs={jobs}: the workers never all held a build");
+        // With every worker stuck on a held build, no further build began.
+        assert_eq!(in_flight, jobs, "jobs={jobs}");
+        assert_eq!(started, 1 + jobs, "jobs={jobs}");
+        assert!(summary.ok(), "{summary:?}");
         assert_eq!(summary.built, 7);
         let peak = env.fake.peak_concurrent_builds();
         assert!(peak <= jobs, "jobs={jobs} but {peak} builds ran at once");
-        assert_eq!(peak, jobs, "6 slow leaves should fill {jobs} workers");
+        assert_eq!(peak, jobs, "6 held leaves should fill {jobs} workers");
     }
 }
 
@@ -135,19 +159,49 @@ fn jobs_bound_concurrency() {
 fn two_workers_run_two_builds_at_once() {
     let f = wide(4);
     let env = Env::new(&f);
-    for i in 0..4 {
-        env.fake.set_build_duration(&format!("leaf{i}"), 200 * MS);
+    let leaves: Vec<String> = (0..4).map(|i| format!("leaf{i}")).collect();
+    for leaf in &leaves {
+        env.fake.hold_build(leaf);
     }
-    let start = Instant::now();
-    let (summary, _) = env.run(&env.plan_all(), 2);
-    let wall = start.elapsed();
-    assert!(summary.ok());
-    // Two builds overlapped: the fake saw two in flight at once. (How much
-    // wall time that saves is the benchmark's business, not a test's: an
-    // upper bound on wall time fails on a loaded CI machine.)
+    let (waves, rec) = std::thread::scope(|s| {
+        let watcher = s.spawn(|| {
+            let mut waves = Vec::new();
+            // First wave: two leaves held at once, the other two not begun.
+            let two = wait_for(|| env.fake.built().len() == 3 && env.fake.builds_in_flight() == 2);
+            waves.push((two, env.fake.built(), env.fake.builds_in_flight()));
+            // Letting one go frees its worker for a third leaf, while the
+            // second is still held.
+            let first = env.fake.built().get(1).cloned().unwrap_or_default();
+            env.fake.release_build(&first);
+            let three =
+                wait_for(|| env.fake.built().len() == 4 && env.fake.builds_in_flight() == 2);
+            waves.push((three, env.fake.built(), env.fake.builds_in_flight()));
+            for leaf in &leaves {
+                env.fake.release_build(leaf);
+            }
+            (waves, first)
+        });
+        let (summary, rec) = env.run(&env.plan_all(), 2);
+        assert!(summary.ok(), "{summary:?}");
+        (watcher.join().unwrap(), rec)
+    });
+    let (waves, first) = waves;
+    let (two, built, in_flight) = &waves[0];
+    assert!(two, "two leaves never ran at once: {built:?}");
+    assert_eq!((built.len(), *in_flight), (3, 2), "{built:?}");
+    let (three, built, in_flight) = &waves[1];
+    assert!(three, "no third leaf after one was released: {built:?}");
+    assert_eq!((built.len(), *in_flight), (4, 2), "{built:?}");
+    // The third leaf started only once the released one had finished.
+    let third = &built[3];
+    assert!(
+        rec.finished_at(&first) < rec.started_at(third),
+        "{third} started before {first} finished: {:?}",
+        rec.events
+    );
+    // Two builds overlapped, never more. (How much wall time that saves is
+    // the benchmark's business, not a test's.)
     assert_eq!(env.fake.peak_concurrent_builds(), 2);
-    // 4 × 200 ms on 2 workers can never take less than 400 ms.
-    assert!(wall >= 400 * MS, "{wall:?}");
 }
 
 // ---------------------------------------------------------------- priorities
@@ -175,7 +229,7 @@ fn longest_remaining_path_starts_first() {
         ("zeta2", 2),
         ("zeta3", 2),
     ] {
-        env.log.append(&timed(node, secs)).unwrap();
+        env.append(&timed(node, secs));
     }
     let (summary, rec) = env.run(&env.plan_all(), 1);
     assert!(summary.ok());
@@ -201,7 +255,7 @@ fn recorded_durations_not_node_counts_decide() {
         ("zeta2", 2),
         ("zeta3", 2),
     ] {
-        env.log.append(&timed(node, secs)).unwrap();
+        env.append(&timed(node, secs));
     }
     let (_, rec) = env.run(&env.plan_all(), 1);
     assert_eq!(rec.started()[0], "alpha", "{:?}", rec.started());
@@ -258,7 +312,6 @@ fn failure_stops_new_work_and_skips_the_rest() {
     assert!(text.contains("RUN exited 1"), "{text}");
     // The attempt is in the build record.
     assert!(env
-        .log
         .records()
         .iter()
         .any(|r| r.node == "bad" && r.outcome == Outcome::Failed));
@@ -269,13 +322,39 @@ fn failure_lets_running_builds_finish_but_starts_nothing_new() {
     let f = failing();
     let env = Env::new(&f);
     env.fake.fail_build("bad", "boom");
-    env.fake.set_build_duration("bad", 30 * MS);
-    for n in ["ok1", "ok2", "ok3"] {
-        env.fake.set_build_duration(n, 200 * MS);
+    // The ok builds wait at the gate until bad's failure has been reported.
+    let oks = ["ok1", "ok2", "ok3"];
+    for n in oks {
+        env.fake.hold_build(n);
     }
-    let (summary, rec) = env.run(&env.plan_all(), 2);
-    // bad and one ok started together; the ok one finished; nothing else started.
+    let mut held_when_bad_failed = None;
+    let (report, rec) = env.run_observed(
+        &env.plan_all(),
+        stop_at_failure(2),
+        None,
+        &Cancel::new(),
+        |e| {
+            if matches!(e, Event::Failed { node, .. } if node == "bad") {
+                // The other worker's ok build is running (held) as bad fails.
+                held_when_bad_failed = Some(wait_for(|| env.fake.builds_in_flight() == 1));
+                for n in oks {
+                    env.fake.release_build(n);
+                }
+            }
+        },
+    );
+    let summary = report.summary;
+    assert_eq!(held_when_bad_failed, Some(true), "{:?}", rec.events);
+    // bad and one ok started together; the ok one finished after bad failed;
+    // nothing else started.
     assert_eq!(rec.started().len(), 2, "{:?}", rec.started());
+    assert_eq!(rec.started()[0], "bad");
+    let ok = rec.started()[1].clone();
+    assert_eq!(rec.finished(), [ok.as_str()]);
+    let failed_at = rec
+        .position(|e| matches!(e, Event::Failed { node, .. } if node == "bad"))
+        .unwrap();
+    assert!(failed_at < rec.finished_at(&ok), "{:?}", rec.events);
     assert_eq!(env.fake.built().len(), 2);
     assert_eq!(summary.failed, 1);
     assert_eq!(summary.built, 1);
@@ -318,7 +397,7 @@ fn keep_going_builds_independent_branches_and_skips_exactly_the_dependents() {
 // ---------------------------------------------------------------- cancellation
 
 #[test]
-fn cancel_returns_promptly_and_the_next_run_finishes_the_rest() {
+fn cancel_stops_the_running_build_and_the_next_run_finishes_the_rest() {
     // base → slow → after; base → side.
     let f = Fixture::new("");
     f.root_image("01-base")
@@ -326,39 +405,47 @@ fn cancel_returns_promptly_and_the_next_run_finishes_the_rest() {
         .child("after", "slow")
         .child("side", "base");
     let env = Env::new(&f);
+    // slow's build ends only when cancelled: the run can only return through the cancel.
     env.fake.block_build("slow");
     let cancel = Cancel::new();
 
-    let (summary, rec, since_cancel) = std::thread::scope(|s| {
-        let fake = &env.fake;
-        let stopper = cancel.clone();
-        let canceller = s.spawn(move || {
-            let deadline = Instant::now() + Duration::from_secs(10);
-            // Wait until slow is blocked and side (0 s) has its image.
-            while !(fake.built().contains(&"slow".to_string())
-                && fake.image("localhost/side:latest").is_some())
-            {
-                assert!(Instant::now() < deadline, "slow never started");
-                std::thread::sleep(5 * MS);
-            }
-            std::thread::sleep(20 * MS);
-            stopper.cancel();
-            Instant::now()
-        });
-        let (summary, rec) = env.run_with(&env.plan_all(), keep_going(2), None, &cancel);
-        let returned = Instant::now();
-        let cancelled_at = canceller.join().unwrap();
-        (summary, rec, returned.duration_since(cancelled_at))
+    // Cancel once side is done and slow's build is blocked; note how many
+    // events had been reported by then.
+    let mut seen = 0;
+    let mut cancelled_after = None;
+    let (report, rec) = env.run_observed(&env.plan_all(), keep_going(2), None, &cancel, |e| {
+        seen += 1;
+        if matches!(e, Event::Finished { node, .. } if node == "side") {
+            let blocked = wait_for(|| {
+                env.fake.built().contains(&"slow".to_string()) && env.fake.builds_in_flight() == 1
+            });
+            cancel.cancel();
+            cancelled_after = Some((seen, blocked));
+        }
     });
+    let summary = report.summary;
+    let (at, blocked) = cancelled_after.expect("side never finished");
+    assert!(blocked, "slow's build was not running: {:?}", rec.events);
 
     assert!(summary.interrupted, "{summary:?}");
     assert!(!summary.ok());
     assert_eq!(summary.failed, 0, "an interruption is not a failure");
-    assert!(since_cancel < Duration::from_secs(1), "{since_cancel:?}");
     assert_eq!(sorted(&rec.finished()), ["base", "side"]);
     assert!(!rec.started().contains(&"after".to_string()));
-    assert!(rec.skipped().iter().any(|(n, _)| n == "after"));
-    let records = env.log.records();
+    // After the cancel nothing started; after was skipped as interrupted, and
+    // the summary came last.
+    let after_cancel = &rec.events[at..];
+    assert!(
+        after_cancel
+            .iter()
+            .all(|e| !matches!(e, Event::Started { .. } | Event::Finished { .. })),
+        "{after_cancel:?}"
+    );
+    assert!(after_cancel.iter().any(
+        |e| matches!(e, Event::Skipped { node, because } if node == "after" && because == "interrupted")
+    ));
+    assert!(matches!(rec.events.last(), Some(Event::Summary(_))));
+    let records = env.records();
     assert!(
         records
             .iter()
@@ -413,15 +500,7 @@ fn build_pushes_the_key_tag_before_the_moving_tags() {
         .filter(|c| matches!(c, Call::RemoteExists { .. }))
         .count();
     assert_eq!(asked, 4);
-    let (summary, _) = env.run_with(
-        &plan,
-        RunOptions {
-            jobs: 2,
-            keep_going: false,
-        },
-        Some(REGISTRY),
-        &Cancel::new(),
-    );
+    let (summary, _) = env.run_with(&plan, stop_at_failure(2), Some(REGISTRY), &Cancel::new());
     assert!(summary.ok(), "{summary:?}");
 
     let pushes = pushes(&env.fake);
@@ -478,7 +557,7 @@ fn registry_only_nodes_are_up_to_date_and_not_pulled() {
         Call::Pull { .. } | Call::Build { .. } | Call::Push { .. }
     )));
     assert!(rec.events.iter().any(
-        |e| matches!(e, Event::UpToDate { node, place } if node == "base" && place == "registry")
+        |e| matches!(e, Event::UpToDate { node, place } if node == "base" && *place == Place::Registry)
     ));
 }
 
@@ -526,7 +605,6 @@ fn registry_parent_is_pulled_before_the_child_that_needs_it_builds() {
         .iter()
         .all(|c| !matches!(c, Call::Pull { remote, .. } if remote.contains("/tool:"))));
     assert!(env
-        .log
         .records()
         .iter()
         .any(|r| r.node == "base" && r.outcome == Outcome::Pulled));
@@ -566,11 +644,27 @@ fn down_registry_fails_the_plan_without_hanging() {
     let f = family();
     let env = Env::new(&f);
     env.fake.set_remote_down(true);
-    let start = Instant::now();
     let err = env.try_plan(&env.all(), &[], Some(REGISTRY)).unwrap_err();
-    assert!(matches!(err, BackendError::Unreachable(_)), "{err:?}");
+    assert!(
+        matches!(err, SessionError::Backend(BackendError::Unreachable(_))),
+        "{err:?}"
+    );
     assert!(err.to_string().contains("registry unreachable"), "{err}");
-    assert!(start.elapsed() < Duration::from_secs(5));
+    // It gave up rather than retrying: no node was asked about twice.
+    let mut asked: Vec<String> = env
+        .fake
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::RemoteExists { remote } => Some(remote),
+            _ => None,
+        })
+        .collect();
+    let lookups = asked.len();
+    asked.sort();
+    asked.dedup();
+    assert_eq!(asked.len(), lookups, "a lookup was retried: {asked:?}");
+    assert!(lookups <= 4, "{lookups} lookups for 4 nodes");
     assert!(env.fake.built().is_empty());
 }
 
@@ -614,26 +708,13 @@ fn never_built_nodes_say_so() {
     for step in &plan.steps {
         assert_eq!(step.action, Action::Build(Reason::NeverBuilt));
     }
-    let ctx = reagent_exec::job::JobContext {
-        project: &env.project,
-        backend: &env.fake,
-        log: &env.log,
-        registry: None,
-        cancel: &Cancel::new(),
-        verbose: false,
-        catalyst: std::path::Path::new("/bin/false"),
-        tests: None,
-        audit: None,
-        registry_refs: Default::default(),
-        results: Default::default(),
-    };
-    let Event::Plan { steps } = plan_event(&ctx, &plan) else {
+    let Event::Plan { steps } = plan_event(&env.project.graph, &plan) else {
         panic!("not a plan event")
     };
     assert_eq!(steps.len(), 4);
     assert!(steps
         .iter()
-        .all(|s| s.reason == "never built" && s.action == "build"));
+        .all(|s| s.reason == "never built" && s.action == StepKind::Build));
     // Parents first.
     assert_eq!(steps[0].node, "base");
 }
@@ -652,13 +733,13 @@ fn editing_a_context_file_explains_the_child_and_grandchild() {
     let app = env.action(&plan, "app");
     assert!(matches!(app, Action::Build(Reason::Changed(_))), "{app:?}");
     assert_eq!(
-        words(&env, &plan),
+        kinds(&env, &plan),
         [
-            ("base", "up-to-date"),
-            ("tool", "up-to-date"),
-            ("app", "build"),
-            ("web", "build"),
-            ("extra", "build"),
+            ("base", StepKind::UpToDate),
+            ("tool", StepKind::UpToDate),
+            ("app", StepKind::Build),
+            ("web", StepKind::Build),
+            ("extra", StepKind::Build),
         ]
         .into_iter()
         .map(|(n, w)| (n.to_string(), w))
@@ -699,7 +780,7 @@ fn references_to_other_nodes_are_pinned_to_their_exact_build() {
     let f = family();
     let env = Env::new(&f);
     let (_, rec) = env.run(&env.plan_all(), 1);
-    let tmp = env.project.state_dir.join("tmp");
+    let tmp = env.state_dir.join("tmp");
     let read = |name: &str| {
         std::fs::read_to_string(tmp.join(format!("{name}-{}.Containerfile", env.key16(name))))
             .unwrap()
@@ -774,18 +855,28 @@ fn dependents_of_an_interrupted_build_are_skipped_as_interrupted() {
     let env = Env::new(&f);
     env.fake.block_build("slow");
     let cancel = Cancel::new();
-    let stopper = cancel.clone();
-    let t = std::thread::spawn(move || {
-        std::thread::sleep(100 * MS);
-        stopper.cancel();
+    let (blocked, summary, rec) = std::thread::scope(|s| {
+        let stopper = s.spawn(|| {
+            // Cancel once slow's build is running (blocked), whatever happens.
+            let blocked = wait_for(|| env.fake.builds_in_flight() == 1);
+            cancel.cancel();
+            blocked
+        });
+        let (summary, rec) = env.run_with(&env.plan_all(), keep_going(1), None, &cancel);
+        (stopper.join().unwrap(), summary, rec)
     });
-    let (summary, rec) = env.run_with(&env.plan_all(), keep_going(1), None, &cancel);
-    t.join().unwrap();
+    assert!(blocked, "slow's build never ran");
     assert!(summary.interrupted);
     assert_eq!(summary.failed, 0);
     let skipped = rec.skipped();
     assert!(
         skipped.iter().all(|(_, why)| !why.contains("failed")),
         "nothing failed, yet: {skipped:?}"
+    );
+    // slow itself ends as interrupted too (an interrupted job is reported as such, not failed).
+    assert_eq!(
+        sorted(&skipped),
+        [("after", "interrupted"), ("slow", "interrupted")]
+            .map(|(n, w)| (n.to_string(), w.to_string()))
     );
 }

@@ -1,20 +1,22 @@
 //! Shared helpers for the executor tests: throw-away projects written into
-//! temp dirs, a recording [`Reporter`], and plan/run wrappers over a
-//! [`FakeBackend`].
+//! temp dirs, a [`Recorder`] of the events a run reports, and plan/run
+//! wrappers that open a [`Session`] over a [`FakeBackend`] each time (so each
+//! plan and each run reads the build record afresh, as separate `reagent`
+//! invocations would).
 #![allow(dead_code)]
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use reagent_backend::fake::{Call, FakeBackend};
-use reagent_backend::{Backend, BackendError, Cancel};
+use reagent_backend::Cancel;
+use reagent_exec::clock::SystemClock;
 use reagent_exec::events::{Event, Summary};
-use reagent_exec::job::JobContext;
-use reagent_exec::plan::{plan, Action, Plan, PlanInput};
-use reagent_exec::progress::Reporter;
-use reagent_exec::run::{run, RunOptions};
+use reagent_exec::plan::{Action, Plan, StepKind};
+use reagent_exec::session::{Request, RunOptions, RunReport, Session, SessionError};
 use reagent_graph::{NodeId, Project};
-use reagent_state::BuildLog;
+use reagent_state::{BuildLog, History, Record};
 use reagent_testkit::ProjectDir;
 
 /// The registry prefix the registry tests use.
@@ -56,6 +58,11 @@ impl Fixture {
     pub fn load(&self) -> Project {
         Project::load(self.root()).unwrap_or_else(|e| panic!("{e}"))
     }
+
+    /// Where the tests keep reagent's state for this project (the CLI's default).
+    pub fn state_dir(&self) -> PathBuf {
+        self.path(reagent_state::DEFAULT_STATE_DIR)
+    }
 }
 
 /// base (FROM scratch, COPY busybox) → app (COPY app.conf, tags = stable) → web;
@@ -74,16 +81,10 @@ pub fn family() -> Fixture {
     f
 }
 
-/// Records every event it is shown.
-#[derive(Default)]
+/// Every event a run reported, in order (collected by the `on_event` closure).
+#[derive(Default, Debug)]
 pub struct Recorder {
     pub events: Vec<Event>,
-}
-
-impl Reporter for Recorder {
-    fn report(&mut self, event: &Event) {
-        self.events.push(event.clone());
-    }
 }
 
 impl Recorder {
@@ -131,6 +132,17 @@ impl Recorder {
             .collect()
     }
 
+    /// `(node, error)` for every RecordFailed event.
+    pub fn record_failures(&self) -> Vec<(String, String)> {
+        self.events
+            .iter()
+            .filter_map(|e| match e {
+                Event::RecordFailed { node, error } => Some((node.clone(), error.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// Index of the first event matching `pred`.
     pub fn position(&self, pred: impl Fn(&Event) -> bool) -> Option<usize> {
         self.events.iter().position(pred)
@@ -149,11 +161,12 @@ impl Recorder {
     }
 }
 
-/// A loaded project, its build log and the fake it builds into.
+/// A loaded project, the state folder its sessions lock, and the fake it builds into.
 pub struct Env {
     pub project: Project,
-    pub log: BuildLog,
+    pub state_dir: PathBuf,
     pub fake: FakeBackend,
+    pub clock: SystemClock,
 }
 
 impl Env {
@@ -161,15 +174,54 @@ impl Env {
         Env::with_fake(fixture, FakeBackend::new())
     }
 
+    /// An env over `fixture` whose state folder is `<project>/.reagent`.
     pub fn with_fake(fixture: &Fixture, fake: FakeBackend) -> Env {
-        let project = fixture.load();
-        let log = BuildLog::open(&project.state_dir).unwrap();
-        Env { project, log, fake }
+        Env {
+            project: fixture.load(),
+            state_dir: fixture.state_dir(),
+            fake,
+            clock: SystemClock,
+        }
     }
 
-    /// Reload the project (after editing files), keeping log and fake.
+    /// Reload the project (after editing files), keeping the state and the fake.
     pub fn reload(&mut self, fixture: &Fixture) {
         self.project = fixture.load();
+    }
+
+    /// A session over the state folder, reading the build record as it is now.
+    /// It does not wait for the lock: two sessions at once in a test are a bug.
+    pub fn session(&self) -> Session<'_> {
+        self.try_session().unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    pub fn try_session(&self) -> Result<Session<'_>, SessionError> {
+        Session::open(
+            &self.project,
+            &self.fake,
+            &self.state_dir,
+            &self.clock,
+            false,
+            &mut |why| panic!("{why}"),
+        )
+    }
+
+    /// The build record as it is now.
+    pub fn history(&self) -> History {
+        History::load(&self.state_dir).unwrap()
+    }
+
+    /// Every record in the build record, oldest first.
+    pub fn records(&self) -> Vec<Record> {
+        self.history().records().to_vec()
+    }
+
+    /// Append `record` to the build record by hand.
+    pub fn append(&self, record: &Record) {
+        BuildLog::open(&self.state_dir)
+            .unwrap()
+            .append(record)
+            .unwrap();
     }
 
     pub fn id(&self, name: &str) -> NodeId {
@@ -198,30 +250,27 @@ impl Env {
         self.project.graph.leaves()
     }
 
-    /// Plan `targets` against the fake's current images.
+    /// The request for `targets`, forcing `force`, with `registry`.
+    pub fn request(&self, targets: &[NodeId], force: &[&str], registry: Option<&str>) -> Request {
+        let mut request = Request::new(targets.to_vec());
+        request.force = force.iter().map(|n| self.id(n)).collect::<HashSet<_>>();
+        request.registry = registry.map(str::to_string);
+        request
+    }
+
+    /// Plan `targets` in a fresh session, against the fake's current images.
     pub fn try_plan(
         &self,
         targets: &[NodeId],
         force: &[&str],
         registry: Option<&str>,
-    ) -> Result<Plan, BackendError> {
-        let images = self.fake.images()?;
-        let force: HashSet<NodeId> = force.iter().map(|n| self.id(n)).collect();
-        let last = reagent_exec::last_built(&self.log);
-        let unfinished = reagent_exec::unfinished_publishes(&self.log);
-        let input = PlanInput {
-            unfinished_publishes: &unfinished,
-            targets,
-            force: &force,
-            registry,
-            last_built: &last,
-            seen: None,
-        };
-        plan(&self.project.graph, &self.fake, &images, &input)
+    ) -> Result<Plan, SessionError> {
+        self.session().plan(&self.request(targets, force, registry))
     }
 
     pub fn plan(&self, targets: &[NodeId], force: &[&str], registry: Option<&str>) -> Plan {
-        self.try_plan(targets, force, registry).unwrap()
+        self.try_plan(targets, force, registry)
+            .unwrap_or_else(|e| panic!("{e}"))
     }
 
     /// Plan every leaf, no force, no registry.
@@ -237,6 +286,28 @@ impl Env {
             .action
     }
 
+    /// Run `plan` in a fresh session, showing every event to `hook` (on the
+    /// run loop's thread, as it happens) before recording it.
+    pub fn run_observed(
+        &self,
+        plan: &Plan,
+        opts: RunOptions,
+        registry: Option<&str>,
+        cancel: &Cancel,
+        mut hook: impl FnMut(&Event),
+    ) -> (RunReport, Recorder) {
+        let request = self.request(&plan.targets, &[], registry);
+        let mut session = self.session();
+        let mut rec = Recorder::default();
+        let report = session
+            .run(plan, &request, &opts, cancel, &mut |e| {
+                hook(e);
+                rec.events.push(e.clone());
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        (report, rec)
+    }
+
     /// Run `plan` with these options.
     pub fn run_with(
         &self,
@@ -245,35 +316,13 @@ impl Env {
         registry: Option<&str>,
         cancel: &Cancel,
     ) -> (Summary, Recorder) {
-        let ctx = JobContext {
-            project: &self.project,
-            backend: &self.fake,
-            log: &self.log,
-            registry,
-            cancel,
-            verbose: false,
-            catalyst: Path::new("/bin/false"),
-            tests: None,
-            audit: None,
-            registry_refs: Default::default(),
-            results: Default::default(),
-        };
-        let mut rec = Recorder::default();
-        let summary = run(&ctx, plan, &opts, &mut rec);
-        (summary, rec)
+        let (report, rec) = self.run_observed(plan, opts, registry, cancel, |_| {});
+        (report.summary, rec)
     }
 
     /// Run `plan` with `jobs` workers, stopping at the first failure, no registry.
     pub fn run(&self, plan: &Plan, jobs: usize) -> (Summary, Recorder) {
-        self.run_with(
-            plan,
-            RunOptions {
-                jobs,
-                keep_going: false,
-            },
-            None,
-            &Cancel::new(),
-        )
+        self.run_with(plan, stop_at_failure(jobs), None, &Cancel::new())
     }
 
     /// Plan and run every leaf with two workers; every build must succeed.
@@ -282,6 +331,28 @@ impl Env {
         assert!(summary.ok(), "{summary:?}");
         summary
     }
+}
+
+/// `jobs` workers, stopping at the first failure.
+pub fn stop_at_failure(jobs: usize) -> RunOptions {
+    RunOptions {
+        jobs,
+        keep_going: false,
+    }
+}
+
+/// `jobs` workers, keeping going past failures.
+pub fn keep_going(jobs: usize) -> RunOptions {
+    RunOptions {
+        jobs,
+        keep_going: true,
+    }
+}
+
+/// Wait until `done` holds. The deadline only turns a hang into a failure
+/// with a message; nothing is asserted about how long it took.
+pub fn until(what: &str, done: impl Fn() -> bool) {
+    assert!(wait_for(done), "gave up waiting: {what}");
 }
 
 /// The Push calls recorded so far, as remote references, in order.
@@ -300,12 +371,30 @@ pub fn call_at(fake: &FakeBackend, pred: impl Fn(&Call) -> bool) -> Option<usize
     fake.calls().iter().position(pred)
 }
 
-/// Node names → words of their planned actions.
-pub fn words(env: &Env, plan: &Plan) -> HashMap<String, &'static str> {
+/// Node names → kinds of their planned steps.
+pub fn kinds(env: &Env, plan: &Plan) -> HashMap<String, StepKind> {
     plan.steps
         .iter()
-        .map(|s| (env.project.graph.node(s.node).name.clone(), s.action.word()))
+        .map(|s| (env.project.graph.node(s.node).name.clone(), s.action.kind()))
         .collect()
+}
+
+/// Every file under `dir`, as (path, contents), for grepping.
+pub fn files_under(dir: &Path) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            let text = String::from_utf8_lossy(&std::fs::read(&p).unwrap()).into_owned();
+            out.push((p.display().to_string(), text));
+        }
+    }
+    out
 }
 
 /// Sorted copy.
@@ -313,4 +402,18 @@ pub fn sorted<T: Ord + Clone>(v: &[T]) -> Vec<T> {
     let mut v = v.to_vec();
     v.sort();
     v
+}
+
+/// Wait until `done` holds; false if it never did before a generous deadline
+/// (a hang guard: nothing is asserted about how long it took). For watchers
+/// that must release the fake's gate whatever they saw.
+pub fn wait_for(done: impl Fn() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !done() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    true
 }
