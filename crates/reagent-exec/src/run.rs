@@ -40,6 +40,8 @@ pub enum NodeOutcome {
     Pushed,
     /// Its work failed.
     Failed,
+    /// Its work started and was stopped by a cancel.
+    Interrupted,
     /// Not attempted.
     Skipped,
 }
@@ -348,7 +350,11 @@ impl<'a, 'e> Drain<'a, 'e> {
         if interrupted {
             self.summary.interrupted = true;
             self.stop.get_or_insert_with(|| "interrupted".into());
+            // Counted and reported as not done, but the node's report says it had started.
             self.skip(id, "interrupted");
+            if let Some(r) = self.reports.get_mut(&id) {
+                r.outcome = NodeOutcome::Interrupted;
+            }
         } else {
             self.summary.failed += 1;
             // Only a build writes a log: a failed pull or push points at none.
