@@ -100,8 +100,7 @@ impl Project {
         self.config.project.name.clone().unwrap_or_else(|| {
             self.root
                 .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "project".into())
+                .map_or_else(|| "project".into(), |n| n.to_string_lossy().into_owned())
         })
     }
 
