@@ -1,10 +1,10 @@
 //! Reading a project folder into a [`Project`]: discover, parse, link, key.
 //!
 //! Loading runs in stages, each in its own module: read `graph.toml`
-//! ([`crate::config`]); find the stage specs and image folders ([`discover`]);
-//! make the snapshot node ([`snapshot`]), the stage nodes ([`stage`]) and the
-//! image nodes ([`image`], in parallel); then turn references into edges, check
-//! for cycles and compute keys parents-first ([`link`]). Problems are collected
+//! ([`crate::config`]); find the stage specs and image folders (`discover`);
+//! make the snapshot node (`snapshot`), the stage nodes (`stage`) and the
+//! image nodes (`image`, in parallel); then turn references into edges, check
+//! for cycles and compute keys parents-first (`link`). Problems are collected
 //! across every file, so `reagent check` lists them all; only a file that cannot
 //! be parsed stops that file's own checks.
 //!
