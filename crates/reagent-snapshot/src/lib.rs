@@ -36,8 +36,6 @@
 //! `b3sum` prints), and [`merkle::is_executable`] is the one rule for "executable" that every
 //! content hash in reagent uses.
 
-#![deny(missing_docs)]
-
 pub mod cache;
 mod commit;
 mod error;
