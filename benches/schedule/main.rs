@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use reagent_schedule::{lower_bound, simulate, Queue};
 
-/// SplitMix64: small, seeded, good enough to draw shapes and durations.
+/// `SplitMix64`: small, seeded, good enough to draw shapes and durations.
 struct Rng(u64);
 
 impl Rng {
@@ -29,13 +29,15 @@ impl Rng {
     }
 
     /// Uniform in [0, 1).
+    // Both operands are below 2^53, so f64 holds them exactly.
+    #[allow(clippy::cast_precision_loss)]
     fn unit(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 
     /// Uniform in [lo, hi].
     fn range(&mut self, lo: usize, hi: usize) -> usize {
-        lo + (self.next_u64() % (hi - lo + 1) as u64) as usize
+        lo + usize::try_from(self.next_u64() % (hi - lo + 1) as u64).expect("at most hi - lo")
     }
 
     /// Standard normal (Box-Muller).
@@ -46,6 +48,8 @@ impl Rng {
     }
 
     /// A build time: log-normal, median 30 s, long tail, from 1 s to 2 h.
+    // `secs` is clamped to [1, 7200]: the milliseconds are positive and fit a u64.
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
     fn duration(&mut self) -> Duration {
         let secs = (30f64.ln() + 1.4 * self.normal()).exp().clamp(1.0, 7200.0);
         Duration::from_millis((secs * 1000.0) as u64)
@@ -223,7 +227,8 @@ fn main() {
             q.done(&k);
         }
     }
-    let per_node = start.elapsed() / (rounds * nodes.len() as u32);
+    let per_node =
+        start.elapsed() / (rounds * u32::try_from(nodes.len()).expect("at most 10k nodes"));
     println!(
         "queue overhead: {per_node:?} per node (add + finish_setup + next + done, {} nodes)",
         nodes.len()

@@ -35,7 +35,7 @@ impl Cancel {
     }
     /// Ask everything to stop.
     pub fn cancel(&self) {
-        self.0.store(true, Ordering::SeqCst)
+        self.0.store(true, Ordering::SeqCst);
     }
     /// Whether a stop was asked for.
     pub fn is_cancelled(&self) -> bool {
@@ -144,7 +144,7 @@ pub enum BackendError {
     },
     /// A tool ran and failed: it exited with a non-zero code, or it ended
     /// without one (`code: None`).
-    #[error("`{command}` {}", ended(.code, .stderr))]
+    #[error("`{command}` {}", ended(*.code, .stderr))]
     Failed {
         /// The command without secret arguments, e.g. `buildah push localhost/app:..`.
         command: String,
@@ -192,7 +192,7 @@ pub enum BackendError {
 }
 
 /// `exited with 3: <output>` or `ended without an exit code: <output>`.
-fn ended(code: &Option<i32>, output: &str) -> String {
+fn ended(code: Option<i32>, output: &str) -> String {
     match code {
         Some(code) => format!("exited with {code}{}", with_output(output)),
         None => format!("ended without an exit code{}", with_output(output)),

@@ -110,8 +110,7 @@ fn unique_name(kind: &str) -> String {
     let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+        .map_or(0, |d| d.subsec_nanos());
     format!("reagent-{kind}-{}-{n}-{nanos:x}", std::process::id())
 }
 
@@ -153,7 +152,6 @@ enum RegistryAnswer {
 }
 
 fn classify_registry_error(text: &str) -> RegistryAnswer {
-    let t = text.to_ascii_lowercase();
     const NOT_FOUND: &[&str] = &["manifest unknown", "name unknown", "404 not found"];
     const UNREACHABLE: &[&str] = &[
         "connection refused",
@@ -166,6 +164,7 @@ fn classify_registry_error(text: &str) -> RegistryAnswer {
         "tls handshake timeout",
         "timed out",
     ];
+    let t = text.to_ascii_lowercase();
     if NOT_FOUND.iter().any(|p| t.contains(p)) {
         RegistryAnswer::NotFound
     } else if UNREACHABLE.iter().any(|p| t.contains(p)) {

@@ -24,7 +24,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -166,14 +166,14 @@ impl State {
     }
 
     /// A new local image with these labels and names; its id.
-    fn new_image(&mut self, labels: &BTreeMap<String, String>, names: &[String]) -> String {
+    fn new_image(&mut self, labels: BTreeMap<String, String>, names: &[String]) -> String {
         let id = self.new_id();
         self.images.insert(
             id.clone(),
             LocalImage {
                 id: id.clone(),
                 names: Vec::new(),
-                labels: labels.clone(),
+                labels,
             },
         );
         self.add_names(&id, names);
@@ -234,13 +234,13 @@ impl FakeBackend {
 
     fn lock(&self) -> MutexGuard<'_, State> {
         // A panicking test thread must not hide the state from the others.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Put an image into local storage; returns its id.
     pub fn add_image(&self, names: &[&str], labels: BTreeMap<String, String>) -> String {
-        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-        self.lock().new_image(&labels, &names)
+        let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+        self.lock().new_image(labels, &names)
     }
 
     /// Make `with_rootfs(image)` show the folder `root`.
@@ -309,7 +309,7 @@ impl FakeBackend {
         self.lock().run_outcomes.insert(image.to_string(), outcome);
     }
 
-    /// Make the remote unreachable (push, pull and remote_exists fail with `Unreachable`).
+    /// Make the remote unreachable (push, pull and `remote_exists` fail with `Unreachable`).
     pub fn set_remote_down(&self, down: bool) {
         self.lock().remote_down = down;
     }
@@ -441,7 +441,7 @@ impl FakeBackend {
             crate::process::append_line(&req.log, &message)?;
             return Err(fail(format!("fake build {}", req.name), message));
         }
-        Ok(self.lock().new_image(&req.labels, &req.tags))
+        Ok(self.lock().new_image(req.labels.clone(), &req.tags))
     }
 }
 
@@ -625,7 +625,7 @@ impl Backend for FakeBackend {
             return Err(BackendError::Interrupted);
         }
         crate::process::append_line(log, &format!("import {}", tarball.display()))?;
-        Ok(self.lock().new_image(labels, tags))
+        Ok(self.lock().new_image(labels.clone(), tags))
     }
 
     fn remove_image(&self, names: &[String]) -> Result<(), BackendError> {
@@ -742,7 +742,7 @@ mod tests {
             labels: BTreeMap::from([("k".to_string(), name.to_string())]),
             tags: vec![format!("localhost/{name}:1")],
             log: dir.join(format!("{name}.log")),
-            secrets: Default::default(),
+            secrets: BTreeMap::new(),
         }
     }
 
@@ -753,7 +753,7 @@ mod tests {
         let mut steps = Vec::new();
         let id = fake
             .build(&req(dir.path(), "a"), &Cancel::new(), &mut |p| {
-                steps.push(p)
+                steps.push(p);
             })
             .unwrap();
         assert!(matches!(steps[0], BuildProgress::Step { n: 1, of: 1, .. }));
@@ -867,7 +867,7 @@ mod tests {
     fn tool(dir: &Path, program: &str, args: &[&str]) -> ToolRequest {
         ToolRequest {
             program: PathBuf::from(program),
-            args: args.iter().map(|a| a.to_string()).collect(),
+            args: args.iter().map(ToString::to_string).collect(),
             secrets: crate::redact::Secrets::new(["hunter2-secret"]),
             log: dir.join("logs/tool.log"),
             timeout: None,

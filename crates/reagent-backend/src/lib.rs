@@ -34,8 +34,6 @@
 //! }
 //! # Ok::<(), reagent_backend::BackendError>(())
 //! ```
-#![deny(missing_docs)]
-#![forbid(unsafe_code)]
 
 pub mod backend;
 pub mod buildah;

@@ -485,6 +485,7 @@ pub(crate) fn tail(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     #[test]
     fn display_masks_secret_values() {
@@ -501,7 +502,7 @@ mod tests {
         c.args(["plain-arg=1,a/b:c", "two words", "it's", ""]);
         assert_eq!(
             c.display(),
-            r#"/usr/bin/tool plain-arg=1,a/b:c 'two words' 'it'\''s' ''"#
+            r"/usr/bin/tool plain-arg=1,a/b:c 'two words' 'it'\''s' ''"
         );
     }
 
@@ -654,7 +655,10 @@ mod tests {
 
     #[test]
     fn tail_keeps_last_lines() {
-        let text: String = (0..100).map(|i| format!("{i}\n")).collect();
+        let mut text = String::new();
+        for i in 0..100 {
+            writeln!(text, "{i}").unwrap();
+        }
         let t = tail(&text);
         assert!(t.starts_with("70\n"));
         assert!(t.ends_with("99"));

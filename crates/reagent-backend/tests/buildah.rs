@@ -43,12 +43,12 @@ fn request(dir: &Path, name: &str, containerfile: &str) -> BuildRequest {
         labels: BTreeMap::new(),
         tags: vec![format!("localhost/{name}:test")],
         log: dir.join(format!("{name}.log")),
-        secrets: Default::default(),
+        secrets: BTreeMap::new(),
     }
 }
 
 fn strings(v: &[&str]) -> Vec<String> {
-    v.iter().map(|s| s.to_string()).collect()
+    v.iter().map(ToString::to_string).collect()
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Where catalyst puts a captured stage: `compression_mode` and the tarball's file name.
 //!
 //! Catalyst captures a stage to `<storedir>/builds/<rel_type>/<target>-<subarch>-<version_stamp>`
-//! plus `.` and the first extension its compressor (DeComp) lists for the `compression_mode` in
+//! plus `.` and the first extension its compressor (`DeComp`) lists for the `compression_mode` in
 //! use. The mode comes from the spec's `compression_mode:` key, else from `catalyst.conf`, else
 //! catalyst's built-in default, [`DEFAULT_MODE`] (`lbzip2`, giving `.tar.bz2`). Releng specs set
 //! `compression_mode: pixz` (or `pixz_x`), giving `.tar.xz`.

@@ -59,7 +59,7 @@ pub enum SpecError {
     },
 
     /// A key that catalyst requires for this target is missing or has no value.
-    #[error("required key `{key}` is missing{}", target_note(target))]
+    #[error("required key `{key}` is missing{}", target_note(target.as_deref()))]
     MissingKey {
         /// The file's line count (catalyst looks for the key in the whole file).
         line: usize,
@@ -99,7 +99,7 @@ pub enum SpecError {
     },
 }
 
-fn target_note(target: &Option<String>) -> String {
+fn target_note(target: Option<&str>) -> String {
     match target {
         Some(t) => format!(" (target `{t}` requires it)"),
         None => String::new(),

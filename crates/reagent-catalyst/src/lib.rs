@@ -61,9 +61,6 @@
 //! Not modelled: catalyst's `%(key)s` interpolation of earlier values (values are kept
 //! literally), and its turning of the value `none` into "unset" (kept as the word `none`).
 
-#![deny(missing_docs)]
-#![forbid(unsafe_code)]
-
 pub mod compression;
 mod error;
 mod parse;

@@ -73,44 +73,41 @@ pub(crate) fn read_entries(
             continue;
         }
 
-        match filled.split_once(':') {
-            Some((key, value)) => {
-                let key = key.trim();
-                if key.is_empty() || key.contains(char::is_whitespace) {
-                    return Err(SpecError::InvalidKey {
-                        line: line_no,
-                        key: key.to_string(),
-                    });
-                }
-                if let Some(&first_line) = seen.get(key) {
-                    return Err(SpecError::DuplicateKey {
-                        line: line_no,
-                        first_line,
-                        key: key.to_string(),
-                    });
-                }
-                seen.insert(key.to_string(), line_no);
-                let value = value.trim().trim_matches('"').trim();
-                entries.push(Entry {
-                    key: key.to_string(),
-                    values: value.split_whitespace().map(str::to_string).collect(),
-                    raw: value.to_string(),
+        if let Some((key, value)) = filled.split_once(':') {
+            let key = key.trim();
+            if key.is_empty() || key.contains(char::is_whitespace) {
+                return Err(SpecError::InvalidKey {
                     line: line_no,
+                    key: key.to_string(),
                 });
             }
-            None => {
-                let Some(entry) = entries.last_mut() else {
-                    return Err(SpecError::OrphanValue {
-                        line: line_no,
-                        text: filled.to_string(),
-                    });
-                };
-                entry
-                    .values
-                    .extend(filled.split_whitespace().map(str::to_string));
-                entry.raw.push('\n');
-                entry.raw.push_str(filled);
+            if let Some(&first_line) = seen.get(key) {
+                return Err(SpecError::DuplicateKey {
+                    line: line_no,
+                    first_line,
+                    key: key.to_string(),
+                });
             }
+            seen.insert(key.to_string(), line_no);
+            let value = value.trim().trim_matches('"').trim();
+            entries.push(Entry {
+                key: key.to_string(),
+                values: value.split_whitespace().map(str::to_string).collect(),
+                raw: value.to_string(),
+                line: line_no,
+            });
+        } else {
+            let Some(entry) = entries.last_mut() else {
+                return Err(SpecError::OrphanValue {
+                    line: line_no,
+                    text: filled.to_string(),
+                });
+            };
+            entry
+                .values
+                .extend(filled.split_whitespace().map(str::to_string));
+            entry.raw.push('\n');
+            entry.raw.push_str(filled);
         }
     }
     Ok(entries)

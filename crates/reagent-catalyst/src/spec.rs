@@ -168,7 +168,7 @@ impl Spec {
 
     /// All values of `key` (empty when absent).
     pub fn values(&self, key: &str) -> &[String] {
-        self.get(key).map(|e| e.values.as_slice()).unwrap_or(&[])
+        self.get(key).map_or(&[], |e| e.values.as_slice())
     }
 
     /// The target kind named by `target:`.

@@ -1,6 +1,7 @@
 //! Behaviour of `reagent_catalyst::parse` and the `Spec` it returns.
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 use std::path::Path;
 
 use reagent_catalyst::{parse, SnapshotRef, Spec, SpecError, TargetKind};
@@ -287,11 +288,10 @@ fn each_stage_required_key_is_reported_when_missing() {
     .into_iter()
     .enumerate()
     {
-        let text: String = BASE
-            .lines()
-            .filter(|l| !l.starts_with(&format!("{key}:")))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let mut text = String::new();
+        for l in BASE.lines().filter(|l| !l.starts_with(&format!("{key}:"))) {
+            writeln!(text, "{l}").unwrap();
+        }
         let e = err(&text);
         assert_eq!(
             e,

@@ -201,7 +201,7 @@ impl Expander<'_, '_> {
             '-' => out.push_str(&if set { value.unwrap_or_default() } else { word }),
             '+' => {
                 if set {
-                    out.push_str(&word)
+                    out.push_str(&word);
                 }
             }
             _ => {
@@ -213,7 +213,7 @@ impl Expander<'_, '_> {
                     };
                     return Err(format!("{name}: {msg}"));
                 }
-                out.push_str(&value.unwrap_or_default())
+                out.push_str(&value.unwrap_or_default());
             }
         }
         Ok(())

@@ -86,7 +86,7 @@ enum FlagKind {
 
 /// The flags an instruction accepts; an instruction without any takes `--x` as an argument.
 fn flag_spec(keyword: Keyword) -> &'static [(&'static str, FlagKind)] {
-    use FlagKind::*;
+    use FlagKind::{Bool, Repeat, Value};
     match keyword {
         Keyword::From => &[("platform", Value)],
         Keyword::Copy => &[

@@ -2,6 +2,8 @@
 
 mod common;
 
+use std::collections::BTreeMap;
+
 use common::{analyze, analyze_with, paths, refs};
 use reagent_containerfile::{parse, ReferenceKind};
 
@@ -11,7 +13,7 @@ fn escape_directive_backtick() {
         "# syntax=docker/dockerfile:1\n# escape=`\nFROM base\nCOPY C:\\src\\app `\n  C:\\app\\\n";
     let file = parse(text).unwrap();
     assert_eq!(file.escape(), '`');
-    let a = file.analyze(&Default::default()).unwrap();
+    let a = file.analyze(&BTreeMap::new()).unwrap();
     assert_eq!(paths(&a), ["C:\\src\\app"]);
     assert_eq!(a.context_sources[0].line, 4);
 }
@@ -50,7 +52,7 @@ RUN true
         .map(|i| (i.keyword.as_str(), i.line))
         .collect();
     assert_eq!(kw, [("FROM", 3), ("COPY", 5), ("RUN", 9)]);
-    let a = file.analyze(&Default::default()).unwrap();
+    let a = file.analyze(&BTreeMap::new()).unwrap();
     assert_eq!(paths(&a), ["a", "b"]);
     assert!(a.context_sources.iter().all(|c| c.line == 5));
 }
@@ -74,7 +76,7 @@ CMD ["app", "--flag"]
 ENTRYPOINT /bin/app
 "#;
     let file = parse(text).unwrap();
-    let a = file.analyze(&Default::default()).unwrap();
+    let a = file.analyze(&BTreeMap::new()).unwrap();
     assert_eq!(paths(&a), ["with space.txt", "b*.conf"]);
     assert_eq!(file.instructions().len(), 6);
 }
@@ -270,7 +272,7 @@ COPY real /real
         "FROM not-an-image\nCOPY not a context file\n"
     );
     assert_eq!(file.instructions()[2].line, 6);
-    let a = file.analyze(&Default::default()).unwrap();
+    let a = file.analyze(&BTreeMap::new()).unwrap();
     assert_eq!(refs(&a), ["base"]);
     assert_eq!(paths(&a), ["real"]);
 }
@@ -403,7 +405,7 @@ CMD --help
         ]
     );
     // ONBUILD triggers run in a later build: `COPY .` is not read now.
-    let a = file.analyze(&Default::default()).unwrap();
+    let a = file.analyze(&BTreeMap::new()).unwrap();
     assert!(a.context_sources.is_empty());
     assert_eq!(file.instructions()[12].arguments, "--help");
 }
@@ -414,7 +416,7 @@ fn nothing_panics_on_truncated_input() {
     let total_lines = text.lines().count();
     let mut ok = 0;
     for (i, _) in text.char_indices() {
-        match parse(&text[..i]).and_then(|f| f.analyze(&Default::default())) {
+        match parse(&text[..i]).and_then(|f| f.analyze(&BTreeMap::new())) {
             Ok(_) => ok += 1,
             Err(e) => assert!(
                 (1..=total_lines).contains(&e.line),

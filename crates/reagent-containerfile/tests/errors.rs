@@ -3,6 +3,7 @@
 mod common;
 
 use std::collections::BTreeMap;
+use std::fmt::Write;
 
 use common::error;
 use reagent_containerfile::parse;
@@ -211,7 +212,7 @@ fn long_arg_chains_resolve() {
     // A → B → C … 2,000 deep: each ARG is expanded once, when declared.
     let mut text = String::from("ARG A0=base\n");
     for i in 1..2000 {
-        text.push_str(&format!("ARG A{i}=${{A{}}}\n", i - 1));
+        writeln!(text, "ARG A{i}=${{A{}}}", i - 1).unwrap();
     }
     text.push_str("FROM ${A1999}\n");
     let a = parse(&text).unwrap().analyze(&BTreeMap::new()).unwrap();
@@ -222,7 +223,7 @@ fn long_arg_chains_resolve() {
 fn doubling_args_stop_with_an_error() {
     let mut text = String::from("ARG A0=xxxxxxxxxxxxxxxx\n");
     for i in 1..64 {
-        text.push_str(&format!("ARG A{i}=${{A{0}}}${{A{0}}}\n", i - 1));
+        writeln!(text, "ARG A{i}=${{A{0}}}${{A{0}}}", i - 1).unwrap();
     }
     text.push_str("FROM base\n");
     let e = parse(&text).unwrap().analyze(&BTreeMap::new()).unwrap_err();
@@ -235,7 +236,7 @@ fn many_large_args_stop_with_an_error() {
     let big = "x".repeat(60_000);
     let mut text = format!("ARG BIG={big}\n");
     for i in 0..400 {
-        text.push_str(&format!("ARG C{i}=$BIG\n"));
+        writeln!(text, "ARG C{i}=$BIG").unwrap();
     }
     text.push_str("FROM base\n");
     let e = parse(&text).unwrap().analyze(&BTreeMap::new()).unwrap_err();

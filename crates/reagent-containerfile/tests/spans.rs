@@ -15,11 +15,10 @@ fn assert_span(text: &str, line: usize, word: &str, nth: usize, needle: &str) {
         .clone()
         .unwrap_or_else(|| panic!("`{e}` has no span"));
     assert_eq!(&text[span.clone()], word, "span of `{e}`");
-    let start = text
-        .match_indices(word)
-        .nth(nth)
-        .map(|(i, _)| i)
-        .unwrap_or_else(|| panic!("`{word}` does not occur {} times", nth + 1));
+    let start = text.match_indices(word).nth(nth).map_or_else(
+        || panic!("`{word}` does not occur {} times", nth + 1),
+        |(i, _)| i,
+    );
     assert_eq!(span.start, start, "`{e}` points at another `{word}`");
 }
 

@@ -37,12 +37,11 @@ pub fn to_xml(report_name: &str, cases: &[Case]) -> String {
     let mut report = Report::new(report_name);
     let mut suites: Vec<TestSuite> = Vec::new();
     for case in cases {
-        let pos = match suites.iter().position(|s| s.name.as_str() == case.suite) {
-            Some(p) => p,
-            None => {
-                suites.push(TestSuite::new(case.suite.clone()));
-                suites.len() - 1
-            }
+        let pos = if let Some(p) = suites.iter().position(|s| s.name.as_str() == case.suite) {
+            p
+        } else {
+            suites.push(TestSuite::new(case.suite.clone()));
+            suites.len() - 1
         };
         let status = match &case.outcome {
             CaseOutcome::Passed => TestCaseStatus::success(),

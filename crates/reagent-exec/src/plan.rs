@@ -38,7 +38,7 @@ impl std::fmt::Display for Reason {
             Reason::Forced => f.write_str("forced"),
             Reason::Changed(changes) if changes.is_empty() => f.write_str("inputs changed"),
             Reason::Changed(changes) => {
-                let words: Vec<String> = changes.iter().map(|c| c.to_string()).collect();
+                let words: Vec<String> = changes.iter().map(ToString::to_string).collect();
                 f.write_str(&words.join(", "))
             }
         }

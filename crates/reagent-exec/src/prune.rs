@@ -63,8 +63,7 @@ pub fn candidates(
             std::cmp::Reverse(
                 recency
                     .get(i.labels[LABEL_KEY].as_str())
-                    .map(|p| p + 1)
-                    .unwrap_or(0),
+                    .map_or(0, |p| p + 1),
             )
         });
         let kept = if in_project { keep } else { 0 };

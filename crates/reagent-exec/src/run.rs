@@ -75,6 +75,8 @@ pub struct NodeReport {
     pub cases: Vec<Case>,
 }
 
+// serde's `serialize_with` hands over a reference to the field.
+#[allow(clippy::ref_option)]
 fn opt_secs<S: serde::Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
     match d {
         Some(d) => s.serialize_f64((d.as_secs_f64() * 1000.0).round() / 1000.0),

@@ -1,4 +1,4 @@
-//! Adversarial edges of the executor over the FakeBackend: secrets never
+//! Adversarial edges of the executor over the `FakeBackend`: secrets never
 //! written, half-finished publishes, images whose key label does not match
 //! their tag.
 

@@ -109,7 +109,7 @@ fn a_record_that_cannot_be_written_fails_the_run_but_not_the_build() {
     let mut events = Vec::new();
     let report = session
         .run(&plan, &request, &keep_going(1), &Cancel::new(), &mut |e| {
-            events.push(e.clone())
+            events.push(e.clone());
         })
         .unwrap();
     drop(session);

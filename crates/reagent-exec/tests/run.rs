@@ -1,4 +1,4 @@
-//! Planning and running projects against the recording FakeBackend: order,
+//! Planning and running projects against the recording `FakeBackend`: order,
 //! parallelism, priorities, failures, cancellation, the registry, `--force`
 //! and the reasons a plan gives.
 

@@ -104,8 +104,8 @@ pub fn audit(glsas: &[Glsa], installed: &[Installed], arch: &str) -> Vec<Finding
                     package: entry.name.clone(),
                     installed: pkg.version.clone(),
                     slot: pkg.slot.clone(),
-                    unaffected: entry.unaffected.iter().map(|r| r.to_string()).collect(),
-                    vulnerable: entry.vulnerable.iter().map(|r| r.to_string()).collect(),
+                    unaffected: entry.unaffected.iter().map(ToString::to_string).collect(),
+                    vulnerable: entry.vulnerable.iter().map(ToString::to_string).collect(),
                 });
             }
         }

@@ -127,7 +127,7 @@ mod tests {
 
     fn pkg(cpv: &str, slot: &str, flags: &[&str]) -> Installed {
         let mut p = Installed::new(cpv, slot).unwrap();
-        p.use_flags = flags.iter().map(|f| f.to_string()).collect();
+        p.use_flags = flags.iter().map(ToString::to_string).collect();
         p
     }
 

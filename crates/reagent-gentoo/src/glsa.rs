@@ -401,7 +401,7 @@ impl<'a, 'input> Parser<'a, 'input> {
 fn text(node: Node) -> String {
     let raw: String = node
         .descendants()
-        .filter(|n| n.is_text())
+        .filter(Node::is_text)
         .filter_map(|n| n.text())
         .collect();
     raw.split_whitespace().collect::<Vec<_>>().join(" ")
@@ -452,9 +452,9 @@ mod tests {
         assert!(p.auto);
         assert_eq!(p.arch, ArchSpec::List(vec!["amd64".into(), "x86".into()]));
         assert_eq!(p.line, 14);
-        let shown: Vec<String> = p.unaffected.iter().map(|r| r.to_string()).collect();
+        let shown: Vec<String> = p.unaffected.iter().map(ToString::to_string).collect();
         assert_eq!(shown, [">=3.0.13:0", ">=~1.1.1w-r1"]);
-        let shown: Vec<String> = p.vulnerable.iter().map(|r| r.to_string()).collect();
+        let shown: Vec<String> = p.vulnerable.iter().map(ToString::to_string).collect();
         assert_eq!(shown, ["<3.0.13", "=2.9*"]);
         assert!(p.vulnerable[1].wildcard);
     }

@@ -76,8 +76,6 @@
 //! assert_eq!(d.changed[0].new.version.to_string(), "1.9-r2");
 //! ```
 
-#![deny(missing_docs)]
-
 pub mod arch;
 pub mod audit;
 pub mod cpv;

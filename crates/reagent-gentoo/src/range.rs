@@ -130,12 +130,12 @@ impl VersionRange {
     /// assert!(!r.matches(&Version::parse("1.2.3").unwrap(), "0", "0"));
     /// ```
     pub fn matches(&self, installed: &Version, slot: &str, subslot: &str) -> bool {
+        use std::cmp::Ordering::{Equal, Greater, Less};
         if let Some(spec) = &self.slot {
             if !spec.matches(slot, subslot) {
                 return false;
             }
         }
-        use std::cmp::Ordering::*;
         let same_base = || installed.without_revision() == self.version.without_revision();
         match self.op {
             RangeOp::Eq if self.wildcard => glob_matches(self.version.as_str(), installed.as_str()),

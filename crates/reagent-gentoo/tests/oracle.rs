@@ -9,6 +9,7 @@
 //! skipped with a message otherwise.
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -48,9 +49,11 @@ fn oracle_python() -> Option<PathBuf> {
         }
     }
     let why = problems.join("; ");
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("portage oracle unavailable in CI ({why}); run tests/oracle/setup.sh first");
-    }
+    let ci = std::env::var("CI").as_deref() == Ok("true");
+    assert!(
+        !ci,
+        "portage oracle unavailable in CI ({why}); run tests/oracle/setup.sh first"
+    );
     // Written to the real stderr (not eprintln!, which the harness captures)
     // so the skip is visible in a normal `cargo test` run.
     let _ = writeln!(
@@ -84,7 +87,7 @@ fn ask_oracle(python: &Path, request: &Value) -> Value {
     serde_json::from_slice(&out.stdout).expect("oracle answered JSON")
 }
 
-/// SplitMix64: small, seeded, good enough to spread over the grammar.
+/// `SplitMix64`: small, seeded, good enough to spread over the grammar.
 struct Rng(u64);
 
 impl Rng {
@@ -96,7 +99,7 @@ impl Rng {
         z ^ (z >> 31)
     }
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        usize::try_from(self.next() % n as u64).expect("less than n, a usize")
     }
     fn chance(&mut self, percent: usize) -> bool {
         self.below(100) < percent
@@ -104,6 +107,11 @@ impl Rng {
     fn pick<'a, T: ?Sized>(&mut self, items: &[&'a T]) -> &'a T {
         items[self.below(items.len())]
     }
+}
+
+/// A number below 256 as a byte.
+fn small(n: usize) -> u8 {
+    u8::try_from(n).expect("below 256")
 }
 
 const NUMBERS: &[&str] = &[
@@ -152,7 +160,7 @@ fn gen_parts(rng: &mut Rng) -> Parts {
         components: (0..n).map(|_| gen_number(rng)).collect(),
         letter: rng
             .chance(20)
-            .then(|| (b'a' + rng.below(4) as u8 + if rng.chance(10) { 22 } else { 0 }) as char),
+            .then(|| (b'a' + small(rng.below(4)) + if rng.chance(10) { 22 } else { 0 }) as char),
         suffixes: (0..[0, 0, 0, 1, 1, 2, 3][rng.below(7)])
             .map(|_| {
                 let num = if rng.chance(40) {
@@ -265,27 +273,45 @@ fn versions_and_cpv_splits_agree_with_portage() {
         return;
     };
     let mut rng = Rng(0x5EED_0001);
+    let pairs = gen_version_pairs(&mut rng);
+    let cpvs = gen_cpvs(&mut rng);
+
+    let request = json!({ "vercmp": pairs, "catpkgsplit": cpvs });
+    let response = ask_oracle(&python, &request);
+
+    let mut failures = Vec::new();
+    check_vercmp(&pairs, &response["vercmp"], &mut failures);
+    check_catpkgsplit(&cpvs, &response["catpkgsplit"], &mut failures);
+    report(&failures, pairs.len() + cpvs.len());
+}
+
+/// The edge pairs, then 6,000 generated ones (some invalid, some swapped).
+fn gen_version_pairs(rng: &mut Rng) -> Vec<(String, String)> {
     let mut pairs: Vec<(String, String)> = EDGE_PAIRS
         .iter()
         .map(|(a, b)| (a.to_string(), b.to_string()))
         .collect();
     for i in 0..6000 {
-        let a = gen_parts(&mut rng);
+        let a = gen_parts(rng);
         let b = if i % 5 == 0 {
-            gen_parts(&mut rng)
+            gen_parts(rng)
         } else {
-            mutate(&mut rng, &a)
+            mutate(rng, &a)
         };
         let (mut a, mut b) = (a.render(), b.render());
         if i % 20 == 0 {
-            a = gen_invalid(&mut rng);
+            a = gen_invalid(rng);
         }
         if i % 2 == 0 {
             std::mem::swap(&mut a, &mut b);
         }
         pairs.push((a, b));
     }
+    pairs
+}
 
+/// Hand-picked `category/package-version` strings, then 3,000 generated ones.
+fn gen_cpvs(rng: &mut Rng) -> Vec<String> {
     let names = [
         "foo",
         "foo-bar",
@@ -315,9 +341,9 @@ fn versions_and_cpv_splits_agree_with_portage() {
     ];
     for i in 0..3000 {
         let version = if i % 10 == 0 {
-            gen_invalid(&mut rng)
+            gen_invalid(rng)
         } else {
-            gen_parts(&mut rng).render()
+            gen_parts(rng).render()
         };
         cpvs.push(format!(
             "{}/{}-{}",
@@ -326,12 +352,12 @@ fn versions_and_cpv_splits_agree_with_portage() {
             version
         ));
     }
+    cpvs
+}
 
-    let request = json!({ "vercmp": pairs, "catpkgsplit": cpvs });
-    let response = ask_oracle(&python, &request);
-
-    let mut failures = Vec::new();
-    for ((a, b), expected) in pairs.iter().zip(response["vercmp"].as_array().unwrap()) {
+/// Our `Version` order against portage's `vercmp` answers (`null`: invalid).
+fn check_vercmp(pairs: &[(String, String)], answers: &Value, failures: &mut Vec<String>) {
+    for ((a, b), expected) in pairs.iter().zip(answers.as_array().unwrap()) {
         let ours = match (Version::parse(a), Version::parse(b)) {
             (Ok(x), Ok(y)) => Some(x.cmp(&y) as i64),
             _ => None,
@@ -342,7 +368,11 @@ fn versions_and_cpv_splits_agree_with_portage() {
             ));
         }
     }
-    for (text, expected) in cpvs.iter().zip(response["catpkgsplit"].as_array().unwrap()) {
+}
+
+/// Our `Cpv`/`split_pf` against portage's `catpkgsplit` answers.
+fn check_catpkgsplit(cpvs: &[String], answers: &Value, failures: &mut Vec<String>) {
+    for (text, expected) in cpvs.iter().zip(answers.as_array().unwrap()) {
         // Without a category portage reports the category "null".
         let ours = if text.contains('/') {
             Cpv::parse(text)
@@ -368,7 +398,6 @@ fn versions_and_cpv_splits_agree_with_portage() {
             ));
         }
     }
-    report(&failures, pairs.len() + cpvs.len());
 }
 
 fn report(failures: &[String], total: usize) {
@@ -434,7 +463,7 @@ fn gen_advisory(rng: &mut Rng, n: usize) -> String {
         None
     };
     let mut packages = String::new();
-    for e in 0..1 + rng.below(3) {
+    for e in 0..=rng.below(3) {
         let name = if rng.chance(8) {
             "net-misc/absent"
         } else {
@@ -455,11 +484,14 @@ fn gen_advisory(rng: &mut Rng, n: usize) -> String {
             let invalid = invalid_at == Some(e) && u == 0 && rng.chance(50);
             ranges += &gen_range(rng, "unaffected", invalid);
         }
-        for v in 0..1 + rng.below(2) {
+        for v in 0..=rng.below(2) {
             ranges += &gen_range(rng, "vulnerable", invalid_at == Some(e) && v == 0);
         }
-        packages +=
-            &format!("<package name=\"{name}\" auto=\"yes\" arch=\"{arch}\">{ranges}</package>\n");
+        writeln!(
+            packages,
+            "<package name=\"{name}\" auto=\"yes\" arch=\"{arch}\">{ranges}</package>"
+        )
+        .unwrap();
     }
     format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
@@ -532,16 +564,16 @@ fn glsa_matching_agrees_with_portage() {
             let ours = Glsa::parse_str(xml, Path::new("generated.xml"));
             let portage_error = expected["error"].as_str();
             let context = || {
-                let vdb: Vec<String> = installed.iter().map(|p| p.to_string()).collect();
+                let vdb: Vec<String> = installed.iter().map(ToString::to_string).collect();
                 format!("arch {arch}, installed {vdb:?}\n{xml}")
             };
             match (&ours, portage_error) {
                 (Err(_), Some(_)) => errors += 1,
                 (Err(e), None) => {
-                    failures.push(format!("we reject ({e}), portage accepts: {}", context()))
+                    failures.push(format!("we reject ({e}), portage accepts: {}", context()));
                 }
                 (Ok(_), Some(err)) => {
-                    failures.push(format!("portage rejects ({err}), we accept: {}", context()))
+                    failures.push(format!("portage rejects ({err}), we accept: {}", context()));
                 }
                 (Ok(glsa), None) => {
                     let ours: Vec<String> = audit(std::slice::from_ref(glsa), installed, arch)

@@ -4,6 +4,7 @@
 //! relative to the project folder and resolved by the loader, not here.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -206,6 +207,9 @@ pub struct StageSection {
     pub sha256: Option<Spanned<String>>,
 }
 
+/// How `Config::problems` reports one problem: where, and what is wrong.
+type At<'a> = dyn FnMut(Range<usize>, String) + 'a;
+
 impl Config {
     /// Parse `graph.toml` text; `file` names it in errors. Every problem the
     /// settings have is reported (a TOML syntax error stops at the first).
@@ -232,9 +236,19 @@ impl Config {
     /// Every value that parsed as TOML but makes no sense, each at its own span.
     fn problems(&self, text: &str, file: &Path) -> Vec<ProjectError> {
         let mut errors = Vec::new();
-        let mut at = |span: std::ops::Range<usize>, message: String| {
+        let mut at = |span: Range<usize>, message: String| {
             errors.push(ProjectError::at_span(file, text, span, message));
         };
+        self.project_problems(&mut at);
+        self.stage_problems(&mut at);
+        self.image_tag_problems(&mut at);
+        self.use_flag_problems(&mut at);
+        self.buildah_problems(&mut at);
+        errors
+    }
+
+    /// `[project]`: `jobs` and the shape of `registry`.
+    fn project_problems(&self, at: &mut At<'_>) {
         if let Some(jobs) = &self.project.jobs {
             if *jobs.get_ref() < 1 {
                 at(
@@ -256,6 +270,10 @@ impl Config {
                 );
             }
         }
+    }
+
+    /// `[stage.*]`: a seed with a well-formed sha256.
+    fn stage_problems(&self, at: &mut At<'_>) {
         for (name, stage) in &self.stage {
             match (&stage.seed, &stage.sha256) {
                 (Some(_), None) => at(
@@ -277,6 +295,10 @@ impl Config {
                 }
             }
         }
+    }
+
+    /// `[image.*] tags`: each a valid image tag.
+    fn image_tag_problems(&self, at: &mut At<'_>) {
         for (name, image) in &self.image {
             for tag in &image.tags {
                 if !valid_tag(tag.get_ref()) {
@@ -291,6 +313,10 @@ impl Config {
                 }
             }
         }
+    }
+
+    /// `use` in `[portage]` and in every `[image.*]`: each a valid USE flag.
+    fn use_flag_problems(&self, at: &mut At<'_>) {
         let flag_lists = std::iter::once(&self.portage.use_flags)
             .chain(self.image.values().map(|i| &i.use_flags));
         for flag in flag_lists.flatten() {
@@ -304,6 +330,10 @@ impl Config {
                 );
             }
         }
+    }
+
+    /// `[buildah]`: no empty strings, nothing a program argument cannot hold.
+    fn buildah_problems(&self, at: &mut At<'_>) {
         let b = &self.buildah;
         let strings = [
             ("binary", b.binary.as_ref()),
@@ -333,7 +363,6 @@ impl Config {
                 );
             }
         }
-        errors
     }
 
     /// Settings for image `name`, if `graph.toml` has any.
@@ -342,11 +371,11 @@ impl Config {
     }
 
     /// The line in `text` (this config's source) where `[image.<name>]` is written.
-    pub fn image_span(&self, name: &str) -> Option<std::ops::Range<usize>> {
+    pub fn image_span(&self, name: &str) -> Option<Range<usize>> {
         self.image
             .keys()
             .find(|k| k.get_ref() == name)
-            .map(|k| k.span())
+            .map(Spanned::span)
     }
 }
 

@@ -162,7 +162,7 @@ mod tests {
                 .shown(l(Use, ""), "http2 ssl -X")
                 .shown(l(Snapshot, ""), "commit:bbb");
         });
-        let words: Vec<String> = diff(&old, &new).iter().map(|c| c.to_string()).collect();
+        let words: Vec<String> = diff(&old, &new).iter().map(ToString::to_string).collect();
         assert_eq!(
             words,
             [

@@ -21,7 +21,7 @@ pub fn read_text(path: &Path, shown: &Path) -> Result<String, ProjectError> {
     String::from_utf8(bytes).map_err(|e| {
         let bytes = e.as_bytes();
         let at = e.utf8_error().valid_up_to();
-        let line = bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = memchr::memchr_iter(b'\n', &bytes[..at]).count() + 1;
         ProjectError::at(
             shown,
             line,
@@ -38,9 +38,8 @@ fn read_bytes(path: &Path, shown: &Path) -> Result<Vec<u8>, ProjectError> {
     let link = fs::symlink_metadata(path).map_err(|e| not_readable(shown, &e))?;
     let meta = if link.file_type().is_symlink() {
         fs::metadata(path).map_err(|e| {
-            let target = fs::read_link(path)
-                .map(|t| t.display().to_string())
-                .unwrap_or_else(|_| "?".into());
+            let target =
+                fs::read_link(path).map_or_else(|_| "?".into(), |t| t.display().to_string());
             ProjectError::in_file(
                 shown,
                 format!(
@@ -58,7 +57,7 @@ fn read_bytes(path: &Path, shown: &Path) -> Result<Vec<u8>, ProjectError> {
             format!(
                 "`{}` is {}, not a regular file",
                 shown.display(),
-                kind_of(&meta.file_type())
+                kind_of(meta.file_type())
             ),
         ));
     }
@@ -75,7 +74,7 @@ fn not_readable(shown: &Path, e: &io::Error) -> ProjectError {
 }
 
 /// "a folder", "a FIFO", ... for messages.
-pub fn kind_of(t: &fs::FileType) -> &'static str {
+pub fn kind_of(t: fs::FileType) -> &'static str {
     if t.is_dir() {
         "a folder"
     } else if t.is_fifo() {

@@ -26,7 +26,6 @@
 //! assert_eq!(project.graph.parents(app.id), vec![base.id]);
 //! assert_eq!(app.manifest.get("parent:base").unwrap().hash, base.key.hex());
 //! ```
-#![deny(missing_docs)]
 
 pub mod config;
 pub mod context;

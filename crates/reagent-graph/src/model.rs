@@ -3,7 +3,7 @@
 //! Everything else in reagent consumes these types; they are defined once, here.
 
 use std::collections::BTreeMap;
-use std::fmt;
+use std::fmt::{self, Write as _};
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
@@ -218,7 +218,8 @@ pub fn path_subject(bytes: &[u8]) -> String {
             }
         }
         for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
+            // Writing to a String cannot fail.
+            let _ = write!(out, "\\x{b:02x}");
         }
     }
     out
@@ -528,7 +529,7 @@ mod tests {
     fn use_flags_fold_in_order() {
         let flags: Vec<String> = ["ssl", "X", "-X", "-*", "http2", "-ipv6"]
             .iter()
-            .map(|s| s.to_string())
+            .map(ToString::to_string)
             .collect();
         let eff = effective_use(&flags);
         assert_eq!(use_string(&eff), "http2 -ipv6");

@@ -54,7 +54,7 @@ pub fn classify<'a>(
 
 /// `name:tag` → `name` (a `:` after the last `/` is a tag; one before is a port).
 fn strip_tag(repo: &str) -> &str {
-    let slash = repo.rfind('/').map(|i| i + 1).unwrap_or(0);
+    let slash = repo.rfind('/').map_or(0, |i| i + 1);
     match repo[slash..].rfind(':') {
         Some(i) => &repo[..slash + i],
         None => repo,

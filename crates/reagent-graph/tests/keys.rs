@@ -152,23 +152,23 @@ fn squash_platform_target_and_external_bases_move_the_key() {
         "app",
         "FROM alpine:3.20 AS a\nFROM scratch\nCOPY --from=a /etc/os-release /\n",
     );
-    let a = f.key("app");
+    let plain = f.key("app");
     f.write("graph.toml", "[image.app]\nsquash = true\n");
-    let b = f.key("app");
-    assert_ne!(a, b);
+    let squashed = f.key("app");
+    assert_ne!(plain, squashed);
     f.write(
         "graph.toml",
         "[image.app]\nsquash = true\nplatform = \"linux/arm64\"\n",
     );
-    let c = f.key("app");
-    assert_ne!(b, c);
+    let for_arm64 = f.key("app");
+    assert_ne!(squashed, for_arm64);
     f.write(
         "graph.toml",
         "[image.app]\nsquash = true\nplatform = \"linux/arm64\"\ntarget = \"a\"\n",
     );
-    assert_ne!(c, f.key("app"));
-    let p = f.load().unwrap();
-    assert!(p
+    assert_ne!(for_arm64, f.key("app"));
+    let project = f.load().unwrap();
+    assert!(project
         .graph
         .by_name("app")
         .unwrap()
@@ -269,7 +269,7 @@ fn one_executable_rule_for_context_files_and_the_snapshot() {
     f.write("graph.toml", "[snapshot]\npath = \"tree\"\n")
         .write("tree/app-misc/foo/foo-1.ebuild", "EAPI=8\n");
     let mode = |rel: &str, m: u32| {
-        std::fs::set_permissions(f.path(rel), std::fs::Permissions::from_mode(m)).unwrap()
+        std::fs::set_permissions(f.path(rel), std::fs::Permissions::from_mode(m)).unwrap();
     };
     mode("images/app/app.conf", 0o644);
     mode("tree/app-misc/foo/foo-1.ebuild", 0o644);

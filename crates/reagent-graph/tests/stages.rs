@@ -1,4 +1,4 @@
-//! Catalyst stages chain through source_subpath; images use them by name.
+//! Catalyst stages chain through `source_subpath`; images use them by name.
 
 mod common;
 

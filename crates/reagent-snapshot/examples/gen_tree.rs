@@ -20,6 +20,10 @@ impl Rng {
     fn range(&mut self, lo: u64, hi: u64) -> u64 {
         lo + self.next() % (hi - lo + 1)
     }
+    /// A number in `0..n`.
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % n as u64).expect("less than n, a usize")
+    }
 }
 
 const WORDS: &[&str] = &[
@@ -54,13 +58,14 @@ const WORDS: &[&str] = &[
 ];
 
 fn text(rng: &mut Rng, size: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(size as usize + 32);
-    while (out.len() as u64) < size {
-        let word = WORDS[(rng.next() % WORDS.len() as u64) as usize];
+    let size = usize::try_from(size).expect("file sizes are at most 8 KiB");
+    let mut out = Vec::with_capacity(size + 32);
+    while out.len() < size {
+        let word = WORDS[rng.below(WORDS.len())];
         out.extend_from_slice(word.as_bytes());
         out.push(if rng.next() % 8 == 0 { b'\n' } else { b' ' });
     }
-    out.truncate(size as usize);
+    out.truncate(size);
     out
 }
 

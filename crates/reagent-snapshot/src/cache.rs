@@ -117,7 +117,7 @@ impl Stamp {
     }
 }
 
-/// A fast non-cryptographic hasher for the path map (FxHash's mixing step, 8 bytes at a time).
+/// A fast non-cryptographic hasher for the path map (`FxHash`'s mixing step, 8 bytes at a time).
 /// The keys are the caller's own relative paths, so hash flooding is not a concern.
 #[derive(Default)]
 struct PathHasher(u64);
@@ -216,7 +216,7 @@ impl Cache {
         if count > body.len() / (FIXED_RECORD_LEN + 4) {
             return None;
         }
-        let mut records = PathMap::with_capacity_and_hasher(count, Default::default());
+        let mut records = PathMap::with_capacity_and_hasher(count, BuildHasherDefault::default());
         for _ in 0..count {
             let len = usize::try_from(r.u32()?).ok()?;
             let rel: Box<[u8]> = r.take(len)?.into();

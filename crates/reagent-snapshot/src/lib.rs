@@ -36,8 +36,6 @@
 //! `b3sum` prints), and [`merkle::is_executable`] is the one rule for "executable" that every
 //! content hash in reagent uses.
 
-#![deny(missing_docs)]
-
 pub mod cache;
 mod commit;
 mod error;
@@ -187,7 +185,7 @@ fn ensure_dir(path: &Path) -> Result<(), SnapshotError> {
 }
 
 /// Stack size of the hashing threads: the walk recurses once per directory level, and a deep
-/// tree (paths run up to PATH_MAX, ~2,000 levels) must not overflow. Only touched pages are used.
+/// tree (paths run up to `PATH_MAX`, ~2,000 levels) must not overflow. Only touched pages are used.
 const WALK_STACK: usize = 256 << 20;
 
 /// Runs `f` on a dedicated pool of `threads` threads (rayon's default count when `None`) with

@@ -110,7 +110,7 @@ impl<'a> Walker<'a> {
         for item in items {
             if let Some(key) = &item.key {
                 with_rel(rel, &item.entry.name, |path| {
-                    push_record(&mut own, path, key, &item.entry.hash)
+                    push_record(&mut own, path, key, &item.entry.hash);
                 });
             }
             chunks.extend(item.chunks);
@@ -167,7 +167,7 @@ impl<'a> Walker<'a> {
         if !file_type.is_file() {
             return Err(SnapshotError::UnsupportedFileType {
                 path: dirent.path(),
-                kind: kind_name(&file_type),
+                kind: kind_name(file_type),
             });
         }
         self.files.fetch_add(1, Ordering::Relaxed);
@@ -178,16 +178,13 @@ impl<'a> Walker<'a> {
         let cached = self
             .cache
             .and_then(|cache| with_rel(rel, &name, |p| cache.lookup(p, &key)));
-        let hash = match cached {
-            Some(hash) => {
-                self.cache_hits.fetch_add(1, Ordering::Relaxed);
-                hash
-            }
-            None => {
-                let (hash, bytes) = hash_contents(&dirent.path(), key.size)?;
-                self.bytes_hashed.fetch_add(bytes, Ordering::Relaxed);
-                hash
-            }
+        let hash = if let Some(hash) = cached {
+            self.cache_hits.fetch_add(1, Ordering::Relaxed);
+            hash
+        } else {
+            let (hash, bytes) = hash_contents(&dirent.path(), key.size)?;
+            self.bytes_hashed.fetch_add(bytes, Ordering::Relaxed);
+            hash
         };
         Ok(Item {
             entry: Entry {
@@ -202,7 +199,7 @@ impl<'a> Walker<'a> {
     }
 }
 
-fn kind_name(file_type: &fs::FileType) -> &'static str {
+fn kind_name(file_type: fs::FileType) -> &'static str {
     if file_type.is_socket() {
         "socket"
     } else if file_type.is_fifo() {
@@ -284,7 +281,8 @@ fn read_and_hash(
         match file.read(&mut buf[filled..]) {
             Ok(0) => break,
             Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            // Interrupted before reading anything: try again.
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(SnapshotError::io(path, "read", e)),
         }
     }

@@ -471,7 +471,7 @@ fn reading_a_directory_as_a_file_is_an_error_naming_it() {
             assert!(
                 err.to_string().contains(&dir.display().to_string()),
                 "{err}"
-            )
+            );
         }
         other => panic!("expected an I/O error, got {other:?}"),
     }

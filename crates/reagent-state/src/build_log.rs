@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::atomic::write_atomic;
 use crate::{Record, Result, StateError, RECORD_VERSION};
@@ -98,6 +98,7 @@ impl BuildLog {
     }
 
     /// Uses `compaction` from now on instead of the default.
+    #[must_use]
     pub fn with_compaction(mut self, compaction: Compaction) -> BuildLog {
         self.compaction = compaction;
         self.lock_inner().threshold = compaction.max_records;
@@ -112,7 +113,7 @@ impl BuildLog {
     fn lock_inner(&self) -> MutexGuard<'_, Inner> {
         // A panic while appending leaves nothing half-done in memory that
         // matters: the counters are only hints. Carry on.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Appends one record as one line, durably. May then compact the log.

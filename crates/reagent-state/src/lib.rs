@@ -39,7 +39,6 @@
 //! assert_eq!(history.duration("base").map(|d| d.as_secs()), Some(60));
 //! # Ok(()) }
 //! ```
-#![deny(missing_docs)]
 
 mod atomic;
 mod build_log;

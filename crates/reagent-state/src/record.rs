@@ -97,6 +97,7 @@ impl Record {
     }
 
     /// The same record, saying which project it was built for.
+    #[must_use]
     pub fn with_project(mut self, project: impl Into<String>) -> Record {
         self.project = Some(project.into());
         self

@@ -26,9 +26,7 @@ pub struct Seen {
 
 /// `now` in unix seconds; a time before 1970 counts as 1970.
 fn unix_secs(now: SystemTime) -> u64 {
-    now.duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
+    now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 impl Seen {

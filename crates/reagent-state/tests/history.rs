@@ -144,7 +144,7 @@ fn unfinished_publishes_are_nodes_whose_newest_attempt_failed_or_was_interrupted
     let tmp = tempfile::tempdir().unwrap();
     let h = loaded(tmp.path());
     let mut unfinished: Vec<_> = h.unfinished_publishes().into_iter().collect();
-    unfinished.sort();
+    unfinished.sort_unstable();
     let (tool, web) = (key("dddd4444"), key("99990000"));
     assert_eq!(unfinished, [("tool", tool.as_str()), ("web", web.as_str())]);
     assert_eq!(h.unfinished_publish("web"), Some(web.as_str()));

@@ -35,7 +35,7 @@ pub fn busybox_base(storage: &Storage, name: &str) -> String {
         labels: BTreeMap::new(),
         tags: vec![name.to_string()],
         log: log.clone(),
-        secrets: Default::default(),
+        secrets: BTreeMap::new(),
     };
     match storage.backend().build(&req, &Cancel::new(), &mut |_| {}) {
         Ok(id) => id,

@@ -113,6 +113,8 @@ pub struct DiffArgs {
 }
 
 /// `reagent build`.
+// Each bool is an independent command-line switch.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// Nodes to build: regexes matched against node names (unanchored), or `all` for every leaf.

@@ -1,5 +1,7 @@
 //! The one reporting boundary: errors become messages on stderr and exit codes.
 
+use std::fmt::Write as _;
+
 use reagent_graph::{ProjectError, ProjectErrors};
 
 /// Everything went as asked.
@@ -53,7 +55,7 @@ impl Failure {
             }
             Failure::Usage(m) | Failure::Failed(m) => eprintln!("error: {m}"),
             Failure::Interrupted => {
-                eprintln!("interrupted: the next run resumes with what is unfinished")
+                eprintln!("interrupted: the next run resumes with what is unfinished");
             }
         }
     }
@@ -77,7 +79,8 @@ pub fn render_project_error(e: &ProjectError) -> String {
         let (text, kept) = snippet(&excerpt.text);
         let n = line.to_string();
         let pad = " ".repeat(n.len());
-        out.push_str(&format!("{pad} |\n{n} | {text}\n"));
+        // Writing to a String cannot fail.
+        let _ = writeln!(out, "{pad} |\n{n} | {text}");
         match &excerpt.columns {
             Some(cols) if cols.start < kept => {
                 let lead: String = excerpt.text[..cols.start]
@@ -88,9 +91,11 @@ pub fn render_project_error(e: &ProjectError) -> String {
                     .chars()
                     .count()
                     .max(1);
-                out.push_str(&format!("{pad} | {lead}{}\n", "^".repeat(width)));
+                let _ = writeln!(out, "{pad} | {lead}{}", "^".repeat(width));
             }
-            _ => out.push_str(&format!("{pad} |\n")),
+            _ => {
+                let _ = writeln!(out, "{pad} |");
+            }
         }
     }
     out

@@ -97,8 +97,15 @@ fn findings_as_table_json_and_junit_and_exit_by_severity() {
     }
     let p = project(CONFIG);
     p.build_all();
+    table_has_one_row_per_finding(&p);
+    json_has_the_documented_fields_first(&p);
+    junit_has_one_case_per_advisory(&p);
+    fail_on_sets_the_severity_that_fails(&p);
+    arch_and_all_widen_the_audit(&p);
+}
 
-    // The table: one row per finding, sorted by advisory.
+/// The table: one row per finding, sorted by advisory.
+fn table_has_one_row_per_finding(p: &BuildahProject) {
     let table = p.run(&["audit", "app"]);
     assert_eq!(table.code, Some(1), "stderr:\n{}", table.stderr);
     let lines: Vec<&str> = table.stdout.lines().collect();
@@ -146,8 +153,10 @@ fn findings_as_table_json_and_junit_and_exit_by_severity() {
     assert!(!table.stdout.contains("openssl"), "{}", table.stdout);
     assert!(!table.stdout.contains("202401-04"), "{}", table.stdout);
     assert!(table.stderr.contains("2 findings"), "{}", table.stderr);
+}
 
-    // JSON: exactly the documented fields first, in order.
+/// JSON: exactly the documented fields first, in order.
+fn json_has_the_documented_fields_first(p: &BuildahProject) {
     let json = p.run(&["audit", "--json", "app"]);
     assert_eq!(json.code, Some(1), "stderr:\n{}", json.stderr);
     let v: Value = serde_json::from_str(&json.stdout).unwrap();
@@ -167,8 +176,10 @@ fn findings_as_table_json_and_junit_and_exit_by_severity() {
         "{}",
         json.stdout
     );
+}
 
-    // JUnit: one case per advisory, the two matches failed.
+/// JUnit: one case per advisory, the two matches failed.
+fn junit_has_one_case_per_advisory(p: &BuildahProject) {
     let junit = p.path("audit.xml");
     let r = p.run(&["audit", "app", "--junit", junit.to_str().unwrap()]);
     assert_eq!(r.code, Some(1), "stderr:\n{}", r.stderr);
@@ -178,8 +189,10 @@ fn findings_as_table_json_and_junit_and_exit_by_severity() {
     assert_eq!(doc.suite_failures, Some("2".into()), "{xml}");
     assert!(xml.contains("name=\"GLSA-202401-01\""), "{xml}");
     assert!(xml.contains("www-servers/nginx-1.24.0"), "{xml}");
+}
 
-    // Only normal and low findings: --fail-on high passes, --fail-on normal fails.
+/// Only normal and low findings: --fail-on high passes, --fail-on normal fails.
+fn fail_on_sets_the_severity_that_fails(p: &BuildahProject) {
     let high = p.run(&["audit", "--fail-on", "high", "app"]);
     assert_eq!(high.code, Some(0), "stderr:\n{}", high.stderr);
     assert!(high.stdout.contains("202401-01"), "{}", high.stdout);
@@ -190,7 +203,10 @@ fn findings_as_table_json_and_junit_and_exit_by_severity() {
         "{}",
         normal.stderr
     );
+}
 
+/// What is audited: `--arch` picks the advisories, `all` and a name the images.
+fn arch_and_all_widen_the_audit(p: &BuildahProject) {
     // --arch ppc brings in the ppc-only advisory.
     let ppc = p.run(&["audit", "--json", "--arch", "ppc", "app"]);
     let v: Value = serde_json::from_str(&ppc.stdout).unwrap();

@@ -3,6 +3,7 @@
 //! hang on a FIFO), and never panic. A seeded mutation test over the bundled examples
 //! checks that random damage gives exit 0 or 2, never a panic (101) or an abort.
 
+use std::fmt::Write as _;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
@@ -110,6 +111,8 @@ fn toml(text: &'static str) -> impl Fn(&Path) {
     move |p: &Path| write(p, "graph.toml", text.as_bytes())
 }
 
+// A table of cases, one entry per bad input.
+#[allow(clippy::too_many_lines)]
 fn cases() -> Vec<Case> {
     let app = |line: usize| format!("{APP_CF}:{line}");
     let gt = |line: usize| format!("graph.toml:{line}");
@@ -128,13 +131,13 @@ fn cases() -> Vec<Case> {
             cf(b"\x7fELF\x02\x01\x01\x00\x00\x00\xff\xff\x00\n\x00"),
         ),
         case("graph.toml not UTF-8", &gt(2), "not UTF-8", |p: &Path| {
-            write(p, "graph.toml", b"[project]\nname = \"\xc3\x28\"\n")
+            write(p, "graph.toml", b"[project]\nname = \"\xc3\x28\"\n");
         }),
         case("graph.toml binary", &gt(1), "not UTF-8", |p: &Path| {
-            write(p, "graph.toml", b"\x00\x01\x02\x03\xff\xfe\xfd")
+            write(p, "graph.toml", b"\x00\x01\x02\x03\xff\xfe\xfd");
         }),
         case("graph.toml NUL bytes", &gt(1), "", |p: &Path| {
-            write(p, "graph.toml", b"\x00\x00\x00\n")
+            write(p, "graph.toml", b"\x00\x00\x00\n");
         }),
         case(
             "spec not UTF-8",
@@ -143,11 +146,11 @@ fn cases() -> Vec<Case> {
             |p: &Path| write(p, "stages/s.spec", b"target: stage3\nsubarch: \xff\n"),
         ),
         case("spec binary", "stages/s.spec:1", "not UTF-8", |p: &Path| {
-            write(p, "stages/s.spec", b"\x1f\x8b\x08\x00\xff\x00")
+            write(p, "stages/s.spec", b"\x1f\x8b\x08\x00\xff\x00");
         }),
         case("empty containerfile", &app(1), "no FROM", cf(b"")),
         case("empty spec", "stages/s.spec:1", "target", |p: &Path| {
-            write(p, "stages/s.spec", b"")
+            write(p, "stages/s.spec", b"");
         }),
         case(
             "comment-only containerfile",
@@ -183,7 +186,7 @@ fn cases() -> Vec<Case> {
             toml("[project]\r\nnmae = \"x\"\r\n"),
         ),
         case("CRLF spec", "stages/s.spec:2", "already set", |p: &Path| {
-            write(p, "stages/s.spec", b"target: stage3\r\ntarget: stage1\r\n")
+            write(p, "stages/s.spec", b"target: stage3\r\ntarget: stage1\r\n");
         }),
         case(
             "containerfile is a folder",
@@ -225,7 +228,7 @@ fn cases() -> Vec<Case> {
             },
         ),
         case("spec is a FIFO", "stages/s.spec", "FIFO", |p: &Path| {
-            fifo(p, "stages/s.spec")
+            fifo(p, "stages/s.spec");
         }),
         case("spec is a folder", "stages/s.spec", "folder", |p: &Path| {
             std::fs::create_dir_all(p.join("stages/s.spec")).unwrap();
@@ -416,7 +419,7 @@ fn cases() -> Vec<Case> {
             |p: &Path| {
                 let mut text = String::from("FROM base\n");
                 for i in 1..1000 {
-                    text.push_str(&format!("ARG A{i}=${{A{}}}\n", i - 1));
+                    writeln!(text, "ARG A{i}=${{A{}}}", i - 1).unwrap();
                 }
                 text.push_str("COPY ${Z:?} /\n");
                 write(p, APP_CF, text.as_bytes());
@@ -425,7 +428,7 @@ fn cases() -> Vec<Case> {
         case("doubling ARGs", &app(18), "more than", |p: &Path| {
             let mut text = String::from("ARG A0=0123456789abcdef\n");
             for i in 1..64 {
-                text.push_str(&format!("ARG A{i}=${{A{0}}}${{A{0}}}\n", i - 1));
+                writeln!(text, "ARG A{i}=${{A{0}}}${{A{0}}}", i - 1).unwrap();
             }
             text.push_str("FROM base\n");
             write(p, APP_CF, text.as_bytes());
@@ -785,7 +788,7 @@ impl Rng {
     }
 
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n.max(1) as u64) as usize
+        usize::try_from(self.next() % n.max(1) as u64).expect("less than n, a usize")
     }
 }
 
@@ -793,7 +796,7 @@ impl Rng {
 const INTERESTING: &[u8] = b"\n\r\t \\$`{}[]\"'#:=@*?,-/.<>0123456789AZaz\x00\xc3\xff\x80";
 
 fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
-    for _ in 0..1 + rng.below(4) {
+    for _ in 0..=rng.below(4) {
         let len = bytes.len();
         match rng.below(4) {
             0 if len > 0 => {
@@ -810,10 +813,11 @@ fn mutate(rng: &mut Rng, bytes: &mut Vec<u8>) {
             }
             2 => {
                 let to = rng.below(len + 1);
-                let piece: Vec<u8> = (0..1 + rng.below(8))
+                let piece: Vec<u8> = (0..=rng.below(8))
                     .map(|_| {
                         if rng.below(3) == 0 {
-                            rng.next() as u8
+                            // Any byte: the low one.
+                            rng.next().to_le_bytes()[0]
                         } else {
                             INTERESTING[rng.below(INTERESTING.len())]
                         }
@@ -843,10 +847,7 @@ fn copy_example(from: &Path, to: &Path) -> Vec<PathBuf> {
         if entry.file_type().is_dir() {
             std::fs::create_dir_all(&dest).expect("mkdir");
         } else if entry.file_type().is_file() {
-            let big = entry
-                .metadata()
-                .map(|m| m.len() > (1 << 20))
-                .unwrap_or(true);
+            let big = entry.metadata().map_or(true, |m| m.len() > (1 << 20));
             if big {
                 std::fs::write(&dest, b"").expect("write");
             } else {

@@ -4,12 +4,14 @@
 
 mod common;
 
+use std::fmt::Write as _;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::buildah::{tools_missing, BuildahProject, Run};
 use reagent_testkit::{busybox_rootfs_tar, Registry};
+use sha2::Digest;
 
 /// The contents of FILE in `image`, read through `buildah mount` (the
 /// image may have no shell at all).
@@ -30,11 +32,7 @@ const TREE_COMMIT: &str = "0123456789abcdef0123456789abcdef01234567 1764000000\n
 fn busybox_tarball(dir: &Path) -> (PathBuf, String) {
     let tar = busybox_rootfs_tar(dir);
     let bytes = std::fs::read(&tar).unwrap();
-    use sha2::Digest;
-    let sum: String = sha2::Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sum = format!("{:x}", sha2::Sha256::digest(&bytes));
     (tar, sum)
 }
 
@@ -50,9 +48,7 @@ fn snapshot_image_holds_the_tree_and_images_copy_from_it() {
     let (tar, sum) = busybox_tarball(p.dir.path());
     std::fs::rename(&tar, p.path("seed.tar")).unwrap();
     let mut cfg = std::fs::read_to_string(p.path("graph.toml")).unwrap();
-    cfg.push_str(&format!(
-        "[stage.seed]\nseed = \"seed.tar\"\nsha256 = \"{sum}\"\n"
-    ));
+    writeln!(cfg, "[stage.seed]\nseed = \"seed.tar\"\nsha256 = \"{sum}\"").unwrap();
     p.write("graph.toml", &cfg);
     p.write(
         "images/app/Containerfile",

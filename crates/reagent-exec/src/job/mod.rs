@@ -2,9 +2,9 @@
 //! push it — through the [`Backend`], and nothing else. A job does not write the
 //! build record: it returns a [`JobOutput`], and the run loop records it.
 //!
-//! - [`image`]: an image build, with its label tests and audit before it is tagged;
-//! - [`stage`]: a snapshot image, a seed import, or a catalyst run and its import;
-//! - [`publish`]: pushing the key tag then the moving tags, and pulling with a key check.
+//! - `image`: an image build, with its label tests and audit before it is tagged;
+//! - `stage`: a snapshot image, a seed import, or a catalyst run and its import;
+//! - `publish`: pushing the key tag then the moving tags, and pulling with a key check.
 
 mod image;
 mod publish;

@@ -132,7 +132,7 @@ impl Recorder {
             .collect()
     }
 
-    /// `(node, error)` for every RecordFailed event.
+    /// `(node, error)` for every `RecordFailed` event.
     pub fn record_failures(&self) -> Vec<(String, String)> {
         self.events
             .iter()
@@ -288,6 +288,8 @@ impl Env {
 
     /// Run `plan` in a fresh session, showing every event to `hook` (on the
     /// run loop's thread, as it happens) before recording it.
+    // By value so callers can write `keep_going(2)` inline, like `run_with`.
+    #[allow(clippy::needless_pass_by_value)]
     pub fn run_observed(
         &self,
         plan: &Plan,

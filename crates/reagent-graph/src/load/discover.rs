@@ -5,6 +5,8 @@ use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 
+use toml::Spanned;
+
 use super::Loader;
 use crate::error::{relative, ProjectError};
 use crate::input::kind_of;
@@ -34,7 +36,7 @@ impl Loader<'_> {
                         name,
                         format!(
                             "`{name}` is {} that cannot be followed: {e}",
-                            kind_of(&m.file_type())
+                            kind_of(m.file_type())
                         ),
                     ));
                 }
@@ -43,7 +45,7 @@ impl Loader<'_> {
             Err(e) => {
                 let what = match std::fs::metadata(&dir) {
                     Ok(m) if !m.is_dir() => {
-                        format!("`{name}` is {}, not a folder", kind_of(&m.file_type()))
+                        format!("`{name}` is {}, not a folder", kind_of(m.file_type()))
                     }
                     _ => format!("cannot list folder `{name}`: {e}"),
                 };
@@ -122,32 +124,30 @@ impl Loader<'_> {
             let context_at = section.and_then(|s| s.context.as_ref());
             let containerfile_at = section.and_then(|s| s.containerfile.as_ref());
             let context = context_at.map_or_else(|| dir.clone(), |c| self.root.join(c.get_ref()));
-            let containerfile = match containerfile_at {
-                Some(c) => self.root.join(c.get_ref()),
+            let containerfile = if let Some(c) = containerfile_at {
+                self.root.join(c.get_ref())
+            } else if let Some(p) = ["Containerfile", "Dockerfile"]
+                .iter()
+                .map(|f| dir.join(f))
                 // Whatever is there under either name (even a folder or a dangling
                 // link) is taken, so reading it can say what is wrong with it.
-                None => match ["Containerfile", "Dockerfile"]
-                    .iter()
-                    .map(|f| dir.join(f))
-                    .find(|p| std::fs::symlink_metadata(p).is_ok())
-                {
-                    Some(p) => p,
-                    None => {
-                        errors.push(ProjectError::in_file(
-                            &rel,
-                            "image folder has no Containerfile or Dockerfile",
-                        ));
-                        continue;
-                    }
-                },
+                .find(|p| std::fs::symlink_metadata(p).is_ok())
+            {
+                p
+            } else {
+                errors.push(ProjectError::in_file(
+                    &rel,
+                    "image folder has no Containerfile or Dockerfile",
+                ));
+                continue;
             };
             out.push(ImageFolder {
                 name: name.to_string(),
                 context,
                 containerfile,
                 order,
-                context_at: context_at.map(|c| c.span()),
-                containerfile_at: containerfile_at.map(|c| c.span()),
+                context_at: context_at.map(Spanned::span),
+                containerfile_at: containerfile_at.map(Spanned::span),
             });
         }
         self.config_only_images(&seen, &mut out, errors);
@@ -191,7 +191,7 @@ impl Loader<'_> {
                 context,
                 containerfile,
                 order: None,
-                context_at: section.context.as_ref().map(|c| c.span()),
+                context_at: section.context.as_ref().map(Spanned::span),
                 containerfile_at: Some(cf.span()),
             });
         }

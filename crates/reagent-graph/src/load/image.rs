@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use reagent_containerfile::{Analysis, Containerfile, ParseError};
+use toml::Spanned;
 
 use super::discover::ImageFolder;
 use super::{Draft, Loader};
@@ -231,7 +232,7 @@ impl Loader<'_> {
                 .use_flags
                 .iter()
                 .chain(section.use_flags.iter())
-                .map(|f| f.get_ref()),
+                .map(Spanned::get_ref),
         );
         if !use_flags.is_empty() {
             inputs.shown(Label::of(InputClass::Use), &use_string(&use_flags));

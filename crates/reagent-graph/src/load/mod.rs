@@ -1,10 +1,10 @@
 //! Reading a project folder into a [`Project`]: discover, parse, link, key.
 //!
 //! Loading runs in stages, each in its own module: read `graph.toml`
-//! ([`crate::config`]); find the stage specs and image folders ([`discover`]);
-//! make the snapshot node ([`snapshot`]), the stage nodes ([`stage`]) and the
-//! image nodes ([`image`], in parallel); then turn references into edges, check
-//! for cycles and compute keys parents-first ([`link`]). Problems are collected
+//! ([`crate::config`]); find the stage specs and image folders (`discover`);
+//! make the snapshot node (`snapshot`), the stage nodes (`stage`) and the
+//! image nodes (`image`, in parallel); then turn references into edges, check
+//! for cycles and compute keys parents-first (`link`). Problems are collected
 //! across every file, so `reagent check` lists them all; only a file that cannot
 //! be parsed stops that file's own checks.
 //!
@@ -100,8 +100,7 @@ impl Project {
         self.config.project.name.clone().unwrap_or_else(|| {
             self.root
                 .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| "project".into())
+                .map_or_else(|| "project".into(), |n| n.to_string_lossy().into_owned())
         })
     }
 

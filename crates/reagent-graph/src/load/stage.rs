@@ -1,7 +1,7 @@
 //! Stage nodes: one per catalyst spec under `stages/`, and one per seed tarball
 //! given as `[stage.<name>]` in `graph.toml`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::discover::check_name;
 use super::{Draft, Loader, CATALYST_STOREDIR};
@@ -28,7 +28,7 @@ impl Loader<'_> {
         specs.sort();
         let mut out: Vec<Draft> = specs
             .into_iter()
-            .filter_map(|file| self.spec_stage(file, &storedir, errors))
+            .filter_map(|file| self.spec_stage(&file, &storedir, errors))
             .collect();
         out.extend(self.seed_stages(&storedir, errors));
         out
@@ -37,11 +37,11 @@ impl Loader<'_> {
     /// The stage a spec file makes.
     fn spec_stage(
         &self,
-        file: PathBuf,
-        storedir: &std::path::Path,
+        file: &Path,
+        storedir: &Path,
         errors: &mut Vec<ProjectError>,
     ) -> Option<Draft> {
-        let rel = relative(self.root, &file);
+        let rel = relative(self.root, file);
         let name = file
             .file_stem()
             .and_then(|s| s.to_str())
@@ -51,7 +51,7 @@ impl Loader<'_> {
             errors.push(ProjectError::in_file(&rel, msg));
             return None;
         }
-        let text = read_text(&file, &rel).map_err(|e| errors.push(e)).ok()?;
+        let text = read_text(file, &rel).map_err(|e| errors.push(e)).ok()?;
         let spec = reagent_catalyst::parse(&text, &self.config.stages.vars)
             .map_err(|e| errors.push(ProjectError::at_line(&rel, &text, e.line(), e.to_string())))
             .ok()?;
@@ -68,7 +68,7 @@ impl Loader<'_> {
             kind: NodeKind::Stage,
             path: rel,
             recipe: Recipe::Stage(StageRecipe {
-                spec_file: Some(file.clone()),
+                spec_file: Some(file.to_path_buf()),
                 produces: Some(spec.produces()),
                 external_source: spec.source_subpath().map(str::to_string),
                 spec: Some(spec),

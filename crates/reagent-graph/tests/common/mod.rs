@@ -35,7 +35,7 @@ impl Fixture {
     pub fn errors(&self) -> Vec<String> {
         match self.load() {
             Ok(_) => panic!("expected errors"),
-            Err(e) => e.0.iter().map(|e| e.to_string()).collect(),
+            Err(e) => e.0.iter().map(ToString::to_string).collect(),
         }
     }
 }

@@ -12,6 +12,8 @@ use crate::output::tables::{self, ImageFinding};
 use crate::output::{self, plural};
 use crate::report::Failure;
 
+// By value, to be passed to `map_err` as it is.
+#[allow(clippy::needless_pass_by_value)]
 fn setup_error(e: AuditError) -> Failure {
     match e {
         AuditError::Backend { .. } | AuditError::Vdb { .. } => Failure::Failed(e.to_string()),

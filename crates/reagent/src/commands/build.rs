@@ -3,6 +3,7 @@
 //! `reagent_exec::session`'s.
 
 use std::collections::HashSet;
+use std::fmt::Write as _;
 use std::io::IsTerminal;
 use std::time::Duration;
 
@@ -157,7 +158,7 @@ pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
     };
     let report =
         session.run_audited(&plan, &request, audit, &opts, &cancel, &mut |e: &Event| {
-            reporter.report(e)
+            reporter.report(e);
         })?;
     drop(reporter);
     let cases = report.cases();
@@ -175,11 +176,13 @@ pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
     if !s.ok() {
         let mut what = format!("{} failed, {} skipped", s.failed, s.skipped);
         if s.record_errors > 0 {
-            what.push_str(&format!(
+            // Writing to a String cannot fail.
+            let _ = write!(
+                what,
                 ", {} build record{} not written",
                 s.record_errors,
                 output::plural(s.record_errors)
-            ));
+            );
         }
         return Err(Failure::Failed(what));
     }
@@ -204,12 +207,14 @@ fn print_plan(graph: &Graph, plan: &Plan, args: &BuildArgs) {
         if args.explain && !args.dry_run && !matches!(step.action, Action::Build(_)) {
             continue;
         }
-        text.push_str(&format!(
-            "{:<10} {:width$}  {}\n",
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            text,
+            "{:<10} {:width$}  {}",
             shown.action.as_str(),
             shown.node,
             shown.reason
-        ));
+        );
     }
     output::stdout(&text);
 }

@@ -12,6 +12,7 @@
 //! ```
 
 use std::collections::BTreeSet;
+use std::fmt::Write as _;
 
 use reagent_backend::{Backend, LABEL_KEY, LABEL_NODE};
 use reagent_exec::audit::{self, Installed};
@@ -128,7 +129,7 @@ fn builds(
     let old = resolve(old)?;
     let new = match &args.new {
         Some(new) => resolve(new)?,
-        None => recorded.first().map(|k| k.to_string()).ok_or_else(|| {
+        None => recorded.first().map(ToString::to_string).ok_or_else(|| {
             Failure::Usage(format!(
                 "{node} has no successful build recorded: name the newer key too"
             ))
@@ -147,11 +148,12 @@ fn slot(p: &Installed) -> String {
 
 /// `~ cat/pkg 1.0 -> 1.1 [+ssl -X] (slot 0 -> 1)`.
 fn change_line(c: &Change) -> String {
+    // Writing to a String cannot fail.
     let mut line = format!("~ {}", c.new.cp());
     if c.version_changed() {
-        line.push_str(&format!(" {} -> {}", c.old.version, c.new.version));
+        let _ = write!(line, " {} -> {}", c.old.version, c.new.version);
     } else {
-        line.push_str(&format!(" {}", c.new.version));
+        let _ = write!(line, " {}", c.new.version);
     }
     let flags: Vec<String> = c
         .use_added
@@ -160,10 +162,10 @@ fn change_line(c: &Change) -> String {
         .chain(c.use_removed.iter().map(|f| format!("-{f}")))
         .collect();
     if !flags.is_empty() {
-        line.push_str(&format!(" [{}]", flags.join(" ")));
+        let _ = write!(line, " [{}]", flags.join(" "));
     }
     if c.slot_changed() {
-        line.push_str(&format!(" (slot {} -> {})", slot(&c.old), slot(&c.new)));
+        let _ = write!(line, " (slot {} -> {})", slot(&c.old), slot(&c.new));
     }
     line
 }

@@ -1,5 +1,7 @@
 //! `reagent prune`: remove this project's local images that no current key needs.
 
+use std::fmt::Write as _;
+
 use reagent_backend::Backend;
 use reagent_exec::names::short_key;
 use reagent_exec::prune::candidates;
@@ -40,22 +42,25 @@ pub fn run(cli: &Cli, args: &PruneArgs) -> Result<(), Failure> {
                 }
             }
         };
-        text.push_str(&format!(
-            "{verb} {} {short} ({}): {}\n",
+        // Writing to a String cannot fail.
+        let _ = writeln!(
+            text,
+            "{verb} {} {short} ({}): {}",
             c.node,
             c.names.join(", "),
             c.reason
-        ));
+        );
     }
-    text.push_str(&format!(
-        "{} {} image(s)\n",
+    let _ = writeln!(
+        text,
+        "{} {} image(s)",
         if args.dry_run {
             "would remove"
         } else {
             "removed"
         },
         doomed.len() - failed.len()
-    ));
+    );
     output::stdout(&text);
     if failed.is_empty() {
         Ok(())

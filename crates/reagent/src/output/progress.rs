@@ -52,11 +52,10 @@ pub fn summary_line(s: &Summary) -> String {
 
 fn plain_line(event: &Event, verbose: bool) -> Option<String> {
     Some(match event {
-        Event::Plan { .. } | Event::Tested { .. } => return None,
         Event::UpToDate { node, place } => format!("up to date  {node} ({})", place.as_str()),
         Event::Started { node, action } => format!("{:<11} {node}", action.as_str()),
         Event::Step { node, n, of, text } if verbose => format!("{node}: STEP {n}/{of}: {text}"),
-        Event::Step { .. } => return None,
+        Event::Plan { .. } | Event::Tested { .. } | Event::Step { .. } => return None,
         Event::Output { node, line } => format!("{node}: {line}"),
         Event::Finished {
             node,
