@@ -376,11 +376,10 @@ mod tests {
         assert!(lenient[0].output.contains("nginx"));
     }
 
-    fn project(graph_toml: &str) -> (tempfile::TempDir, Project) {
-        let tmp = tempfile::tempdir().unwrap();
-        write(tmp.path(), "graph.toml", graph_toml);
-        let project = Project::load(tmp.path()).unwrap();
-        (tmp, project)
+    fn project(graph_toml: &str) -> (reagent_testkit::ProjectDir, Project) {
+        let dir = reagent_testkit::ProjectDir::new(graph_toml);
+        let project = Project::load(dir.root()).unwrap();
+        (dir, project)
     }
 
     #[test]
@@ -396,7 +395,7 @@ mod tests {
     #[test]
     fn load_reads_the_configured_folder_relative_to_the_project() {
         let (tmp, p) = project("[audit]\nglsa = \"advisories\"\narch = \"ppc\"\n");
-        advisories(&tmp.path().join("advisories"));
+        advisories(&tmp.path("advisories"));
         let adv = load(&p, None).unwrap();
         assert_eq!(adv.glsas.len(), 2);
         assert_eq!(adv.arch, "ppc");
@@ -407,7 +406,7 @@ mod tests {
     #[test]
     fn load_defaults_to_the_host_arch() {
         let (tmp, p) = project("[audit]\nglsa = \"advisories\"\n");
-        advisories(&tmp.path().join("advisories"));
+        advisories(&tmp.path("advisories"));
         assert_eq!(
             load(&p, None).unwrap().arch,
             reagent_gentoo::arch::host_keyword().unwrap()
@@ -439,7 +438,7 @@ mod tests {
     #[test]
     fn load_reports_a_bad_advisory_with_its_file() {
         let (tmp, p) = project("[audit]\nglsa = \"advisories\"\n");
-        write(tmp.path(), "advisories/glsa-202402-01.xml", "<glsa id=");
+        tmp.write("advisories/glsa-202402-01.xml", "<glsa id=");
         let err = load(&p, None).unwrap_err().to_string();
         assert!(err.contains("glsa-202402-01.xml:1"), "{err}");
     }

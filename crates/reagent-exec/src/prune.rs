@@ -89,18 +89,11 @@ mod tests {
     use super::*;
     use reagent_state::{History, Outcome, Record};
 
-    fn project(name: &str) -> (tempfile::TempDir, Project) {
-        let d = tempfile::tempdir().unwrap();
-        std::fs::write(
-            d.path().join("graph.toml"),
-            format!("[project]\nname = \"{name}\"\n"),
-        )
-        .unwrap();
-        for (n, cf) in [("base", "FROM scratch\n"), ("app", "FROM base\nRUN true\n")] {
-            std::fs::create_dir_all(d.path().join("images").join(n)).unwrap();
-            std::fs::write(d.path().join("images").join(n).join("Containerfile"), cf).unwrap();
-        }
-        let p = Project::load(d.path()).unwrap();
+    fn project(name: &str) -> (reagent_testkit::ProjectDir, Project) {
+        let d = reagent_testkit::ProjectDir::new(&format!("[project]\nname = \"{name}\"\n"));
+        d.image("base", "FROM scratch\n")
+            .image("app", "FROM base\nRUN true\n");
+        let p = Project::load(d.root()).unwrap();
         (d, p)
     }
 

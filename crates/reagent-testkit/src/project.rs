@@ -38,8 +38,39 @@ impl ProjectDir {
         self
     }
 
+    /// Write `bytes` (which need not be UTF-8) to `rel`, creating folders.
+    pub fn write_bytes(&self, rel: &str, bytes: &[u8]) -> &Self {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().expect("a file inside the project"))
+            .expect("create folders");
+        std::fs::write(p, bytes).expect("write a project file");
+        self
+    }
+
     /// Write `images/<folder>/Containerfile`.
     pub fn image(&self, folder: &str, containerfile: &str) -> &Self {
         self.write(&format!("images/{folder}/Containerfile"), containerfile)
     }
+
+    /// The family every crate's tests start from (`graph.toml` is left alone):
+    ///
+    /// ```text
+    /// base (images/01-base: FROM scratch, COPY busybox)
+    /// ├── app  (FROM base, ARG FLAVOUR, COPY app.conf)
+    /// │   └── web  (FROM app, RUN)
+    /// └── tool (FROM localhost/base:latest, RUN)
+    /// ```
+    pub fn family(&self) -> &Self {
+        self.image("01-base", FAMILY_BASE)
+            .write("images/01-base/busybox", "not really busybox")
+            .image("app", FAMILY_APP)
+            .write("images/app/app.conf", "port=80\n")
+            .image("web", "FROM app\nRUN echo web\n")
+            .image("tool", "FROM localhost/base:latest\nRUN true\n")
+    }
 }
+
+/// The family's base image ([`ProjectDir::family`]).
+pub const FAMILY_BASE: &str = "FROM scratch\nCOPY busybox /bin/busybox\n";
+/// The family's `app` image ([`ProjectDir::family`]).
+pub const FAMILY_APP: &str = "FROM base\nARG FLAVOUR=plain\nCOPY app.conf /etc/app.conf\n";

@@ -8,6 +8,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::symlink;
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
+use reagent_testkit::ProjectDir;
 use std::time::Duration;
 
 /// What one run printed and returned.
@@ -35,17 +37,11 @@ fn reagent(dir: &Path, args: &[&str], limit: Duration) -> Run {
 }
 
 /// A small valid project: `images/01-base` (FROM scratch, with a `hello` file) and `app`.
-fn project() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let p = dir.path();
-    write(p, "graph.toml", b"[project]\nname = \"t\"\n");
-    write(
-        p,
-        "images/01-base/Containerfile",
-        b"FROM scratch\nCOPY hello /\n",
-    );
-    write(p, "images/01-base/hello", b"hi\n");
-    write(p, "images/app/Containerfile", b"FROM base\nRUN true\n");
+fn project() -> ProjectDir {
+    let dir = ProjectDir::new("[project]\nname = \"t\"\n");
+    dir.image("01-base", "FROM scratch\nCOPY hello /\n")
+        .write("images/01-base/hello", "hi\n")
+        .image("app", "FROM base\nRUN true\n");
     dir
 }
 
@@ -733,8 +729,8 @@ fn malformed_projects_exit_2_with_file_and_line() {
     let mut failures = Vec::new();
     for c in cases() {
         let dir = project();
-        (c.setup)(dir.path());
-        if let Err(e) = check_bad(dir.path(), c.name, &c.at, c.says) {
+        (c.setup)(dir.root());
+        if let Err(e) = check_bad(dir.root(), c.name, &c.at, c.says) {
             failures.push(e);
         }
     }
@@ -752,9 +748,9 @@ fn wrong_value_types_in_every_section_name_the_line() {
     for (section, line) in wrong_types() {
         let dir = project();
         let text = format!("# header\n[{section}]\n{line}\n");
-        write(dir.path(), "graph.toml", text.as_bytes());
+        write(dir.root(), "graph.toml", text.as_bytes());
         let name = format!("[{section}] {line}");
-        if let Err(e) = check_bad(dir.path(), &name, "graph.toml:3", "") {
+        if let Err(e) = check_bad(dir.root(), &name, "graph.toml:3", "") {
             failures.push(e);
         }
     }
@@ -769,9 +765,9 @@ fn wrong_value_types_in_every_section_name_the_line() {
 #[test]
 fn a_fifo_in_a_build_context_does_not_hang() {
     let dir = project();
-    fifo(dir.path(), "images/app/pipe");
-    write(dir.path(), APP_CF, b"FROM base\nCOPY . /\n");
-    let run = reagent(dir.path(), &["check"], Duration::from_secs(30));
+    fifo(dir.root(), "images/app/pipe");
+    write(dir.root(), APP_CF, b"FROM base\nCOPY . /\n");
+    let run = reagent(dir.root(), &["check"], Duration::from_secs(30));
     assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
     assert_eq!(run.code, Some(0), "{}", run.stderr);
 }

@@ -43,7 +43,7 @@ fn config(registry: Option<&str>) -> String {
 /// The same project files, on a fresh store: another CI machine.
 fn on_another_machine(p: &BuildahProject) -> BuildahProject {
     let other = BuildahProject::new(p.extra_config());
-    copy_tree(p.dir.path(), other.dir.path());
+    copy_tree(p.dir.root(), other.dir.root());
     let _ = std::fs::remove_dir_all(other.path(".reagent"));
     other.write_config();
     other

@@ -45,7 +45,7 @@ fn snapshot_image_holds_the_tree_and_images_copy_from_it() {
     p.write("tree/metadata/timestamp.commit", TREE_COMMIT);
     p.write("tree/profiles/repo_name", "gentoo\n");
     p.write("tree/app-misc/hello/hello-1.ebuild", "EAPI=8\n");
-    let (tar, sum) = busybox_tarball(p.dir.path());
+    let (tar, sum) = busybox_tarball(p.dir.root());
     std::fs::rename(&tar, p.path("seed.tar")).unwrap();
     let mut cfg = std::fs::read_to_string(p.path("graph.toml")).unwrap();
     writeln!(cfg, "[stage.seed]\nseed = \"seed.tar\"\nsha256 = \"{sum}\"").unwrap();
@@ -80,7 +80,7 @@ fn seed_with_a_wrong_hash_is_refused_and_nothing_is_imported() {
         "[stage.seed]\nseed = \"seed.tar\"\nsha256 = \"{}\"\n",
         "0".repeat(64)
     ));
-    let (tar, _) = busybox_tarball(p.dir.path());
+    let (tar, _) = busybox_tarball(p.dir.root());
     std::fs::rename(&tar, p.path("seed.tar")).unwrap();
     let Run { code, stderr, .. } = p.run(&["build", "-R", "-c"]);
     assert_eq!(code, Some(1), "{stderr}");

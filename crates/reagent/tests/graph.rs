@@ -12,7 +12,7 @@ fn tree_shows_parents_above_children() {
         .lines()
         .map(|l| l.split(" (").next().unwrap().to_string())
         .collect();
-    assert_eq!(lines, ["base", "├── app", "├── tools", "└── web"]);
+    assert_eq!(lines, ["base", "├── app", "│   └── web", "└── tool"]);
     insta::assert_snapshot!("tree", out.stdout);
 }
 
@@ -23,10 +23,10 @@ fn json_lists_nodes_with_keys_deps_and_paths() {
     assert_eq!(v["version"], 1);
     let nodes = v["nodes"].as_array().unwrap();
     let names: Vec<&str> = nodes.iter().map(|n| n["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["base", "app", "tools", "web"]);
+    assert_eq!(names, ["base", "app", "tool", "web"]);
     let web = &nodes[3];
     assert_eq!(web["kind"], "image");
-    assert_eq!(web["deps"], serde_json::json!(["base"]));
+    assert_eq!(web["deps"], serde_json::json!(["app"]));
     assert_eq!(web["path"], "images/web");
     assert_eq!(web["key"].as_str().unwrap().len(), 64);
     assert_eq!(nodes[0]["path"], "images/01-base");
@@ -42,14 +42,14 @@ fn regex_selects_nodes_and_their_ancestors() {
         .iter()
         .map(|n| n["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["base", "web"]);
+    assert_eq!(names, ["base", "app", "web"]);
 }
 
 #[test]
 fn dot_is_valid_graphviz() {
     let out = Test::new().family().args(["graph", "--dot"]).run();
     assert!(out.stdout.starts_with("digraph reagent {"));
-    assert!(out.stdout.contains("\"base\" -> \"web\";"));
+    assert!(out.stdout.contains("\"app\" -> \"web\";"));
     insta::assert_snapshot!("dot", out.stdout);
     if let Ok(mut dot) = std::process::Command::new("dot")
         .arg("-Tsvg")

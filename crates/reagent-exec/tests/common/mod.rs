@@ -69,15 +69,7 @@ impl Fixture {
 /// base → tool (written `localhost/base:latest`).
 pub fn family() -> Fixture {
     let f = Fixture::new("[image.app]\ntags = [\"stable\"]\n");
-    f.image("01-base", "FROM scratch\nCOPY busybox /bin/busybox\n")
-        .write("images/01-base/busybox", "not really busybox")
-        .image(
-            "app",
-            "FROM base\nARG FLAVOUR=plain\nCOPY app.conf /etc/app.conf\n",
-        )
-        .write("images/app/app.conf", "port=80\n")
-        .image("web", "FROM app\nRUN echo web\n")
-        .image("tool", "FROM localhost/base:latest\nRUN true\n");
+    f.family();
     f
 }
 

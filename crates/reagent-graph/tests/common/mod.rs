@@ -40,16 +40,9 @@ impl Fixture {
     }
 }
 
-/// A small family: base, app (copies a file), tool.
+/// The standard family ([`ProjectDir::family`]): base, app, web, tool.
 pub fn family() -> Fixture {
     let f = Fixture::new();
-    f.image("01-base", "FROM scratch\nCOPY busybox /bin/busybox\n")
-        .write("images/01-base/busybox", "not really busybox")
-        .image(
-            "app",
-            "FROM base\nARG FLAVOUR=plain\nCOPY app.conf /etc/app.conf\n",
-        )
-        .write("images/app/app.conf", "port=80\n")
-        .image("tool", "FROM localhost/base:latest\nRUN true\n");
+    f.family();
     f
 }

@@ -38,7 +38,7 @@ pub const APP_PACKAGES: [(&str, &str, &str, &str); 3] = [
 
 /// A project folder and the buildah store its `graph.toml` points at.
 pub struct BuildahProject {
-    pub dir: tempfile::TempDir,
+    pub dir: reagent_testkit::ProjectDir,
     pub storage: Storage,
     extra_config: String,
 }
@@ -64,7 +64,7 @@ impl BuildahProject {
     /// A project on a fresh store; `extra_config` follows `[buildah]` in `graph.toml`.
     pub fn new(extra_config: &str) -> BuildahProject {
         let p = BuildahProject {
-            dir: tempfile::tempdir().unwrap(),
+            dir: reagent_testkit::ProjectDir::new(""),
             storage: Storage::new(),
             extra_config: extra_config.to_string(),
         };
@@ -131,21 +131,19 @@ impl BuildahProject {
 
     /// `rel` inside the project folder.
     pub fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
+        self.dir.path(rel)
     }
 
     /// Write `rel` (and its parent folders) in the project folder.
     pub fn write(&self, rel: &str, text: &str) {
-        let p = self.path(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
+        self.dir.write(rel, text);
     }
 
     /// `reagent -C <project> ARGS` with stdin closed, not yet run.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_reagent"));
         cmd.arg("-C")
-            .arg(self.dir.path())
+            .arg(self.dir.root())
             .args(args)
             .stdin(Stdio::null());
         cmd

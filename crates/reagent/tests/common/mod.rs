@@ -8,9 +8,10 @@ pub mod buildah;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+use reagent_testkit::ProjectDir;
 
 pub struct Test {
-    pub dir: tempfile::TempDir,
+    pub project: ProjectDir,
     args: Vec<String>,
     env: Vec<(String, String)>,
     status: i32,
@@ -27,41 +28,35 @@ pub struct Output {
 
 impl Test {
     pub fn new() -> Test {
-        let t = Test {
-            dir: tempfile::tempdir().unwrap(),
+        Test {
+            project: ProjectDir::new(""),
             args: Vec::new(),
             env: Vec::new(),
             status: 0,
             stdout: None,
             stdout_contains: Vec::new(),
             stderr_contains: Vec::new(),
-        };
-        t.file("graph.toml", "")
+        }
     }
 
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        self.project.root()
     }
 
     pub fn file(self, rel: &str, text: &str) -> Test {
-        let p = self.dir.path().join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, text).unwrap();
+        self.project.write(rel, text);
         self
     }
 
     pub fn image(self, folder: &str, containerfile: &str) -> Test {
-        self.file(&format!("images/{folder}/Containerfile"), containerfile)
+        self.project.image(folder, containerfile);
+        self
     }
 
-    /// base ← app, base ← web (multi-stage), base ← tools.
+    /// The standard family ([`ProjectDir::family`]): base, app, web, tool.
     pub fn family(self) -> Test {
-        self.image("01-base", "FROM scratch\nCOPY busybox /bin/busybox\n")
-            .file("images/01-base/busybox", "pretend busybox")
-            .image("app", "FROM base\nCOPY app.conf /etc/\n")
-            .file("images/app/app.conf", "x=1\n")
-            .image("web", "FROM base AS build\nRUN true\nFROM localhost/base:latest\nCOPY --from=build /x /x\n")
-            .image("tools", "FROM base\nRUN true\n")
+        self.project.family();
+        self
     }
 
     pub fn args<I: IntoIterator<Item = S>, S: Into<String>>(mut self, args: I) -> Test {
@@ -96,7 +91,7 @@ impl Test {
 
     pub fn run(self) -> Output {
         let mut cmd = Command::cargo_bin("reagent").unwrap();
-        cmd.arg("-C").arg(self.dir.path()).args(&self.args);
+        cmd.arg("-C").arg(self.project.root()).args(&self.args);
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
@@ -123,7 +118,7 @@ impl Test {
                 "stderr lacks {s:?}\n--- stderr\n{stderr}"
             );
         }
-        let dir = self.dir.keep();
+        let dir = self.project.dir.keep();
         Output {
             stdout,
             stderr,
