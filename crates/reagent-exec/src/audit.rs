@@ -237,18 +237,7 @@ mod tests {
     use reagent_backend::FakeBackend;
     use std::collections::BTreeMap;
 
-    const GLSA_NGINX: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
-<glsa id="202401-01">
-  <title>nginx: multiple vulnerabilities</title>
-  <synopsis>s</synopsis>
-  <affected>
-    <package name="www-servers/nginx" auto="yes" arch="*">
-      <unaffected range="ge">1.25.3</unaffected>
-      <vulnerable range="lt">1.25.3</vulnerable>
-    </package>
-  </affected>
-  <impact type="normal"/>
-</glsa>"#;
+    use reagent_testkit::GLSA_NGINX;
 
     const GLSA_OTHER: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <glsa id="202401-02">

@@ -33,7 +33,7 @@ mod storage;
 mod tools;
 
 pub use image::{busybox_base, busybox_rootfs_tar};
-pub use project::{ProjectDir, FAMILY_APP, FAMILY_BASE};
+pub use project::{ProjectDir, FAMILY_APP, FAMILY_BASE, GLSA_NGINX};
 pub use registry::Registry;
 pub use storage::Storage;
 pub use tools::require_tools;

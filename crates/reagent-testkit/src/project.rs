@@ -74,3 +74,17 @@ impl ProjectDir {
 pub const FAMILY_BASE: &str = "FROM scratch\nCOPY busybox /bin/busybox\n";
 /// The family's `app` image ([`ProjectDir::family`]).
 pub const FAMILY_APP: &str = "FROM base\nARG FLAVOUR=plain\nCOPY app.conf /etc/app.conf\n";
+
+/// A GLSA for tests: `www-servers/nginx` before 1.25.3 is vulnerable (impact `normal`).
+pub const GLSA_NGINX: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<glsa id="202401-01">
+  <title>nginx: multiple vulnerabilities</title>
+  <synopsis>s</synopsis>
+  <affected>
+    <package name="www-servers/nginx" auto="yes" arch="*">
+      <unaffected range="ge">1.25.3</unaffected>
+      <vulnerable range="lt">1.25.3</vulnerable>
+    </package>
+  </affected>
+  <impact type="normal"/>
+</glsa>"#;

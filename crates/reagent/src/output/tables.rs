@@ -167,19 +167,7 @@ mod tests {
 
     #[test]
     fn json_fields_come_in_the_documented_order() {
-        let xml = r#"<?xml version="1.0" encoding="UTF-8"?>
-<glsa id="202401-01">
-  <title>nginx: multiple vulnerabilities</title>
-  <synopsis>s</synopsis>
-  <affected>
-    <package name="www-servers/nginx" auto="yes" arch="*">
-      <unaffected range="ge">1.25.3</unaffected>
-      <vulnerable range="lt">1.25.3</vulnerable>
-    </package>
-  </affected>
-  <impact type="normal"/>
-</glsa>"#;
-        let glsa = reagent_gentoo::Glsa::parse_str(xml, "glsa-202401-01.xml".as_ref()).unwrap();
+        let glsa = reagent_gentoo::Glsa::parse_str(reagent_testkit::GLSA_NGINX, "glsa-202401-01.xml".as_ref()).unwrap();
         let pkgs = [reagent_gentoo::Installed::new("www-servers/nginx-1.24.0", "0").unwrap()];
         let found = reagent_gentoo::audit(&[glsa], &pkgs, "amd64");
         let text = findings_json(&[ImageFinding {
