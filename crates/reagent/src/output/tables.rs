@@ -167,7 +167,11 @@ mod tests {
 
     #[test]
     fn json_fields_come_in_the_documented_order() {
-        let glsa = reagent_gentoo::Glsa::parse_str(reagent_testkit::GLSA_NGINX, "glsa-202401-01.xml".as_ref()).unwrap();
+        let glsa = reagent_gentoo::Glsa::parse_str(
+            reagent_testkit::GLSA_NGINX,
+            "glsa-202401-01.xml".as_ref(),
+        )
+        .unwrap();
         let pkgs = [reagent_gentoo::Installed::new("www-servers/nginx-1.24.0", "0").unwrap()];
         let found = reagent_gentoo::audit(&[glsa], &pkgs, "amd64");
         let text = findings_json(&[ImageFinding {
