@@ -243,10 +243,25 @@ impl Buildah {
     }
 
     /// Ids of all working containers in the store.
+    ///
+    /// buildah lists containers and then reads each one; a container that another
+    /// build removes in between makes the listing fail with "container not known".
+    /// That is a race, not a fault: the listing is taken again (a few times).
     pub fn containers(&self) -> Result<Vec<String>, BackendError> {
         let mut c = self.buildah();
         c.args(["containers", "--json"]);
-        let out = c.checked()?;
+        let mut attempts = 0;
+        let out = loop {
+            attempts += 1;
+            match c.checked() {
+                Err(BackendError::Failed { ref stderr, .. })
+                    if attempts < 5 && stderr.contains("not known") =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other?,
+            }
+        };
         let list: Option<Vec<ListedContainer>> =
             serde_json::from_str(out.trim()).map_err(|e| c.bad_output(e))?;
         Ok(list.unwrap_or_default().into_iter().map(|c| c.id).collect())
