@@ -22,6 +22,12 @@
 //!   semantics of `portage.glsa` (`isVulnerable`, `match`, `revisionMatch`).
 //!   [`Finding::fails_at`] says whether a finding fails at a severity threshold.
 //! - [`diff()`]: two package lists → added, removed and changed packages.
+//! - [`emerge_log::merged`]: the packages a build merged, read from the
+//!   `emerge.log` reagent mounts for it (build dependencies removed again by
+//!   `--depclean` included).
+//! - [`slice::Slice`]: the part of a portage tree those packages read (their
+//!   ebuilds, eclasses, profile lines), so a sync that leaves it alone leaves
+//!   the image alone.
 //! - [`arch`]: the Gentoo keyword (`amd64`, `arm64`, ...) for a Rust target
 //!   architecture, and for the one reagent was built for.
 //!
@@ -80,9 +86,11 @@ pub mod arch;
 pub mod audit;
 pub mod cpv;
 pub mod diff;
+pub mod emerge_log;
 pub mod glsa;
 mod quote;
 pub mod range;
+pub mod slice;
 pub mod vdb;
 pub mod version;
 
