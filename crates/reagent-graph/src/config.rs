@@ -88,6 +88,32 @@ pub struct SnapshotSection {
     pub path: Option<Spanned<String>>,
     /// The snapshot node's name (default `portage`).
     pub name: Option<Spanned<String>>,
+    /// What a change of the tree rebuilds among the images built from it.
+    #[serde(default)]
+    pub invalidation: Invalidation,
+}
+
+/// Which changes of the snapshot make an image built from it dirty.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Invalidation {
+    /// Only changes to what its last build read: the packages emerge merged (their
+    /// ebuilds and eclasses), the profile and the repository layout. An image with
+    /// no such record yet falls back to `tree`.
+    #[default]
+    Packages,
+    /// Any change of the tree.
+    Tree,
+}
+
+impl Invalidation {
+    /// The word in `graph.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Invalidation::Packages => "packages",
+            Invalidation::Tree => "tree",
+        }
+    }
 }
 
 /// `[portage]`.
@@ -184,6 +210,8 @@ pub struct ImageSection {
     pub secrets: BTreeMap<String, String>,
     /// Build only up to this stage of a multi-stage Containerfile.
     pub target: Option<Spanned<String>>,
+    /// Overrides `[snapshot] invalidation` for this image.
+    pub invalidation: Option<Invalidation>,
 }
 
 /// `[stages]`.

@@ -13,7 +13,17 @@ use petgraph::visit::{Dfs, Reversed, Walker};
 use petgraph::Direction;
 use regex::Regex;
 
-use crate::model::{Node, NodeId};
+use crate::model::{InputClass, Key, Label, Manifest, ManifestBuilder, Node, NodeId, NodeKind};
+
+/// The snapshot key a node built from the snapshot is keyed with, in place of the
+/// snapshot node's current key (see [`Graph::rekey`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pin {
+    /// The snapshot key of the build that is still valid.
+    pub key: Key,
+    /// Shown next to the input, e.g. `0123456789abcdef (slice of 12 packages unchanged)`.
+    pub detail: String,
+}
 
 /// A validated, acyclic graph of nodes.
 #[derive(Debug, Clone)]
@@ -185,6 +195,72 @@ impl Graph {
     /// Nodes matching the regexes plus their ancestors (all nodes if none given).
     pub fn select(&self, patterns: &[Regex]) -> Vec<NodeId> {
         self.with_ancestors(self.matching(patterns))
+    }
+
+    /// The portage snapshot node, if the project has one.
+    pub fn snapshot(&self) -> Option<NodeId> {
+        self.nodes()
+            .find(|n| n.kind == NodeKind::Snapshot)
+            .map(|n| n.id)
+    }
+
+    /// `id`'s key without its snapshot input (its key when the snapshot is left
+    /// out): what stays the same across syncs when nothing else changed. For a node
+    /// not built from the snapshot, its key.
+    pub fn key_without_snapshot(&self, id: NodeId) -> Key {
+        let node = self.node(id);
+        match self.snapshot() {
+            Some(s) => node
+                .manifest
+                .without(Label::with(InputClass::Parent, &self.node(s).name).as_str())
+                .key(),
+            None => node.key,
+        }
+    }
+
+    /// Recompute every key parents-first. For each node built from the snapshot
+    /// node, `pin` may name an earlier snapshot key to use in place of the
+    /// snapshot's current one: the key of a build that is still valid because
+    /// what it read of the tree has not changed (discovered inputs). `pin` sees
+    /// the graph re-keyed so far and the node's key without its snapshot input.
+    pub fn rekey(&mut self, mut pin: impl FnMut(&Graph, NodeId, Key) -> Option<Pin>) {
+        let snapshot = self.snapshot();
+        let order = self.order.clone();
+        for id in order {
+            let parents = self.parents(id);
+            let mut inputs = ManifestBuilder::new();
+            for input in &self.node(id).manifest.inputs {
+                if input.label.class() != Some(InputClass::Parent) {
+                    inputs.input(input.clone());
+                }
+            }
+            let mut snapshot_input = None;
+            for p in parents {
+                let parent = self.node(p);
+                let label = Label::with(InputClass::Parent, &parent.name);
+                let key = parent.key;
+                if Some(p) == snapshot {
+                    snapshot_input = Some((label, key));
+                } else {
+                    inputs.hash(label, blake3::Hash::from(key.0), Some(key.short()));
+                }
+            }
+            if let Some((label, current)) = snapshot_input {
+                let without = inputs.clone().finish().key();
+                match pin(self, id, without) {
+                    Some(Pin { key, detail }) => {
+                        inputs.hash(label, blake3::Hash::from(key.0), Some(detail));
+                    }
+                    None => {
+                        inputs.hash(label, blake3::Hash::from(current.0), Some(current.short()));
+                    }
+                }
+            }
+            let manifest: Manifest = inputs.finish();
+            let node = self.node_mut(id);
+            node.key = manifest.key();
+            node.manifest = manifest;
+        }
     }
 }
 

@@ -276,6 +276,18 @@ impl Manifest {
         h.finalize().to_hex().to_string()
     }
 
+    /// This manifest without the input labelled `label`.
+    pub fn without(&self, label: &str) -> Manifest {
+        Manifest {
+            inputs: self
+                .inputs
+                .iter()
+                .filter(|i| i.label.as_str() != label)
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The input whose label text is `label` (`context:app.conf`), if any.
     pub fn get(&self, label: &str) -> Option<&Input> {
         self.inputs
@@ -299,7 +311,7 @@ impl std::io::Write for HashWriter<'_> {
 }
 
 /// Collects a node's inputs; finishing sorts them into a [`Manifest`].
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct ManifestBuilder {
     inputs: BTreeMap<Label, Input>,
 }
@@ -334,6 +346,12 @@ impl ManifestBuilder {
                 detail,
             },
         );
+        self
+    }
+
+    /// Add an input as it is (re-keying keeps a node's own inputs).
+    pub fn input(&mut self, input: Input) -> &mut Self {
+        self.inputs.insert(input.label.clone(), input);
         self
     }
 
@@ -443,6 +461,9 @@ pub struct ImageRecipe {
     /// References in the Containerfile that name other nodes: (reference as
     /// resolved in the file, the node it names).
     pub node_refs: Vec<(String, NodeId)>,
+    /// How a change of the snapshot dirties this image, when it is built from the
+    /// snapshot node (mounts it, copies from it, or starts from it).
+    pub snapshot: Option<crate::config::Invalidation>,
 }
 
 impl ImageRecipe {

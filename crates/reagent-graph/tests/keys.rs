@@ -178,17 +178,117 @@ fn squash_platform_target_and_external_bases_move_the_key() {
 }
 
 #[test]
-fn snapshot_identity_moves_every_image_key() {
+fn a_sync_moves_only_images_built_from_the_snapshot() {
     let f = family();
     f.write("graph.toml", "[snapshot]\npath = \"tree\"\n")
         .write("tree/metadata/timestamp.commit", "aaaaaaaa 1700000000\n")
-        .write("tree/app-misc/foo/foo-1.ebuild", "EAPI=8\n");
-    let a = f.key("base");
+        .write("tree/app-misc/foo/foo-1.ebuild", "EAPI=8\n")
+        // app mounts the tree to emerge; base, tool and web (FROM app) do not.
+        .image(
+            "app",
+            "FROM base\nRUN --mount=type=bind,from=portage,source=/var/db/repos/gentoo,target=/var/db/repos/gentoo emerge foo\n",
+        );
+    let keys = |f: &Fixture| -> Vec<String> {
+        ["portage", "base", "app", "web", "tool"]
+            .iter()
+            .map(|n| f.key(n))
+            .collect()
+    };
+    let before = keys(&f);
     f.write("tree/metadata/timestamp.commit", "bbbbbbbb 1700000001\n");
-    assert_ne!(a, f.key("base"));
+    let after = keys(&f);
+    let moved: Vec<&str> = ["portage", "base", "app", "web", "tool"]
+        .iter()
+        .zip(before.iter().zip(&after))
+        .filter(|(_, (b, a))| b != a)
+        .map(|(n, _)| *n)
+        .collect();
+    assert_eq!(
+        moved,
+        ["portage", "app", "web"],
+        "web moves only as app's child"
+    );
     let p = f.load().unwrap();
-    let snap = p.graph.by_name("portage").unwrap();
-    assert_eq!(snap.kind, reagent_graph::NodeKind::Snapshot);
+    let app = p.graph.by_name("app").unwrap();
+    assert!(app.manifest.get("parent:portage").is_some());
+    assert!(p
+        .graph
+        .by_name("base")
+        .unwrap()
+        .manifest
+        .get("snapshot")
+        .is_none());
+    match &app.recipe {
+        reagent_graph::Recipe::Image(i) => {
+            assert_eq!(
+                i.snapshot,
+                Some(reagent_graph::config::Invalidation::Packages)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn rekey_pins_an_earlier_snapshot_key_and_children_follow() {
+    let f = family();
+    f.write(
+        "graph.toml",
+        "[snapshot]\npath = \"tree\"\n[image.web]\ninvalidation = \"tree\"\n",
+    )
+    .write("tree/metadata/timestamp.commit", "aaaaaaaa 1700000000\n")
+    .image(
+        "app",
+        "FROM base\nRUN --mount=type=bind,from=portage,target=/r true\n",
+    );
+    let old = f.load().unwrap();
+    let old_snapshot = old.graph.by_name("portage").unwrap().key;
+    let old_app = old.graph.by_name("app").unwrap().key;
+    let old_web = old.graph.by_name("web").unwrap().key;
+    let app_k0 = old
+        .graph
+        .key_without_snapshot(old.graph.by_name("app").unwrap().id);
+
+    f.write("tree/metadata/timestamp.commit", "bbbbbbbb 1700000001\n");
+    let mut new = f.load().unwrap();
+    assert_ne!(new.graph.by_name("app").unwrap().key, old_app);
+    let app_id = new.graph.by_name("app").unwrap().id;
+    assert_eq!(
+        new.graph.key_without_snapshot(app_id),
+        app_k0,
+        "k0 ignores the sync"
+    );
+    let mut asked = Vec::new();
+    new.graph.rekey(|g, id, k0| {
+        asked.push(g.node(id).name.clone());
+        (id == app_id && k0 == app_k0).then(|| reagent_graph::graph::Pin {
+            key: old_snapshot,
+            detail: "pinned".into(),
+        })
+    });
+    assert_eq!(
+        asked,
+        ["app"],
+        "only images built from the snapshot are asked"
+    );
+    assert_eq!(
+        new.graph.by_name("app").unwrap().key,
+        old_app,
+        "the old build is still valid"
+    );
+    assert_eq!(
+        new.graph.by_name("web").unwrap().key,
+        old_web,
+        "and so its child's"
+    );
+    let input = new
+        .graph
+        .by_name("app")
+        .unwrap()
+        .manifest
+        .get("parent:portage")
+        .cloned();
+    assert_eq!(input.and_then(|i| i.detail).as_deref(), Some("pinned"));
 }
 
 #[test]

@@ -25,8 +25,6 @@ pub(super) struct Shared<'a> {
     pub registry: Option<&'a str>,
     /// Every node name, with where it is defined.
     pub names: &'a HashMap<String, PathBuf>,
-    /// The snapshot's identity label and hash, if there is a snapshot.
-    pub snapshot: Option<&'a (String, blake3::Hash)>,
     /// `portage:<path>` inputs of the portage config folder.
     pub portage: &'a [(Label, blake3::Hash)],
 }
@@ -93,6 +91,9 @@ impl Loader<'_> {
                 order: folder.order,
                 // Node ids are assigned when linking; names are kept until then.
                 node_refs: Vec::new(),
+                snapshot: section
+                    .invalidation
+                    .or(Some(self.config.snapshot.invalidation)),
             }),
             inputs,
             parents,
@@ -199,8 +200,9 @@ impl Loader<'_> {
     }
 
     /// Inputs from `graph.toml` and the project: build args (hashed, never shown),
-    /// target, squash, platform, snapshot, portage config and USE flags. Returns the
-    /// effective USE flags.
+    /// target, squash, platform, portage config and USE flags. Returns the effective
+    /// USE flags. (The snapshot is an input only of images built from its node, as
+    /// a parent.)
     fn settings_inputs(
         &self,
         section: &ImageSection,
@@ -219,9 +221,6 @@ impl Loader<'_> {
         }
         if let Some(p) = &section.platform {
             inputs.shown(Label::of(InputClass::Platform), p);
-        }
-        if let Some((label, hash)) = shared.snapshot {
-            inputs.hash(Label::of(InputClass::Snapshot), *hash, Some(label.clone()));
         }
         for (label, hash) in shared.portage {
             inputs.hash(label.clone(), *hash, None);

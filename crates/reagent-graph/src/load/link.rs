@@ -66,6 +66,10 @@ impl Loader<'_> {
                         image.node_refs.push((resolved.clone(), parent));
                         edges.push((parent, id));
                     }
+                    // Built from the snapshot node, or not at all from the snapshot.
+                    if snapshot.is_none_or(|s| !image.node_refs.iter().any(|(_, p)| *p == s)) {
+                        image.snapshot = None;
+                    }
                 }
                 Recipe::Snapshot(_) => {}
             }

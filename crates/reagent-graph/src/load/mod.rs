@@ -155,11 +155,10 @@ impl Loader<'_> {
         let portage = self.portage_inputs(&mut errors);
         let mut drafts: Vec<Draft> = Vec::new();
         let mut cache_update = None;
-        let snapshot_id = snapshot.map(|s| {
+        if let Some(s) = snapshot {
             drafts.push(s.draft);
             cache_update = s.cache_update;
-            s.identity
-        });
+        }
         drafts.extend(self.stages(&mut errors));
         let images = self.image_folders(&mut errors);
 
@@ -184,7 +183,6 @@ impl Loader<'_> {
                 .as_ref()
                 .map(|r| r.get_ref().as_str()),
             names: &names,
-            snapshot: snapshot_id.as_ref(),
             portage: &portage,
         };
         let image_drafts: Vec<Result<Draft, Vec<ProjectError>>> = images

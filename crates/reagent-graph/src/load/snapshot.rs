@@ -1,5 +1,5 @@
-//! The portage snapshot node (`[snapshot] path`) and the inputs every Gentoo image
-//! shares: the snapshot's identity and the files of `[portage] config`.
+//! The portage snapshot node (`[snapshot] path`), and the files of `[portage] config`,
+//! an input of every image.
 
 use std::path::PathBuf;
 
@@ -8,11 +8,9 @@ use crate::context::Context;
 use crate::error::ProjectError;
 use crate::model::{InputClass, Label, ManifestBuilder, NodeKind, Recipe, SnapshotRecipe};
 
-/// The snapshot node, what identifies it, and its stat cache's update.
+/// The snapshot node and its stat cache's update.
 pub(super) struct SnapshotNode {
     pub draft: Draft,
-    /// Its identity label (`commit:<id>` or `tree:<hex>`) and hash, for image keys.
-    pub identity: (String, blake3::Hash),
     /// The stat cache's new bytes, for the caller to store.
     pub cache_update: Option<Vec<u8>>,
 }
@@ -68,7 +66,6 @@ impl Loader<'_> {
                 inputs,
                 parents: Vec::new(),
             },
-            identity: (label, hash),
             cache_update: report.cache_update,
         })
     }
