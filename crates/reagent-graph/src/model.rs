@@ -277,6 +277,7 @@ impl Manifest {
     }
 
     /// This manifest without the input labelled `label`.
+    #[must_use]
     pub fn without(&self, label: &str) -> Manifest {
         Manifest {
             inputs: self
