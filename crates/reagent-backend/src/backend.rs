@@ -74,6 +74,21 @@ pub struct BuildRequest {
     /// `--secret id=ID,src=FILE`: files the Containerfile reads with
     /// `RUN --mount=type=secret,id=ID`. They never enter the image or its history.
     pub secrets: BTreeMap<String, PathBuf>,
+    /// Host paths mounted into every `RUN` step (`--volume HOST:CONTAINER`); they never
+    /// enter the image (its mount point may, empty).
+    pub volumes: Vec<Volume>,
+    /// Run every step again instead of reusing buildah's layer cache (`--no-cache`):
+    /// for builds whose steps must run for what they record (see discovered inputs).
+    pub no_cache: bool,
+}
+
+/// A host file or folder mounted into every `RUN` step of a build.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Volume {
+    /// The host path.
+    pub host: PathBuf,
+    /// Where the steps see it.
+    pub container: String,
 }
 
 /// A program run on the host (not in a container): catalyst, for one. argv only.
@@ -254,6 +269,18 @@ pub trait Backend: Send + Sync {
     fn push(&self, local: &str, remote: &str, cancel: &Cancel) -> Result<(), BackendError>;
     /// Whether `remote` (a full registry reference) exists; a down registry is an error, not `false`.
     fn remote_exists(&self, remote: &str) -> Result<bool, BackendError>;
+    /// The labels of the image `remote` names in its registry, `None` when there is
+    /// no such image; a down registry is an error.
+    fn remote_labels(&self, remote: &str)
+        -> Result<Option<BTreeMap<String, String>>, BackendError>;
+    /// Push to `remote` an empty image (no layers) that carries `labels`: a small
+    /// record next to the images it describes.
+    fn publish_labels(
+        &self,
+        remote: &str,
+        labels: &BTreeMap<String, String>,
+        cancel: &Cancel,
+    ) -> Result<(), BackendError>;
     /// Pull `remote` into local storage, also tagging it `local_tags`.
     fn pull(
         &self,

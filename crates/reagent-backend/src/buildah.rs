@@ -456,6 +456,13 @@ impl Backend for Buildah {
         if let Some(p) = &req.platform {
             c.arg("--platform").arg(p.clone());
         }
+        for v in &req.volumes {
+            c.arg("--volume")
+                .arg(format!("{}:{}", v.host.display(), v.container));
+        }
+        if req.no_cache {
+            c.arg("--no-cache");
+        }
         if req.squash {
             c.arg("--squash");
         }
@@ -597,6 +604,66 @@ impl Backend for Buildah {
                 RegistryAnswer::Other => Err(c.failed(ended.code, ended.signal, &ended.tail)),
             },
         }
+    }
+
+    fn remote_labels(
+        &self,
+        remote: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, BackendError> {
+        #[derive(serde::Deserialize)]
+        struct Inspected {
+            #[serde(default, rename = "Labels")]
+            labels: Option<BTreeMap<String, String>>,
+        }
+        let secs = self.settings.registry_timeout.as_secs().max(1);
+        let mut c = self.skopeo();
+        c.arg("--command-timeout")
+            .arg(format!("{secs}s"))
+            .args(["inspect", "--retry-times", "0", &self.tls()])
+            .arg(docker_ref(remote));
+        let out = c.output()?;
+        if out.code == Some(0) {
+            let parsed: Inspected =
+                serde_json::from_str(&out.stdout).map_err(|e| c.bad_output(e))?;
+            return Ok(Some(parsed.labels.unwrap_or_default()));
+        }
+        match classify_registry_error(&out.stderr) {
+            RegistryAnswer::NotFound => Ok(None),
+            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
+            RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
+        }
+    }
+
+    fn publish_labels(
+        &self,
+        remote: &str,
+        labels: &BTreeMap<String, String>,
+        cancel: &Cancel,
+    ) -> Result<(), BackendError> {
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        let ctr = self.new_container("labels", "scratch")?;
+        let local = format!("localhost/{ctr}:labels");
+        let result = (|| {
+            let mut config = self.buildah();
+            config.arg("config");
+            for (k, v) in labels {
+                config.arg("--label").arg(format!("{k}={v}"));
+            }
+            config.arg(ctr.clone());
+            config.checked()?;
+            let mut commit = self.buildah();
+            commit.args(["commit", "--quiet", &ctr, &local]);
+            commit.checked()?;
+            self.push(&local, remote, cancel)
+        })();
+        self.remove_container(&ctr);
+        let mut rmi = self.buildah();
+        rmi.args(["rmi", &local]);
+        // Best effort: the pushed image is what counts; a leftover local name is harmless.
+        let _ = rmi.output();
+        result
     }
 
     fn pull(

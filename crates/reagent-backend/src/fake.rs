@@ -29,7 +29,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome, ToolRequest,
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
+    ToolRequest, Volume,
 };
 
 /// How often a waiting fake call looks at its [`Cancel`].
@@ -42,6 +43,10 @@ pub enum Call {
     Build {
         /// `req.name`.
         name: String,
+        /// `req.volumes`.
+        volumes: Vec<Volume>,
+        /// `req.no_cache`.
+        no_cache: bool,
         /// `req.tags`.
         tags: Vec<String>,
         /// `req.labels`.
@@ -92,6 +97,18 @@ pub enum Call {
         /// Remote reference.
         remote: String,
     },
+    /// [`Backend::remote_labels`].
+    RemoteLabels {
+        /// Remote reference.
+        remote: String,
+    },
+    /// [`Backend::publish_labels`].
+    PublishLabels {
+        /// Remote reference.
+        remote: String,
+        /// The labels.
+        labels: BTreeMap<String, String>,
+    },
     /// [`Backend::pull`].
     Pull {
         /// Remote reference.
@@ -132,6 +149,10 @@ struct State {
     run_outcomes: HashMap<String, RunOutcome>,
     /// Root filesystems `with_rootfs` shows, by image reference.
     rootfs: HashMap<String, PathBuf>,
+    /// The root filesystem `with_rootfs` shows for any other image.
+    default_rootfs: Option<PathBuf>,
+    /// What a successful build of a node appends to a volume: (node, container path) → bytes.
+    volume_writes: HashMap<(String, String), Vec<u8>>,
     remote_down: bool,
     /// Registry references whose push fails (the registry went away mid-publish).
     push_failures: HashSet<String>,
@@ -248,6 +269,19 @@ impl FakeBackend {
         self.lock()
             .rootfs
             .insert(image.to_string(), root.to_path_buf());
+    }
+
+    /// Make `with_rootfs` show `root` for every image without a root of its own.
+    pub fn set_default_rootfs(&self, root: &Path) {
+        self.lock().default_rootfs = Some(root.to_path_buf());
+    }
+
+    /// Make every successful build of node `name` append `bytes` to the host file
+    /// of the volume it mounts at `container` (as a RUN step writing there would).
+    pub fn build_writes_volume(&self, name: &str, container: &str, bytes: &[u8]) {
+        self.lock()
+            .volume_writes
+            .insert((name.to_string(), container.to_string()), bytes.to_vec());
     }
 
     /// Remove every local image (as if storage were wiped).
@@ -389,6 +423,11 @@ impl FakeBackend {
             .and_then(|id| s.images.get(&id).cloned())
     }
 
+    /// The image the fake remote has under `reference`.
+    pub fn remote_image(&self, reference: &str) -> Option<LocalImage> {
+        self.lock().remote.get(reference).cloned()
+    }
+
     /// Every reference in the fake remote.
     pub fn remote_refs(&self) -> Vec<String> {
         self.lock().remote.keys().cloned().collect()
@@ -441,6 +480,21 @@ impl FakeBackend {
             crate::process::append_line(&req.log, &message)?;
             return Err(fail(format!("fake build {}", req.name), message));
         }
+        for v in &req.volumes {
+            let bytes = self
+                .lock()
+                .volume_writes
+                .get(&(req.name.clone(), v.container.clone()))
+                .cloned();
+            if let Some(bytes) = bytes {
+                use std::io::Write;
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&v.host)?
+                    .write_all(&bytes)?;
+            }
+        }
         Ok(self.lock().new_image(req.labels.clone(), &req.tags))
     }
 }
@@ -456,6 +510,8 @@ impl Backend for FakeBackend {
             let mut s = self.lock();
             s.calls.push(Call::Build {
                 name: req.name.clone(),
+                volumes: req.volumes.clone(),
+                no_cache: req.no_cache,
                 tags: req.tags.clone(),
                 labels: req.labels.clone(),
                 args: req.args.clone(),
@@ -571,6 +627,53 @@ impl Backend for FakeBackend {
             )));
         }
         Ok(s.remote.contains_key(remote))
+    }
+
+    fn remote_labels(
+        &self,
+        remote: &str,
+    ) -> Result<Option<BTreeMap<String, String>>, BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::RemoteLabels {
+            remote: remote.to_string(),
+        });
+        if s.remote_down {
+            return Err(BackendError::Unreachable(format!(
+                "fake remote is down: {remote}"
+            )));
+        }
+        Ok(s.remote.get(remote).map(|i| i.labels.clone()))
+    }
+
+    fn publish_labels(
+        &self,
+        remote: &str,
+        labels: &BTreeMap<String, String>,
+        cancel: &Cancel,
+    ) -> Result<(), BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::PublishLabels {
+            remote: remote.to_string(),
+            labels: labels.clone(),
+        });
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        if s.remote_down || s.push_failures.contains(remote) {
+            return Err(BackendError::Unreachable(format!(
+                "fake remote is down: {remote}"
+            )));
+        }
+        let id = s.new_id();
+        s.remote.insert(
+            remote.to_string(),
+            LocalImage {
+                id,
+                names: vec![remote.to_string()],
+                labels: labels.clone(),
+            },
+        );
+        Ok(())
     }
 
     fn pull(
@@ -710,7 +813,13 @@ impl Backend for FakeBackend {
         self.record(Call::WithRootfs {
             image: image.to_string(),
         });
-        let root = self.lock().rootfs.get(image).cloned();
+        let root = {
+            let s = self.lock();
+            s.rootfs
+                .get(image)
+                .cloned()
+                .or_else(|| s.default_rootfs.clone())
+        };
         match root {
             Some(root) => {
                 visit(&root);
@@ -743,6 +852,8 @@ mod tests {
             tags: vec![format!("localhost/{name}:1")],
             log: dir.join(format!("{name}.log")),
             secrets: BTreeMap::new(),
+            volumes: Vec::new(),
+            no_cache: false,
         }
     }
 

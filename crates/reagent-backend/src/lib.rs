@@ -44,7 +44,7 @@ mod storage;
 
 pub use backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
-    ToolRequest, LABEL_KEY, LABEL_MANIFEST, LABEL_NODE, LABEL_PROJECT,
+    ToolRequest, Volume, LABEL_KEY, LABEL_MANIFEST, LABEL_NODE, LABEL_PROJECT,
 };
 pub use buildah::{BasePull, Buildah, BuildahSettings};
 pub use fake::FakeBackend;

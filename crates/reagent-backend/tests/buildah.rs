@@ -44,6 +44,8 @@ fn request(dir: &Path, name: &str, containerfile: &str) -> BuildRequest {
         tags: vec![format!("localhost/{name}:test")],
         log: dir.join(format!("{name}.log")),
         secrets: BTreeMap::new(),
+        volumes: Vec::new(),
+        no_cache: false,
     }
 }
 

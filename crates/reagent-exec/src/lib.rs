@@ -18,6 +18,7 @@
 
 pub mod audit;
 pub mod clock;
+pub mod discover;
 pub mod events;
 pub mod job;
 pub mod junit;

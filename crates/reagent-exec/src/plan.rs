@@ -28,6 +28,13 @@ pub enum Reason {
     Missing,
     /// `--force` asked for it.
     Forced,
+    /// What its last build read of the snapshot changed (and maybe other inputs).
+    Snapshot {
+        /// The slice's changes, in words.
+        slice: Vec<String>,
+        /// The other inputs that changed.
+        other: Vec<Change>,
+    },
 }
 
 impl std::fmt::Display for Reason {
@@ -39,6 +46,12 @@ impl std::fmt::Display for Reason {
             Reason::Changed(changes) if changes.is_empty() => f.write_str("inputs changed"),
             Reason::Changed(changes) => {
                 let words: Vec<String> = changes.iter().map(ToString::to_string).collect();
+                f.write_str(&words.join(", "))
+            }
+            Reason::Snapshot { slice, other } => {
+                let mut words: Vec<String> =
+                    slice.iter().map(|w| format!("snapshot: {w}")).collect();
+                words.extend(other.iter().map(ToString::to_string));
                 f.write_str(&words.join(", "))
             }
         }
@@ -149,10 +162,45 @@ pub struct PlanInput<'a> {
     pub seen: Option<&'a Seen>,
     /// The time `seen` is judged at.
     pub now: SystemTime,
+    /// For nodes built from the snapshot whose last build's slice changed: what
+    /// changed, in words (see [`crate::discover`]).
+    pub snapshot_changes: &'a HashMap<NodeId, Vec<String>>,
+}
+
+/// Why `node` must be built, from its last successful recorded build, with what
+/// changed in its slice of the snapshot when that is known.
+fn build_reason(
+    history: &History,
+    node: &reagent_graph::Node,
+    snapshot: Option<&str>,
+    snapshot_changes: Option<&Vec<String>>,
+) -> Reason {
+    let reason = recorded_reason(history, node);
+    let Some(words) = snapshot_changes.filter(|w| !w.is_empty()) else {
+        return reason;
+    };
+    match reason {
+        Reason::Changed(changes) => {
+            // The snapshot parent's key changed because the slice did: say how.
+            let is_snapshot = |c: &Change| match c {
+                Change::Changed { label, .. } => {
+                    label.class() == Some(reagent_graph::InputClass::Parent)
+                        && Some(label.subject()) == snapshot
+                }
+                _ => false,
+            };
+            let other = changes.into_iter().filter(|c| !is_snapshot(c)).collect();
+            Reason::Snapshot {
+                slice: words.clone(),
+                other,
+            }
+        }
+        other => other,
+    }
 }
 
 /// Why `node` must be built, from its last successful recorded build.
-fn build_reason(history: &History, node: &reagent_graph::Node) -> Reason {
+fn recorded_reason(history: &History, node: &reagent_graph::Node) -> Reason {
     let Some(last) = history.last_success(&node.name) else {
         return Reason::NeverBuilt;
     };
@@ -235,6 +283,7 @@ pub fn plan(
     };
     let in_registry = |id: NodeId| remote.get(&id).copied().unwrap_or(false);
 
+    let snapshot_name = graph.snapshot().map(|s| graph.node(s).name.as_str());
     let mut actions: BTreeMap<NodeId, Action> = BTreeMap::new();
     for &id in &selection {
         let node = graph.node(id);
@@ -253,10 +302,23 @@ pub fn plan(
         } else if in_registry(id) {
             Action::UpToDate(Place::Registry)
         } else {
-            Action::Build(build_reason(input.history, node))
+            Action::Build(build_reason(
+                input.history,
+                node,
+                snapshot_name,
+                input.snapshot_changes.get(&id),
+            ))
         };
         actions.insert(id, action);
     }
+    // A dirty ancestor that no target needs is left alone: with discovered inputs a
+    // child can be up to date while its parent (the snapshot, say) moved on.
+    let needed = needed(graph, &selection, &actions, input);
+    actions.retain(|id, a| !matches!(a, Action::Build(_)) || needed.contains(id));
+    let selection: Vec<NodeId> = selection
+        .into_iter()
+        .filter(|id| actions.contains_key(id))
+        .collect();
     // A node only in the registry is pulled when something to be built needs it.
     let builds: Vec<NodeId> = actions
         .iter()
@@ -281,6 +343,24 @@ pub fn plan(
         targets: input.targets.to_vec(),
         found_remote,
     })
+}
+
+/// The nodes the plan needs: the targets, the forced nodes, and, children first,
+/// every parent of a needed node that will be built.
+fn needed(
+    graph: &Graph,
+    selection: &[NodeId],
+    actions: &BTreeMap<NodeId, Action>,
+    input: &PlanInput<'_>,
+) -> HashSet<NodeId> {
+    let mut needed: HashSet<NodeId> = input.targets.iter().copied().collect();
+    needed.extend(input.force.iter().copied());
+    for id in selection.iter().rev() {
+        if needed.contains(id) && matches!(actions.get(id), Some(Action::Build(_))) {
+            needed.extend(graph.parents(*id));
+        }
+    }
+    needed
 }
 
 /// `remote_exists` for each node, up to 8 lookups in flight; the first error wins.

@@ -132,7 +132,7 @@ pub type Recorder<'a> = dyn FnMut(&Node, Work, &JobOutput) -> Result<(), String>
 
 enum Msg {
     Event(Event),
-    Done(NodeId, JobOutput),
+    Done(NodeId, Box<JobOutput>),
 }
 
 /// Execute `plan`: every event goes to `on_event`, every finished job to `record`.
@@ -157,14 +157,14 @@ pub fn run(
                 };
                 let tx = tx.clone();
                 s.spawn(move || {
-                    let node = ctx.project.graph.node(id);
+                    let node = ctx.graph.node(id);
                     let events = tx.clone();
                     let emit = move |e: Event| {
                         // The loop outlives every worker: a send cannot fail while it runs.
                         let _ = events.send(Msg::Event(e));
                     };
                     let out = ctx.run(node, work, &emit);
-                    let _ = tx.send(Msg::Done(id, out));
+                    let _ = tx.send(Msg::Done(id, Box::new(out)));
                 });
             }
             if drain.running == 0 {
@@ -173,7 +173,7 @@ pub fn run(
             // A heartbeat, so a stop is noticed even while every worker is busy.
             match rx.recv_timeout(Duration::from_millis(100)) {
                 Ok(Msg::Event(e)) => drain.report(&e),
-                Ok(Msg::Done(id, out)) => drain.done(id, out, record),
+                Ok(Msg::Done(id, out)) => drain.done(id, *out, record),
                 Err(mpsc::RecvTimeoutError::Timeout) => {}
                 Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
@@ -207,7 +207,7 @@ impl<'a, 'e> Drain<'a, 'e> {
         keep_going: bool,
         on_event: &'e mut dyn FnMut(&Event),
     ) -> Self {
-        let graph = &ctx.project.graph;
+        let graph = ctx.graph;
         let actions: HashMap<NodeId, &Action> =
             plan.steps.iter().map(|s| (s.node, &s.action)).collect();
         let fallback = default_weight(weights);
@@ -250,7 +250,7 @@ impl<'a, 'e> Drain<'a, 'e> {
     }
 
     fn name(&self, id: NodeId) -> String {
-        self.ctx.project.graph.node(id).name.clone()
+        self.ctx.graph.node(id).name.clone()
     }
 
     fn up_to_date(&mut self, id: NodeId, place: Place) {
@@ -285,7 +285,7 @@ impl<'a, 'e> Drain<'a, 'e> {
 
     fn done(&mut self, id: NodeId, out: JobOutput, record: &mut Recorder<'_>) {
         self.running -= 1;
-        let graph = &self.ctx.project.graph;
+        let graph = self.ctx.graph;
         let node = graph.node(id);
         let Some(work) = self.actions.get(&id).and_then(|a| a.work()) else {
             return;
@@ -347,7 +347,7 @@ impl<'a, 'e> Drain<'a, 'e> {
         interrupted: bool,
         duration: Duration,
     ) {
-        let node = self.ctx.project.graph.node(id);
+        let node = self.ctx.graph.node(id);
         let name = node.name.clone();
         if interrupted {
             self.summary.interrupted = true;

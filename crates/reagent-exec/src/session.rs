@@ -37,10 +37,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reagent_backend::{Backend, BackendError, Cancel};
-use reagent_graph::{Node, NodeId, Project};
+use reagent_graph::{Graph, Node, NodeId, Project};
 use reagent_state::{BuildLog, History, Record, Seen, StateError, StateLock};
 
 use crate::clock::Clock;
+use crate::discover::{Discovery, Remote, Verdict};
 use crate::events::{Event, Work};
 use crate::job::{AuditGate, JobContext, JobOutput};
 use crate::plan::{plan, Plan, PlanInput};
@@ -72,6 +73,9 @@ pub enum SessionError {
     /// The backend failed while planning.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// Discovered inputs could not be worked out.
+    #[error(transparent)]
+    Discover(#[from] crate::discover::ResolveError),
 }
 
 /// What to build, and how.
@@ -105,6 +109,10 @@ impl Request {
 /// A locked state folder, its build record, and the project being built.
 pub struct Session<'a> {
     project: &'a Project,
+    /// The project's graph keyed with discovered inputs by the last [`Session::plan`].
+    graph: Graph,
+    /// What discovered inputs decided per node, from the last [`Session::plan`].
+    verdicts: HashMap<NodeId, Verdict>,
     backend: &'a dyn Backend,
     clock: &'a dyn Clock,
     state_dir: PathBuf,
@@ -139,6 +147,8 @@ impl<'a> Session<'a> {
         }
         Ok(Session {
             project,
+            graph: project.graph.clone(),
+            verdicts: HashMap::new(),
             backend,
             clock,
             state_dir: state_dir.to_path_buf(),
@@ -154,9 +164,36 @@ impl<'a> Session<'a> {
         &self.history
     }
 
-    /// Decide, for the targets and their ancestors, what to do and why.
-    pub fn plan(&self, request: &Request) -> Result<Plan, SessionError> {
+    /// The graph as keyed by the last [`Session::plan`] (the project's, before one).
+    pub fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// What discovered inputs decided for each node built from the snapshot, by the
+    /// last [`Session::plan`].
+    pub fn verdicts(&self) -> &HashMap<NodeId, Verdict> {
+        &self.verdicts
+    }
+
+    /// Key the graph with discovered inputs ([`crate::discover`]), then decide, for
+    /// the targets and their ancestors, what to do and why.
+    pub fn plan(&mut self, request: &Request) -> Result<Plan, SessionError> {
+        let mut graph = self.project.graph.clone();
+        let remote = request.registry.as_deref().map(|registry| Remote {
+            backend: self.backend,
+            registry,
+        });
+        self.verdicts = crate::discover::resolve(&mut graph, &self.history, remote)?;
+        self.graph = graph;
         let images = self.backend.images()?;
+        let notes: HashMap<NodeId, Vec<String>> = self
+            .verdicts
+            .iter()
+            .filter_map(|(id, v)| match v {
+                Verdict::Changed(words) => Some((*id, words.clone())),
+                _ => None,
+            })
+            .collect();
         let input = PlanInput {
             targets: &request.targets,
             force: &request.force,
@@ -164,8 +201,9 @@ impl<'a> Session<'a> {
             history: &self.history,
             seen: Some(&self.seen),
             now: self.clock.now(),
+            snapshot_changes: &notes,
         };
-        Ok(plan(&self.project.graph, self.backend, &images, &input)?)
+        Ok(plan(&self.graph, self.backend, &images, &input)?)
     }
 
     /// Run `plan`, recording every finished job in the build record and every
@@ -195,12 +233,24 @@ impl<'a> Session<'a> {
         let weights = self.history.durations();
         let project_name = self.project.name();
         let log = &self.log;
+        let verdicts = &self.verdicts;
         let mut record = |node: &Node, work: Work, out: &JobOutput| {
-            log.append(&record_of(node, work, out, &project_name))
+            // A pull keyed by a discovery from the registry keeps it, so the next
+            // plan decides from the record alone.
+            let pulled_with = match verdicts.get(&node.id) {
+                Some(Verdict::Unchanged {
+                    from_registry: Some(d),
+                    ..
+                }) if work == Work::Pull => Some(d),
+                _ => None,
+            };
+            let discovery = out.discovery.as_ref().or(pulled_with);
+            log.append(&record_of(node, work, out, &project_name, discovery))
                 .map_err(|e| e.to_string())
         };
         let ctx = JobContext {
             project: self.project,
+            graph: &self.graph,
             backend: self.backend,
             state_dir: &self.state_dir,
             registry: request.registry.as_deref(),
@@ -230,10 +280,16 @@ impl<'a> Session<'a> {
 
 /// The build record of a finished job. The manifest may show a build arg's value
 /// (a URL it was expanded into), so it is masked: the record never holds one.
-fn record_of(node: &Node, work: Work, out: &JobOutput, project: &str) -> Record {
+fn record_of(
+    node: &Node,
+    work: Work,
+    out: &JobOutput,
+    project: &str,
+    discovery: Option<&Discovery>,
+) -> Record {
     let mut manifest = serde_json::to_value(&node.manifest).unwrap_or_default();
     crate::secrets::of(node).mask_json(&mut manifest);
-    Record::new(
+    let record = Record::new(
         node.name.clone(),
         node.key.hex(),
         node.manifest.digest(),
@@ -242,7 +298,11 @@ fn record_of(node: &Node, work: Work, out: &JobOutput, project: &str) -> Record 
         out.end_ms,
         out.outcome(work),
     )
-    .with_project(project)
+    .with_project(project);
+    match discovery.and_then(|d| serde_json::to_value(d).ok()) {
+        Some(d) => record.with_discovery(d),
+        None => record,
+    }
 }
 
 /// Expected durations per node name, for ordering work and drawing progress.

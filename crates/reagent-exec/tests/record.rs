@@ -67,7 +67,7 @@ fn a_new_session_reads_the_record_once_and_plans_up_to_date() {
     let env = Env::new(&f);
     env.build_all();
 
-    let session = env.session();
+    let mut session = env.session();
     assert_eq!(session.history().records().len(), 4);
     let plan = session.plan(&env.request(&env.all(), &[], None)).unwrap();
     for step in &plan.steps {

@@ -64,6 +64,10 @@ pub struct Record {
     /// on; left out of the line when `None`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// What the build discovered it read (the packages it merged and the slice of
+    /// the snapshot they make up), when it did; opaque here. Version 2 on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discovery: Option<serde_json::Value>,
 }
 
 /// The version of a line that has no `version` field.
@@ -93,6 +97,7 @@ impl Record {
             end,
             outcome,
             project: None,
+            discovery: None,
         }
     }
 
@@ -100,6 +105,13 @@ impl Record {
     #[must_use]
     pub fn with_project(mut self, project: impl Into<String>) -> Record {
         self.project = Some(project.into());
+        self
+    }
+
+    /// The same record, with what the build discovered it read.
+    #[must_use]
+    pub fn with_discovery(mut self, discovery: serde_json::Value) -> Record {
+        self.discovery = Some(discovery);
         self
     }
 

@@ -36,6 +36,8 @@ pub fn busybox_base(storage: &Storage, name: &str) -> String {
         tags: vec![name.to_string()],
         log: log.clone(),
         secrets: BTreeMap::new(),
+        volumes: Vec::new(),
+        no_cache: false,
     };
     match storage.backend().build(&req, &Cancel::new(), &mut |_| {}) {
         Ok(id) => id,

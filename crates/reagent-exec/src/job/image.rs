@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reagent_backend::{BuildProgress, BuildRequest};
+use reagent_backend::{BuildProgress, BuildRequest, Volume};
 use reagent_graph::{ImageRecipe, Node};
 
 use super::{write_file, AuditGate, Gathered, JobContext, JobError};
@@ -24,14 +24,20 @@ impl JobContext<'_> {
         gathered: &mut Gathered,
     ) -> Result<(), JobError> {
         let mut req = self.image_request(node, image, log)?;
-        if self.tests.is_none() && self.audit.is_none() {
-            self.backend.build(&req, self.cancel, progress)?;
+        let emerge_log = self.discovery_volume(node, image, &mut req)?;
+        let gated = self.tests.is_some() || self.audit.is_some();
+        if gated {
+            // Untagged until its tests and audit pass: an image that fails them
+            // never carries the key tag, so it never counts as built.
+            req.tags.clear();
+        }
+        let id = self.backend.build(&req, self.cancel, progress)?;
+        if let Some(log) = emerge_log {
+            gathered.discovery = self.discover(node, &id, &log)?;
+        }
+        if !gated {
             return Ok(());
         }
-        // Untagged until its tests and audit pass: an image that fails them
-        // never carries the key tag, so it never counts as built.
-        req.tags.clear();
-        let id = self.backend.build(&req, self.cancel, progress)?;
         let before = gathered.cases.len();
         let gate = self.gate(node, image, &id, log, gathered);
         let cases = &gathered.cases[before..];
@@ -44,6 +50,65 @@ impl JobContext<'_> {
         gate?;
         self.backend.tag(&id, &names::local_tags(node))?;
         Ok(())
+    }
+
+    /// For an image built from the snapshot on the `packages` rule: an empty
+    /// `emerge.log` mounted into every RUN step, and a build that runs every step
+    /// (a step taken from buildah's layer cache would log nothing). The log's path.
+    fn discovery_volume(
+        &self,
+        node: &Node,
+        image: &ImageRecipe,
+        req: &mut BuildRequest,
+    ) -> Result<Option<PathBuf>, JobError> {
+        if image.snapshot != Some(reagent_graph::config::Invalidation::Packages) {
+            return Ok(None);
+        }
+        let log = self
+            .tmp_dir()?
+            .join(format!("{}-{}.emerge.log", node.name, node.key.short()));
+        write_file(&log, b"")?;
+        req.volumes.push(Volume {
+            host: log.clone(),
+            container: crate::discover::EMERGE_LOG.to_string(),
+        });
+        req.no_cache = true;
+        Ok(Some(log))
+    }
+
+    /// What the build of image `id` read: the merges in its log, its profile (read
+    /// from the image), and the slice of the snapshot they make.
+    fn discover(
+        &self,
+        node: &Node,
+        id: &str,
+        log: &Path,
+    ) -> Result<Option<crate::discover::Discovery>, JobError> {
+        let text = std::fs::read_to_string(log).map_err(|source| JobError::Io {
+            path: log.to_path_buf(),
+            source,
+        })?;
+        if reagent_gentoo::emerge_log::merged(&text).is_empty() {
+            return Ok(None);
+        }
+        let (Some(snapshot), Some(tree)) = (
+            self.graph.snapshot(),
+            crate::discover::snapshot_tree(self.graph),
+        ) else {
+            return Ok(None);
+        };
+        let mut profile = None;
+        self.backend
+            .with_rootfs(id, &mut |root| profile = crate::discover::profile_of(root))?;
+        let k0 = self.graph.key_without_snapshot(node.id);
+        let snapshot_key = self.graph.node(snapshot).key;
+        Ok(crate::discover::discovered(
+            &k0,
+            &snapshot_key,
+            &text,
+            profile,
+            &tree,
+        )?)
     }
 
     /// The tests, then the audit, of image `id`; their cases go to `gathered`.
@@ -135,7 +200,7 @@ impl JobContext<'_> {
         image: &ImageRecipe,
         log: &Path,
     ) -> Result<BuildRequest, JobError> {
-        let graph = &self.project.graph;
+        let graph = self.graph;
         let pinned: BTreeMap<&str, String> = image
             .node_refs
             .iter()
@@ -170,6 +235,8 @@ impl JobContext<'_> {
             tags: names::local_tags(node),
             log: log.to_path_buf(),
             secrets: secret_files(image)?,
+            volumes: Vec::new(),
+            no_cache: false,
         })
     }
 }

@@ -18,7 +18,7 @@ use reagent_backend::{
     Backend, BackendError, BuildProgress, Cancel, LABEL_KEY, LABEL_MANIFEST, LABEL_NODE,
     LABEL_PROJECT,
 };
-use reagent_graph::{Node, Project, Recipe};
+use reagent_graph::{Graph, Node, Project, Recipe};
 use reagent_state::Outcome;
 
 use crate::clock::Clock;
@@ -85,6 +85,9 @@ pub enum JobError {
         /// `GLSA <id> (<package>-<version>)` for each failing finding.
         findings: Vec<String>,
     },
+    /// What the build read of the snapshot could not be worked out.
+    #[error("recording what the build read of the snapshot: {0}")]
+    Discovery(#[from] reagent_gentoo::slice::SliceError),
     /// A pulled image does not carry the key its tag names.
     #[error(
         "{remote} carries key {}, not {expected}: the tag was overwritten by something else; not using it (delete the tag, or build with --force and push)",
@@ -129,6 +132,8 @@ pub struct AuditGate<'a> {
 pub struct JobContext<'a> {
     /// The project.
     pub project: &'a Project,
+    /// Its graph as keyed for this run (with discovered inputs: see [`crate::discover`]).
+    pub graph: &'a Graph,
     /// The container world, and every process reagent runs.
     pub backend: &'a dyn Backend,
     /// Where reagent keeps state: logs go to `logs/`, rewritten files to `tmp/`.
@@ -164,6 +169,8 @@ pub struct JobOutput {
     pub cases: Vec<Case>,
     /// Registry references it pushed or pulled.
     pub registry_refs: Vec<String>,
+    /// What its build read of the snapshot, when it recorded that.
+    pub discovery: Option<crate::discover::Discovery>,
 }
 
 impl JobOutput {
@@ -183,6 +190,7 @@ impl JobOutput {
 struct Gathered {
     cases: Vec<Case>,
     registry_refs: Vec<String>,
+    discovery: Option<crate::discover::Discovery>,
 }
 
 impl JobContext<'_> {
@@ -224,6 +232,7 @@ impl JobContext<'_> {
             result,
             cases: gathered.cases,
             registry_refs: gathered.registry_refs,
+            discovery: gathered.discovery,
         }
     }
 

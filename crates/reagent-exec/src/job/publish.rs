@@ -22,6 +22,20 @@ impl JobContext<'_> {
             self.backend.push(&local, &moving, self.cancel)?;
             gathered.registry_refs.push(moving);
         }
+        if let Some(discovery) = &gathered.discovery {
+            // The note another machine reads to key this node the same way.
+            let k0 = self.graph.key_without_snapshot(node.id);
+            let reference = crate::discover::note_ref(registry, node, &k0);
+            let json = serde_json::to_string(&discovery.note()).map_err(|e| JobError::Io {
+                path: reference.clone().into(),
+                source: std::io::Error::other(e),
+            })?;
+            let mut labels = self.labels(node);
+            labels.insert(crate::discover::LABEL_DISCOVERY.to_string(), json);
+            self.backend
+                .publish_labels(&reference, &labels, self.cancel)?;
+            gathered.registry_refs.push(reference);
+        }
         Ok(())
     }
 

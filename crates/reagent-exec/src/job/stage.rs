@@ -40,6 +40,8 @@ impl JobContext<'_> {
             tags: names::local_tags(node),
             log: log.to_path_buf(),
             secrets: BTreeMap::new(),
+            volumes: Vec::new(),
+            no_cache: false,
         };
         self.backend.build(&req, self.cancel, progress)?;
         Ok(())

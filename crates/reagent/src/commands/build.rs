@@ -122,7 +122,7 @@ pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
     let plan = session.plan(&request)?;
     let cancel = Cancel::new();
     if args.dry_run || args.explain {
-        print_plan(&project.graph, &plan, args);
+        print_plan(session.graph(), &plan, args);
         if args.dry_run {
             return Ok(());
         }

@@ -3,6 +3,7 @@
 
 use std::fmt::Write;
 
+use reagent_exec::discover::Verdict;
 use reagent_graph::{Manifest, Node};
 use reagent_state::History;
 use serde::Deserialize;
@@ -15,8 +16,14 @@ use crate::report::Failure;
 /// `reagent explain NODE`.
 pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<(), Failure> {
     let loaded = crate::load(cli)?;
-    let node = node_named(&loaded.project.graph, &args.node)?;
+    node_named(&loaded.project.graph, &args.node)?;
     let history = History::load(&loaded.state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
+    // Keyed as a build would key it, with what earlier builds read of the snapshot
+    // (from the build record; explain asks no registry).
+    let mut graph = loaded.project.graph.clone();
+    let verdicts = reagent_exec::discover::resolve(&mut graph, &history, None)
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    let node = node_named(&graph, &args.node)?;
     let mut text = format!(
         "{} ({}, {})\nkey      {}\nmanifest {}\ninputs:\n",
         node.name,
@@ -40,9 +47,32 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<(), Failure> {
         };
         let _ = writeln!(text, "  {:width$}  {shown}", input.label.as_str());
     }
+    if let Some(verdict) = verdicts.get(&node.id) {
+        text.push_str(&snapshot_line(verdict));
+    }
     text.push_str(&since_last_build(&history, node));
     output::stdout(&text);
     Ok(())
+}
+
+/// What discovered inputs say about the node's snapshot input.
+fn snapshot_line(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Unchanged { packages, .. } => format!(
+            "snapshot: what its build read ({packages} packages, their eclasses, the profile) is unchanged\n"
+        ),
+        Verdict::Changed(words) => {
+            let mut text = String::from("snapshot: what its last build read changed:\n");
+            for w in words {
+                let _ = writeln!(text, "  {w}");
+            }
+            text
+        }
+        Verdict::Unknown => {
+            "snapshot: no build with these inputs recorded what it read; any change of the tree rebuilds it\n".into()
+        }
+        Verdict::Tree => "snapshot: any change of the tree rebuilds it (invalidation = \"tree\")\n".into(),
+    }
 }
 
 /// What changed since the node's last successful build, from the build record.
