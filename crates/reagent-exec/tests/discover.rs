@@ -7,6 +7,7 @@
 mod common;
 
 use std::collections::HashMap;
+use std::fmt::Write;
 
 use common::{kinds, Env, Fixture, REGISTRY};
 use reagent_backend::fake::Call;
@@ -61,9 +62,10 @@ fn log(merged: &[&str]) -> Vec<u8> {
     for (i, cpv) in merged.iter().enumerate() {
         let n = i + 1;
         let of = merged.len();
-        text.push_str(&format!(
+        let _ = write!(
+            text,
             "2:  >>> emerge ({n} of {of}) {cpv}::mini to /\n3:  ::: completed emerge ({n} of {of}) {cpv} to /\n"
-        ));
+        );
     }
     text.into_bytes()
 }
