@@ -288,7 +288,8 @@ pub trait Backend: Send + Sync {
         local_tags: &[String],
         cancel: &Cancel,
     ) -> Result<(), BackendError>;
-    /// Import a root filesystem tarball as an image with labels and tags (stages, snapshots).
+    /// Import a root filesystem tarball, or a folder's contents, as an image with labels
+    /// and tags (stages, the binary package cache).
     fn import_tarball(
         &self,
         tarball: &Path,

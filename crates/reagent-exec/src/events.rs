@@ -140,6 +140,15 @@ pub enum Event {
     /// The build record could not be written for a node (its build is not lost: the
     /// image exists, but the record that explains it is).
     RecordFailed { node: String, error: String },
+    /// The binary package cache was pulled from or pushed to the registry.
+    Binhost {
+        /// `pulled` or `pushed`.
+        action: &'static str,
+        /// The registry reference.
+        reference: String,
+        /// Files it added to the local cache (pulled), or the cache holds (pushed).
+        files: usize,
+    },
     /// The end of the run.
     Summary(Summary),
 }

@@ -17,6 +17,7 @@
 //! The library never prints: the binary turns events into bars, lines or JSON.
 
 pub mod audit;
+pub mod binhost;
 pub mod clock;
 pub mod discover;
 pub mod events;

@@ -32,7 +32,7 @@
 //! assert!(report.summary.ok());
 //! ```
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -76,6 +76,9 @@ pub enum SessionError {
     /// Discovered inputs could not be worked out.
     #[error(transparent)]
     Discover(#[from] crate::discover::ResolveError),
+    /// The binary package cache could not be shared.
+    #[error(transparent)]
+    Binhost(#[from] crate::binhost::BinhostError),
 }
 
 /// What to build, and how.
@@ -232,6 +235,7 @@ impl<'a> Session<'a> {
     ) -> Result<RunReport, SessionError> {
         let weights = self.history.durations();
         let project_name = self.project.name();
+        let binhost = self.binhost_before(request, cancel, on_event)?;
         let log = &self.log;
         let verdicts = &self.verdicts;
         let mut record = |node: &Node, work: Work, out: &JobOutput| {
@@ -260,8 +264,12 @@ impl<'a> Session<'a> {
             tests: request.tests,
             audit,
             clock: self.clock,
+            binhost: binhost.as_ref().map(|b| b.volume.clone()),
         };
         let report = crate::run::run(&ctx, plan, opts, &weights, &mut record, on_event);
+        if let Some(b) = &binhost {
+            self.binhost_after(b, request, cancel, on_event)?;
+        }
         if request.registry.is_some() {
             let now = self.clock.now();
             for r in plan
@@ -275,6 +283,86 @@ impl<'a> Session<'a> {
             self.seen.save(now)?;
         }
         Ok(report)
+    }
+}
+
+/// The binary package cache of a run: where it is, and what it held before.
+struct BinhostRun {
+    volume: reagent_backend::Volume,
+    before: BTreeMap<String, u64>,
+}
+
+impl Session<'_> {
+    /// With `[binhost]`: the cache folder, made and (shared) filled from the registry.
+    fn binhost_before(
+        &self,
+        request: &Request,
+        cancel: &Cancel,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> Result<Option<BinhostRun>, SessionError> {
+        let Some(section) = &self.project.config.binhost else {
+            return Ok(None);
+        };
+        let cache = self.state_dir.join(crate::binhost::CACHE_DIR);
+        std::fs::create_dir_all(&cache).map_err(|source| SessionError::CreateState {
+            path: cache.clone(),
+            source,
+        })?;
+        if let (true, Some(registry)) = (section.shared(), request.registry.as_deref()) {
+            let reference = crate::binhost::remote_ref(registry, &self.project.name());
+            let files = crate::binhost::pull(self.backend, &reference, &cache, cancel)?;
+            on_event(&Event::Binhost {
+                action: "pulled",
+                reference,
+                files,
+            });
+        }
+        Ok(Some(BinhostRun {
+            before: crate::binhost::inventory(&cache)?,
+            volume: reagent_backend::Volume {
+                host: cache,
+                container: section.target().to_string(),
+            },
+        }))
+    }
+
+    /// With `[binhost] shared`: push the cache when the run added packages.
+    fn binhost_after(
+        &self,
+        run: &BinhostRun,
+        request: &Request,
+        cancel: &Cancel,
+        on_event: &mut dyn FnMut(&Event),
+    ) -> Result<(), SessionError> {
+        let shared = self
+            .project
+            .config
+            .binhost
+            .as_ref()
+            .is_some_and(reagent_graph::config::BinhostSection::shared);
+        let (true, Some(registry)) = (shared, request.registry.as_deref()) else {
+            return Ok(());
+        };
+        let now = crate::binhost::inventory(&run.volume.host)?;
+        if now == run.before {
+            return Ok(());
+        }
+        let reference = crate::binhost::remote_ref(registry, &self.project.name());
+        let log = self.state_dir.join("logs").join("binhost.log");
+        crate::binhost::push(
+            self.backend,
+            &reference,
+            &self.project.name(),
+            &run.volume.host,
+            &log,
+            cancel,
+        )?;
+        on_event(&Event::Binhost {
+            action: "pushed",
+            reference,
+            files: now.len(),
+        });
+        Ok(())
     }
 }
 

@@ -46,6 +46,33 @@ pub struct Config {
     /// `[stage.<name>]`: stages given as a seed tarball instead of a spec.
     #[serde(default)]
     pub stage: BTreeMap<Spanned<String>, StageSection>,
+    /// `[binhost]`: a binary package cache shared by every build (present: on).
+    pub binhost: Option<BinhostSection>,
+}
+
+/// `[binhost]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BinhostSection {
+    /// Where the cache is mounted in every `RUN` step (portage's `PKGDIR`,
+    /// `/var/cache/binpkgs` when not given).
+    pub target: Option<Spanned<String>>,
+    /// Share the cache across machines through `[project] registry`.
+    pub shared: Option<Spanned<bool>>,
+}
+
+impl BinhostSection {
+    /// Where the cache is mounted in every `RUN` step.
+    pub fn target(&self) -> &str {
+        self.target
+            .as_ref()
+            .map_or("/var/cache/binpkgs", |t| t.get_ref().as_str())
+    }
+
+    /// Whether the cache is shared through the registry.
+    pub fn shared(&self) -> bool {
+        self.shared.as_ref().is_some_and(|s| *s.get_ref())
+    }
 }
 
 /// `[project]`.
@@ -272,7 +299,31 @@ impl Config {
         self.image_tag_problems(&mut at);
         self.use_flag_problems(&mut at);
         self.buildah_problems(&mut at);
+        self.binhost_problems(&mut at);
         errors
+    }
+
+    fn binhost_problems(&self, at: &mut At<'_>) {
+        let Some(b) = &self.binhost else { return };
+        if let Some(t) = &b.target {
+            if !t.get_ref().starts_with('/') || t.get_ref().contains(':') {
+                at(
+                    t.span(),
+                    format!(
+                        "[binhost] target `{}` must be an absolute path (with no `:`) inside the image",
+                        t.get_ref()
+                    ),
+                );
+            }
+        }
+        if let Some(shared) = &b.shared {
+            if *shared.get_ref() && self.project.registry.is_none() {
+                at(
+                    shared.span(),
+                    "[binhost] shared = true shares the cache through the registry: set [project] registry".to_string(),
+                );
+            }
+        }
     }
 
     /// `[project]`: `jobs` and the shape of `registry`.

@@ -24,6 +24,7 @@ impl JobContext<'_> {
         gathered: &mut Gathered,
     ) -> Result<(), JobError> {
         let mut req = self.image_request(node, image, log)?;
+        req.volumes.extend(self.binhost.clone());
         let emerge_log = self.discovery_volume(node, image, &mut req)?;
         let gated = self.tests.is_some() || self.audit.is_some();
         if gated {

@@ -152,6 +152,8 @@ pub struct JobContext<'a> {
     pub audit: Option<AuditGate<'a>>,
     /// The clock records are stamped with.
     pub clock: &'a dyn Clock,
+    /// The binary package cache mounted into every image build, if any.
+    pub binhost: Option<reagent_backend::Volume>,
 }
 
 /// What a job did, for the run loop to record and report.

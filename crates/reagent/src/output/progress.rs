@@ -84,6 +84,11 @@ fn plain_line(event: &Event, verbose: bool) -> Option<String> {
         Event::RecordFailed { node, error } => {
             format!("NOT RECORDED {node}: the build record could not be written: {error}")
         }
+        Event::Binhost {
+            action,
+            reference,
+            files,
+        } => format!("binpkgs     {action} {reference} ({files} files)"),
         Event::Summary(s) => summary_line(s),
     })
 }
