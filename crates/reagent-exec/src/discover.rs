@@ -88,7 +88,7 @@ impl Discovery {
     }
 
     /// The slice these packages and profile make of the tree `reader` reads.
-    pub fn slice_in(&self, reader: &mut TreeReader) -> Result<Slice, SliceError> {
+    pub fn slice_in(&self, reader: &TreeReader) -> Result<Slice, SliceError> {
         Slice::compute(reader, self.profile.as_deref(), &self.package_names())
     }
 }
@@ -148,7 +148,7 @@ pub fn resolve(
     let Some(tree) = snapshot_tree(graph) else {
         return Ok(HashMap::new());
     };
-    let mut reader = TreeReader::new(&tree);
+    let reader = TreeReader::new(&tree);
     let mut verdicts = HashMap::new();
     let mut failure: Option<ResolveError> = None;
     graph.rekey(|g, id, k0| {
@@ -156,7 +156,7 @@ pub fn resolve(
             return None;
         }
         let node = g.node(id);
-        let verdict = match decide(node, &k0, history, remote, &mut reader) {
+        let verdict = match decide(node, &k0, history, remote, &reader) {
             Ok(v) => v,
             Err(e) => {
                 failure = Some(e);
@@ -201,7 +201,7 @@ fn decide(
     k0: &Key,
     history: &History,
     remote: Option<Remote<'_>>,
-    reader: &mut TreeReader,
+    reader: &TreeReader,
 ) -> Result<Verdict, ResolveError> {
     let Recipe::Image(image) = &node.recipe else {
         return Ok(Verdict::Tree);
@@ -297,7 +297,7 @@ pub fn discovered(
         slice: String::new(),
         parts: BTreeMap::new(),
     };
-    let slice = d.slice_in(&mut TreeReader::new(tree))?;
+    let slice = d.slice_in(&TreeReader::new(tree))?;
     d.slice = slice.hash();
     d.parts = slice.parts;
     Ok(Some(d))

@@ -25,11 +25,11 @@
 //! let tree = tempfile::tempdir()?;
 //! std::fs::create_dir_all(tree.path().join("app-misc/hello"))?;
 //! std::fs::write(tree.path().join("app-misc/hello/hello-1.0.ebuild"), "EAPI=8\n")?;
-//! let mut reader = TreeReader::new(tree.path());
-//! let old = Slice::compute(&mut reader, None, &["app-misc/hello".to_string()])?;
+//! let reader = TreeReader::new(tree.path());
+//! let old = Slice::compute(&reader, None, &["app-misc/hello".to_string()])?;
 //! std::fs::write(tree.path().join("app-misc/hello/hello-1.1.ebuild"), "EAPI=8\n")?;
-//! let mut reader = TreeReader::new(tree.path());
-//! let new = Slice::compute(&mut reader, None, &["app-misc/hello".to_string()])?;
+//! let reader = TreeReader::new(tree.path());
+//! let new = Slice::compute(&reader, None, &["app-misc/hello".to_string()])?;
 //! assert_ne!(old.hash(), new.hash());
 //! assert_eq!(
 //!     Slice::changes(&old, &new).iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -42,6 +42,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
 
 use crate::cpv::split_pf;
 
@@ -59,12 +62,25 @@ pub struct SliceError {
 }
 
 /// Reads a tree's files for slices, remembering what it read: the slices of many
-/// images over one tree share the work.
+/// images over one tree share the work. It may be shared between threads.
 #[derive(Debug)]
 pub struct TreeReader {
     root: PathBuf,
-    hashes: HashMap<PathBuf, Option<String>>,
-    listings: HashMap<PathBuf, Option<Vec<(String, bool)>>>,
+    hashes: Mutex<HashMap<PathBuf, Option<String>>>,
+    inherits: Mutex<HashMap<PathBuf, Vec<String>>>,
+    packages: Mutex<HashMap<String, Arc<PackageParts>>>,
+}
+
+/// What one package folder adds to a slice: its parts and the eclasses it inherits.
+#[derive(Debug, Default)]
+struct PackageParts {
+    parts: Vec<(String, String)>,
+    inherits: Vec<String>,
+}
+
+/// Locks `m`; a panic in another thread holding it left only a cache behind.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl TreeReader {
@@ -72,8 +88,9 @@ impl TreeReader {
     pub fn new(root: &Path) -> TreeReader {
         TreeReader {
             root: root.to_path_buf(),
-            hashes: HashMap::new(),
-            listings: HashMap::new(),
+            hashes: Mutex::new(HashMap::new()),
+            inherits: Mutex::new(HashMap::new()),
+            packages: Mutex::new(HashMap::new()),
         }
     }
 
@@ -105,24 +122,37 @@ impl TreeReader {
     }
 
     /// blake3 of `rel`'s bytes (a symlink: of its target), `None` when absent.
-    fn hash(&mut self, rel: &Path) -> Result<Option<String>, SliceError> {
-        if let Some(h) = self.hashes.get(rel) {
+    fn hash(&self, rel: &Path) -> Result<Option<String>, SliceError> {
+        if let Some(h) = lock(&self.hashes).get(rel) {
             return Ok(h.clone());
         }
         let h = self
             .read(rel)?
             .map(|bytes| blake3::hash(&bytes).to_hex().to_string());
-        self.hashes.insert(rel.to_path_buf(), h.clone());
+        lock(&self.hashes).insert(rel.to_path_buf(), h.clone());
         Ok(h)
     }
 
-    /// The entries of folder `rel` as `(name, is folder)`, sorted; `None` when absent.
-    fn list(&mut self, rel: &Path) -> Result<Option<Vec<(String, bool)>>, SliceError> {
-        if let Some(l) = self.listings.get(rel) {
-            return Ok(l.clone());
+    /// The hash of ebuild or eclass `rel` and the eclasses it inherits, reading it once.
+    fn hash_and_inherits(&self, rel: &Path) -> Result<(Option<String>, Vec<String>), SliceError> {
+        let known = lock(&self.hashes).get(rel).cloned();
+        if let (Some(h), Some(i)) = (known, lock(&self.inherits).get(rel).cloned()) {
+            return Ok((h, i));
         }
+        let bytes = self.read(rel)?;
+        let hash = bytes.as_ref().map(|b| blake3::hash(b).to_hex().to_string());
+        let names = bytes
+            .map(|b| inherited(&String::from_utf8_lossy(&b)))
+            .unwrap_or_default();
+        lock(&self.hashes).insert(rel.to_path_buf(), hash.clone());
+        lock(&self.inherits).insert(rel.to_path_buf(), names.clone());
+        Ok((hash, names))
+    }
+
+    /// The entries of folder `rel` as `(name, is folder)`, sorted; `None` when absent.
+    fn list(&self, rel: &Path) -> Result<Option<Vec<(String, bool)>>, SliceError> {
         let path = self.root.join(rel);
-        let listing = match std::fs::read_dir(&path) {
+        match std::fs::read_dir(&path) {
             Ok(entries) => {
                 let mut out = Vec::new();
                 for e in entries {
@@ -131,18 +161,16 @@ impl TreeReader {
                     out.push((e.file_name().to_string_lossy().into_owned(), is_dir));
                 }
                 out.sort();
-                Some(out)
+                Ok(Some(out))
             }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) if e.raw_os_error() == Some(20) => None, // ENOTDIR
-            Err(e) => return Err(self.err(rel, e)),
-        };
-        self.listings.insert(rel.to_path_buf(), listing.clone());
-        Ok(listing)
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) if e.raw_os_error() == Some(20) => Ok(None), // ENOTDIR
+            Err(e) => Err(self.err(rel, e)),
+        }
     }
 
     /// Every file below folder `rel` (relative to it), sorted.
-    fn files_below(&mut self, rel: &Path) -> Result<Option<Vec<PathBuf>>, SliceError> {
+    fn files_below(&self, rel: &Path) -> Result<Option<Vec<PathBuf>>, SliceError> {
         let Some(entries) = self.list(rel)? else {
             return Ok(None);
         };
@@ -157,6 +185,43 @@ impl TreeReader {
             }
         }
         Ok(Some(out))
+    }
+
+    /// The parts of package `cp`'s folder (every file but `metadata.xml`; `absent`
+    /// when the tree has no such folder) and the eclasses its ebuilds inherit.
+    fn package(&self, cp: &str) -> Result<Arc<PackageParts>, SliceError> {
+        if let Some(p) = lock(&self.packages).get(cp) {
+            return Ok(p.clone());
+        }
+        let dir = Path::new(cp);
+        let mut out = PackageParts::default();
+        match self.files_below(dir)? {
+            None => out
+                .parts
+                .push((format!("package:{cp}"), ABSENT.to_string())),
+            Some(files) => {
+                for file in files {
+                    if file == Path::new("metadata.xml") {
+                        continue;
+                    }
+                    let rel = dir.join(&file);
+                    let hash = if file.extension().is_some_and(|e| e == "ebuild") {
+                        let (hash, names) = self.hash_and_inherits(&rel)?;
+                        out.inherits.extend(names);
+                        hash
+                    } else {
+                        self.hash(&rel)?
+                    };
+                    out.parts.push((
+                        format!("package:{cp}/{}", file.display()),
+                        hash.unwrap_or_else(|| ABSENT.into()),
+                    ));
+                }
+            }
+        }
+        let out = Arc::new(out);
+        lock(&self.packages).insert(cp.to_string(), out.clone());
+        Ok(out)
     }
 }
 
@@ -173,35 +238,19 @@ impl Slice {
     /// The slice of the tree `reader` reads for `packages` (`category/package`)
     /// built with the profile at `profiles/<profile>` (no profile: none counts).
     pub fn compute(
-        reader: &mut TreeReader,
+        reader: &TreeReader,
         profile: Option<&str>,
         packages: &[String],
     ) -> Result<Slice, SliceError> {
         let wanted: BTreeSet<&str> = packages.iter().map(String::as_str).collect();
         let mut parts = BTreeMap::new();
         let mut inherits: BTreeSet<String> = BTreeSet::new();
-        for cp in &wanted {
-            let dir = Path::new(cp);
-            match reader.files_below(dir)? {
-                None => {
-                    parts.insert(format!("package:{cp}"), ABSENT.to_string());
-                }
-                Some(files) => {
-                    for file in files {
-                        if file == Path::new("metadata.xml") {
-                            continue;
-                        }
-                        let rel = dir.join(&file);
-                        let hash = reader.hash(&rel)?.unwrap_or_else(|| ABSENT.into());
-                        if file.extension().is_some_and(|e| e == "ebuild") {
-                            if let Some(text) = reader.read(&rel)? {
-                                inherits.extend(inherited(&String::from_utf8_lossy(&text)));
-                            }
-                        }
-                        parts.insert(format!("package:{cp}/{}", file.display()), hash);
-                    }
-                }
-            }
+        let each: Vec<Result<Arc<PackageParts>, SliceError>> =
+            wanted.par_iter().map(|cp| reader.package(cp)).collect();
+        for package in each {
+            let package = package?;
+            parts.extend(package.parts.iter().cloned());
+            inherits.extend(package.inherits.iter().cloned());
         }
         for (name, hash) in eclass_closure(reader, inherits)? {
             parts.insert(format!("eclass:{name}"), hash);
@@ -320,7 +369,7 @@ impl fmt::Display for SliceChange {
 
 /// The eclasses `start` names, and every eclass they inherit in turn, with hashes.
 fn eclass_closure(
-    reader: &mut TreeReader,
+    reader: &TreeReader,
     start: BTreeSet<String>,
 ) -> Result<BTreeMap<String, String>, SliceError> {
     let mut done: BTreeMap<String, String> = BTreeMap::new();
@@ -330,11 +379,9 @@ fn eclass_closure(
             continue;
         }
         let rel = PathBuf::from(format!("eclass/{name}.eclass"));
-        let hash = reader.hash(&rel)?.unwrap_or_else(|| ABSENT.into());
-        if let Some(text) = reader.read(&rel)? {
-            todo.extend(inherited(&String::from_utf8_lossy(&text)));
-        }
-        done.insert(name, hash);
+        let (hash, names) = reader.hash_and_inherits(&rel)?;
+        todo.extend(names);
+        done.insert(name, hash.unwrap_or_else(|| ABSENT.into()));
     }
     Ok(done)
 }
@@ -379,7 +426,7 @@ pub fn inherited(text: &str) -> Vec<String> {
 }
 
 /// `profiles/<profile>` and its parents, parents first, each once.
-fn profile_chain(reader: &mut TreeReader, profile: &str) -> Result<Vec<PathBuf>, SliceError> {
+fn profile_chain(reader: &TreeReader, profile: &str) -> Result<Vec<PathBuf>, SliceError> {
     let mut out: Vec<PathBuf> = Vec::new();
     let start = normalize(&Path::new("profiles").join(profile));
     visit_profile(reader, &start, &mut out, 0)?;
@@ -387,7 +434,7 @@ fn profile_chain(reader: &mut TreeReader, profile: &str) -> Result<Vec<PathBuf>,
 }
 
 fn visit_profile(
-    reader: &mut TreeReader,
+    reader: &TreeReader,
     dir: &Path,
     out: &mut Vec<PathBuf>,
     depth: usize,
@@ -430,7 +477,7 @@ fn normalize(path: &Path) -> PathBuf {
 
 /// The files directly in profile folder `dir`, `package.*` ones filtered.
 fn profile_parts(
-    reader: &mut TreeReader,
+    reader: &TreeReader,
     dir: &Path,
     wanted: &BTreeSet<&str>,
     parts: &mut BTreeMap<String, String>,
@@ -539,7 +586,7 @@ mod tests {
 
     fn slice(root: &Path) -> Slice {
         Slice::compute(
-            &mut TreeReader::new(root),
+            &TreeReader::new(root),
             Some("default/amd64"),
             &["app-misc/hello".to_string()],
         )
