@@ -112,8 +112,23 @@ fn main() {
     let work = tempfile::tempdir().expect("tempdir");
     let root = work.path().join("project");
     let t0 = Instant::now();
+    project(&root, &a);
+    println!("generate_secs {:.3}", t0.elapsed().as_secs_f64());
+    let tree_dir = root.join("tree");
+    let history = record_builds(&root, &tree_dir, &a);
+    sync(&tree_dir, a.packages);
+    decide(&root, &history);
+    peer(&tree_dir, &work.path().join("snapshot-cache"));
+    one_slice(&tree_dir, &history);
+}
+
+/// The tree and a project of `a.images` images built from the snapshot.
+fn project(root: &Path, a: &Args) {
     tree(&root.join("tree"), a.packages);
-    let mut toml = String::from("[project]\nname = \"bench\"\n[snapshot]\npath = \"tree\"\n");
+    write(
+        &root.join("graph.toml"),
+        "[project]\nname = \"bench\"\n[snapshot]\npath = \"tree\"\n",
+    );
     write(&root.join("images/01-base/Containerfile"), "FROM scratch\n");
     for i in 0..a.images {
         write(
@@ -121,16 +136,15 @@ fn main() {
             "FROM base\nRUN --mount=type=bind,from=portage,target=/var/db/repos/gentoo emerge x\n",
         );
     }
-    toml.push('\n');
-    write(&root.join("graph.toml"), &toml);
-    println!("generate_secs {:.3}", t0.elapsed().as_secs_f64());
+}
 
-    // One recorded build per image, made against the tree as it is now.
-    let project = Project::load(&root).expect("load");
+/// One recorded build per image, made against the tree as it is now, each having
+/// merged `a.per_image` packages.
+fn record_builds(root: &Path, tree_dir: &Path, a: &Args) -> History {
+    let project = Project::load(root).expect("load");
     let graph = &project.graph;
     let snapshot = graph.snapshot().expect("a snapshot node");
     let mut records = Vec::new();
-    let tree_dir = root.join("tree");
     for i in 0..a.images {
         let node = graph.by_name(&format!("img{i}")).expect("image");
         let k0 = graph.key_without_snapshot(node.id);
@@ -144,7 +158,7 @@ fn main() {
             &graph.node(snapshot).key,
             &log,
             Some("default/amd64".into()),
-            &tree_dir,
+            tree_dir,
         )
         .expect("slice")
         .expect("merges");
@@ -161,26 +175,25 @@ fn main() {
             .with_discovery(serde_json::to_value(&d).expect("json")),
         );
     }
-    let history = History::from_records(records);
+    History::from_records(records)
+}
 
-    // The sync: a new version of 50 packages, one of them merged by image 0.
-    for i in (1..a.packages).step_by(a.packages / 50).take(49) {
+/// A sync: a new version of 50 packages, one of them (package 0) merged by image 0.
+fn sync(tree_dir: &Path, packages: usize) {
+    for i in (0..packages).step_by(packages / 50).take(50) {
         let dir = tree_dir.join(package(i));
         write(&dir.join(format!("pkg{i}-2.0.ebuild")), "EAPI=8\n");
     }
-    let touched = package(0 * 7919 % a.packages);
-    let name = touched.rsplit('/').next().unwrap_or_default().to_string();
-    write(
-        &tree_dir.join(&touched).join(format!("{name}-2.0.ebuild")),
-        "EAPI=8\n",
-    );
     write(&tree_dir.join("metadata/timestamp.commit"), "bbbbbbb2 2\n");
+}
 
-    let project = Project::load(&root).expect("load after sync");
+/// Time `discover::resolve` over the synced tree, twice.
+fn decide(root: &Path, history: &History) {
+    let project = Project::load(root).expect("load after sync");
     for round in ["cold", "warm"] {
         let mut g = project.graph.clone();
         let start = Instant::now();
-        let verdicts = discover::resolve(&mut g, &history, None).expect("resolve");
+        let verdicts = discover::resolve(&mut g, history, None).expect("resolve");
         let secs = start.elapsed().as_secs_f64();
         let dirty = verdicts
             .values()
@@ -194,31 +207,35 @@ fn main() {
         println!("decide_{round}_dirty {dirty}");
         println!("decide_{round}_unchanged {clean}");
     }
+}
 
-    // The peer: identifying the whole tree, with no cache and with a warm stat cache.
-    let cache = work.path().join("snapshot-cache");
+/// The peer: identifying the whole tree, with no cache and with a warm stat cache.
+fn peer(tree_dir: &Path, cache: &Path) {
+    std::fs::remove_file(tree_dir.join("metadata/timestamp.commit")).expect("rm");
     let opts = reagent_snapshot::Options {
         cache: None,
         threads: None,
     };
-    std::fs::remove_file(tree_dir.join("metadata/timestamp.commit")).expect("rm");
     let start = Instant::now();
-    reagent_snapshot::identify(&tree_dir, &opts).expect("identify");
+    reagent_snapshot::identify(tree_dir, &opts).expect("identify");
     println!("identify_nocache_secs {:.3}", start.elapsed().as_secs_f64());
     let cached = reagent_snapshot::Options {
-        cache: Some(cache.clone()),
+        cache: Some(cache.to_path_buf()),
         threads: None,
     };
-    let first = reagent_snapshot::identify(&tree_dir, &cached).expect("identify");
+    let first = reagent_snapshot::identify(tree_dir, &cached).expect("identify");
     if let Some(bytes) = first.cache_update {
-        std::fs::write(&cache, bytes).expect("cache");
+        std::fs::write(cache, bytes).expect("cache");
     }
     let start = Instant::now();
-    reagent_snapshot::identify(&tree_dir, &cached).expect("identify");
+    reagent_snapshot::identify(tree_dir, &cached).expect("identify");
     println!("identify_warm_secs {:.3}", start.elapsed().as_secs_f64());
-    // One image's slice alone, for scale.
+}
+
+/// One image's slice alone, for scale.
+fn one_slice(tree_dir: &Path, history: &History) {
     let start = Instant::now();
-    let reader = TreeReader::new(&tree_dir);
+    let reader = TreeReader::new(tree_dir);
     let d = history
         .records()
         .first()
