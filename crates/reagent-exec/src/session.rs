@@ -43,7 +43,7 @@ use reagent_state::{BuildLog, History, Record, Seen, StateError, StateLock};
 use crate::clock::Clock;
 use crate::events::{Event, Work};
 use crate::job::{AuditGate, JobContext, JobOutput};
-use crate::plan::{plan, Plan, PlanInput};
+use crate::plan::{plan, Plan, PlanError, PlanInput};
 pub use crate::run::{NodeOutcome, NodeReport, RunOptions, RunReport};
 
 /// File name of the snapshot's stat cache in the state folder.
@@ -72,6 +72,9 @@ pub enum SessionError {
     /// The backend failed while planning.
     #[error(transparent)]
     Backend(#[from] BackendError),
+    /// The plan cannot be carried out (`only`: a parent is built nowhere).
+    #[error(transparent)]
+    Plan(PlanError),
 }
 
 /// What to build, and how.
@@ -89,6 +92,9 @@ pub struct Request {
     pub catalyst: PathBuf,
     /// Run each built image's label tests (with this timeout each) before tagging it.
     pub tests: Option<Duration>,
+    /// Build exactly the targets: their parents must exist already, locally or
+    /// in the registry (pulled when a build needs them). See [`crate::plan`].
+    pub only: bool,
 }
 
 impl Request {
@@ -154,7 +160,8 @@ impl<'a> Session<'a> {
         &self.history
     }
 
-    /// Decide, for the targets and their ancestors, what to do and why.
+    /// Decide, for the targets and their ancestors (with [`Request::only`]: the
+    /// targets and the parents their builds need), what to do and why.
     pub fn plan(&self, request: &Request) -> Result<Plan, SessionError> {
         let images = self.backend.images()?;
         let input = PlanInput {
@@ -164,8 +171,12 @@ impl<'a> Session<'a> {
             history: &self.history,
             seen: Some(&self.seen),
             now: self.clock.now(),
+            only: request.only,
         };
-        Ok(plan(&self.project.graph, self.backend, &images, &input)?)
+        plan(&self.project.graph, self.backend, &images, &input).map_err(|e| match e {
+            PlanError::Backend(b) => SessionError::Backend(b),
+            other @ PlanError::MissingParents { .. } => SessionError::Plan(other),
+        })
     }
 
     /// Run `plan`, recording every finished job in the build record and every
