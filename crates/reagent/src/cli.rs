@@ -120,6 +120,15 @@ pub struct BuildArgs {
     /// Nodes to build: regexes matched against node names (unanchored), or `all` for every leaf.
     #[arg(value_name = "REGEX|all")]
     pub targets: Vec<String>,
+    /// Build exactly these nodes (exact names), not their ancestors: each parent must be
+    /// built already, locally or in the registry (pulled when needed). One CI job per node.
+    #[arg(
+        long,
+        value_name = "NODE",
+        num_args = 1..,
+        conflicts_with_all = ["targets", "build", "initial", "portage", "catalyst"]
+    )]
+    pub only: Vec<String>,
     /// Build nodes matching REGEX (`all` = every leaf); same as a positional target.
     #[arg(short = 'b', long = "build", value_name = "REGEX")]
     pub build: Vec<String>,
@@ -174,6 +183,10 @@ pub struct BuildArgs {
     /// Print newline-delimited JSON events on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Write a JSON report of the run to FILE (one entry per node; see docs/ci.md), also
+    /// when it fails or is interrupted; with -n, the plan.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// The catalyst binary for stage builds.
     #[arg(
         long,
