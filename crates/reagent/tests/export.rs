@@ -524,3 +524,45 @@ fn dirty_exports_only_what_is_not_up_to_date() {
         }
     }
 }
+
+/// The fenced blocks of `lang` in docs/ci.md.
+fn doc_blocks(lang: &str) -> Vec<String> {
+    let text = std::fs::read_to_string(repo_root().join("docs/ci.md")).unwrap();
+    let fence = format!("```{lang}\n");
+    let mut out = Vec::new();
+    let mut rest = text.as_str();
+    while let Some(at) = rest.find(&fence) {
+        let body = &rest[at + fence.len()..];
+        let end = body.find("```\n").unwrap();
+        out.push(body[..end].to_string());
+        rest = &body[end..];
+    }
+    out
+}
+
+#[test]
+fn the_ci_docs_examples_are_valid() {
+    // The JSON examples (a run report, a plan) parse, with their version.
+    for block in doc_blocks("json") {
+        let v: Value = serde_json::from_str(&block).unwrap_or_else(|e| panic!("{e}\n{block}"));
+        assert_eq!(v["version"], 1, "{block}");
+    }
+    // The GitLab parent pipeline passes GitLab's schema.
+    let yaml = doc_blocks("yaml");
+    let parent = yaml
+        .iter()
+        .find(|b| b.starts_with("# .gitlab-ci.yml"))
+        .expect("docs/ci.md has the GitLab parent pipeline");
+    let Some(check) = validators() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".gitlab-ci.yml");
+    std::fs::write(&path, parent).unwrap();
+    check.schema("vendor.gitlab-ci", &path);
+    let doc = check.yaml(&path);
+    assert_eq!(
+        doc["images:build"]["trigger"]["include"][0]["job"],
+        "images:plan"
+    );
+}
