@@ -20,7 +20,7 @@ use reagent_backend::{Backend, BackendError};
 use reagent_gentoo::{glsa, vdb, GlsaError, VdbError};
 use reagent_graph::Project;
 
-use crate::junit::{Case, CaseOutcome};
+use crate::junit::{Case, CaseKind, CaseOutcome};
 
 pub use reagent_gentoo::{Finding, Glsa, Installed, Severity};
 
@@ -198,6 +198,7 @@ pub fn cases_failing_at(
                 CaseOutcome::Passed
             };
             Case {
+                kind: CaseKind::Audit,
                 suite: image.to_string(),
                 name: format!("GLSA-{}", g.id),
                 outcome,

@@ -17,9 +17,20 @@ pub enum CaseOutcome {
     Error(String),
 }
 
+/// What kind of check a case is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CaseKind {
+    /// A label test (`org.reagent.test*`, graph.toml `test`) run in the image.
+    Test,
+    /// An advisory (GLSA) matched against the image's installed packages.
+    Audit,
+}
+
 /// One test case: a label test of an image, or an advisory checked against an image.
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// A label test or an advisory.
+    pub kind: CaseKind,
     /// The suite it belongs to: the image.
     pub suite: String,
     /// The case's name: the test's name, or the advisory id.
@@ -82,6 +93,7 @@ mod tests {
     fn suites_group_cases_and_failures_are_counted() {
         let cases = vec![
             Case {
+                kind: CaseKind::Test,
                 suite: "app".into(),
                 name: "conf".into(),
                 outcome: CaseOutcome::Passed,
@@ -89,6 +101,7 @@ mod tests {
                 output: String::new(),
             },
             Case {
+                kind: CaseKind::Test,
                 suite: "app".into(),
                 name: "shell".into(),
                 outcome: CaseOutcome::Failed("exit 1".into()),
@@ -96,6 +109,7 @@ mod tests {
                 output: "no such file".into(),
             },
             Case {
+                kind: CaseKind::Test,
                 suite: "web".into(),
                 name: "default".into(),
                 outcome: CaseOutcome::Error("timed out".into()),

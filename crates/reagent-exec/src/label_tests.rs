@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use reagent_backend::{Backend, BackendError, Cancel, RunOutcome};
 
-use crate::junit::{Case, CaseOutcome};
+use crate::junit::{Case, CaseKind, CaseOutcome};
 
 /// The label holding one test command.
 pub const LABEL_TEST: &str = "org.reagent.test";
@@ -82,6 +82,7 @@ pub fn run(
             Err(e) => CaseOutcome::Error(e.to_string()),
         };
         cases.push(Case {
+            kind: CaseKind::Test,
             suite: suite.to_string(),
             name: test.name.clone(),
             outcome,

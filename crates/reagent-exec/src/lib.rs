@@ -15,6 +15,8 @@
 //!   [`Backend`](reagent_backend::Backend), the seam for every process reagent runs.
 //!
 //! The library never prints: the binary turns events into bars, lines or JSON.
+//! A finished run's [`session::RunReport`] becomes the versioned JSON document
+//! of [`report::Report`] (`reagent build --report FILE`).
 
 pub mod audit;
 pub mod binhost;
@@ -27,6 +29,7 @@ pub mod label_tests;
 pub mod names;
 pub mod plan;
 pub mod prune;
+pub mod report;
 pub mod run;
 pub mod secrets;
 pub mod session;

@@ -3,6 +3,14 @@
 //! Planning asks the backend two questions — which keys exist locally (one
 //! listing) and, with a registry, which key tags exist there — and otherwise
 //! reads only the graph and the build record. It changes nothing.
+//!
+//! It has two modes. Normally ([`PlanInput::only`] false) the targets come
+//! with all their ancestors, and whatever of them is not up to date is built.
+//! With `only` (`reagent build --only`, one CI job per node) the plan holds
+//! exactly the targets and, when a target is to be built, its parents: each
+//! parent must already exist, locally or in the registry (then it is pulled),
+//! and one that does not fails the plan with [`PlanError::MissingParents`],
+//! before anything is built.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -56,6 +64,53 @@ impl std::fmt::Display for Reason {
             }
         }
     }
+}
+
+/// A parent that `--only` needs and that exists nowhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MissingParent {
+    /// The node to build.
+    pub node: String,
+    /// Its parent, built neither locally nor in the registry.
+    pub parent: String,
+    /// The parent's key (64 hex).
+    pub key: String,
+}
+
+/// Why a plan could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum PlanError {
+    /// The backend failed (listing local images, asking the registry).
+    #[error(transparent)]
+    Backend(#[from] BackendError),
+    /// With `only`: parents of nodes to build that are built nowhere.
+    #[error("{}", missing_message(.missing, .registry.as_deref()))]
+    MissingParents {
+        /// Each node and the parent it lacks, parents first.
+        missing: Vec<MissingParent>,
+        /// The registry that was asked, if any.
+        registry: Option<String>,
+    },
+}
+
+fn missing_message(missing: &[MissingParent], registry: Option<&str>) -> String {
+    let nowhere = match registry {
+        Some(r) => format!("neither locally nor in {r}"),
+        None => "locally (no registry was asked)".to_string(),
+    };
+    let lines: Vec<String> = missing
+        .iter()
+        .map(|m| {
+            format!(
+                "cannot build `{}` alone: its parent `{}` (key {}) is built {nowhere}; build it first (reagent build --only {})",
+                m.node,
+                m.parent,
+                names::short_key(&m.key),
+                m.parent
+            )
+        })
+        .collect();
+    lines.join("\n")
 }
 
 /// What to do with one node.
@@ -162,6 +217,9 @@ pub struct PlanInput<'a> {
     pub seen: Option<&'a Seen>,
     /// The time `seen` is judged at.
     pub now: SystemTime,
+    /// Plan exactly the targets (and the parents a build among them needs),
+    /// not their ancestors: see the module's documentation.
+    pub only: bool,
     /// For nodes built from the snapshot whose last build's slice changed: what
     /// changed, in words (see [`crate::discover`]).
     pub snapshot_changes: &'a HashMap<NodeId, Vec<String>>,
@@ -235,85 +293,47 @@ pub fn plan(
     backend: &dyn Backend,
     images: &[LocalImage],
     input: &PlanInput<'_>,
-) -> Result<Plan, BackendError> {
-    let selection = graph.with_ancestors(input.targets.iter().copied());
-    let local = local_keys(images);
-    // An image counts only if it carries the key label AND the key tag: an
-    // image whose tests failed keeps the label but never gets the tag.
-    let is_local = |id: NodeId| {
-        let node = graph.node(id);
-        local
-            .get(&node.key.hex())
-            .is_some_and(|image| image.names.contains(&names::local_ref(node)))
+) -> Result<Plan, PlanError> {
+    let mut facts = Facts {
+        graph,
+        backend,
+        input,
+        local: local_keys(images),
+        remote: HashMap::new(),
+        found_remote: Vec::new(),
     };
-
-    // Ask the registry about every selected node not being forced (and not
-    // seen there lately), a few at a time.
-    let mut found_remote = Vec::new();
-    let remote: HashMap<NodeId, bool> = match input.registry {
-        None => HashMap::new(),
-        Some(registry) => {
-            let seen_fresh = |id: NodeId| {
-                input.seen.is_some_and(|s| {
-                    s.fresh(&names::remote_ref(registry, graph.node(id)), input.now)
-                })
-            };
-            let mut known = HashMap::new();
-            let mut ask = Vec::new();
-            for &id in &selection {
-                if input.force.contains(&id) {
-                    continue;
-                }
-                if is_local(id) && seen_fresh(id) {
-                    known.insert(id, true);
-                } else {
-                    ask.push(id);
-                }
-            }
-            let asked = remote_lookup(graph, backend, registry, &ask)?;
-            found_remote.extend(
-                asked
-                    .iter()
-                    .filter(|(_, present)| **present)
-                    .map(|(id, _)| names::remote_ref(registry, graph.node(*id))),
-            );
-            known.extend(asked);
-            known
-        }
+    let (selection, actions) = if input.only {
+        plan_only(&mut facts)?
+    } else {
+        plan_closure(&mut facts)?
     };
-    let in_registry = |id: NodeId| remote.get(&id).copied().unwrap_or(false);
+    let mut actions = actions;
+    Ok(Plan {
+        steps: selection
+            .iter()
+            .map(|id| Step {
+                node: *id,
+                action: actions.remove(id).unwrap_or(Action::UpToDate(Place::Local)),
+            })
+            .collect(),
+        targets: input.targets.to_vec(),
+        found_remote: facts.found_remote,
+    })
+}
 
-    let snapshot_name = graph.snapshot().map(|s| graph.node(s).name.as_str());
-    let mut actions: BTreeMap<NodeId, Action> = BTreeMap::new();
-    for &id in &selection {
-        let node = graph.node(id);
-        let action = if input.force.contains(&id) {
-            Action::Build(Reason::Forced)
-        } else if is_local(id) {
-            let unfinished = input
-                .history
-                .unfinished_publish(&node.name)
-                .is_some_and(|key| key == node.key.hex());
-            if input.registry.is_some() && (!in_registry(id) || unfinished) {
-                Action::Push
-            } else {
-                Action::UpToDate(Place::Local)
-            }
-        } else if in_registry(id) {
-            Action::UpToDate(Place::Registry)
-        } else {
-            Action::Build(build_reason(
-                input.history,
-                node,
-                snapshot_name,
-                input.snapshot_changes.get(&id),
-            ))
-        };
-        actions.insert(id, action);
-    }
+/// The selection in topological order, and each selected node's action.
+type Planned = (Vec<NodeId>, BTreeMap<NodeId, Action>);
+
+/// The targets and all their ancestors; whatever is not up to date is built.
+fn plan_closure(facts: &mut Facts<'_>) -> Result<Planned, PlanError> {
+    let graph = facts.graph;
+    let selection = graph.with_ancestors(facts.input.targets.iter().copied());
+    facts.ask_registry(&selection)?;
+    let mut actions: BTreeMap<NodeId, Action> =
+        selection.iter().map(|&id| (id, facts.action(id))).collect();
     // A dirty ancestor that no target needs is left alone: with discovered inputs a
     // child can be up to date while its parent (the snapshot, say) moved on.
-    let needed = needed(graph, &selection, &actions, input);
+    let needed = needed(graph, &selection, &actions, facts.input);
     actions.retain(|id, a| !matches!(a, Action::Build(_)) || needed.contains(id));
     let selection: Vec<NodeId> = selection
         .into_iter()
@@ -332,17 +352,178 @@ pub fn plan(
             }
         }
     }
-    Ok(Plan {
-        steps: selection
+    Ok((selection, actions))
+}
+
+/// Exactly the targets; the parents of those to build must exist somewhere.
+fn plan_only(facts: &mut Facts<'_>) -> Result<Planned, PlanError> {
+    let graph = facts.graph;
+    let targets: HashSet<NodeId> = facts.input.targets.iter().copied().collect();
+    let ordered: Vec<NodeId> = graph
+        .topological()
+        .iter()
+        .copied()
+        .filter(|id| targets.contains(id))
+        .collect();
+    facts.ask_registry(&ordered)?;
+    let mut actions: BTreeMap<NodeId, Action> =
+        ordered.iter().map(|&id| (id, facts.action(id))).collect();
+
+    // The parents a build needs, that are not targets themselves (those are
+    // built first by the same run).
+    let mut needed: Vec<(NodeId, NodeId)> = Vec::new();
+    for (&id, action) in &actions {
+        if matches!(action, Action::Build(_)) {
+            for parent in graph.parents(id) {
+                if !targets.contains(&parent) {
+                    needed.push((id, parent));
+                }
+            }
+        }
+    }
+    let mut parents: Vec<NodeId> = needed.iter().map(|(_, p)| *p).collect();
+    parents.sort_unstable();
+    parents.dedup();
+    let not_local: Vec<NodeId> = parents
+        .iter()
+        .copied()
+        .filter(|p| !facts.is_local(*p))
+        .collect();
+    facts.ask_registry(&not_local)?;
+
+    let mut missing: Vec<MissingParent> = Vec::new();
+    for &(child, parent) in &needed {
+        let action = if facts.is_local(parent) {
+            Action::UpToDate(Place::Local)
+        } else if facts.in_registry(parent) {
+            Action::Pull
+        } else {
+            let node = graph.node(parent);
+            missing.push(MissingParent {
+                node: graph.node(child).name.clone(),
+                parent: node.name.clone(),
+                key: node.key.hex(),
+            });
+            continue;
+        };
+        actions.insert(parent, action);
+    }
+    if !missing.is_empty() {
+        let position: HashMap<NodeId, usize> = graph
+            .topological()
             .iter()
-            .map(|id| Step {
-                node: *id,
-                action: actions.remove(id).unwrap_or(Action::UpToDate(Place::Local)),
-            })
-            .collect(),
-        targets: input.targets.to_vec(),
-        found_remote,
-    })
+            .enumerate()
+            .map(|(i, id)| (*id, i))
+            .collect();
+        let at = |name: &str| {
+            graph
+                .by_name(name)
+                .and_then(|n| position.get(&n.id).copied())
+        };
+        missing.sort_by_key(|m| (at(&m.parent), at(&m.node)));
+        missing.dedup();
+        return Err(PlanError::MissingParents {
+            missing,
+            registry: facts.input.registry.map(str::to_string),
+        });
+    }
+    let selection: Vec<NodeId> = graph
+        .topological()
+        .iter()
+        .copied()
+        .filter(|id| actions.contains_key(id))
+        .collect();
+    Ok((selection, actions))
+}
+
+/// What planning learns about images: the local listing, and registry answers.
+struct Facts<'a> {
+    graph: &'a Graph,
+    backend: &'a dyn Backend,
+    input: &'a PlanInput<'a>,
+    local: HashMap<String, &'a LocalImage>,
+    remote: HashMap<NodeId, bool>,
+    found_remote: Vec<String>,
+}
+
+impl Facts<'_> {
+    /// Whether an image with the node's key exists locally. It counts only if
+    /// it carries the key label AND the key tag: an image whose tests failed
+    /// keeps the label but never gets the tag.
+    fn is_local(&self, id: NodeId) -> bool {
+        let node = self.graph.node(id);
+        self.local
+            .get(&node.key.hex())
+            .is_some_and(|image| image.names.contains(&names::local_ref(node)))
+    }
+
+    /// Whether the registry has the node's key tag (as far as it was asked).
+    fn in_registry(&self, id: NodeId) -> bool {
+        self.remote.get(&id).copied().unwrap_or(false)
+    }
+
+    /// Ask the registry about every node of `ids` not being forced, not asked
+    /// already and not seen there lately, a few at a time.
+    fn ask_registry(&mut self, ids: &[NodeId]) -> Result<(), PlanError> {
+        let Some(registry) = self.input.registry else {
+            return Ok(());
+        };
+        let graph = self.graph;
+        let mut ask = Vec::new();
+        for &id in ids {
+            if self.input.force.contains(&id) || self.remote.contains_key(&id) {
+                continue;
+            }
+            let seen_fresh = self.input.seen.is_some_and(|s| {
+                s.fresh(&names::remote_ref(registry, graph.node(id)), self.input.now)
+            });
+            if self.is_local(id) && seen_fresh {
+                self.remote.insert(id, true);
+            } else {
+                ask.push(id);
+            }
+        }
+        let asked = remote_lookup(graph, self.backend, registry, &ask)?;
+        let mut found: Vec<(NodeId, bool)> = asked.into_iter().collect();
+        found.sort_unstable();
+        self.found_remote.extend(
+            found
+                .iter()
+                .filter(|(_, present)| *present)
+                .map(|(id, _)| names::remote_ref(registry, graph.node(*id))),
+        );
+        self.remote.extend(found);
+        Ok(())
+    }
+
+    /// The node's action on its own: forced, up to date (or to push), or to build.
+    fn action(&self, id: NodeId) -> Action {
+        let input = self.input;
+        let node = self.graph.node(id);
+        if input.force.contains(&id) {
+            Action::Build(Reason::Forced)
+        } else if self.is_local(id) {
+            let unfinished = input
+                .history
+                .unfinished_publish(&node.name)
+                .is_some_and(|key| key == node.key.hex());
+            if input.registry.is_some() && (!self.in_registry(id) || unfinished) {
+                Action::Push
+            } else {
+                Action::UpToDate(Place::Local)
+            }
+        } else if self.in_registry(id) {
+            Action::UpToDate(Place::Registry)
+        } else {
+            let snapshot = self.graph.snapshot().map(|s| self.graph.node(s).name.as_str());
+            Action::Build(build_reason(
+                input.history,
+                node,
+                snapshot,
+                input.snapshot_changes.get(&id),
+            ))
+        }
+    }
 }
 
 /// The nodes the plan needs: the targets, the forced nodes, and, children first,

@@ -44,7 +44,7 @@ use crate::clock::Clock;
 use crate::discover::{Discovery, Remote, Verdict};
 use crate::events::{Event, Work};
 use crate::job::{AuditGate, JobContext, JobOutput};
-use crate::plan::{plan, Plan, PlanInput};
+use crate::plan::{plan, Plan, PlanError, PlanInput};
 pub use crate::run::{NodeOutcome, NodeReport, RunOptions, RunReport};
 
 /// File name of the snapshot's stat cache in the state folder.
@@ -79,6 +79,9 @@ pub enum SessionError {
     /// The binary package cache could not be shared.
     #[error(transparent)]
     Binhost(#[from] crate::binhost::BinhostError),
+    /// The plan cannot be carried out (`only`: a parent is built nowhere).
+    #[error(transparent)]
+    Plan(PlanError),
 }
 
 /// What to build, and how.
@@ -96,6 +99,9 @@ pub struct Request {
     pub catalyst: PathBuf,
     /// Run each built image's label tests (with this timeout each) before tagging it.
     pub tests: Option<Duration>,
+    /// Build exactly the targets: their parents must exist already, locally or
+    /// in the registry (pulled when a build needs them). See [`crate::plan`].
+    pub only: bool,
 }
 
 impl Request {
@@ -179,7 +185,8 @@ impl<'a> Session<'a> {
     }
 
     /// Key the graph with discovered inputs ([`crate::discover`]), then decide, for
-    /// the targets and their ancestors, what to do and why.
+    /// the targets and their ancestors (with [`Request::only`]: the targets and the
+    /// parents their builds need), what to do and why.
     pub fn plan(&mut self, request: &Request) -> Result<Plan, SessionError> {
         let mut graph = self.project.graph.clone();
         let remote = request.registry.as_deref().map(|registry| Remote {
@@ -205,8 +212,12 @@ impl<'a> Session<'a> {
             seen: Some(&self.seen),
             now: self.clock.now(),
             snapshot_changes: &notes,
+            only: request.only,
         };
-        Ok(plan(&self.graph, self.backend, &images, &input)?)
+        plan(&self.graph, self.backend, &images, &input).map_err(|e| match e {
+            PlanError::Backend(b) => SessionError::Backend(b),
+            other @ PlanError::MissingParents { .. } => SessionError::Plan(other),
+        })
     }
 
     /// Run `plan`, recording every finished job in the build record and every

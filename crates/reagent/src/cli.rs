@@ -51,6 +51,72 @@ pub enum Command {
     Diff(DiffArgs),
     /// Remove local images reagent built that no current key needs.
     Prune(PruneArgs),
+    /// Write a CI pipeline with one job per node (`reagent build --only NODE`), mirroring the graph.
+    Export(ExportArgs),
+}
+
+/// `reagent export --format`'s values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ExportFormat {
+    /// A GitHub Actions workflow: jobs with `needs` (or, with --matrix, one matrix job per layer).
+    Github,
+    /// A GitLab CI pipeline with `needs:`, to run as a child pipeline.
+    Gitlab,
+    /// An Argo Workflows `Workflow` with a DAG template (Kubernetes).
+    Argo,
+    /// The plan as JSON, for any other engine: `{"version":1,"nodes":[{"name","key","deps","command"}]}`.
+    Json,
+}
+
+/// `reagent export`.
+// Each bool is an independent command-line switch.
+#[allow(clippy::struct_excessive_bools)]
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The CI engine to write for.
+    #[arg(long, value_enum)]
+    pub format: ExportFormat,
+    /// Nodes to export: regexes matched against node names (unanchored), or `all` for every
+    /// leaf; with their ancestors. Default: the whole graph.
+    #[arg(value_name = "REGEX|all")]
+    pub targets: Vec<String>,
+    /// Only the nodes that are not up to date (asks the registry, like `build -n`).
+    #[arg(long)]
+    pub dirty: bool,
+    /// The container image the jobs run in: one with reagent and buildah (not needed for json).
+    #[arg(long, value_name = "IMAGE", env = "REAGENT_CI_IMAGE")]
+    pub image: Option<String>,
+    /// The project's folder relative to the checkout the jobs run in (default: -C when it is
+    /// relative, else `.`).
+    #[arg(long, value_name = "DIR")]
+    pub project_path: Option<String>,
+    /// Each job runs the image's label tests (`build -t`).
+    #[arg(short = 't', long)]
+    pub test: bool,
+    /// Each job audits its image against Gentoo security advisories (`build -T`).
+    #[arg(short = 'T', long = "vuln-test")]
+    pub vuln_test: bool,
+    /// GitHub: one job per layer of the graph, a matrix over its nodes, instead of one job per node.
+    #[arg(long)]
+    pub matrix: bool,
+    /// GitHub: the runner label of every job.
+    #[arg(long, value_name = "LABEL", default_value = "ubuntu-latest")]
+    pub runs_on: String,
+    /// The secret (GitHub) or CI/CD variable (GitLab) holding the registry user.
+    #[arg(long, value_name = "NAME", default_value = "REGISTRY_USER")]
+    pub user_secret: String,
+    /// The secret (GitHub) or CI/CD variable (GitLab) holding the registry password or token.
+    #[arg(long, value_name = "NAME", default_value = "REGISTRY_PASSWORD")]
+    pub password_secret: String,
+    /// Argo: the Kubernetes secret (type kubernetes.io/dockerconfigjson) with the registry login.
+    #[arg(long, value_name = "NAME", default_value = "reagent-registry")]
+    pub kube_secret: String,
+    /// Argo: the git repository the jobs check out (default: `-p repo=URL` at submit time).
+    #[arg(long, value_name = "URL")]
+    pub repo: Option<String>,
+    /// With --dirty: fail at once if another reagent holds the project's state lock.
+    #[arg(long)]
+    pub no_wait: bool,
 }
 
 /// `reagent prune`.
@@ -120,6 +186,15 @@ pub struct BuildArgs {
     /// Nodes to build: regexes matched against node names (unanchored), or `all` for every leaf.
     #[arg(value_name = "REGEX|all")]
     pub targets: Vec<String>,
+    /// Build exactly these nodes (exact names), not their ancestors: each parent must be
+    /// built already, locally or in the registry (pulled when needed). One CI job per node.
+    #[arg(
+        long,
+        value_name = "NODE",
+        num_args = 1..,
+        conflicts_with_all = ["targets", "build", "initial", "portage", "catalyst"]
+    )]
+    pub only: Vec<String>,
     /// Build nodes matching REGEX (`all` = every leaf); same as a positional target.
     #[arg(short = 'b', long = "build", value_name = "REGEX")]
     pub build: Vec<String>,
@@ -174,6 +249,10 @@ pub struct BuildArgs {
     /// Print newline-delimited JSON events on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Write a JSON report of the run to FILE (one entry per node; see docs/ci.md), also
+    /// when it fails or is interrupted; with -n, the plan.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
     /// The catalyst binary for stage builds.
     #[arg(
         long,

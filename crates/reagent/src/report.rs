@@ -42,6 +42,20 @@ impl Failure {
         }
     }
 
+    /// What went wrong, in one line per problem (for a run report).
+    pub fn message(&self) -> String {
+        match self {
+            Failure::Project(errors) => errors
+                .0
+                .iter()
+                .map(|e| format!("{}: {}", e.location(), e.message))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            Failure::Usage(m) | Failure::Failed(m) => m.clone(),
+            Failure::Interrupted => "interrupted".into(),
+        }
+    }
+
     /// Print to stderr. Project errors show the offending line, like a compiler.
     pub fn print(&self) {
         match self {

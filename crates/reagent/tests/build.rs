@@ -3,11 +3,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::buildah::{send_signal, start_until_step, tools_missing, BuildahProject, Run};
+use common::buildah::{
+    registry_tags, send_signal, start_until_step, tools_missing, BuildahProject, Run,
+};
 use reagent_testkit::Registry;
 use serde_json::Value;
 
@@ -38,15 +40,6 @@ fn config(registry: Option<&str>) -> String {
             .map(|r| format!("registry = \"{r}/acme\""))
             .unwrap_or_default(),
     )
-}
-
-/// The same project files, on a fresh store: another CI machine.
-fn on_another_machine(p: &BuildahProject) -> BuildahProject {
-    let other = BuildahProject::new(p.extra_config());
-    copy_tree(p.dir.root(), other.dir.root());
-    let _ = std::fs::remove_dir_all(other.path(".reagent"));
-    other.write_config();
-    other
 }
 
 /// Run `reagent build --json ARGS`; returns the exit code, the events, and stderr.
@@ -117,42 +110,8 @@ impl Built {
     }
 }
 
-fn copy_tree(from: &Path, to: &Path) {
-    for entry in walkdir::WalkDir::new(from) {
-        let entry = entry.unwrap();
-        let rel = entry.path().strip_prefix(from).unwrap();
-        if rel.starts_with(".reagent") {
-            continue;
-        }
-        let dest = to.join(rel);
-        if entry.file_type().is_dir() {
-            std::fs::create_dir_all(&dest).unwrap();
-        } else {
-            std::fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
-
 fn skopeo_tags(registry: &str, repo: &str) -> Vec<String> {
-    let out = Command::new("skopeo")
-        .args(["list-tags", "--tls-verify=false"])
-        .arg(format!("docker://{registry}/acme/{repo}"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let mut tags: Vec<String> = v["Tags"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t.as_str().unwrap().to_string())
-        .collect();
-    tags.sort();
-    tags
+    registry_tags(registry, &format!("acme/{repo}"))
 }
 
 #[test]
@@ -274,7 +233,7 @@ fn a_second_machine_reuses_the_registry_and_pulls_only_what_a_build_needs() {
     let a = project(Some(registry.host()));
     build(&a, &["all"]).ok();
 
-    let b = on_another_machine(&a);
+    let b = a.on_another_machine();
     let run = build(&b, &["all"]);
     run.ok();
     assert!(run.built().is_empty(), "{:?}", run.events);
@@ -318,13 +277,28 @@ fn sigint_stops_promptly_leaves_no_containers_and_the_next_run_resumes() {
         "images/tools/Containerfile",
         "FROM base\nRUN sleep 4 && echo slept > /slept\n",
     );
-    let child = start_until_step(&p, &["-R", "-j1", "tools"], "sleep 4");
+    let report = p.path("report.json");
+    let child = start_until_step(
+        &p,
+        &["-R", "-j1", "--report", report.to_str().unwrap(), "tools"],
+        "sleep 4",
+    );
     let mut child = child;
     let sent = Instant::now();
     send_signal(child.id(), 2);
     let status = child.wait().unwrap();
     assert!(sent.elapsed() < Duration::from_secs(10), "prompt exit");
     assert_eq!(status.code(), Some(130));
+    // The report was written on the way out: base built, tools interrupted.
+    let doc: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(doc["status"], "interrupted", "{doc:#}");
+    let outcomes: Vec<(&str, &str)> = doc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["name"].as_str().unwrap(), n["outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(outcomes, [("base", "built"), ("tools", "interrupted")]);
     assert!(
         p.storage.containers().is_empty(),
         "working containers removed"

@@ -260,6 +260,32 @@ impl Env {
         self.session().plan(&self.request(targets, force, registry))
     }
 
+    /// Plan exactly the nodes `names` (`reagent build --only`), in a fresh session.
+    pub fn try_plan_only(
+        &self,
+        names: &[&str],
+        force: &[&str],
+        registry: Option<&str>,
+    ) -> Result<Plan, SessionError> {
+        let targets: Vec<NodeId> = names.iter().map(|n| self.id(n)).collect();
+        let mut request = self.request(&targets, force, registry);
+        request.only = true;
+        self.session().plan(&request)
+    }
+
+    pub fn plan_only(&self, names: &[&str], force: &[&str], registry: Option<&str>) -> Plan {
+        self.try_plan_only(names, force, registry)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// The names of the plan's nodes, in plan order.
+    pub fn planned(&self, plan: &Plan) -> Vec<String> {
+        plan.steps
+            .iter()
+            .map(|s| self.project.graph.node(s.node).name.clone())
+            .collect()
+    }
+
     pub fn plan(&self, targets: &[NodeId], force: &[&str], registry: Option<&str>) -> Plan {
         self.try_plan(targets, force, registry)
             .unwrap_or_else(|e| panic!("{e}"))

@@ -12,6 +12,7 @@ use reagent_exec::clock::SystemClock;
 use reagent_exec::events::Event;
 use reagent_exec::job::AuditGate;
 use reagent_exec::plan::{Action, Plan};
+use reagent_exec::report::Report;
 use reagent_exec::run::plan_event;
 use reagent_exec::session::{Request, RunOptions, Session, SessionError};
 use reagent_graph::{Graph, NodeId, NodeKind, Project, Recipe};
@@ -21,6 +22,7 @@ use crate::cli::{BuildArgs, Cli};
 use crate::output::progress::{Bars, Json, Plain, Reporter};
 use crate::output::{self, tables};
 use crate::report::Failure;
+use crate::Loaded;
 
 impl From<SessionError> for Failure {
     fn from(e: SessionError) -> Self {
@@ -28,8 +30,18 @@ impl From<SessionError> for Failure {
     }
 }
 
-/// The nodes asked for by positional targets, `-b`, `-i`, `-p` and `-c`.
+/// The nodes asked for by positional targets, `-b`, `-i`, `-p` and `-c`, or by `--only`.
 fn targets(graph: &Graph, args: &BuildArgs) -> Result<Vec<NodeId>, Failure> {
+    if !args.only.is_empty() {
+        let mut out = args
+            .only
+            .iter()
+            .map(|name| super::node_named(graph, name).map(|n| n.id))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.sort();
+        out.dedup();
+        return Ok(out);
+    }
     let mut out: Vec<NodeId> = Vec::new();
     for word in args.targets.iter().chain(&args.build) {
         if word == "all" {
@@ -63,16 +75,31 @@ fn targets(graph: &Graph, args: &BuildArgs) -> Result<Vec<NodeId>, Failure> {
     Ok(out)
 }
 
+/// The registry prefix the arguments allow: none with `-R`.
+fn registry<'p>(project: &'p Project, args: &BuildArgs) -> Option<&'p str> {
+    if args.no_registry {
+        None
+    } else {
+        project.registry()
+    }
+}
+
 /// The request the arguments describe.
 fn request(project: &Project, args: &BuildArgs) -> Result<Request, Failure> {
     let force_patterns = regexes(&args.force)?;
     let graph = &project.graph;
     let targets = targets(graph, args)?;
+    let only = !args.only.is_empty();
     let force: HashSet<NodeId> = if force_patterns.is_empty() {
         HashSet::new()
     } else {
-        graph
-            .with_ancestors(targets.iter().copied())
+        // With --only, nothing but the targets is built, so nothing else can be forced.
+        let candidates = if only {
+            targets.clone()
+        } else {
+            graph.with_ancestors(targets.iter().copied())
+        };
+        candidates
             .into_iter()
             .filter(|id| {
                 force_patterns
@@ -84,20 +111,46 @@ fn request(project: &Project, args: &BuildArgs) -> Result<Request, Failure> {
     Ok(Request {
         targets,
         force,
-        registry: if args.no_registry {
-            None
-        } else {
-            project.registry().map(str::to_string)
-        },
+        registry: registry(project, args).map(str::to_string),
         verbose: args.verbose,
         catalyst: args.catalyst_bin.clone(),
         tests: args.test.then(|| Duration::from_secs(args.test_timeout)),
+        only,
     })
 }
 
-/// `reagent build`.
+/// `reagent build`. With `--report`, the report is written however the run
+/// ends once the project is read: from the run, the plan (`-n`) or the error.
 pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
     let loaded = crate::load(cli)?;
+    let mut report: Option<Report> = None;
+    let result = build(&loaded, args, &mut report);
+    let Some(path) = &args.report else {
+        return result;
+    };
+    let project = &loaded.project;
+    let report = report.unwrap_or_else(|| {
+        let message = result.as_ref().err().map(Failure::message);
+        Report::of_error(
+            project,
+            registry(project, args),
+            message.as_deref().unwrap_or("stopped"),
+        )
+    });
+    match (report.write(path), result) {
+        (Ok(()), result) => result,
+        (Err(e), Ok(())) => Err(Failure::Failed(e.to_string())),
+        (Err(e), Err(failure)) => {
+            // The run's own failure is the one to exit with; this one is said too.
+            eprintln!("error: {e}");
+            Err(failure)
+        }
+    }
+}
+
+/// Plan and run the build of `loaded`; `report` gets the run report (or the
+/// plan's, with `-n`) once there is one.
+fn build(loaded: &Loaded, args: &BuildArgs, report: &mut Option<Report>) -> Result<(), Failure> {
     let project = &loaded.project;
     let request = request(project, args)?;
     let advisories = if args.vuln_test {
@@ -124,6 +177,7 @@ pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
     if args.dry_run || args.explain {
         print_plan(session.graph(), &plan, args);
         if args.dry_run {
+            *report = Some(Report::of_plan(project, &plan, request.registry.as_deref()));
             return Ok(());
         }
     }
@@ -135,16 +189,6 @@ pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
             .and_then(|_| signal_hook::flag::register(signal, cancel.flag()))
             .map_err(|e| Failure::Failed(format!("cannot handle signal {signal}: {e}")))?;
     }
-    let jobs = args
-        .jobs
-        .map(usize::from)
-        .or(project
-            .config
-            .project
-            .jobs
-            .as_ref()
-            .and_then(|j| usize::try_from(*j.get_ref()).ok()))
-        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from));
     let mut reporter: Box<dyn Reporter> = if args.json {
         Box::new(Json::new(std::io::stdout()))
     } else if std::io::stderr().is_terminal() && !args.verbose {
@@ -153,15 +197,20 @@ pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         Box::new(Plain::new(std::io::stderr(), args.verbose))
     };
     let opts = RunOptions {
-        jobs,
+        jobs: jobs(project, args),
         keep_going: args.keep_going,
     };
-    let report =
-        session.run_audited(&plan, &request, audit, &opts, &cancel, &mut |e: &Event| {
-            reporter.report(e);
-        })?;
+    let run = session.run_audited(&plan, &request, audit, &opts, &cancel, &mut |e: &Event| {
+        reporter.report(e);
+    })?;
     drop(reporter);
-    let cases = report.cases();
+    *report = Some(Report::of_run(
+        project,
+        &plan,
+        &run,
+        request.registry.as_deref(),
+    ));
+    let cases = run.cases();
     if !cases.is_empty() && !args.json {
         eprint!("{}", tables::cases(&cases));
     }
@@ -169,7 +218,7 @@ pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         reagent_exec::junit::write(path, "reagent build", &cases)
             .map_err(|e| Failure::Failed(format!("cannot write {}: {e}", path.display())))?;
     }
-    let s = &report.summary;
+    let s = &run.summary;
     if s.interrupted {
         return Err(Failure::Interrupted);
     }
@@ -187,6 +236,19 @@ pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         return Err(Failure::Failed(what));
     }
     Ok(())
+}
+
+/// `-j`, else `[project] jobs`, else the CPU count.
+fn jobs(project: &Project, args: &BuildArgs) -> usize {
+    args.jobs
+        .map(usize::from)
+        .or(project
+            .config
+            .project
+            .jobs
+            .as_ref()
+            .and_then(|j| usize::try_from(*j.get_ref()).ok()))
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, usize::from))
 }
 
 /// `--dry-run` / `--explain`: one line per node with its action and reason.

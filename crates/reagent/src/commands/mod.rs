@@ -6,6 +6,7 @@ pub mod build;
 pub mod check;
 pub mod diff;
 pub mod explain;
+pub mod export;
 pub mod graph;
 pub mod prune;
 pub mod test;

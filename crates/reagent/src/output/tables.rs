@@ -151,6 +151,7 @@ mod tests {
     #[test]
     fn a_failed_case_shows_its_message() {
         let c = Case {
+            kind: reagent_exec::junit::CaseKind::Test,
             suite: "app".into(),
             name: "conf".into(),
             outcome: CaseOutcome::Failed("`false` exited with 1".into()),

@@ -185,6 +185,15 @@ impl BuildahProject {
             .to_string()
     }
 
+    /// The same project files on a fresh store, without the state folder:
+    /// another CI machine with its own checkout.
+    pub fn on_another_machine(&self) -> BuildahProject {
+        let other = BuildahProject::new(self.extra_config());
+        copy_tree(self.dir.root(), other.dir.root());
+        other.write_config();
+        other
+    }
+
     /// The first 16 hex digits of the node's current key (its image tag).
     pub fn key16(&self, node: &str) -> String {
         self.key(node)[..16].to_string()
@@ -285,4 +294,66 @@ pub fn send_signal(pid: u32, signal: i32) {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Copy the files under `from` into `to`, leaving out `.reagent` (state and stores).
+pub fn copy_tree(from: &std::path::Path, to: &std::path::Path) {
+    for entry in walkdir::WalkDir::new(from) {
+        let entry = entry.unwrap();
+        let rel = entry.path().strip_prefix(from).unwrap();
+        if rel.starts_with(".reagent") {
+            continue;
+        }
+        let dest = to.join(rel);
+        if entry.file_type().is_dir() {
+            std::fs::create_dir_all(&dest).unwrap();
+        } else {
+            std::fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// The tags of `<registry>/<repo>`, sorted (`skopeo list-tags`); none when
+/// the repository does not exist.
+pub fn registry_tags(registry: &str, repo: &str) -> Vec<String> {
+    let out = Command::new("skopeo")
+        .args(["list-tags", "--tls-verify=false"])
+        .arg(format!("docker://{registry}/{repo}"))
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("name unknown") || err.contains("NAME_UNKNOWN"),
+            "skopeo list-tags {registry}/{repo}: {err}"
+        );
+        return Vec::new();
+    }
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut tags: Vec<String> = v["Tags"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    tags.sort();
+    tags
+}
+
+/// The labels of the image at `reference` in a registry (`skopeo inspect`).
+pub fn registry_labels(reference: &str) -> Value {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "skopeo inspect {reference}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    v["Labels"].clone()
 }
