@@ -29,7 +29,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome, ToolRequest,
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
+    RunOutcome, ToolRequest,
 };
 
 /// How often a waiting fake call looks at its [`Cancel`].
@@ -48,6 +49,8 @@ pub enum Call {
         labels: BTreeMap<String, String>,
         /// `req.args` (the fake is a test double: values are kept for assertions).
         args: BTreeMap<String, String>,
+        /// `req.format`.
+        format: ImageFormat,
     },
     /// [`Backend::tag`].
     Tag {
@@ -459,6 +462,7 @@ impl Backend for FakeBackend {
                 tags: req.tags.clone(),
                 labels: req.labels.clone(),
                 args: req.args.clone(),
+                format: req.format,
             });
             s.in_flight += 1;
             s.peak_in_flight = s.peak_in_flight.max(s.in_flight);
@@ -739,6 +743,7 @@ mod tests {
             target: None,
             platform: None,
             squash: false,
+            format: ImageFormat::Oci,
             labels: BTreeMap::from([("k".to_string(), name.to_string())]),
             tags: vec![format!("localhost/{name}:1")],
             log: dir.join(format!("{name}.log")),
