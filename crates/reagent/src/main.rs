@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         Command::Audit(args) => commands::audit::run(&cli, args),
         Command::Diff(args) => commands::diff::run(&cli, args),
         Command::Prune(args) => commands::prune::run(&cli, args),
+        Command::Import(cmd) => commands::import::run(&cli, cmd),
     };
     match result {
         Ok(()) => ExitCode::from(report::EXIT_OK),
