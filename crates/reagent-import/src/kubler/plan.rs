@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 
 use super::error::{ImportError, Problem};
 use super::knobs;
-use super::namespace::{Namespace, Unit};
+use super::namespace::{Core, Namespace, Unit};
 use super::report::{Finding, NodeSummary, Report, Role};
 use super::template::{self, Mapped, Rewrite, Substitution};
 
@@ -175,15 +175,535 @@ struct Chain {
     commit: String,
 }
 
-struct Planner<'a> {
-    ns: &'a Namespace,
+/// The planner's state: what it has worked out so far, what it has noted, and
+/// the problems found. Each phase of [`plan`] is one method.
+struct Planner<'n> {
+    ns: &'n Namespace,
     problems: Vec<Problem>,
     notes: Vec<Finding>,
     /// `DEFAULT_BUILDER` fell back to Kubler's default (noted once).
     default_noted: bool,
+    images: BTreeMap<&'n str, &'n Unit>,
+    builders: BTreeMap<&'n str, &'n Unit>,
+    /// Each image's `IMAGE_PARENT` (a Kubler id, or `scratch`).
+    parent: BTreeMap<&'n str, String>,
+    /// Each image's parent when it is an image of the namespace.
+    local_parent: BTreeMap<&'n str, &'n str>,
+    chains: BTreeMap<&'n str, Chain>,
+    /// Each builder's build container (a Kubler id).
+    builder_from: BTreeMap<&'n str, String>,
+    /// The stage3 reference of each builder that starts from one.
+    cores: BTreeMap<&'n str, String>,
+    /// Every node name, with what defines it.
+    table: BTreeMap<String, String>,
+    /// The image builds mount the portage tree from.
+    portage: Ref,
+    nodes: Vec<Node>,
+    /// Each node's own reason for Docker's format, and whether it passes it on.
+    own_formats: BTreeMap<String, Option<(String, bool)>>,
 }
 
-impl Planner<'_> {
+/// Apply Kubler's rules to `ns`.
+pub fn plan(ns: &Namespace, choices: &Choices) -> Result<Plan, ImportError> {
+    let mut p = Planner {
+        ns,
+        problems: Vec::new(),
+        notes: Vec::new(),
+        default_noted: false,
+        images: ns.images().map(|u| (u.name.as_str(), u)).collect(),
+        builders: ns.builders().map(|u| (u.name.as_str(), u)).collect(),
+        parent: BTreeMap::new(),
+        local_parent: BTreeMap::new(),
+        chains: BTreeMap::new(),
+        builder_from: BTreeMap::new(),
+        cores: BTreeMap::new(),
+        table: BTreeMap::new(),
+        portage: Ref::Scratch,
+        nodes: Vec::new(),
+        own_formats: BTreeMap::new(),
+    };
+    let order = p.parents();
+    p.fail_if_problems()?;
+    p.chain_images(&order);
+    p.builder_sources();
+    p.claim_names(choices.portage.is_some());
+    p.fail_if_problems()?;
+    p.portage = if choices.portage.is_some() {
+        Ref::Node(SNAPSHOT.to_string())
+    } else {
+        p.note(
+            PathBuf::from(super::namespace::KUBLER_CONF),
+            None,
+            "portage",
+            format!("builds mount the portage tree of Kubler's image `{KUBLER_PORTAGE}`; pass --portage TREE to make the project's own snapshot node instead"),
+        );
+        Ref::External(KUBLER_PORTAGE.to_string())
+    };
+    p.image_nodes();
+    p.builder_nodes();
+    p.fail_if_problems()?;
+    if let Err(cycle) = no_cycle(&p.nodes) {
+        return Err(ImportError::Invalid(vec![Problem::in_file(
+            PathBuf::from(super::namespace::KUBLER_CONF),
+            format!(
+                "the namespace's images and builders make a cycle: {}",
+                cycle.join(" -> ")
+            ),
+        )]));
+    }
+    set_formats(&mut p.nodes, &p.own_formats);
+    let report = p.report();
+    Ok(Plan {
+        nodes: p.nodes,
+        snapshot: choices.portage.clone(),
+        report,
+    })
+}
+
+impl<'n> Planner<'n> {
+    /// Stop with every problem found so far, if there is one.
+    fn fail_if_problems(&mut self) -> Result<(), ImportError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid(self.ns, std::mem::take(&mut self.problems)))
+        }
+    }
+
+    /// Each image's parent, and the images in an order where an image of the
+    /// namespace comes before the images built on it. A cycle is a problem.
+    fn parents(&mut self) -> Vec<&'n str> {
+        let images = self.images.clone();
+        for (&name, unit) in &images {
+            let value = self
+                .knob(unit, "IMAGE_PARENT")
+                .unwrap_or_else(|| "scratch".to_string());
+            if let Some((pns, pname)) = split_id(&value) {
+                if let Some((&key, _)) = images.get_key_value(pname).filter(|_| pns == self.ns.name)
+                {
+                    self.local_parent.insert(name, key);
+                }
+            }
+            self.parent.insert(name, value);
+        }
+        let local = self.local_parent.clone();
+        match parents_first(&images, &|name| local.get(name).copied()) {
+            Ok(order) => order,
+            Err(cycle) => {
+                for name in &cycle {
+                    let (file, line) = Planner::at(images[name.as_str()], "IMAGE_PARENT");
+                    self.problems.push(Problem {
+                        file,
+                        line,
+                        text: None,
+                        message: format!("IMAGE_PARENT makes a cycle: {}", cycle.join(" -> ")),
+                    });
+                }
+                Vec::new()
+            }
+        }
+    }
+
+    /// Each image's build container and commit name, parents first (Kubler's
+    /// `get_image_builder_id`, `get_build_container` and `build_image`).
+    fn chain_images(&mut self, order: &[&'n str]) {
+        let mut base: BTreeMap<&str, String> = BTreeMap::new();
+        for &name in order {
+            let unit = self.images[name];
+            let builder = self.knob(unit, "BUILDER");
+            let parent_id = self.parent[name].clone();
+            let local_parent = self.local_parent.get(name).copied();
+            let base_builder = match (&builder, local_parent) {
+                (Some(b), _) => b.clone(),
+                (None, Some(pn)) => base[pn].clone(),
+                (None, None) => {
+                    if parent_id != "scratch" {
+                        let (file, line) = Planner::at(unit, "IMAGE_PARENT");
+                        self.note(file, line, "IMAGE_PARENT", format!("`{parent_id}` is not an image of this namespace: Kubler would follow its build.conf to pick the builder; the import uses DEFAULT_BUILDER"));
+                    }
+                    self.default_builder(unit)
+                }
+            };
+            let container = match &builder {
+                Some(b) => b.clone(),
+                None if parent_id == "scratch" => base_builder.clone(),
+                None => {
+                    let candidate_name =
+                        format!("{}-{}", basename(&base_builder), basename(&parent_id));
+                    let committed = local_parent
+                        .and_then(|pn| self.chains.get(pn))
+                        .is_some_and(|c| c.commit == candidate_name);
+                    let candidate = format!("{}/{candidate_name}", first_part(&parent_id));
+                    if committed {
+                        candidate
+                    } else {
+                        if local_parent.is_none() {
+                            let (file, line) = Planner::at(unit, "IMAGE_PARENT");
+                            self.note(file, line, "IMAGE_PARENT", format!("Kubler builds in `{candidate}` when that image exists locally; the import builds in the base builder `{base_builder}`"));
+                        }
+                        base_builder.clone()
+                    }
+                }
+            };
+            let commit = if let Some(b) = &builder {
+                format!("{}-{name}", basename(b))
+            } else {
+                let suffix = format!("-{}", basename(&parent_id));
+                let stem = basename(&container);
+                format!("{}-{name}", stem.strip_suffix(&suffix).unwrap_or(stem))
+            };
+            base.insert(name, base_builder);
+            self.chains.insert(name, Chain { container, commit });
+        }
+    }
+
+    /// Each builder's build container: its core (a stage3) or its `BUILDER`.
+    fn builder_sources(&mut self) {
+        let builders = self.builders.clone();
+        for (&name, unit) in &builders {
+            let stage3 = self.knob(unit, "STAGE3_BASE");
+            let builder = self.knob(unit, "BUILDER");
+            match (stage3, builder) {
+                (Some(base_name), _) => {
+                    let date = self.knob(unit, "STAGE3_DATE");
+                    if date.is_none() {
+                        self.note(unit.file(super::namespace::BUILD_CONF), None, "STAGE3_DATE", "not set: Kubler would fetch the newest stage3; the import uses the `latest` tag of Kubler's stage3 image".to_string());
+                    }
+                    let stage3_ref = format!(
+                        "kubler-gentoo/{}:{}",
+                        base_name.replace('+', "-"),
+                        date.as_deref().unwrap_or("latest")
+                    );
+                    self.builder_from
+                        .insert(name, format!("{}/{name}-core", self.ns.name));
+                    self.cores.insert(name, stage3_ref);
+                }
+                (None, Some(b)) => {
+                    self.builder_from.insert(name, b);
+                }
+                (None, None) => self.problems.push(Problem::in_file(
+                    unit.file(super::namespace::BUILD_CONF),
+                    "a builder needs STAGE3_BASE (bootstrap from a stage3) or BUILDER (extend another builder); Kubler would fail to find its core image",
+                )),
+            }
+        }
+    }
+
+    /// Every node name, each valid and used once.
+    fn claim_names(&mut self, snapshot: bool) {
+        let ns = &self.ns.name;
+        let mut claims: Vec<(String, String, PathBuf)> = Vec::new();
+        for (&name, unit) in &self.images {
+            claims.push((
+                name.to_string(),
+                format!("image {ns}/{name}"),
+                unit.rel.clone(),
+            ));
+        }
+        for (&name, unit) in &self.builders {
+            claims.push((
+                name.to_string(),
+                format!("builder {ns}/{name}"),
+                unit.rel.clone(),
+            ));
+        }
+        for (&name, chain) in &self.chains {
+            claims.push((
+                chain.commit.clone(),
+                format!("the builder step of image {ns}/{name}"),
+                self.images[name].rel.clone(),
+            ));
+        }
+        if self.ns.core.is_some() {
+            for &name in self.cores.keys() {
+                claims.push((
+                    format!("{name}-core"),
+                    format!("the core of builder {ns}/{name}"),
+                    self.builders[name].rel.clone(),
+                ));
+            }
+        }
+        if snapshot {
+            claims.push((
+                SNAPSHOT.to_string(),
+                "the portage snapshot".to_string(),
+                PathBuf::from(super::namespace::KUBLER_CONF),
+            ));
+        }
+        for (name, what, file) in claims {
+            if let Err(message) = valid_node_name(&name) {
+                self.problems.push(Problem::in_file(file, message));
+            } else if let Some(other) = self.table.get(&name) {
+                self.problems.push(Problem::in_file(
+                    file,
+                    format!("node `{name}` would be both {other} and {what}; Kubler itself would overwrite one image with the other"),
+                ));
+            } else {
+                self.table.insert(name, what);
+            }
+        }
+    }
+
+    /// A Kubler id (or any image reference) as the project names it.
+    fn resolve(&self, id: &str) -> Ref {
+        if id == "scratch" {
+            return Ref::Scratch;
+        }
+        match split_id(id) {
+            Some((rns, name)) if rns == self.ns.name && self.table.contains_key(name) => {
+                Ref::Node(name.to_string())
+            }
+            _ => Ref::External(qualify(id)),
+        }
+    }
+
+    /// `text` (a template after substitution) with its references rewritten,
+    /// and the nodes it names.
+    fn translate(
+        &self,
+        text: &str,
+        rootfs_from: Option<&str>,
+    ) -> (template::Translated, BTreeSet<String>) {
+        let refs = RefCell::new(BTreeSet::new());
+        let map = |r: &str| mapped(&self.resolve(r), &refs);
+        let t = template::translate(
+            text,
+            &Rewrite {
+                map: &map,
+                rootfs_from,
+            },
+        );
+        (t, refs.into_inner())
+    }
+
+    /// The image node and the builder step node of every image.
+    fn image_nodes(&mut self) {
+        let images = self.images.clone();
+        for (&name, unit) in &images {
+            let chain = self.chains[name].clone();
+            let sub = self.substitution(unit);
+            let step_ref = format!("localhost/{}", chain.commit);
+            let (t, mut refs) = self.translate(&sub.apply(&unit.template), Some(&step_ref));
+            let template_file = unit.file(super::namespace::TEMPLATE);
+            self.template_notes(&template_file, &t);
+            if t.adds_rootfs {
+                refs.insert(chain.commit.clone());
+            } else {
+                self.note(template_file.clone(), None, "rootfs.tar", format!("the template does not `ADD rootfs.tar`: builder step `{}` still runs (images built on it start from its state) but this image copies nothing from it", chain.commit));
+            }
+            self.own_formats
+                .insert(name.to_string(), docker_own(&t.docker_only, &template_file));
+            let header = format!(
+                "# Kubler image {ns}/{name}, from {tf}, written by\n# `reagent import kubler` (IMPORT-REPORT.md says what became of each setting).\n# Kubler's ${{...}} variables are filled in as Kubler fills them, and\n# `ADD rootfs.tar` copies the root filesystem builder step {step} made.\n# IMAGE_PARENT: {parent}.\n",
+                ns = self.ns.name,
+                tf = template_file.display(),
+                step = chain.commit,
+                parent = self.parent[name],
+            );
+            let node = Node {
+                name: name.to_string(),
+                role: Role::Image,
+                kubler_id: format!("{}/{name}", self.ns.name),
+                context: Path::new("kubler").join(&unit.rel),
+                containerfile: header + &t.text,
+                args: BTreeMap::new(),
+                tags: self.tags(unit),
+                docker: None,
+                from: self.resolve(&self.parent[name]),
+                refs,
+            };
+            self.nodes.push(node);
+
+            let container = self.resolve(&chain.container);
+            if let Ref::External(r) = &container {
+                let (file, line) = Planner::at(unit, "BUILDER");
+                self.note(file, line, "BUILDER", format!("the build container `{r}` is not a builder of this namespace: an external image, which must exist where reagent builds"));
+            }
+            let node = Node {
+                name: chain.commit.clone(),
+                role: Role::BuilderStep,
+                kubler_id: format!("{}/{}", self.ns.name, chain.commit),
+                context: Path::new("kubler").join(&unit.rel),
+                containerfile: step_containerfile(
+                    self.ns,
+                    unit,
+                    &container,
+                    &self.portage,
+                    true,
+                    &chain.commit,
+                ),
+                args: self.build_args(unit),
+                tags: self.tags(unit),
+                docker: None,
+                refs: node_refs(&[&container, &self.portage]),
+                from: container,
+            };
+            self.nodes.push(node);
+        }
+    }
+
+    /// The node of every builder, and with `--kubler` the core of each that
+    /// starts from a stage3.
+    fn builder_nodes(&mut self) {
+        let builders = self.builders.clone();
+        for (&name, unit) in &builders {
+            let Some(from_id) = self.builder_from.get(name).cloned() else {
+                continue;
+            };
+            let container = match (self.cores.get(name), self.ns.core.is_some()) {
+                (Some(_), true) => Ref::Node(format!("{name}-core")),
+                (Some(_), false) => {
+                    let r = Ref::External(qualify(&from_id));
+                    self.note(unit.file(super::namespace::BUILD_CONF), None, "STAGE3_BASE", format!("the builder runs in Kubler's core image `{}`, built by Kubler from its own files; pass --kubler KUBLER_DIR to build it as node `{name}-core` instead", r.written()));
+                    r
+                }
+                (None, _) => {
+                    let r = self.resolve(&from_id);
+                    if let Ref::External(e) = &r {
+                        let (file, line) = Planner::at(unit, "BUILDER");
+                        self.note(file, line, "BUILDER", format!("`{e}` is not a builder of this namespace: an external image, which must exist where reagent builds"));
+                    }
+                    r
+                }
+            };
+            self.builder_node(name, unit, container);
+            if let (Some(stage3), Some(core)) = (self.cores.get(name).cloned(), &self.ns.core) {
+                self.core_node(name, unit, &stage3, core);
+            }
+        }
+    }
+
+    /// Builder `name`: its run in `container`, then the rest of its template.
+    fn builder_node(&mut self, name: &str, unit: &Unit, container: Ref) {
+        let sub = self.substitution(unit);
+        let template_file = unit.file(super::namespace::TEMPLATE);
+        let (t, mut refs) = self.translate(&sub.apply(&unit.template), None);
+        let Some(first_from) = template::instructions(&t.text)
+            .into_iter()
+            .find(|i| i.keyword == "FROM")
+        else {
+            self.problems.push(Problem::in_file(
+                template_file,
+                "the builder's template has no FROM",
+            ));
+            return;
+        };
+        let first_image = template::words(&t.text, first_from.span.clone())
+            .into_iter()
+            .skip(1)
+            .find(|(_, w)| !w.starts_with("--"))
+            .map(|(_, w)| w.to_string())
+            .unwrap_or_default();
+        if first_image != format!("localhost/{name}") {
+            self.note(template_file.clone(), Some(first_from.line), "FROM", format!("the template starts FROM `{first_image}`, not the builder itself ({}/{name}): like Kubler's commit, the builder's own run replaces that FROM", self.ns.name));
+        }
+        // The template's first FROM stood for Kubler's committed run of this builder.
+        refs.remove(name);
+        refs.extend(node_refs(&[&container, &self.portage]));
+        self.template_notes(&template_file, &t);
+        self.own_formats
+            .insert(name.to_string(), docker_own(&t.docker_only, &template_file));
+        let block = step_containerfile(self.ns, unit, &container, &self.portage, false, name);
+        let text = template::apply_edits(
+            &t.text,
+            vec![template::Edit {
+                range: first_from.span.clone(),
+                with: block.trim_end().to_string(),
+            }],
+        );
+        let node = Node {
+            name: name.to_string(),
+            role: Role::Builder,
+            kubler_id: format!("{}/{name}", self.ns.name),
+            context: Path::new("kubler").join(&unit.rel),
+            containerfile: text,
+            args: self.build_args(unit),
+            tags: self.tags(unit),
+            docker: None,
+            from: container,
+            refs,
+        };
+        self.nodes.push(node);
+    }
+
+    /// Builder `name`'s core: Kubler's `bob-core` template on its stage3.
+    fn core_node(&mut self, name: &str, unit: &Unit, stage3: &str, core: &Core) {
+        let mut sub = self.substitution(unit);
+        sub.bob
+            .push(("BOB_CURRENT_STAGE3_ID".to_string(), stage3.to_string()));
+        sub.bob.sort();
+        let (t, refs) = self.translate(&sub.apply(&core.template), None);
+        let core_name = format!("{name}-core");
+        self.own_formats.insert(
+            core_name.clone(),
+            docker_own(&t.docker_only, &core.dir.join(super::namespace::TEMPLATE)),
+        );
+        let stage3_ref = self.resolve(stage3);
+        self.note(unit.file(super::namespace::BUILD_CONF), None, "STAGE3_BASE", format!("node `{core_name}` starts FROM `{}`: the stage3 Kubler imports from its download, which reagent does not make; import the tarball under that name once, or change the FROM to a [stage.<name>] seed", stage3_ref.written()));
+        let header = format!(
+            "# Core of Kubler builder {ns}/{name}, written by `reagent import kubler`:\n# Kubler's engine/docker/bob-core on the stage3 {stage3}.\n",
+            ns = self.ns.name,
+        );
+        let node = Node {
+            name: core_name,
+            role: Role::Core,
+            kubler_id: format!("{}/{name}-core", self.ns.name),
+            context: PathBuf::from("kubler/bob-core"),
+            containerfile: header + &t.text,
+            args: BTreeMap::new(),
+            tags: self.tags(unit),
+            docker: None,
+            from: stage3_ref,
+            refs,
+        };
+        self.nodes.push(node);
+    }
+
+    /// The report: the nodes, every knob without a counterpart, every
+    /// `build-test.sh`, and the notes.
+    fn report(&mut self) -> Report {
+        let mut unmapped = knobs::findings(self.ns);
+        for unit in &self.ns.units {
+            if unit.has("build-test.sh") {
+                unmapped.push(Finding {
+                    file: unit.file("build-test.sh"),
+                    line: None,
+                    subject: "build-test.sh".to_string(),
+                    value: None,
+                    reason: "Kubler runs it in the built image with the image folder at /kubler-test; reagent's tests are commands run in a fresh container with no mounts: write them in `[image.<name>] test` or an `org.reagent.test` label".to_string(),
+                });
+            }
+            if unit.has(".dockerignore") {
+                self.notes.push(Finding {
+                    file: unit.file(".dockerignore"),
+                    line: None,
+                    subject: ".dockerignore".to_string(),
+                    value: None,
+                    reason: "reagent applies it to the builder step's /config as well, which Kubler mounts whole".to_string(),
+                });
+            }
+        }
+        Report {
+            namespace: self.ns.name.clone(),
+            images: self.images.len(),
+            builders: self.builders.len(),
+            confs: self.ns.confs.iter().map(|c| c.path.clone()).collect(),
+            nodes: self
+                .nodes
+                .iter()
+                .map(|n| NodeSummary {
+                    name: n.name.clone(),
+                    role: n.role,
+                    from: n.from.shown(),
+                    kubler_id: n.kubler_id.clone(),
+                    docker_format: n.docker.clone(),
+                })
+                .collect(),
+            unmapped,
+            notes: std::mem::take(&mut self.notes),
+        }
+    }
+
     /// A knob's value when set and not empty; a value made from an unread line
     /// is a problem (the graph would be a guess).
     fn knob(&mut self, unit: &Unit, name: &str) -> Option<String> {
@@ -244,460 +764,14 @@ impl Planner<'_> {
     }
 }
 
-/// Apply Kubler's rules to `ns`.
-#[allow(clippy::too_many_lines)] // one pass over Kubler's rules, in their order
-pub fn plan(ns: &Namespace, choices: &Choices) -> Result<Plan, ImportError> {
-    let mut p = Planner {
-        ns,
-        problems: Vec::new(),
-        notes: Vec::new(),
-        default_noted: false,
-    };
-    let images: BTreeMap<&str, &Unit> = ns.images().map(|u| (u.name.as_str(), u)).collect();
-    let builders: BTreeMap<&str, &Unit> = ns.builders().map(|u| (u.name.as_str(), u)).collect();
-
-    // Parents, and the images in an order where a parent comes first.
-    let mut parent: BTreeMap<&str, String> = BTreeMap::new();
-    for (name, unit) in &images {
-        let value = p
-            .knob(unit, "IMAGE_PARENT")
-            .unwrap_or_else(|| "scratch".to_string());
-        parent.insert(name, value);
-    }
-    let local: BTreeMap<&str, Option<&str>> = parent
-        .iter()
-        .map(|(&name, id)| {
-            let found = split_id(id)
-                .filter(|(pns, _)| *pns == ns.name)
-                .and_then(|(_, pn)| images.get_key_value(pn).map(|(k, _)| *k));
-            (name, found)
+/// The nodes among `refs`.
+fn node_refs(refs: &[&Ref]) -> BTreeSet<String> {
+    refs.iter()
+        .filter_map(|r| match r {
+            Ref::Node(n) => Some(n.clone()),
+            _ => None,
         })
-        .collect();
-    let local_parent = |name: &str| local.get(name).copied().flatten();
-    let order = match parents_first(&images, &local_parent) {
-        Ok(order) => order,
-        Err(cycle) => {
-            for name in &cycle {
-                let (file, line) = Planner::at(images[name.as_str()], "IMAGE_PARENT");
-                p.problems.push(Problem {
-                    file,
-                    line,
-                    text: None,
-                    message: format!("IMAGE_PARENT makes a cycle: {}", cycle.join(" -> ")),
-                });
-            }
-            return Err(invalid(ns, p.problems));
-        }
-    };
-
-    // Builder chains, parents first (Kubler's get_image_builder_id,
-    // get_build_container and builder_commit_id).
-    let mut base: BTreeMap<&str, String> = BTreeMap::new();
-    let mut chains: BTreeMap<&str, Chain> = BTreeMap::new();
-    for &name in &order {
-        let unit = images[name];
-        let builder = p.knob(unit, "BUILDER");
-        let parent_id = parent[name].clone();
-        let base_builder = match (&builder, local_parent(name)) {
-            (Some(b), _) => b.clone(),
-            (None, Some(pn)) => base[pn].clone(),
-            (None, None) => {
-                if parent_id != "scratch" {
-                    let (file, line) = Planner::at(unit, "IMAGE_PARENT");
-                    p.note(file, line, "IMAGE_PARENT", format!("`{parent_id}` is not an image of this namespace: Kubler would follow its build.conf to pick the builder; the import uses DEFAULT_BUILDER"));
-                }
-                p.default_builder(unit)
-            }
-        };
-        let container = match &builder {
-            Some(b) => b.clone(),
-            None if parent_id == "scratch" => base_builder.clone(),
-            None => {
-                let candidate_name =
-                    format!("{}-{}", basename(&base_builder), basename(&parent_id));
-                let committed = local_parent(name)
-                    .and_then(|pn| chains.get(pn))
-                    .is_some_and(|c| c.commit == candidate_name);
-                let candidate = format!("{}/{candidate_name}", first_part(&parent_id));
-                if committed {
-                    candidate
-                } else {
-                    if local_parent(name).is_none() {
-                        let (file, line) = Planner::at(unit, "IMAGE_PARENT");
-                        p.note(file, line, "IMAGE_PARENT", format!("Kubler builds in `{candidate}` when that image exists locally; the import builds in the base builder `{base_builder}`"));
-                    }
-                    base_builder.clone()
-                }
-            }
-        };
-        let commit = if let Some(b) = &builder {
-            format!("{}-{name}", basename(b))
-        } else {
-            let suffix = format!("-{}", basename(&parent_id));
-            let stem = basename(&container);
-            format!("{}-{name}", stem.strip_suffix(&suffix).unwrap_or(stem))
-        };
-        base.insert(name, base_builder);
-        chains.insert(name, Chain { container, commit });
-    }
-
-    // Builders: their containers and stage3 cores.
-    let mut builder_from: BTreeMap<&str, String> = BTreeMap::new();
-    let mut cores: BTreeMap<&str, String> = BTreeMap::new(); // builder -> stage3 reference
-    for (&name, unit) in &builders {
-        let stage3 = p.knob(unit, "STAGE3_BASE");
-        let builder = p.knob(unit, "BUILDER");
-        match (stage3, builder) {
-            (Some(base_name), _) => {
-                let date = p.knob(unit, "STAGE3_DATE");
-                if date.is_none() {
-                    p.note(unit.file(super::namespace::BUILD_CONF), None, "STAGE3_DATE", "not set: Kubler would fetch the newest stage3; the import uses the `latest` tag of Kubler's stage3 image".to_string());
-                }
-                let stage3_ref = format!(
-                    "kubler-gentoo/{}:{}",
-                    base_name.replace('+', "-"),
-                    date.as_deref().unwrap_or("latest")
-                );
-                builder_from.insert(name, format!("{}/{name}-core", ns.name));
-                cores.insert(name, stage3_ref);
-            }
-            (None, Some(b)) => {
-                builder_from.insert(name, b);
-            }
-            (None, None) => p.problems.push(Problem::in_file(
-                unit.file(super::namespace::BUILD_CONF),
-                "a builder needs STAGE3_BASE (bootstrap from a stage3) or BUILDER (extend another builder); Kubler would fail to find its core image",
-            )),
-        }
-    }
-
-    // Every node name, unique and valid.
-    let mut table: BTreeMap<String, String> = BTreeMap::new(); // name -> what defines it
-    let mut claim = |p: &mut Planner<'_>, name: &str, what: String, file: PathBuf| {
-        if let Err(message) = valid_node_name(name) {
-            p.problems.push(Problem::in_file(file, message));
-        } else if let Some(other) = table.get(name) {
-            p.problems.push(Problem::in_file(
-                file,
-                format!("node `{name}` would be both {other} and {what}; Kubler itself would overwrite one image with the other"),
-            ));
-        } else {
-            table.insert(name.to_string(), what);
-        }
-    };
-    for (&name, unit) in &images {
-        claim(
-            &mut p,
-            name,
-            format!("image {}/{name}", ns.name),
-            unit.rel.clone(),
-        );
-    }
-    for (&name, unit) in &builders {
-        claim(
-            &mut p,
-            name,
-            format!("builder {}/{name}", ns.name),
-            unit.rel.clone(),
-        );
-    }
-    for (&name, chain) in &chains {
-        claim(
-            &mut p,
-            &chain.commit,
-            format!("the builder step of image {}/{name}", ns.name),
-            images[name].rel.clone(),
-        );
-    }
-    if ns.core.is_some() {
-        for &name in cores.keys() {
-            claim(
-                &mut p,
-                &format!("{name}-core"),
-                format!("the core of builder {}/{name}", ns.name),
-                builders[name].rel.clone(),
-            );
-        }
-    }
-    if choices.portage.is_some() {
-        claim(
-            &mut p,
-            SNAPSHOT,
-            "the portage snapshot".to_string(),
-            PathBuf::from(super::namespace::KUBLER_CONF),
-        );
-    }
-    if !p.problems.is_empty() {
-        return Err(invalid(ns, p.problems));
-    }
-
-    let resolve = |id: &str| -> Ref {
-        if id == "scratch" {
-            return Ref::Scratch;
-        }
-        match split_id(id) {
-            Some((rns, name)) if rns == ns.name && table.contains_key(name) => {
-                Ref::Node(name.to_string())
-            }
-            _ => Ref::External(qualify(id)),
-        }
-    };
-    let portage = if choices.portage.is_some() {
-        Ref::Node(SNAPSHOT.to_string())
-    } else {
-        p.note(
-            PathBuf::from(super::namespace::KUBLER_CONF),
-            None,
-            "portage",
-            format!("builds mount the portage tree of Kubler's image `{KUBLER_PORTAGE}`; pass --portage TREE to make the project's own snapshot node instead"),
-        );
-        Ref::External(KUBLER_PORTAGE.to_string())
-    };
-
-    // The nodes.
-    let mut nodes: Vec<Node> = Vec::new();
-    let mut templates_docker: BTreeMap<String, Option<(String, bool)>> = BTreeMap::new();
-    for (&name, unit) in &images {
-        let chain = &chains[name];
-        let sub = p.substitution(unit);
-        let refs = RefCell::new(BTreeSet::new());
-        let map = |r: &str| mapped(&resolve(r), &refs);
-        let step_ref = format!("localhost/{}", chain.commit);
-        let t = template::translate(
-            &sub.apply(&unit.template),
-            &Rewrite {
-                map: &map,
-                rootfs_from: Some(&step_ref),
-            },
-        );
-        let template_file = unit.file(super::namespace::TEMPLATE);
-        p.template_notes(&template_file, &t);
-        if t.adds_rootfs {
-            refs.borrow_mut().insert(chain.commit.clone());
-        } else {
-            p.note(template_file.clone(), None, "rootfs.tar", format!("the template does not `ADD rootfs.tar`: builder step `{}` still runs (images built on it start from its state) but this image copies nothing from it", chain.commit));
-        }
-        let from = resolve(&parent[name]);
-        templates_docker.insert(name.to_string(), docker_own(&t.docker_only, &template_file));
-        let header = format!(
-            "# Kubler image {ns}/{name}, from {tf}, written by\n# `reagent import kubler` (IMPORT-REPORT.md says what became of each setting).\n# Kubler's ${{...}} variables are filled in as Kubler fills them, and\n# `ADD rootfs.tar` copies the root filesystem builder step {step} made.\n# IMAGE_PARENT: {parent}.\n",
-            ns = ns.name,
-            tf = template_file.display(),
-            step = chain.commit,
-            parent = parent[name],
-        );
-        nodes.push(Node {
-            name: name.to_string(),
-            role: Role::Image,
-            kubler_id: format!("{}/{name}", ns.name),
-            context: Path::new("kubler").join(&unit.rel),
-            containerfile: header + &t.text,
-            args: BTreeMap::new(),
-            tags: p.tags(unit),
-            docker: None,
-            from,
-            refs: refs.into_inner(),
-        });
-
-        let container = resolve(&chain.container);
-        if let Ref::External(r) = &container {
-            let (file, line) = Planner::at(unit, "BUILDER");
-            p.note(file, line, "BUILDER", format!("the build container `{r}` is not a builder of this namespace: an external image, which must exist where reagent builds"));
-        }
-        let step_file = step_containerfile(ns, unit, &container, &portage, true, &chain.commit);
-        let mut step_refs = BTreeSet::new();
-        for r in [&container, &portage] {
-            if let Ref::Node(n) = r {
-                step_refs.insert(n.clone());
-            }
-        }
-        nodes.push(Node {
-            name: chain.commit.clone(),
-            role: Role::BuilderStep,
-            kubler_id: format!("{}/{}", ns.name, chain.commit),
-            context: Path::new("kubler").join(&unit.rel),
-            containerfile: step_file,
-            args: p.build_args(unit),
-            tags: p.tags(unit),
-            docker: None,
-            from: container,
-            refs: step_refs,
-        });
-    }
-
-    for (&name, unit) in &builders {
-        let Some(from_id) = builder_from.get(name) else {
-            continue;
-        };
-        let container = match (cores.get(name), ns.core.is_some()) {
-            (Some(_), true) => Ref::Node(format!("{name}-core")),
-            (Some(_), false) => {
-                let r = Ref::External(qualify(from_id));
-                p.note(unit.file(super::namespace::BUILD_CONF), None, "STAGE3_BASE", format!("the builder runs in Kubler's core image `{}`, built by Kubler from its own files; pass --kubler KUBLER_DIR to build it as node `{name}-core` instead", r.written()));
-                r
-            }
-            (None, _) => {
-                let r = resolve(from_id);
-                if let Ref::External(e) = &r {
-                    let (file, line) = Planner::at(unit, "BUILDER");
-                    p.note(file, line, "BUILDER", format!("`{e}` is not a builder of this namespace: an external image, which must exist where reagent builds"));
-                }
-                r
-            }
-        };
-        let sub = p.substitution(unit);
-        let refs = RefCell::new(BTreeSet::new());
-        let map = |r: &str| mapped(&resolve(r), &refs);
-        let template_file = unit.file(super::namespace::TEMPLATE);
-        let t = template::translate(
-            &sub.apply(&unit.template),
-            &Rewrite {
-                map: &map,
-                rootfs_from: None,
-            },
-        );
-        let Some(first_from) = template::instructions(&t.text)
-            .into_iter()
-            .find(|i| i.keyword == "FROM")
-        else {
-            p.problems.push(Problem::in_file(
-                template_file,
-                "the builder's template has no FROM",
-            ));
-            continue;
-        };
-        let own = format!("localhost/{name}");
-        let first_image = template::words(&t.text, first_from.span.clone())
-            .into_iter()
-            .skip(1)
-            .find(|(_, w)| !w.starts_with("--"))
-            .map(|(_, w)| w.to_string())
-            .unwrap_or_default();
-        if first_image != own {
-            p.note(template_file.clone(), Some(first_from.line), "FROM", format!("the template starts FROM `{first_image}`, not the builder itself ({}/{name}): like Kubler's commit, the builder's own run replaces that FROM", ns.name));
-        }
-        // The template's first FROM stood for Kubler's committed run of this builder.
-        let mut refs = refs.into_inner();
-        refs.remove(name);
-        p.template_notes(&template_file, &t);
-        templates_docker.insert(name.to_string(), docker_own(&t.docker_only, &template_file));
-        let block = step_containerfile(ns, unit, &container, &portage, false, name);
-        let text = template::apply_edits(
-            &t.text,
-            vec![template::Edit {
-                range: first_from.span.clone(),
-                with: block.trim_end().to_string(),
-            }],
-        );
-        for r in [&container, &portage] {
-            if let Ref::Node(n) = r {
-                refs.insert(n.clone());
-            }
-        }
-        nodes.push(Node {
-            name: name.to_string(),
-            role: Role::Builder,
-            kubler_id: format!("{}/{name}", ns.name),
-            context: Path::new("kubler").join(&unit.rel),
-            containerfile: text,
-            args: p.build_args(unit),
-            tags: p.tags(unit),
-            docker: None,
-            from: container,
-            refs,
-        });
-
-        if let (Some(stage3), Some(core)) = (cores.get(name), &ns.core) {
-            let mut sub = p.substitution(unit);
-            sub.bob
-                .push(("BOB_CURRENT_STAGE3_ID".to_string(), stage3.clone()));
-            sub.bob.sort();
-            let refs = RefCell::new(BTreeSet::new());
-            let map = |r: &str| mapped(&resolve(r), &refs);
-            let t = template::translate(
-                &sub.apply(&core.template),
-                &Rewrite {
-                    map: &map,
-                    rootfs_from: None,
-                },
-            );
-            let core_name = format!("{name}-core");
-            templates_docker.insert(
-                core_name.clone(),
-                docker_own(&t.docker_only, &core.dir.join(super::namespace::TEMPLATE)),
-            );
-            let stage3_ref = resolve(stage3);
-            p.note(unit.file(super::namespace::BUILD_CONF), None, "STAGE3_BASE", format!("node `{core_name}` starts FROM `{}`: the stage3 Kubler imports from its download, which reagent does not make; import the tarball under that name once, or change the FROM to a [stage.<name>] seed", stage3_ref.written()));
-            let header = format!(
-                "# Core of Kubler builder {ns}/{name}, written by `reagent import kubler`:\n# Kubler's engine/docker/bob-core on the stage3 {stage3}.\n",
-                ns = ns.name,
-            );
-            nodes.push(Node {
-                name: core_name,
-                role: Role::Core,
-                kubler_id: format!("{}/{name}-core", ns.name),
-                context: PathBuf::from("kubler/bob-core"),
-                containerfile: header + &t.text,
-                args: BTreeMap::new(),
-                tags: p.tags(unit),
-                docker: None,
-                from: stage3_ref,
-                refs: refs.into_inner(),
-            });
-        }
-    }
-    if !p.problems.is_empty() {
-        return Err(invalid(ns, p.problems));
-    }
-    if let Err(cycle) = no_cycle(&nodes) {
-        return Err(ImportError::Invalid(vec![Problem::in_file(
-            PathBuf::from(super::namespace::KUBLER_CONF),
-            format!(
-                "the namespace's images and builders make a cycle: {}",
-                cycle.join(" -> ")
-            ),
-        )]));
-    }
-    set_formats(&mut nodes, &templates_docker);
-
-    let mut unmapped = knobs::findings(ns);
-    for unit in &ns.units {
-        if unit.has("build-test.sh") {
-            unmapped.push(Finding {
-                file: unit.file("build-test.sh"),
-                line: None,
-                subject: "build-test.sh".to_string(),
-                value: None,
-                reason: "Kubler runs it in the built image with the image folder at /kubler-test; reagent's tests are commands run in a fresh container with no mounts: write them in `[image.<name>] test` or an `org.reagent.test` label".to_string(),
-            });
-        }
-        if unit.has(".dockerignore") {
-            p.note(unit.file(".dockerignore"), None, ".dockerignore", "reagent applies it to the builder step's /config as well, which Kubler mounts whole".to_string());
-        }
-    }
-    let report = Report {
-        namespace: ns.name.clone(),
-        images: images.len(),
-        builders: builders.len(),
-        confs: ns.confs.iter().map(|c| c.path.clone()).collect(),
-        nodes: nodes
-            .iter()
-            .map(|n| NodeSummary {
-                name: n.name.clone(),
-                role: n.role,
-                from: n.from.shown(),
-                kubler_id: n.kubler_id.clone(),
-                docker_format: n.docker.clone(),
-            })
-            .collect(),
-        unmapped,
-        notes: p.notes,
-    };
-    Ok(Plan {
-        nodes,
-        snapshot: choices.portage.clone(),
-        report,
-    })
+        .collect()
 }
 
 /// Every problem once, in the order found, each with its line's text when
