@@ -47,6 +47,16 @@ impl Cancel {
     }
 }
 
+/// The image format `buildah build` writes (`--format`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ImageFormat {
+    /// OCI, buildah's default: `HEALTHCHECK`, `ONBUILD` and `SHELL` are dropped.
+    #[default]
+    Oci,
+    /// Docker's format (`--format docker`), which keeps them.
+    Docker,
+}
+
 /// What to build: one Containerfile in one context.
 #[derive(Debug, Clone)]
 pub struct BuildRequest {
@@ -65,6 +75,8 @@ pub struct BuildRequest {
     pub platform: Option<String>,
     /// `--squash`.
     pub squash: bool,
+    /// `--format docker` when [`ImageFormat::Docker`]; nothing (buildah's OCI default) otherwise.
+    pub format: ImageFormat,
     /// `--label`s to set on the image.
     pub labels: BTreeMap<String, String>,
     /// Local tags to give the image (full references, e.g. `localhost/app:0123456789abcdef`).

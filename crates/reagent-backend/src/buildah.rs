@@ -15,7 +15,8 @@ use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::backend::{
-    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome, ToolRequest,
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
+    RunOutcome, ToolRequest,
 };
 use crate::process::{Cmd, Stop};
 use crate::storage;
@@ -465,6 +466,9 @@ impl Backend for Buildah {
         }
         if req.squash {
             c.arg("--squash");
+        }
+        if req.format == ImageFormat::Docker {
+            c.args(["--format", "docker"]);
         }
         c.arg(req.context.display().to_string());
 

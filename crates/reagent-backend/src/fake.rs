@@ -29,8 +29,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::backend::{
-    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
-    ToolRequest, Volume,
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
+    RunOutcome, ToolRequest, Volume,
 };
 
 /// How often a waiting fake call looks at its [`Cancel`].
@@ -53,6 +53,8 @@ pub enum Call {
         labels: BTreeMap<String, String>,
         /// `req.args` (the fake is a test double: values are kept for assertions).
         args: BTreeMap<String, String>,
+        /// `req.format`.
+        format: ImageFormat,
     },
     /// [`Backend::tag`].
     Tag {
@@ -515,6 +517,7 @@ impl Backend for FakeBackend {
                 tags: req.tags.clone(),
                 labels: req.labels.clone(),
                 args: req.args.clone(),
+                format: req.format,
             });
             s.in_flight += 1;
             s.peak_in_flight = s.peak_in_flight.max(s.in_flight);
@@ -848,6 +851,7 @@ mod tests {
             target: None,
             platform: None,
             squash: false,
+            format: ImageFormat::Oci,
             labels: BTreeMap::from([("k".to_string(), name.to_string())]),
             tags: vec![format!("localhost/{name}:1")],
             log: dir.join(format!("{name}.log")),

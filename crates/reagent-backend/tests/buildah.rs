@@ -40,6 +40,7 @@ fn request(dir: &Path, name: &str, containerfile: &str) -> BuildRequest {
         target: None,
         platform: None,
         squash: false,
+        format: reagent_backend::ImageFormat::Oci,
         labels: BTreeMap::new(),
         tags: vec![format!("localhost/{name}:test")],
         log: dir.join(format!("{name}.log")),

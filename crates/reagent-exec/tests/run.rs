@@ -880,3 +880,23 @@ fn dependents_of_an_interrupted_build_are_skipped_as_interrupted() {
             .map(|(n, w)| (n.to_string(), w.to_string()))
     );
 }
+
+#[test]
+fn the_image_format_reaches_the_build_request() {
+    let f = Fixture::new("[image.app]\nformat = \"docker\"\n");
+    f.family();
+    let env = Env::new(&f);
+    env.run(&env.plan_all(), 1);
+    let formats: BTreeMap<String, reagent_backend::ImageFormat> = env
+        .fake
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::Build { name, format, .. } => Some((name, format)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(formats["app"], reagent_backend::ImageFormat::Docker);
+    assert_eq!(formats["base"], reagent_backend::ImageFormat::Oci);
+    assert_eq!(formats["web"], reagent_backend::ImageFormat::Oci);
+}

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::error::ProjectError;
+use crate::model::ImageFormat;
 
 /// The name of the settings file at a project's root.
 pub const CONFIG_FILE: &str = "graph.toml";
@@ -231,6 +232,10 @@ pub struct ImageSection {
     pub containerfile: Option<Spanned<String>>,
     /// Target platform, e.g. `linux/amd64`.
     pub platform: Option<String>,
+    /// The image format: `oci` (the default) or `docker`, which keeps
+    /// `HEALTHCHECK`, `ONBUILD` and `SHELL`.
+    #[serde(default)]
+    pub format: ImageFormat,
     /// Secret files by id (`--secret id=ID,src=FILE`), read by
     /// `RUN --mount=type=secret,id=ID`; relative paths are relative to the project.
     #[serde(default)]
@@ -568,6 +573,24 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
     fn bad_isolation_is_rejected() {
         let e = parse("\n[buildah]\nisolation = \"vm\"\n").unwrap_err();
         assert_eq!(e.line, Some(3));
+    }
+
+    #[test]
+    fn image_format_is_oci_or_docker() {
+        assert_eq!(
+            parse("[image.a]\n").unwrap().image("a").unwrap().format,
+            ImageFormat::Oci
+        );
+        let c = parse("[image.a]\nformat = \"docker\"\n").unwrap();
+        assert_eq!(c.image("a").unwrap().format, ImageFormat::Docker);
+        let e = parse("[image.a]\nsquash = true\nformat = \"Docker\"\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("`Docker`"), "{}", e.message);
+        assert!(
+            e.message.contains("oci") && e.message.contains("docker"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub use error::{ProjectError, ProjectErrors};
 pub use graph::{Cycle, Graph};
 pub use load::{LoadOptions, Project};
 pub use model::{
-    path_subject, ImageRecipe, Input, InputClass, Key, Label, Manifest, Node, NodeId, NodeKind,
-    Recipe, Seed, SnapshotRecipe, StageRecipe,
+    path_subject, ImageFormat, ImageRecipe, Input, InputClass, Key, Label, Manifest, Node, NodeId,
+    NodeKind, Recipe, Seed, SnapshotRecipe, StageRecipe,
 };
 pub use reagent_containerfile::ParseError as ContainerfileError;

@@ -41,6 +41,30 @@ impl fmt::Display for NodeKind {
     }
 }
 
+/// The image format an image is written in (`buildah build --format`).
+///
+/// OCI, buildah's default, has no place for `HEALTHCHECK`, `ONBUILD` and `SHELL`:
+/// buildah drops them with a warning. Docker's format keeps them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImageFormat {
+    /// The OCI image format (the default).
+    #[default]
+    Oci,
+    /// Docker's image format (schema 2), which keeps `HEALTHCHECK`, `ONBUILD` and `SHELL`.
+    Docker,
+}
+
+impl ImageFormat {
+    /// The word `graph.toml` and buildah's `--format` use (`oci`, `docker`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ImageFormat::Oci => "oci",
+            ImageFormat::Docker => "docker",
+        }
+    }
+}
+
 /// A node's content key: blake3 over the canonical encoding of its manifest.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key(pub [u8; 32]);
@@ -112,11 +136,13 @@ pub enum InputClass {
     SourceSubpath,
     /// `seed`: a seed tarball's declared SHA-256.
     Seed,
+    /// `format`: the image format written, when it is not the default OCI.
+    Format,
 }
 
 impl InputClass {
     /// Every class, for parsing.
-    const ALL: [InputClass; 16] = [
+    const ALL: [InputClass; 17] = [
         InputClass::Kind,
         InputClass::Containerfile,
         InputClass::Context,
@@ -133,6 +159,7 @@ impl InputClass {
         InputClass::Spec,
         InputClass::SourceSubpath,
         InputClass::Seed,
+        InputClass::Format,
     ];
 
     /// The word in labels (`context`, `parent`, ...).
@@ -154,6 +181,7 @@ impl InputClass {
             InputClass::Spec => "spec",
             InputClass::SourceSubpath => "source_subpath",
             InputClass::Seed => "seed",
+            InputClass::Format => "format",
         }
     }
 
@@ -450,6 +478,8 @@ pub struct ImageRecipe {
     pub squash: bool,
     /// `--platform`.
     pub platform: Option<String>,
+    /// The image format to write (`--format`).
+    pub format: ImageFormat,
     /// Test commands from `graph.toml`.
     pub tests: Vec<String>,
     /// Secret files by id (absolute), for `RUN --mount=type=secret,id=ID`;

@@ -406,3 +406,23 @@ fn loading_writes_nothing_and_hands_back_the_snapshot_cache() {
     );
     assert!(!f.path(".reagent").exists(), "loading created .reagent");
 }
+
+#[test]
+fn docker_format_moves_the_key_and_writing_the_default_does_not() {
+    let f = Fixture::new();
+    f.image("app", "FROM scratch\nHEALTHCHECK CMD true\n");
+    let plain = f.key("app");
+    f.write("graph.toml", "[image.app]\nformat = \"oci\"\n");
+    assert_eq!(plain, f.key("app"), "oci is the default: the same image");
+    f.write("graph.toml", "[image.app]\nformat = \"docker\"\n");
+    assert_ne!(plain, f.key("app"));
+    let project = f.load().unwrap();
+    let app = project.graph.by_name("app").unwrap();
+    let input = app.manifest.get("format").unwrap();
+    assert_eq!(input.label.class(), Some(reagent_graph::InputClass::Format));
+    assert_eq!(input.detail.as_deref(), Some("docker"));
+    let reagent_graph::Recipe::Image(recipe) = &app.recipe else {
+        panic!("app is an image")
+    };
+    assert_eq!(recipe.format, reagent_graph::ImageFormat::Docker);
+}

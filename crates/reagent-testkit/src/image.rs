@@ -32,6 +32,7 @@ pub fn busybox_base(storage: &Storage, name: &str) -> String {
         target: None,
         platform: None,
         squash: false,
+        format: reagent_backend::ImageFormat::Oci,
         labels: BTreeMap::new(),
         tags: vec![name.to_string()],
         log: log.clone(),

@@ -53,6 +53,9 @@ pub enum Command {
     Prune(PruneArgs),
     /// Write a CI pipeline with one job per node (`reagent build --only NODE`), mirroring the graph.
     Export(ExportArgs),
+    /// Write a new reagent project from another tool's project.
+    #[command(subcommand)]
+    Import(ImportCommand),
 }
 
 /// `reagent export --format`'s values.
@@ -117,6 +120,31 @@ pub struct ExportArgs {
     /// With --dirty: fail at once if another reagent holds the project's state lock.
     #[arg(long)]
     pub no_wait: bool,
+}
+
+/// `reagent import`: what to import from.
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A Kubler namespace (kubler.conf, images/*, builder/*) as a new project folder, with IMPORT-REPORT.md.
+    Kubler(KublerArgs),
+}
+
+/// `reagent import kubler`. Relative paths are relative to `-C`.
+#[derive(Debug, Args)]
+pub struct KublerArgs {
+    /// The Kubler namespace folder (the one holding kubler.conf).
+    pub namespace_dir: PathBuf,
+    /// The project folder to write; it must not exist, or be empty.
+    pub out_dir: PathBuf,
+    /// The namespace's name (`acme` in `acme/nginx`); default: the namespace folder's name.
+    #[arg(long, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// A Kubler checkout: read its kubler.conf first and build each stage3 builder's core from its engine/docker/bob-core.
+    #[arg(long, value_name = "DIR")]
+    pub kubler: Option<PathBuf>,
+    /// A portage tree for the project's snapshot node, which builds mount (default: Kubler's kubler-gentoo/portage image).
+    #[arg(long, value_name = "TREE")]
+    pub portage: Option<PathBuf>,
 }
 
 /// `reagent prune`.

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reagent_backend::{BuildProgress, BuildRequest, Volume};
-use reagent_graph::{ImageRecipe, Node};
+use reagent_graph::{ImageFormat, ImageRecipe, Node};
 
 use super::{write_file, AuditGate, Gathered, JobContext, JobError};
 use crate::events::{CaseEvent, Event};
@@ -232,6 +232,10 @@ impl JobContext<'_> {
             target: image.target.clone(),
             platform: image.platform.clone(),
             squash: image.squash,
+            format: match image.format {
+                ImageFormat::Oci => reagent_backend::ImageFormat::Oci,
+                ImageFormat::Docker => reagent_backend::ImageFormat::Docker,
+            },
             labels: self.labels(node),
             tags: names::local_tags(node),
             log: log.to_path_buf(),

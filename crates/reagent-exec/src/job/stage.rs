@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use reagent_backend::redact::Secrets;
-use reagent_backend::{BuildProgress, BuildRequest, ToolRequest};
+use reagent_backend::{BuildProgress, BuildRequest, ImageFormat, ToolRequest};
 use reagent_graph::{Node, SnapshotRecipe, StageRecipe};
 use sha2::Digest;
 
@@ -36,6 +36,7 @@ impl JobContext<'_> {
             target: None,
             platform: None,
             squash: false,
+            format: ImageFormat::Oci,
             labels,
             tags: names::local_tags(node),
             log: log.to_path_buf(),

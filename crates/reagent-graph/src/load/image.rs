@@ -15,7 +15,8 @@ use crate::context::{Context, ContextProblem};
 use crate::error::{relative, ProjectError};
 use crate::input::read_text;
 use crate::model::{
-    effective_use, use_string, ImageRecipe, InputClass, Label, ManifestBuilder, NodeKind, Recipe,
+    effective_use, use_string, ImageFormat, ImageRecipe, InputClass, Label, ManifestBuilder,
+    NodeKind, Recipe,
 };
 use crate::reference::{classify, Referent};
 
@@ -81,6 +82,7 @@ impl Loader<'_> {
                 tags: section.tags.iter().map(|t| t.get_ref().clone()).collect(),
                 squash: section.squash,
                 platform: section.platform.clone(),
+                format: section.format,
                 tests: section.test.iter().map(|t| t.get_ref().clone()).collect(),
                 secrets: section
                     .secrets
@@ -200,9 +202,9 @@ impl Loader<'_> {
     }
 
     /// Inputs from `graph.toml` and the project: build args (hashed, never shown),
-    /// target, squash, platform, portage config and USE flags. Returns the effective
-    /// USE flags. (The snapshot is an input only of images built from its node, as
-    /// a parent.)
+    /// target, squash, platform, format, portage config and USE flags. Returns the
+    /// effective USE flags. (The snapshot is an input only of images built from its
+    /// node, as a parent.)
     fn settings_inputs(
         &self,
         section: &ImageSection,
@@ -221,6 +223,11 @@ impl Loader<'_> {
         }
         if let Some(p) = &section.platform {
             inputs.shown(Label::of(InputClass::Platform), p);
+        }
+        // Only a format other than the default is an input, so every key made
+        // before `format` existed stays what it was.
+        if section.format != ImageFormat::Oci {
+            inputs.shown(Label::of(InputClass::Format), section.format.as_str());
         }
         for (label, hash) in shared.portage {
             inputs.hash(label.clone(), *hash, None);

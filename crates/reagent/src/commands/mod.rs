@@ -8,6 +8,7 @@ pub mod diff;
 pub mod explain;
 pub mod export;
 pub mod graph;
+pub mod import;
 pub mod prune;
 pub mod test;
 
