@@ -1,4 +1,4 @@
-//! Gentoo logic for reagent's `audit`, `build -T` and `diff`.
+//! Gentoo logic for reagent's `audit`, `build -T`, and `diff`.
 //!
 //! This crate is pure: it reads files under a path it is given (the executor
 //! mounts an image's filesystem with `buildah mount` and hands over the
@@ -22,6 +22,7 @@
 //!   semantics of `portage.glsa` (`isVulnerable`, `match`, `revisionMatch`).
 //!   [`Finding::fails_at`] says whether a finding fails at a severity threshold.
 //! - [`diff()`]: two package lists → added, removed and changed packages.
+//! - [`license`]: a package's `LICENSE` as an SPDX license expression.
 //! - [`arch`]: the Gentoo keyword (`amd64`, `arm64`, ...) for a Rust target
 //!   architecture, and for the one reagent was built for.
 //!
@@ -81,6 +82,7 @@ pub mod audit;
 pub mod cpv;
 pub mod diff;
 pub mod glsa;
+pub mod license;
 mod quote;
 pub mod range;
 pub mod vdb;
