@@ -1,4 +1,4 @@
-//! Gentoo logic for reagent's `audit`, `build -T`, and `diff`.
+//! Gentoo logic for reagent's `audit`, `build -T`, `diff` and `sbom`.
 //!
 //! This crate is pure: it reads files under a path it is given (the executor
 //! mounts an image's filesystem with `buildah mount` and hands over the
@@ -22,7 +22,9 @@
 //!   semantics of `portage.glsa` (`isVulnerable`, `match`, `revisionMatch`).
 //!   [`Finding::fails_at`] says whether a finding fails at a severity threshold.
 //! - [`diff()`]: two package lists → added, removed and changed packages.
-//! - [`license`]: a package's `LICENSE` as an SPDX license expression.
+//! - [`sbom`]: an image's packages as an SPDX 2.3 or CycloneDX 1.5 JSON
+//!   document, each package with its package URL ([`sbom::purl`]) and its
+//!   `LICENSE` as an SPDX license expression ([`license`]).
 //! - [`arch`]: the Gentoo keyword (`amd64`, `arm64`, ...) for a Rust target
 //!   architecture, and for the one reagent was built for.
 //!
@@ -85,6 +87,7 @@ pub mod glsa;
 pub mod license;
 mod quote;
 pub mod range;
+pub mod sbom;
 pub mod vdb;
 pub mod version;
 
