@@ -43,8 +43,8 @@ pub mod redact;
 mod storage;
 
 pub use backend::{
-    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, RunOutcome,
-    ToolRequest, LABEL_KEY, LABEL_MANIFEST, LABEL_NODE, LABEL_PROJECT,
+    Backend, BackendError, BuildProgress, BuildRequest, Cancel, LocalImage, OciArtifact, OciBlob,
+    RunOutcome, ToolRequest, LABEL_KEY, LABEL_MANIFEST, LABEL_NODE, LABEL_PROJECT,
 };
 pub use buildah::{BasePull, Buildah, BuildahSettings};
 pub use fake::FakeBackend;
