@@ -26,5 +26,6 @@ pub mod names;
 pub mod plan;
 pub mod prune;
 pub mod run;
+pub mod sbom;
 pub mod secrets;
 pub mod session;

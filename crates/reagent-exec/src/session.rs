@@ -89,6 +89,9 @@ pub struct Request {
     pub catalyst: PathBuf,
     /// Run each built image's label tests (with this timeout each) before tagging it.
     pub tests: Option<Duration>,
+    /// With a registry, attach an SBOM in this format to each image pushed
+    /// (see [`crate::sbom`]).
+    pub sbom: Option<crate::sbom::Format>,
 }
 
 impl Request {
@@ -209,6 +212,7 @@ impl<'a> Session<'a> {
             catalyst: &request.catalyst,
             tests: request.tests,
             audit,
+            sbom: request.sbom,
             clock: self.clock,
         };
         let report = crate::run::run(&ctx, plan, opts, &weights, &mut record, on_event);

@@ -92,6 +92,7 @@ fn request(project: &Project, args: &BuildArgs) -> Result<Request, Failure> {
         verbose: args.verbose,
         catalyst: args.catalyst_bin.clone(),
         tests: args.test.then(|| Duration::from_secs(args.test_timeout)),
+        sbom: None,
     })
 }
 
