@@ -8,6 +8,7 @@ pub mod diff;
 pub mod explain;
 pub mod graph;
 pub mod prune;
+pub mod sbom;
 pub mod test;
 
 use regex::Regex;
