@@ -16,8 +16,8 @@
 //! whose one layer is the document itself, with the format's media type
 //! (`text/spdx+json` or `application/vnd.cyclonedx+json`) and an
 //! `org.opencontainers.image.title` annotation naming it as a file, and whose
-//! config is a minimal image config, as cosign writes it: `cosign download
-//! sbom`, `skopeo` and `oras pull` all read it. It is pushed byte for byte
+//! config is a minimal image config, as cosign writes it (`skopeo inspect`
+//! and `skopeo copy` read it as an image). It is pushed byte for byte
 //! ([`Backend::push_artifact`]), so one document always makes one manifest
 //! digest, and not at all when the tag is already there.
 //!
