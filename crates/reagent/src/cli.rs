@@ -130,7 +130,7 @@ pub struct SbomArgs {
     pub format: Format,
     /// Write the document to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
-    pub output: Option<std::path::PathBuf>,
+    pub output: Option<PathBuf>,
 }
 
 /// `reagent build`.
