@@ -122,6 +122,27 @@ pub struct ToolRequest {
     pub timeout: Option<Duration>,
 }
 
+/// One blob of an [`OciArtifact`]: its bytes and their sha256 digest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OciBlob {
+    /// The hex sha256 digest of `bytes` (without `sha256:`).
+    pub digest: String,
+    /// The content.
+    pub bytes: Vec<u8>,
+}
+
+/// An OCI artifact held in memory, to be pushed as it is with
+/// [`Backend::push_artifact`]: an image manifest and every blob it names.
+/// The backend writes neither: the digests and media types are the
+/// caller's, so the pushed manifest is exactly these bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OciArtifact {
+    /// The manifest (`application/vnd.oci.image.manifest.v1+json`).
+    pub manifest: OciBlob,
+    /// The config and layer blobs the manifest names.
+    pub blobs: Vec<OciBlob>,
+}
+
 /// An image in local storage, as one listing reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LocalImage {
@@ -279,6 +300,22 @@ pub trait Backend: Send + Sync {
     ) -> Result<RunOutcome, BackendError>;
     /// Push local image `local` to `remote` (a full registry reference).
     fn push(&self, local: &str, remote: &str, cancel: &Cancel) -> Result<(), BackendError>;
+    /// [`Backend::push`], returning the digest of the manifest the registry
+    /// now holds under `remote` (`sha256:<hex>`).
+    fn push_with_digest(
+        &self,
+        local: &str,
+        remote: &str,
+        cancel: &Cancel,
+    ) -> Result<String, BackendError>;
+    /// Push an artifact that is not an image of local storage (an SBOM, say)
+    /// to `remote` byte for byte: the manifest keeps its digest.
+    fn push_artifact(
+        &self,
+        artifact: &OciArtifact,
+        remote: &str,
+        cancel: &Cancel,
+    ) -> Result<(), BackendError>;
     /// Whether `remote` (a full registry reference) exists; a down registry is an error, not `false`.
     fn remote_exists(&self, remote: &str) -> Result<bool, BackendError>;
     /// The labels of the image `remote` names in its registry, `None` when there is
@@ -310,6 +347,10 @@ pub trait Backend: Send + Sync {
         log: &Path,
         cancel: &Cancel,
     ) -> Result<String, BackendError>;
+    /// When local image `reference` was made, as its config's `created` says
+    /// (RFC 3339); `Ok(None)` when local storage has no such image or its
+    /// config gives no time.
+    fn image_created(&self, reference: &str) -> Result<Option<String>, BackendError>;
     /// Mount `image`'s root filesystem (through a temporary working container),
     /// call `visit` with its path, then unmount and remove the container whatever
     /// happens. Nothing runs inside the image.

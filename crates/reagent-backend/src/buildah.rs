@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
-    RunOutcome, ToolRequest,
+    OciArtifact, RunOutcome, ToolRequest,
 };
 use crate::process::{Cmd, Stop};
 use crate::storage;
@@ -346,26 +346,6 @@ impl Buildah {
             .map(|l| l.names.unwrap_or_default()))
     }
 
-    /// Push and return the pushed manifest's digest (`sha256:...`).
-    pub fn push_with_digest(
-        &self,
-        local: &str,
-        remote: &str,
-        cancel: &Cancel,
-    ) -> Result<String, BackendError> {
-        let dir = tempfile::tempdir()?;
-        let digest_file = dir.path().join("digest");
-        let mut c = self.buildah();
-        c.args(["push", "--quiet", &self.tls(), "--digestfile"])
-            .arg(digest_file.display().to_string())
-            .arg(local)
-            .arg(docker_ref(remote));
-        c.stream(None, Some(cancel), None, &mut |_| {})?
-            .into_result(&c)
-            .map_err(registry_error)?;
-        Ok(std::fs::read_to_string(&digest_file)?.trim().to_string())
-    }
-
     fn import_steps(
         &self,
         ctr: &str,
@@ -585,6 +565,61 @@ impl Backend for Buildah {
         self.push_with_digest(local, remote, cancel).map(drop)
     }
 
+    fn push_with_digest(
+        &self,
+        local: &str,
+        remote: &str,
+        cancel: &Cancel,
+    ) -> Result<String, BackendError> {
+        let dir = tempfile::tempdir()?;
+        let digest_file = dir.path().join("digest");
+        let mut c = self.buildah();
+        c.args(["push", "--quiet", &self.tls(), "--digestfile"])
+            .arg(digest_file.display().to_string())
+            .arg(local)
+            .arg(docker_ref(remote));
+        c.stream(None, Some(cancel), None, &mut |_| {})?
+            .into_result(&c)
+            .map_err(registry_error)?;
+        Ok(std::fs::read_to_string(&digest_file)?.trim().to_string())
+    }
+
+    /// Writes the artifact as an OCI image layout in a temporary folder and
+    /// copies it with `skopeo copy oci:<folder> docker://<remote>`, which keeps
+    /// the manifest's bytes.
+    fn push_artifact(
+        &self,
+        artifact: &OciArtifact,
+        remote: &str,
+        cancel: &Cancel,
+    ) -> Result<(), BackendError> {
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        let dir = tempfile::tempdir()?;
+        let layout = dir.path().join("layout");
+        write_oci_layout(&layout, artifact)?;
+        let source = format!("oci:{}", layout.display());
+        if source.matches(':').count() > 1 {
+            // `oci:PATH:REF`: skopeo would read the part after a colon in the path as a tag.
+            return Err(BackendError::Io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{} contains a `:`, which skopeo's oci: transport cannot name; set TMPDIR to a path without one", layout.display()),
+            )));
+        }
+        let mut c = self.skopeo();
+        c.args([
+            "copy",
+            "--quiet",
+            &format!("--dest-tls-verify={}", self.settings.tls_verify),
+        ])
+        .arg(source)
+        .arg(docker_ref(remote));
+        c.stream(None, Some(cancel), None, &mut |_| {})?
+            .into_result(&c)
+            .map_err(registry_error)
+    }
+
     fn remote_exists(&self, remote: &str) -> Result<bool, BackendError> {
         let secs = self.settings.registry_timeout.as_secs().max(1);
         let mut c = self.skopeo();
@@ -695,6 +730,28 @@ impl Backend for Buildah {
         c.checked().map(drop)
     }
 
+    fn image_created(&self, reference: &str) -> Result<Option<String>, BackendError> {
+        #[derive(serde::Deserialize)]
+        struct Inspect {
+            #[serde(rename = "OCIv1")]
+            oci: Config,
+        }
+        #[derive(serde::Deserialize)]
+        struct Config {
+            #[serde(default)]
+            created: Option<String>,
+        }
+        let mut c = self.buildah();
+        c.args(["inspect", "--type", "image", "--", reference]);
+        let out = match c.checked() {
+            Ok(out) => out,
+            Err(e) if not_known(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let parsed: Inspect = serde_json::from_str(&out).map_err(|e| c.bad_output(e))?;
+        Ok(parsed.oci.created)
+    }
+
     fn with_rootfs(&self, image: &str, visit: &mut dyn FnMut(&Path)) -> Result<(), BackendError> {
         let name = self.new_container("mount", image)?;
         let mut mount = self.buildah();
@@ -737,9 +794,73 @@ impl Backend for Buildah {
     }
 }
 
+/// Writes `artifact` as an OCI image layout in the new folder `dir`:
+/// `oci-layout`, `index.json` naming the manifest, and `blobs/sha256/<digest>`.
+/// A digest that is not 64 lowercase hex digits is refused (it names a file).
+fn write_oci_layout(dir: &Path, artifact: &OciArtifact) -> std::io::Result<()> {
+    let blobs = dir.join("blobs/sha256");
+    std::fs::create_dir_all(&blobs)?;
+    for blob in std::iter::once(&artifact.manifest).chain(&artifact.blobs) {
+        let hex = blob.digest.len() == 64
+            && blob
+                .digest
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+        if !hex {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("not a sha256 digest: {:?}", blob.digest),
+            ));
+        }
+        std::fs::write(blobs.join(&blob.digest), &blob.bytes)?;
+    }
+    std::fs::write(dir.join("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#)?;
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "digest": format!("sha256:{}", artifact.manifest.digest),
+            "size": artifact.manifest.bytes.len(),
+        }],
+    });
+    std::fs::write(dir.join("index.json"), index.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn oci_layouts_hold_the_artifact_and_refuse_bad_digests() {
+        let tmp = tempfile::tempdir().unwrap();
+        let blob = |digest: &str, bytes: &[u8]| crate::backend::OciBlob {
+            digest: digest.to_string(),
+            bytes: bytes.to_vec(),
+        };
+        let artifact = OciArtifact {
+            manifest: blob(&"a".repeat(64), b"{}"),
+            blobs: vec![blob(&"b".repeat(64), b"doc")],
+        };
+        let dir = tmp.path().join("layout");
+        write_oci_layout(&dir, &artifact).unwrap();
+        let read = |rel: &str| std::fs::read_to_string(dir.join(rel)).unwrap();
+        assert_eq!(read(&format!("blobs/sha256/{}", "b".repeat(64))), "doc");
+        assert_eq!(read("oci-layout"), r#"{"imageLayoutVersion":"1.0.0"}"#);
+        let index: serde_json::Value = serde_json::from_str(&read("index.json")).unwrap();
+        assert_eq!(
+            index["manifests"][0]["digest"],
+            format!("sha256:{}", "a".repeat(64))
+        );
+        assert_eq!(index["manifests"][0]["size"], 2);
+        for bad in ["../../etc/passwd", "A".repeat(64).as_str(), "abc"] {
+            let artifact = OciArtifact {
+                manifest: blob(bad, b"{}"),
+                blobs: Vec::new(),
+            };
+            let err = write_oci_layout(&tmp.path().join("bad"), &artifact).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput, "{bad}");
+        }
+    }
 
     #[test]
     fn step_lines_parse() {

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
-    RunOutcome, ToolRequest, Volume,
+    OciArtifact, RunOutcome, ToolRequest, Volume,
 };
 
 /// How often a waiting fake call looks at its [`Cancel`].
@@ -94,6 +94,18 @@ pub enum Call {
         /// Remote reference.
         remote: String,
     },
+    /// [`Backend::push_artifact`].
+    PushArtifact {
+        /// Remote reference.
+        remote: String,
+        /// The manifest's digest (hex).
+        digest: String,
+    },
+    /// [`Backend::image_created`].
+    ImageCreated {
+        /// The image asked about.
+        reference: String,
+    },
     /// [`Backend::remote_exists`].
     RemoteExists {
         /// Remote reference.
@@ -143,6 +155,10 @@ struct State {
     images: BTreeMap<String, LocalImage>,
     /// Remote images by full reference.
     remote: BTreeMap<String, LocalImage>,
+    /// Artifacts pushed with `push_artifact`, by full reference.
+    artifacts: BTreeMap<String, OciArtifact>,
+    /// Creation times `image_created` reports, by image id.
+    created: HashMap<String, String>,
     durations: HashMap<String, Duration>,
     failures: HashMap<String, String>,
     blocked: HashSet<String>,
@@ -284,6 +300,18 @@ impl FakeBackend {
         self.lock()
             .volume_writes
             .insert((name.to_string(), container.to_string()), bytes.to_vec());
+    }
+
+    /// Make `image_created(image)` (an image's id or name) say `created`.
+    pub fn set_created(&self, image: &str, created: &str) {
+        let mut s = self.lock();
+        let id = s.resolve(image).unwrap_or_else(|| image.to_string());
+        s.created.insert(id, created.to_string());
+    }
+
+    /// The artifact [`Backend::push_artifact`] last pushed to `remote`, if any.
+    pub fn artifact(&self, remote: &str) -> Option<OciArtifact> {
+        self.lock().artifacts.get(remote).cloned()
     }
 
     /// Remove every local image (as if storage were wiped).
@@ -592,6 +620,17 @@ impl Backend for FakeBackend {
     }
 
     fn push(&self, local: &str, remote: &str, cancel: &Cancel) -> Result<(), BackendError> {
+        self.push_with_digest(local, remote, cancel).map(drop)
+    }
+
+    /// Pushes as [`Backend::push`] does (one [`Call::Push`]); the fake's
+    /// manifest digest is `sha256:` and the image's id.
+    fn push_with_digest(
+        &self,
+        local: &str,
+        remote: &str,
+        cancel: &Cancel,
+    ) -> Result<String, BackendError> {
         let mut s = self.lock();
         s.calls.push(Call::Push {
             local: local.to_string(),
@@ -609,6 +648,7 @@ impl Backend for FakeBackend {
             .resolve(local)
             .and_then(|id| s.images.get(&id).cloned())
             .ok_or_else(|| fail(format!("fake push {local}"), "image not known"))?;
+        let digest = format!("sha256:{}", image.id);
         s.remote.insert(
             remote.to_string(),
             LocalImage {
@@ -616,7 +656,49 @@ impl Backend for FakeBackend {
                 ..image
             },
         );
+        Ok(digest)
+    }
+
+    /// Keeps the artifact (see [`FakeBackend::artifact`]); the remote then has
+    /// `remote`, with the manifest's digest as its id and no labels.
+    fn push_artifact(
+        &self,
+        artifact: &OciArtifact,
+        remote: &str,
+        cancel: &Cancel,
+    ) -> Result<(), BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::PushArtifact {
+            remote: remote.to_string(),
+            digest: artifact.manifest.digest.clone(),
+        });
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        if s.remote_down || s.push_failures.contains(remote) {
+            return Err(BackendError::Unreachable(format!(
+                "fake remote is down: {remote}"
+            )));
+        }
+        s.artifacts.insert(remote.to_string(), artifact.clone());
+        s.remote.insert(
+            remote.to_string(),
+            LocalImage {
+                id: artifact.manifest.digest.clone(),
+                names: vec![remote.to_string()],
+                labels: BTreeMap::new(),
+            },
+        );
         Ok(())
+    }
+
+    fn image_created(&self, reference: &str) -> Result<Option<String>, BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::ImageCreated {
+            reference: reference.to_string(),
+        });
+        Ok(s.resolve(reference)
+            .and_then(|id| s.created.get(&id).cloned()))
     }
 
     fn remote_exists(&self, remote: &str) -> Result<bool, BackendError> {
@@ -859,6 +941,46 @@ mod tests {
             volumes: Vec::new(),
             no_cache: false,
         }
+    }
+
+    #[test]
+    fn pushes_report_digests_and_artifacts_are_kept() {
+        let fake = FakeBackend::new();
+        let id = fake.add_image(&["localhost/app:1"], BTreeMap::new());
+        let cancel = Cancel::new();
+        let digest = fake
+            .push_with_digest("localhost/app:1", "reg/app:1", &cancel)
+            .unwrap();
+        assert_eq!(digest, format!("sha256:{id}"));
+        let blob = |d: &str| crate::backend::OciBlob {
+            digest: d.repeat(64),
+            bytes: d.as_bytes().to_vec(),
+        };
+        let artifact = OciArtifact {
+            manifest: blob("a"),
+            blobs: vec![blob("b")],
+        };
+        fake.push_artifact(&artifact, "reg/app:x.sbom", &cancel)
+            .unwrap();
+        assert!(fake.remote_exists("reg/app:x.sbom").unwrap());
+        assert_eq!(fake.artifact("reg/app:x.sbom"), Some(artifact.clone()));
+        fake.fail_push("reg/app:y.sbom", true);
+        assert!(fake
+            .push_artifact(&artifact, "reg/app:y.sbom", &cancel)
+            .is_err());
+        assert_eq!(fake.artifact("reg/app:y.sbom"), None);
+
+        assert_eq!(fake.image_created("localhost/app:1").unwrap(), None);
+        fake.set_created("localhost/app:1", "2024-05-01T10:11:12Z");
+        assert_eq!(
+            fake.image_created(&id).unwrap().as_deref(),
+            Some("2024-05-01T10:11:12Z")
+        );
+        assert_eq!(fake.image_created("localhost/nope:1").unwrap(), None);
+        assert!(fake.calls().contains(&Call::PushArtifact {
+            remote: "reg/app:x.sbom".into(),
+            digest: "a".repeat(64),
+        }));
     }
 
     #[test]

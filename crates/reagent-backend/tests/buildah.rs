@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use reagent_backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Buildah, BuildahSettings, Cancel,
-    RunOutcome, LABEL_KEY,
+    OciArtifact, OciBlob, RunOutcome, LABEL_KEY,
 };
 use reagent_testkit::{busybox_base, busybox_rootfs_tar, require_tools, Registry, Storage};
 
@@ -332,6 +332,64 @@ fn push_exists_list_tags_and_pull() {
         )
         .unwrap();
     assert_eq!(out, RunOutcome::Exited(0));
+}
+
+fn blob(bytes: &[u8]) -> OciBlob {
+    use sha2::Digest as _;
+    OciBlob {
+        digest: format!("{:x}", sha2::Sha256::digest(bytes)),
+        bytes: bytes.to_vec(),
+    }
+}
+
+#[test]
+fn artifacts_keep_their_manifest_and_images_say_when_they_were_made() {
+    tools_or_skip!();
+    let storage = Storage::new();
+    busybox_base(&storage, BASE);
+    let backend = storage.backend();
+    let created = backend.image_created(BASE).unwrap().unwrap();
+    assert!(
+        created.starts_with("20") && created.contains('T'),
+        "{created}"
+    );
+    assert_eq!(backend.image_created("localhost/none:1").unwrap(), None);
+
+    let registry = Registry::start();
+    let doc = blob(b"{\"spdxVersion\":\"SPDX-2.3\"}\n");
+    let config = blob(b"{}");
+    let manifest = blob(
+        format!(
+            r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{{"mediaType":"application/vnd.oci.empty.v1+json","digest":"sha256:{}","size":2}},"layers":[{{"mediaType":"text/spdx+json","digest":"sha256:{}","size":{}}}]}}"#,
+            config.digest,
+            doc.digest,
+            doc.bytes.len()
+        )
+        .as_bytes(),
+    );
+    let artifact = OciArtifact {
+        manifest: manifest.clone(),
+        blobs: vec![config, doc],
+    };
+    let remote = format!("{}/reagent/busybox:sha256-abc.sbom", registry.host());
+    backend
+        .push_artifact(&artifact, &remote, &Cancel::new())
+        .unwrap();
+    assert!(backend.remote_exists(&remote).unwrap());
+    let raw = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{remote}"))
+        .output()
+        .unwrap();
+    assert!(
+        raw.status.success(),
+        "{}",
+        String::from_utf8_lossy(&raw.stderr)
+    );
+    assert_eq!(
+        raw.stdout, manifest.bytes,
+        "the manifest went up byte for byte"
+    );
 }
 
 #[test]

@@ -31,5 +31,6 @@ pub mod plan;
 pub mod prune;
 pub mod report;
 pub mod run;
+pub mod sbom;
 pub mod secrets;
 pub mod session;

@@ -515,7 +515,10 @@ impl Facts<'_> {
         } else if self.in_registry(id) {
             Action::UpToDate(Place::Registry)
         } else {
-            let snapshot = self.graph.snapshot().map(|s| self.graph.node(s).name.as_str());
+            let snapshot = self
+                .graph
+                .snapshot()
+                .map(|s| self.graph.node(s).name.as_str());
             Action::Build(build_reason(
                 input.history,
                 node,

@@ -102,6 +102,9 @@ pub struct Request {
     /// Build exactly the targets: their parents must exist already, locally or
     /// in the registry (pulled when a build needs them). See [`crate::plan`].
     pub only: bool,
+    /// With a registry, attach an SBOM in this format to each image pushed
+    /// (see [`crate::sbom`]).
+    pub sbom: Option<crate::sbom::Format>,
 }
 
 impl Request {
@@ -274,6 +277,7 @@ impl<'a> Session<'a> {
             catalyst: &request.catalyst,
             tests: request.tests,
             audit,
+            sbom: request.sbom,
             clock: self.clock,
             binhost: binhost.as_ref().map(|b| b.volume.clone()),
         };

@@ -1,4 +1,4 @@
-//! Gentoo logic for reagent's `audit`, `build -T` and `diff`.
+//! Gentoo logic for reagent's `audit`, `build -T`, `diff` and `sbom`.
 //!
 //! This crate is pure: it reads files under a path it is given (the executor
 //! mounts an image's filesystem with `buildah mount` and hands over the
@@ -28,6 +28,9 @@
 //! - [`slice::Slice`]: the part of a portage tree those packages read (their
 //!   ebuilds, eclasses, profile lines), so a sync that leaves it alone leaves
 //!   the image alone.
+//! - [`sbom`]: an image's packages as an SPDX 2.3 or CycloneDX 1.5 JSON
+//!   document, each package with its package URL ([`sbom::purl`]) and its
+//!   `LICENSE` as an SPDX license expression ([`license`]).
 //! - [`arch`]: the Gentoo keyword (`amd64`, `arm64`, ...) for a Rust target
 //!   architecture, and for the one reagent was built for.
 //!
@@ -88,8 +91,10 @@ pub mod cpv;
 pub mod diff;
 pub mod emerge_log;
 pub mod glsa;
+pub mod license;
 mod quote;
 pub mod range;
+pub mod sbom;
 pub mod slice;
 pub mod vdb;
 pub mod version;

@@ -75,6 +75,14 @@ pub struct Installed {
     pub keywords: Vec<String>,
     /// `CHOST`, if recorded.
     pub chost: Option<String>,
+    /// `LICENSE`, as recorded: Gentoo's license syntax (`GPL-2 || ( MIT BSD )`),
+    /// which portage writes with USE conditionals already resolved; see
+    /// [`crate::license`].
+    pub license: Option<String>,
+    /// `HOMEPAGE`: one or more URLs separated by spaces.
+    pub homepage: Option<String>,
+    /// `DESCRIPTION`: the package's one-line summary.
+    pub description: Option<String>,
 }
 
 impl Installed {
@@ -111,6 +119,9 @@ impl Installed {
             repository: None,
             keywords: Vec::new(),
             chost: None,
+            license: None,
+            homepage: None,
+            description: None,
         })
     }
 }
@@ -296,6 +307,9 @@ fn read_package(
         repository: non_empty(value("repository")?),
         keywords: words(value("KEYWORDS")?),
         chost: non_empty(value("CHOST")?),
+        license: non_empty(value("LICENSE")?),
+        homepage: non_empty(value("HOMEPAGE")?),
+        description: non_empty(value("DESCRIPTION")?),
     })
 }
 
@@ -326,6 +340,15 @@ pub(crate) mod tests {
                 ("repository", "gentoo\n"),
                 ("KEYWORDS", "amd64 ~arm64\n"),
                 ("CHOST", "x86_64-pc-linux-gnu\n"),
+                ("LICENSE", "Apache-2.0\n"),
+                (
+                    "HOMEPAGE",
+                    "https://openssl-library.org/ https://www.openssl.org/\n",
+                ),
+                (
+                    "DESCRIPTION",
+                    "Robust, full-featured Open Source Toolkit for the TLS protocols\n",
+                ),
             ],
         );
         let pkgs = read(root.path()).unwrap();
@@ -339,6 +362,48 @@ pub(crate) mod tests {
         assert_eq!(p.repository.as_deref(), Some("gentoo"));
         assert_eq!(p.keywords, ["amd64", "~arm64"]);
         assert_eq!(p.chost.as_deref(), Some("x86_64-pc-linux-gnu"));
+        assert_eq!(p.license.as_deref(), Some("Apache-2.0"));
+        assert_eq!(
+            p.homepage.as_deref(),
+            Some("https://openssl-library.org/ https://www.openssl.org/")
+        );
+        assert!(p.description.as_deref().unwrap().starts_with("Robust"));
+    }
+
+    #[test]
+    fn missing_or_empty_sbom_fields_are_none() {
+        let root = tempfile::tempdir().unwrap();
+        write_pkg(
+            root.path(),
+            "app-misc",
+            "foo-1.0",
+            &[("LICENSE", "\n"), ("HOMEPAGE", "  ")],
+        );
+        let p = &read(root.path()).unwrap()[0];
+        assert_eq!(
+            (&p.license, &p.homepage, &p.description),
+            (&None, &None, &None)
+        );
+    }
+
+    #[test]
+    fn a_linked_license_file_is_refused_unread() {
+        for file in ["LICENSE", "HOMEPAGE", "DESCRIPTION"] {
+            let tmp = tempfile::tempdir().unwrap();
+            let secret = tmp.path().join("secret");
+            std::fs::write(&secret, "host-secret\n").unwrap();
+            let root = tmp.path().join("root");
+            write_pkg(&root, "app-misc", "foo-1.0", &[("SLOT", "0")]);
+            let link = root.join("var/db/pkg/app-misc/foo-1.0").join(file);
+            std::os::unix::fs::symlink(&secret, link).unwrap();
+            let err = read_root(&root).unwrap_err();
+            let rel = Path::new("var/db/pkg/app-misc/foo-1.0").join(file);
+            assert!(
+                matches!(&err, VdbError::Symlink { path } if *path == rel),
+                "{file}: {err}"
+            );
+            assert!(!err.to_string().contains("host-secret"), "{err}");
+        }
     }
 
     #[test]

@@ -4,10 +4,16 @@ use std::num::NonZeroUsize;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
+use reagent_gentoo::sbom::{Format, FormatError};
 use reagent_gentoo::Severity;
 
 /// `--fail-on`'s values, checked when the arguments are parsed.
 fn severity(text: &str) -> Result<Severity, reagent_gentoo::SeverityError> {
+    text.parse()
+}
+
+/// `--format`'s and `--sbom`'s values: `spdx-json` or `cyclonedx-json`.
+fn sbom_format(text: &str) -> Result<Format, FormatError> {
     text.parse()
 }
 
@@ -49,6 +55,8 @@ pub enum Command {
     Audit(AuditArgs),
     /// Packages added, removed and changed between two builds of an image.
     Diff(DiffArgs),
+    /// Print an image's software bill of materials (SPDX or CycloneDX JSON), from its package database.
+    Sbom(SbomArgs),
     /// Remove local images reagent built that no current key needs.
     Prune(PruneArgs),
     /// Write a CI pipeline with one job per node (`reagent build --only NODE`), mirroring the graph.
@@ -206,6 +214,19 @@ pub struct DiffArgs {
     pub json: bool,
 }
 
+/// `reagent sbom`.
+#[derive(Debug, Args)]
+pub struct SbomArgs {
+    /// The image (node name); its current build is read.
+    pub image: String,
+    /// The document's format: spdx-json (SPDX 2.3) or cyclonedx-json (CycloneDX 1.5).
+    #[arg(long, value_name = "FORMAT", default_value = "spdx-json", value_parser = sbom_format)]
+    pub format: Format,
+    /// Write the document to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
 /// `reagent build`.
 // Each bool is an independent command-line switch.
 #[allow(clippy::struct_excessive_bools)]
@@ -268,6 +289,9 @@ pub struct BuildArgs {
     /// Contact no registry: push nothing, pull nothing.
     #[arg(short = 'R', long = "disable-registry")]
     pub no_registry: bool,
+    /// Attach an SBOM (spdx-json, the default, or cyclonedx-json) to each image pushed, as `<name>:sha256-<digest>.sbom`.
+    #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "spdx-json", value_parser = sbom_format)]
+    pub sbom: Option<Format>,
     /// Fail at once if another reagent holds the project's state lock, instead of waiting.
     #[arg(long)]
     pub no_wait: bool,

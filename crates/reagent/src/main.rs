@@ -25,6 +25,7 @@ fn main() -> ExitCode {
         Command::Test(args) => commands::test::run(&cli, args),
         Command::Audit(args) => commands::audit::run(&cli, args),
         Command::Diff(args) => commands::diff::run(&cli, args),
+        Command::Sbom(args) => commands::sbom::run(&cli, args),
         Command::Prune(args) => commands::prune::run(&cli, args),
         Command::Export(args) => commands::export::run(&cli, args),
         Command::Import(cmd) => commands::import::run(&cli, cmd),

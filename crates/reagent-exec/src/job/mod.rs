@@ -4,7 +4,8 @@
 //!
 //! - `image`: an image build, with its label tests and audit before it is tagged;
 //! - `stage`: a snapshot image, a seed import, or a catalyst run and its import;
-//! - `publish`: pushing the key tag then the moving tags, and pulling with a key check.
+//! - `publish`: pushing the key tag (with `sbom`, then its SBOM) then the moving
+//!   tags, and pulling with a key check.
 
 mod image;
 mod publish;
@@ -88,6 +89,9 @@ pub enum JobError {
     /// What the build read of the snapshot could not be worked out.
     #[error("recording what the build read of the snapshot: {0}")]
     Discovery(#[from] reagent_gentoo::slice::SliceError),
+    /// The image's SBOM could not be made or attached in the registry.
+    #[error(transparent)]
+    Sbom(#[from] crate::sbom::SbomError),
     /// A pulled image does not carry the key its tag names.
     #[error(
         "{remote} carries key {}, not {expected}: the tag was overwritten by something else; not using it (delete the tag, or build with --force and push)",
@@ -106,7 +110,11 @@ pub enum JobError {
 impl JobError {
     /// Whether the job stopped because a stop was asked for.
     pub fn is_interrupt(&self) -> bool {
-        matches!(self, JobError::Backend(BackendError::Interrupted))
+        match self {
+            JobError::Backend(BackendError::Interrupted) => true,
+            JobError::Sbom(e) => e.is_interrupt(),
+            _ => false,
+        }
     }
 
     /// The record outcome of a job that failed with this error.
@@ -150,6 +158,8 @@ pub struct JobContext<'a> {
     pub tests: Option<Duration>,
     /// Audit each built image against these advisories before tagging it.
     pub audit: Option<AuditGate<'a>>,
+    /// With a registry, attach an SBOM in this format to each image pushed.
+    pub sbom: Option<crate::sbom::Format>,
     /// The clock records are stamped with.
     pub clock: &'a dyn Clock,
     /// The binary package cache mounted into every image build, if any.

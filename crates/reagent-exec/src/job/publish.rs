@@ -1,5 +1,6 @@
-//! Publishing a build to the registry (the key tag first, then the moving tags)
-//! and pulling one, checking that it carries the key its tag names.
+//! Publishing a build to the registry (the key tag first, then its SBOM when
+//! asked for, then the moving tags) and pulling one, checking that it carries
+//! the key its tag names.
 
 use reagent_graph::Node;
 
@@ -7,16 +8,25 @@ use super::{Gathered, JobContext, JobError};
 use crate::names;
 
 impl JobContext<'_> {
-    /// With a registry, push the key tag first, then the moving tags. (The local
-    /// moving tags were given with the build, or after its tests.)
+    /// With a registry, push the key tag first, then attach its SBOM (with
+    /// `sbom`: under the digest the key tag was pushed as, so a moving tag never
+    /// names an image without one), then the moving tags. (The local moving tags
+    /// were given with the build, or after its tests.)
     pub(super) fn publish(&self, node: &Node, gathered: &mut Gathered) -> Result<(), JobError> {
         let Some(registry) = self.registry else {
             return Ok(());
         };
         let local = names::local_ref(node);
         let remote = names::remote_ref(registry, node);
-        self.backend.push(&local, &remote, self.cancel)?;
+        let digest = self
+            .backend
+            .push_with_digest(&local, &remote, self.cancel)?;
         gathered.registry_refs.push(remote);
+        if let Some(format) = self.sbom {
+            let attached =
+                crate::sbom::attach(self.backend, node, registry, &digest, format, self.cancel)?;
+            gathered.registry_refs.extend(attached);
+        }
         for tag in names::moving_tags(node) {
             let moving = names::remote_tag(registry, node, &tag);
             self.backend.push(&local, &moving, self.cancel)?;

@@ -108,14 +108,26 @@ fn request(project: &Project, args: &BuildArgs) -> Result<Request, Failure> {
             })
             .collect()
     };
+    let registry = registry(project, args).map(str::to_string);
+    if args.sbom.is_some() && registry.is_none() {
+        return Err(Failure::Usage(if args.no_registry {
+            "--sbom attaches SBOMs to images in the registry, and -R turns the registry off".into()
+        } else {
+            format!(
+                "--sbom attaches SBOMs to images in the registry, and none is configured: set `[project] registry` in {}",
+                project.root.join("graph.toml").display()
+            )
+        }));
+    }
     Ok(Request {
         targets,
         force,
-        registry: registry(project, args).map(str::to_string),
+        registry,
         verbose: args.verbose,
         catalyst: args.catalyst_bin.clone(),
         tests: args.test.then(|| Duration::from_secs(args.test_timeout)),
         only,
+        sbom: args.sbom,
     })
 }
 

@@ -10,6 +10,7 @@ pub mod export;
 pub mod graph;
 pub mod import;
 pub mod prune;
+pub mod sbom;
 pub mod test;
 
 use regex::Regex;
