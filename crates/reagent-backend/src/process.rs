@@ -228,6 +228,7 @@ impl Cmd {
         let mut tail_lines: VecDeque<String> = VecDeque::new();
         let mut stop: Option<Stop> = None;
         let mut exited_at: Option<Instant> = None;
+        let mut last_line = Instant::now();
         let mut status = None;
         let mut pipes_done = false;
         loop {
@@ -236,6 +237,7 @@ impl Cmd {
             } else {
                 match rx.recv_timeout(POLL) {
                     Ok(line) => {
+                        last_line = Instant::now();
                         let line = self.secrets.mask(&line).into_owned();
                         if let Some(f) = log.as_mut() {
                             writeln!(f, "{line}")?;
@@ -258,7 +260,11 @@ impl Cmd {
             }
             if let Some(at) = exited_at {
                 // A grandchild may hold the pipes open: do not wait for it for long.
-                if pipes_done || at.elapsed() > Duration::from_secs(2) {
+                // But lines still coming are the command's own output, queued while
+                // the machine was busy: the wait counts from the last of them, so
+                // none is dropped.
+                let quiet_since = at.max(last_line);
+                if pipes_done || quiet_since.elapsed() > Duration::from_secs(2) {
                     break;
                 }
                 continue;
