@@ -68,6 +68,8 @@ pub struct Report {
     pub findings: Vec<Finding>,
     /// The slowest check: its target, time and input size.
     pub slowest: Option<(Target, Duration, usize)>,
+    /// The slowest check's input, to look at what made it slow.
+    pub slowest_input: Vec<u8>,
     /// The largest growth of peak memory during one check, in KiB (0 when it could
     /// not be measured).
     pub most_memory_kib: u64,
@@ -177,6 +179,7 @@ pub fn run(
         report.most_memory_kib = report.most_memory_kib.max(checked.grew_kib);
         if report.slowest.is_none_or(|(_, t, _)| checked.took > t) {
             report.slowest = Some((target, checked.took, input.len()));
+            report.slowest_input.clone_from(&input);
         }
         let (outcome, failures) = (checked.outcome, checked.failures);
         for reason in failures {

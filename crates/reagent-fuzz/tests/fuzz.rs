@@ -10,7 +10,8 @@
 //!
 //! Findings are written to `target/tmp/fuzz-findings/` (`<target>-NNNN.input` and
 //! `.reason`); the input being checked is kept in `target/tmp/fuzz-current`, so an
-//! input that kills the process (a stack overflow) is not lost. Every input in
+//! input that kills the process (a stack overflow) is not lost; the slowest input of
+//! the run is kept in `target/tmp/fuzz-slowest-<target>`. Every input in
 //! `tests/regressions/<target>/` is checked on every run: a fixed finding goes there.
 
 use std::path::{Path, PathBuf};
@@ -59,6 +60,12 @@ fn fuzz(seed: u64, budget: Budget) {
         Some(&current),
     );
     println!("{report}");
+    if let Some((target, _, _)) = report.slowest {
+        let _ = std::fs::write(
+            tmp().join(format!("fuzz-slowest-{}", target.name())),
+            &report.slowest_input,
+        );
+    }
     assert!(report.findings.is_empty(), "{report}");
     let _ = std::fs::remove_file(current);
 }
