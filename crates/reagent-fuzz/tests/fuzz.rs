@@ -1,7 +1,7 @@
 //! Fuzzing the Containerfile, catalyst spec and `graph.toml` parsers.
 //!
-//! `cargo test` runs a bounded pass: a fixed seed, a fixed number of inputs (a few
-//! seconds). A longer run, with a seed from the clock unless one is given:
+//! `cargo test` runs a bounded pass: a fixed seed, a fixed number of inputs (about ten
+//! seconds unoptimised). A longer run, with a seed from the clock unless one is given:
 //!
 //! ```sh
 //! REAGENT_FUZZ_SECS=600 cargo test -p reagent-fuzz --release --test fuzz -- --ignored --nocapture
@@ -99,7 +99,7 @@ fn fixed_findings_stay_fixed() {
     assert!(n > 0, "no regression inputs under {}", dir.display());
 }
 
-/// The pass CI runs: fixed seed, fixed count, a few seconds unoptimised.
+/// The pass CI runs: fixed seed, fixed count, about ten seconds unoptimised.
 #[test]
 fn fuzz_bounded() {
     fuzz(0x005e_ed0f_f022, Budget::Rounds(1500));
