@@ -293,10 +293,14 @@ impl Spec {
     }
 
     /// Render back to catalyst's spec format, placeholders filled: the file the executor hands
-    /// to `catalyst -f`. Parsing the result with no placeholders gives the same entries.
+    /// to `catalyst -f`. Parsing the result with no placeholders gives the same keys, values and
+    /// [`Spec::canonical`] bytes.
     ///
-    /// Each entry keeps the line layout it was written with: the key line's part of the value
-    /// after `key: `, then each continuation line indented with a tab.
+    /// Each entry keeps the line layout it was written with, so [`Entry::raw`] reads back the
+    /// same too: the key line's part of the value after `key: `, then each continuation line
+    /// indented with a tab. The one exception is a key-line part that starts or ends with `"`
+    /// (after surrounding quotes were removed: `odd: a" "`), which a key line cannot hold: it
+    /// moves to a continuation line, and its `raw` reads back with a leading line break.
     pub fn render(&self) -> String {
         let mut out = String::new();
         for entry in &self.entries {

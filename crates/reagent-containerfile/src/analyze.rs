@@ -1,10 +1,11 @@
 //! Resolving variables and reporting what a Containerfile depends on: external images,
 //! build-context files, remote sources, and its stages.
 
-use std::collections::BTreeMap;
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::error::ParseError;
-use crate::expand::{expand_word, MAX_TOTAL_EXPANSION};
+use crate::expand::{expand_word, ExpandError, Lookup, MAX_EXPANSION, MAX_TOTAL_EXPANSION};
 use crate::instruction::{Body, MountField, Source, Token};
 use crate::keyword::Keyword;
 use crate::words::Range;
@@ -128,8 +129,9 @@ pub(crate) fn analyze(
 struct Analyzer<'a> {
     escape: char,
     build_args: &'a BTreeMap<String, String>,
-    /// The `AS` name of every stage of the file, in order (`None` if unnamed).
-    stage_names: Vec<Option<String>>,
+    /// The index of every named stage, by its `AS` name (names are unique: [`crate::parse`]
+    /// rejects a second use), so that each lookup costs the same however many stages there are.
+    stage_index: HashMap<String, usize>,
     out: Analysis,
     /// For each of `out.references`, its byte range in the source.
     spans: Vec<Range>,
@@ -139,30 +141,34 @@ struct Analyzer<'a> {
     env: BTreeMap<String, String>,
     /// `ARG`s of the current stage that have a value.
     args: BTreeMap<String, String>,
-    /// Bytes of ARG and ENV values expanded so far (see [`MAX_TOTAL_EXPANSION`]).
-    held: usize,
+    /// Bytes that expansion has added to the file so far: what each expanded word holds
+    /// beyond its length as written, and every build-arg or global value copied into a
+    /// stage (see [`MAX_TOTAL_EXPANSION`]).
+    grown: Cell<usize>,
 }
 
 impl<'a> Analyzer<'a> {
     fn new(cf: &Containerfile, build_args: &'a BTreeMap<String, String>) -> Self {
-        let stage_names = cf
-            .instructions
-            .iter()
-            .filter_map(|i| match &i.body {
-                Body::From { alias, .. } => Some(alias.as_ref().map(|a| a.name.clone())),
-                _ => None,
-            })
-            .collect();
+        let mut stage_index = HashMap::new();
+        let stages = cf.instructions.iter().filter_map(|i| match &i.body {
+            Body::From { alias, .. } => Some(alias.as_ref().map(|a| a.name.clone())),
+            _ => None,
+        });
+        for (i, name) in stages.enumerate() {
+            if let Some(name) = name {
+                stage_index.entry(name).or_insert(i);
+            }
+        }
         Analyzer {
             escape: cf.escape,
             build_args,
-            stage_names,
+            stage_index,
             out: Analysis::default(),
             spans: Vec::new(),
             globals: BTreeMap::new(),
             env: BTreeMap::new(),
             args: BTreeMap::new(),
-            held: 0,
+            grown: Cell::new(0),
         }
     }
 
@@ -201,26 +207,53 @@ impl<'a> Analyzer<'a> {
         self.out.stages.len().saturating_sub(1)
     }
 
-    /// Count `bytes` more of expanded `ARG`/`ENV` values against [`MAX_TOTAL_EXPANSION`].
-    fn hold(&mut self, line: usize, bytes: usize) -> Result<(), ParseError> {
-        self.held = self.held.saturating_add(bytes);
-        if self.held > MAX_TOTAL_EXPANSION {
-            return Err(ParseError::new(
-                line,
-                format!(
-                    "ARG and ENV values expand to more than {} MiB in all",
-                    MAX_TOTAL_EXPANSION >> 20
-                ),
-            ));
+    /// Count `bytes` copied into the file's variables (a build arg's value, a global
+    /// value taken into a stage) against [`MAX_TOTAL_EXPANSION`].
+    fn hold(&self, line: usize, bytes: usize) -> Result<(), ParseError> {
+        let grown = self.grown.get().saturating_add(bytes);
+        self.grown.set(grown);
+        if grown > MAX_TOTAL_EXPANSION {
+            return Err(ParseError::new(line, total_message()));
         }
         Ok(())
+    }
+
+    /// Expand `word` with `lookup`, within what is left of [`MAX_TOTAL_EXPANSION`] and at
+    /// most [`MAX_EXPANSION`]; an error points at `span` when given.
+    fn expand(
+        &self,
+        line: usize,
+        word: &str,
+        span: Option<Range>,
+        lookup: &Lookup<'_, '_>,
+    ) -> Result<String, ParseError> {
+        let left = MAX_TOTAL_EXPANSION.saturating_sub(self.grown.get());
+        let limit = MAX_EXPANSION.min(word.len().saturating_add(left));
+        match expand_word(word, self.escape, lookup, limit) {
+            Ok(value) => {
+                let added = value.len().saturating_sub(word.len());
+                self.grown.set(self.grown.get().saturating_add(added));
+                Ok(value)
+            }
+            Err(ExpandError::Message(m)) => Err(ParseError::new(line, m).with_span(span)),
+            Err(ExpandError::TooLong) => {
+                let message = if limit < MAX_EXPANSION {
+                    total_message()
+                } else {
+                    format!(
+                        "variable substitution expands to more than {} MiB",
+                        MAX_EXPANSION >> 20
+                    )
+                };
+                Err(ParseError::new(line, message).with_span(span))
+            }
+        }
     }
 
     /// Expand `word` in the global scope (`FROM` lines, `ARG`s before the first `FROM`).
     fn expand_global(&self, line: usize, word: &Token) -> Result<String, ParseError> {
         let lookup = |n: &str| global_value(&self.globals, self.build_args, n);
-        expand_word(&word.raw, self.escape, &lookup)
-            .map_err(|m| ParseError::new(line, m).with_span(word.span))
+        self.expand(line, &word.raw, Some(word.span), &lookup)
     }
 
     /// Expand `word` in the current stage (`ENV` wins over `ARG`); an error points at
@@ -231,9 +264,13 @@ impl<'a> Analyzer<'a> {
         word: &str,
         span: Option<Range>,
     ) -> Result<String, ParseError> {
-        let lookup = |n: &str| self.env.get(n).or_else(|| self.args.get(n)).cloned();
-        expand_word(word, self.escape, &lookup)
-            .map_err(|m| ParseError::new(line, m).with_span(span))
+        let lookup = |n: &str| {
+            self.env
+                .get(n)
+                .or_else(|| self.args.get(n))
+                .map(String::as_str)
+        };
+        self.expand(line, word, span, &lookup)
     }
 
     /// [`Analyzer::expand_in_stage`] for a word with a known place.
@@ -295,20 +332,15 @@ impl<'a> Analyzer<'a> {
         resolved: &str,
     ) -> Result<Option<usize>, ParseError> {
         let lower = resolved.to_ascii_lowercase();
-        let names = &self.stage_names;
-        let is_it = |n: &Option<String>| n.as_deref() == Some(lower.as_str());
-        if let Some(i) = names[..index.min(names.len())].iter().position(is_it) {
-            return Ok(Some(i));
-        }
-        match names.iter().skip(index + 1).position(is_it) {
-            Some(later) => Err(ParseError::new(
+        match self.stage_index.get(&lower) {
+            Some(&i) if i < index => Ok(Some(i)),
+            Some(&later) if later > index => Err(ParseError::new(
                 line,
                 format!(
-                    "FROM `{resolved}` names stage `{lower}`, which comes later in the file (stage {})",
-                    index + 1 + later
+                    "FROM `{resolved}` names stage `{lower}`, which comes later in the file (stage {later})"
                 ),
             )),
-            None => Ok(None),
+            _ => Ok(None),
         }
     }
 
@@ -320,11 +352,13 @@ impl<'a> Analyzer<'a> {
     ) -> Result<(), ParseError> {
         for (name, default) in pairs {
             let value = match (self.build_args.get(name), default) {
-                (Some(v), _) => Some(v.clone()),
+                (Some(v), _) => {
+                    self.hold(line, v.len())?;
+                    Some(v.clone())
+                }
                 (None, Some(d)) => Some(self.expand_global(line, d)?),
                 (None, None) => None,
             };
-            self.hold(line, value.as_ref().map_or(0, String::len))?;
             self.globals.insert(name.clone(), value);
         }
         Ok(())
@@ -339,11 +373,17 @@ impl<'a> Analyzer<'a> {
     ) -> Result<(), ParseError> {
         for (name, default) in pairs {
             let value = match (self.build_args.get(name), default) {
-                (Some(v), _) => Some(v.clone()),
+                (Some(v), _) => {
+                    self.hold(line, v.len())?;
+                    Some(v.clone())
+                }
                 (None, Some(d)) => Some(self.expand_token(line, d)?),
-                (None, None) => self.globals.get(name).cloned().flatten(),
+                (None, None) => {
+                    let global = self.globals.get(name).cloned().flatten();
+                    self.hold(line, global.as_ref().map_or(0, String::len))?;
+                    global
+                }
             };
-            self.hold(line, value.as_ref().map_or(0, String::len))?;
             match value {
                 Some(v) => self.args.insert(name.clone(), v),
                 None => self.args.remove(name),
@@ -358,7 +398,6 @@ impl<'a> Analyzer<'a> {
             .iter()
             .map(|(n, v)| Ok((n.clone(), self.expand_token(line, v)?)))
             .collect::<Result<Vec<_>, ParseError>>()?;
-        self.hold(line, values.iter().map(|(_, v)| v.len()).sum())?;
         self.env.extend(values);
         Ok(())
     }
@@ -369,7 +408,7 @@ impl<'a> Analyzer<'a> {
         let resolved = self.expand_token(line, from)?;
         let current = self.current_stage();
         let what = format!("{keyword} --from");
-        if resolve_stage(&resolved, &self.stage_names, current, line, &what)
+        if resolve_stage(&resolved, &self.stage_index, current, line, &what)
             .map_err(|e| e.with_span(from.span))?
             .is_none()
         {
@@ -443,7 +482,7 @@ impl<'a> Analyzer<'a> {
             let current = self.current_stage();
             if resolve_stage(
                 &resolved,
-                &self.stage_names,
+                &self.stage_index,
                 current,
                 line,
                 "RUN --mount from",
@@ -480,23 +519,31 @@ impl<'a> Analyzer<'a> {
 }
 
 /// A variable's value in the global scope (before the first `FROM`).
-fn global_value(
-    globals: &BTreeMap<String, Option<String>>,
-    build_args: &BTreeMap<String, String>,
+fn global_value<'a>(
+    globals: &'a BTreeMap<String, Option<String>>,
+    build_args: &'a BTreeMap<String, String>,
     n: &str,
-) -> Option<String> {
+) -> Option<&'a str> {
     match globals.get(n) {
-        Some(v) => v.clone(),
-        None if AUTOMATIC_ARGS.contains(&n) => build_args.get(n).cloned(),
+        Some(v) => v.as_deref(),
+        None if AUTOMATIC_ARGS.contains(&n) => build_args.get(n).map(String::as_str),
         None => None,
     }
+}
+
+/// The message of an expansion past [`MAX_TOTAL_EXPANSION`].
+fn total_message() -> String {
+    format!(
+        "variable substitution expands to more than {} MiB in all in this file",
+        MAX_TOTAL_EXPANSION >> 20
+    )
 }
 
 /// Does `name` (a `--from` value) name a stage before `current`? `Ok(None)`: an image.
 /// Errors have no span: the caller points them at the word.
 fn resolve_stage(
     name: &str,
-    names: &[Option<String>],
+    names: &HashMap<String, usize>,
     current: usize,
     line: usize,
     what: &str,
@@ -514,10 +561,7 @@ fn resolve_stage(
         };
     }
     let lower = name.to_ascii_lowercase();
-    match names
-        .iter()
-        .position(|n| n.as_deref() == Some(lower.as_str()))
-    {
+    match names.get(&lower).copied() {
         Some(i) if i < current => Ok(Some(i)),
         Some(_) => Err(ParseError::new(
             line,

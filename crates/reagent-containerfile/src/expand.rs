@@ -8,19 +8,45 @@
 pub(crate) const MAX_NESTING: usize = 64;
 
 /// The longest expansion of one word, in bytes: `ARG B=${A}${A}` repeated would otherwise
-/// double with every line.
+/// double with every line. It is checked before every append (inside quotes and
+/// `${VAR:-default}` words too), so no partial expansion ever holds more.
 pub(crate) const MAX_EXPANSION: usize = 1 << 20;
 
-/// The most bytes of expanded `ARG`/`ENV` values one file may hold in all: a long list of
-/// `ARG Xn=${BIG}` lines would otherwise multiply [`MAX_EXPANSION`] by the line count.
+/// The most bytes that expansion may add to one file in all: what every expanded word
+/// holds beyond its length as written, and every build-arg or global value copied into a
+/// stage. A long list of `ARG Xn=${BIG}` lines, or of `COPY $BIG ...` sources, would
+/// otherwise multiply [`MAX_EXPANSION`] by the line count.
 pub(crate) const MAX_TOTAL_EXPANSION: usize = 16 << 20;
 
-/// Looks a variable up; `None` means unset.
-pub(crate) type Lookup<'a> = dyn Fn(&str) -> Option<String> + 'a;
+/// Looks a variable up; `None` means unset. Values are borrowed, never copied, so a
+/// word naming a large value many times costs only what is appended to its expansion.
+pub(crate) type Lookup<'v, 'l> = dyn Fn(&str) -> Option<&'v str> + 'l;
 
-/// Expand variables in `word` and remove its quotes. Errors are plain messages; the caller
-/// adds the line.
-pub(crate) fn expand_word(word: &str, escape: char, lookup: &Lookup<'_>) -> Result<String, String> {
+/// Why a word could not be expanded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ExpandError {
+    /// A syntax error, or the message of `${VAR?message}`.
+    Message(String),
+    /// The expansion would be longer than the limit it was given. It is checked before
+    /// every append, so nothing longer was ever held.
+    TooLong,
+}
+
+impl From<String> for ExpandError {
+    fn from(message: String) -> Self {
+        ExpandError::Message(message)
+    }
+}
+
+/// Expand variables in `word` and remove its quotes; the result, and every partial
+/// result on the way to it (inside quotes, in a `${VAR:-default}`), holds at most
+/// `limit` bytes. Errors are plain messages; the caller adds the line.
+pub(crate) fn expand_word(
+    word: &str,
+    escape: char,
+    lookup: &Lookup<'_, '_>,
+    limit: usize,
+) -> Result<String, ExpandError> {
     let chars: Vec<char> = word.chars().collect();
     let mut ex = Expander {
         chars: &chars,
@@ -29,24 +55,61 @@ pub(crate) fn expand_word(word: &str, escape: char, lookup: &Lookup<'_>) -> Resu
         lookup,
         depth: 0,
     };
-    ex.process(None)
+    ex.process(None, limit)
 }
 
 /// A lookup under which every variable is set: used to check syntax without knowing values.
 pub(crate) fn check_word(word: &str, escape: char) -> Result<(), String> {
-    expand_word(word, escape, &|_| Some("x".to_string())).map(|_| ())
+    // Every variable is one byte long, so the expansion is never longer than the word.
+    match expand_word(word, escape, &|_| Some("x"), word.len()) {
+        Ok(_) => Ok(()),
+        Err(ExpandError::Message(m)) => Err(m),
+        Err(ExpandError::TooLong) => Err("variable substitution is too long".to_string()),
+    }
 }
 
-struct Expander<'a, 'l> {
+/// An expansion being built, refused as soon as it would pass its limit.
+struct Out {
+    text: String,
+    limit: usize,
+}
+
+impl Out {
+    fn new(limit: usize) -> Self {
+        Out {
+            text: String::new(),
+            limit,
+        }
+    }
+
+    /// How many more bytes fit.
+    fn room(&self) -> usize {
+        self.limit.saturating_sub(self.text.len())
+    }
+
+    fn push_str(&mut self, s: &str) -> Result<(), ExpandError> {
+        if s.len() > self.room() {
+            return Err(ExpandError::TooLong);
+        }
+        self.text.push_str(s);
+        Ok(())
+    }
+
+    fn push(&mut self, c: char) -> Result<(), ExpandError> {
+        self.push_str(c.encode_utf8(&mut [0; 4]))
+    }
+}
+
+struct Expander<'a, 'v, 'l> {
     chars: &'a [char],
     pos: usize,
     escape: char,
-    lookup: &'a Lookup<'l>,
+    lookup: &'a Lookup<'v, 'l>,
     /// How many `${` the current position is inside.
     depth: usize,
 }
 
-impl Expander<'_, '_> {
+impl Expander<'_, '_, '_> {
     fn peek(&self) -> Option<char> {
         self.chars.get(self.pos).copied()
     }
@@ -59,16 +122,17 @@ impl Expander<'_, '_> {
         c
     }
 
-    /// Process until the end, or until an unquoted, unescaped `stop` (which is consumed).
-    fn process(&mut self, stop: Option<char>) -> Result<String, String> {
-        let mut out = String::new();
+    /// Process until the end, or until an unquoted, unescaped `stop` (which is consumed),
+    /// into at most `limit` bytes.
+    fn process(&mut self, stop: Option<char>, limit: usize) -> Result<String, ExpandError> {
+        let mut out = Out::new(limit);
         while let Some(c) = self.next() {
             if Some(c) == stop {
-                return Ok(out);
+                return Ok(out.text);
             }
             if c == self.escape {
                 if let Some(n) = self.next() {
-                    out.push(n);
+                    out.push(n)?;
                 }
             } else if c == '\'' {
                 self.single_quoted(&mut out)?;
@@ -77,46 +141,40 @@ impl Expander<'_, '_> {
             } else if c == '$' {
                 self.dollar(&mut out)?;
             } else {
-                out.push(c);
-            }
-            if out.len() > MAX_EXPANSION {
-                return Err(format!(
-                    "variable substitution expands to more than {} MiB",
-                    MAX_EXPANSION >> 20
-                ));
+                out.push(c)?;
             }
         }
         match stop {
-            Some(_) => Err("unterminated `${`: missing `}`".to_string()),
-            None => Ok(out),
+            Some(_) => Err("unterminated `${`: missing `}`".to_string().into()),
+            None => Ok(out.text),
         }
     }
 
-    fn single_quoted(&mut self, out: &mut String) -> Result<(), String> {
+    fn single_quoted(&mut self, out: &mut Out) -> Result<(), ExpandError> {
         loop {
             match self.next() {
-                None => return Err("unterminated single quote".to_string()),
+                None => return Err("unterminated single quote".to_string().into()),
                 Some('\'') => return Ok(()),
-                Some(c) => out.push(c),
+                Some(c) => out.push(c)?,
             }
         }
     }
 
-    fn double_quoted(&mut self, out: &mut String) -> Result<(), String> {
+    fn double_quoted(&mut self, out: &mut Out) -> Result<(), ExpandError> {
         loop {
             match self.next() {
-                None => return Err("unterminated double quote".to_string()),
+                None => return Err("unterminated double quote".to_string().into()),
                 Some('"') => return Ok(()),
                 Some('$') => self.dollar(out)?,
                 Some(c) if c == self.escape => match self.peek() {
                     Some(n) if n == '"' || n == '$' || n == self.escape => {
                         self.pos += 1;
-                        out.push(n);
+                        out.push(n)?;
                     }
-                    Some(_) => out.push(c),
+                    Some(_) => out.push(c)?,
                     None => {}
                 },
-                Some(c) => out.push(c),
+                Some(c) => out.push(c)?,
             }
         }
     }
@@ -135,7 +193,7 @@ impl Expander<'_, '_> {
     }
 
     /// Called just after a `$`.
-    fn dollar(&mut self, out: &mut String) -> Result<(), String> {
+    fn dollar(&mut self, out: &mut Out) -> Result<(), ExpandError> {
         match self.peek() {
             Some('{') => {
                 self.pos += 1;
@@ -143,24 +201,21 @@ impl Expander<'_, '_> {
             }
             Some(c) if c.is_ascii_alphabetic() || c == '_' => {
                 let name = self.name();
-                out.push_str(&(self.lookup)(&name).unwrap_or_default());
-                Ok(())
+                out.push_str((self.lookup)(&name).unwrap_or_default())
             }
-            _ => {
-                out.push('$');
-                Ok(())
-            }
+            _ => out.push('$'),
         }
     }
 
     /// Called just after `${`.
-    fn braced(&mut self, out: &mut String) -> Result<(), String> {
+    fn braced(&mut self, out: &mut Out) -> Result<(), ExpandError> {
         let name = self.name();
         if name.is_empty() {
-            return match self.peek() {
-                None => Err("unterminated `${`: missing `}`".to_string()),
-                Some(c) => Err(format!("bad substitution: `${{` followed by `{c}`")),
-            };
+            return Err(match self.peek() {
+                None => "unterminated `${`: missing `}`".to_string(),
+                Some(c) => format!("bad substitution: `${{` followed by `{c}`"),
+            }
+            .into());
         }
         let value = (self.lookup)(&name);
         let colon = if self.peek() == Some(':') {
@@ -170,71 +225,71 @@ impl Expander<'_, '_> {
             false
         };
         let op = match self.next() {
-            None => return Err(format!("unterminated `${{{name}`: missing `}}`")),
-            Some('}') if !colon => {
-                out.push_str(&value.unwrap_or_default());
-                return Ok(());
-            }
+            None => return Err(format!("unterminated `${{{name}`: missing `}}`").into()),
+            Some('}') if !colon => return out.push_str(value.unwrap_or_default()),
             Some(c @ ('-' | '+' | '?')) => c,
             Some(c) => {
                 return Err(format!(
                     "unsupported modifier `{}{c}` in `${{{name}...}}`",
                     if colon { ":" } else { "" }
-                ))
+                )
+                .into())
             }
         };
         if self.depth >= MAX_NESTING {
-            return Err(format!(
-                "`${{...}}` nested more than {MAX_NESTING} levels deep"
-            ));
+            return Err(format!("`${{...}}` nested more than {MAX_NESTING} levels deep").into());
         }
         self.depth += 1;
-        let word = self.process(Some('}'));
+        // The word shares this expansion's room: together they never pass the limit.
+        let word = self.process(Some('}'), out.room());
         self.depth -= 1;
         let word = word?;
         // With a colon, an empty value counts as unset.
-        let set = match &value {
+        let set = match value {
             Some(v) => !(colon && v.is_empty()),
             None => false,
         };
         match op {
-            '-' => out.push_str(&if set { value.unwrap_or_default() } else { word }),
-            '+' => {
-                if set {
-                    out.push_str(&word);
-                }
-            }
+            '-' if set => out.push_str(value.unwrap_or_default()),
+            '-' => out.push_str(&word),
+            '+' if set => out.push_str(&word),
+            '+' => Ok(()),
+            _ if set => out.push_str(value.unwrap_or_default()),
             _ => {
-                if !set {
-                    let msg = if word.is_empty() {
-                        "is not set".to_string()
-                    } else {
-                        word
-                    };
-                    return Err(format!("{name}: {msg}"));
-                }
-                out.push_str(&value.unwrap_or_default());
+                let msg = if word.is_empty() {
+                    "is not set".to_string()
+                } else {
+                    word
+                };
+                Err(format!("{name}: {msg}").into())
             }
         }
-        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
 
-    fn env(name: &str) -> Option<String> {
+    fn env(name: &str) -> Option<&'static str> {
         match name {
-            "A" => Some("alpha".into()),
-            "E" => Some(String::new()),
-            "SP" => Some("a b".into()),
+            "A" => Some("alpha"),
+            "E" => Some(""),
+            "SP" => Some("a b"),
             _ => None,
         }
     }
 
     fn ex(w: &str) -> Result<String, String> {
-        expand_word(w, '\\', &env)
+        expand_with(w, '\\', &env)
+    }
+
+    fn expand_with(w: &str, escape: char, lookup: &Lookup<'_, '_>) -> Result<String, String> {
+        expand_word(w, escape, lookup, MAX_EXPANSION).map_err(|e| match e {
+            ExpandError::Message(m) => m,
+            ExpandError::TooLong => "too long".to_string(),
+        })
     }
 
     #[test]
@@ -271,8 +326,8 @@ mod tests {
         assert_eq!(ex(r#""$A b""#).unwrap(), "alpha b");
         assert_eq!(ex("'$A'").unwrap(), "$A");
         assert_eq!(ex(r#""a\"b\c""#).unwrap(), r#"a"b\c"#);
-        assert_eq!(expand_word("`$A", '`', &env).unwrap(), "$A");
-        assert_eq!(expand_word(r"C:\dir", '`', &env).unwrap(), r"C:\dir");
+        assert_eq!(expand_with("`$A", '`', &env).unwrap(), "$A");
+        assert_eq!(expand_with(r"C:\dir", '`', &env).unwrap(), r"C:\dir");
     }
 
     #[test]
@@ -290,11 +345,63 @@ mod tests {
     #[test]
     fn huge_expansion_is_an_error() {
         let big = "y".repeat(MAX_EXPANSION / 2 + 1);
-        let lookup = |_: &str| Some(big.clone());
-        assert!(expand_word("$A$A", '\\', &lookup)
-            .unwrap_err()
-            .contains("more than 1 MiB"));
-        assert_eq!(expand_word("$A", '\\', &lookup).unwrap().len(), big.len());
+        let lookup = |_: &str| Some(big.as_str());
+        let too_long = |w: &str| expand_word(w, '\\', &lookup, MAX_EXPANSION);
+        assert_eq!(too_long("$A$A"), Err(ExpandError::TooLong));
+        assert_eq!(too_long("$A").unwrap().len(), big.len());
+    }
+
+    /// Counts lookups: how far an expansion went before it stopped.
+    fn counting<'v>(value: &'v str, calls: &'v Cell<usize>) -> impl Fn(&str) -> Option<&'v str> {
+        move |_| {
+            calls.set(calls.get() + 1);
+            Some(value)
+        }
+    }
+
+    #[test]
+    fn the_limit_holds_inside_quotes_and_defaults_not_only_between_words() {
+        // The issue's shape: `ARG C="$B$B..."`, B near the limit. Before the limit was
+        // checked inside quotes, every `$B` was appended (1.5 GB) before the check ran.
+        let b = "b".repeat(1000);
+        let repeated = "$B".repeat(1500);
+        for word in [
+            format!("\"{repeated}\""),
+            format!("${{U:-{repeated}}}"),
+            format!("\"${{U:-{repeated}}}\""),
+            format!("${{B:+\"{repeated}\"}}"),
+            format!("'x'\"{repeated}\""),
+        ] {
+            let calls = Cell::new(0);
+            let lookup = counting(&b, &calls);
+            let got = expand_word(&word, '\\', &lookup, 10_000);
+            assert_eq!(got, Err(ExpandError::TooLong), "{}", &word[..20]);
+            // Ten values fit; the eleventh is refused before it is appended.
+            assert!(
+                calls.get() <= 12,
+                "{} lookups for {}",
+                calls.get(),
+                &word[..20]
+            );
+        }
+    }
+
+    #[test]
+    fn a_default_shares_the_room_of_what_holds_it() {
+        let lookup = |_: &str| None;
+        let word = format!("{}${{U:-{}}}", "a".repeat(60), "b".repeat(60));
+        assert_eq!(
+            expand_word(&word, '\\', &lookup, 100),
+            Err(ExpandError::TooLong)
+        );
+        assert_eq!(expand_word(&word, '\\', &lookup, 120).unwrap().len(), 120);
+    }
+
+    #[test]
+    fn checking_never_trips_the_limit() {
+        for w in ["$A${B}${C:-$D}\"$E\"'$F'", "${A:+${B:+${C}}}", "\\$x$"] {
+            assert_eq!(check_word(w, '\\'), Ok(()), "{w}");
+        }
     }
 
     #[test]

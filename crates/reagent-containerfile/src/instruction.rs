@@ -427,12 +427,26 @@ fn assignments(p: &Parts<'_>) -> Result<Vec<(String, Option<Token>)>, ParseError
                 .error(format!("{} name is empty in `{w}`", p.keyword))
                 .with_span(p.arg_span((a, b))));
         }
+        if let Some(c) = name.chars().find(|c| !name_char(*c)) {
+            return Err(p
+                .error(format!(
+                    "{} name `{name}` holds `{c}`: a variable name cannot be referenced with it",
+                    p.keyword
+                ))
+                .with_span(p.arg_span((a, a + name.len()))));
+        }
         if let Some(v) = &value {
             p.check(&v.raw, Some(v.span))?;
         }
         pairs.push((name.to_string(), value));
     }
     Ok(pairs)
+}
+
+/// Whether `c` may be part of an `ARG`/`ENV` name: anything but what quotes, escapes or
+/// substitutes (`$`, `{`, `}`, quotes, the escape characters), `=` and whitespace.
+fn name_char(c: char) -> bool {
+    !(c.is_whitespace() || matches!(c, '$' | '{' | '}' | '"' | '\'' | '`' | '\\' | '='))
 }
 
 /// `ENV name value with spaces`: everything after the name (at `(a, b)` of the
@@ -445,6 +459,13 @@ fn legacy_env(p: &Parts<'_>, (a, b): Range) -> Result<(String, Option<Token>), P
     if value.is_empty() {
         return Err(p
             .error(format!("ENV `{name}` needs a value"))
+            .with_span(p.arg_span((a, b))));
+    }
+    if let Some(c) = name.chars().find(|c| !name_char(*c)) {
+        return Err(p
+            .error(format!(
+                "ENV name `{name}` holds `{c}`: a variable name cannot be referenced with it"
+            ))
             .with_span(p.arg_span((a, b))));
     }
     let start = b + (after.len() - after.trim_start().len());

@@ -21,7 +21,7 @@
 //! is at fault, that word's byte span in the text ([`ParseError::span`]).
 //!
 //! ```
-//! use std::collections::BTreeMap;
+//! use std::collections::{BTreeMap, HashSet};
 //! use reagent_containerfile::{parse, ReferenceKind};
 //!
 //! let text = "\
@@ -58,7 +58,7 @@ mod lexer;
 mod rewrite;
 mod words;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 pub use analyze::{
     Analysis, ContextSource, ImageReference, ReferenceKind, RemoteSource, StageInfo,
@@ -91,7 +91,7 @@ pub struct Containerfile {
 pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
     let lexed = lexer::lex(text)?;
     let mut instructions = Vec::new();
-    let mut names: Vec<String> = Vec::new();
+    let mut names: HashSet<String> = HashSet::new();
     let mut seen_from = false;
     for ll in &lexed.lines {
         let ins = parse_instruction(ll, lexed.escape)?;
@@ -99,14 +99,13 @@ pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
             Body::From { alias, .. } => {
                 seen_from = true;
                 if let Some(a) = alias {
-                    if names.contains(&a.name) {
+                    if !names.insert(a.name.clone()) {
                         return Err(ParseError::new(
                             ins.line,
                             format!("stage name `{}` is used twice", a.name),
                         )
                         .with_span(a.span));
                     }
-                    names.push(a.name.clone());
                 }
             }
             Body::Arg(_) => {}

@@ -252,3 +252,14 @@ fn deeply_nested_substitution_is_an_error() {
     );
     assert_error(&text, 2, "nested more than");
 }
+
+#[test]
+fn a_name_that_cannot_be_referenced_is_an_error() {
+    assert_error("FROM base\nARG ${\n", 2, "ARG name `${` holds `$`");
+    assert_error("FROM base\nRUN true\nARG A=1 B{=2\n", 3, "holds `{`");
+    assert_error("FROM base\nENV ${X} y\n", 2, "ENV name `${X}`");
+    assert_error("FROM base\nENV \"A\"=1\n", 2, "holds `\"`");
+    let text = "FROM base\nARG ${\n";
+    let e = common::error(text);
+    assert_eq!(&text[e.span.clone().unwrap()], "${");
+}

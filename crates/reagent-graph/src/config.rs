@@ -680,6 +680,17 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
     }
 
     #[test]
+    fn an_unterminated_multi_line_string_is_blamed_inside_the_file() {
+        for text in [
+            "[project]\nname = \"\"\"abc\ndef\n",
+            "[project]\nname = '''abc\ndef\n",
+        ] {
+            let e = parse(text).unwrap_err();
+            assert_eq!(e.line, Some(3), "{e}");
+        }
+    }
+
+    #[test]
     fn a_syntax_error_always_says_something() {
         let e = parse("a = 1\r[x]\rb = 2\r").unwrap_err();
         assert!(!e.message.trim().is_empty(), "{e:?}");

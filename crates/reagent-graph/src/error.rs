@@ -61,21 +61,30 @@ impl ProjectError {
 
     /// An error at bytes `span` of `source`, the text of `file` as it was read: its
     /// line is the line `span` starts on, and the excerpt marks the span (up to the
-    /// end of that line).
+    /// end of that line). A span at the very end of a text that ends with a line
+    /// break (where a parser notices that a string was never closed) is on the last
+    /// line, not on the empty line after it.
     pub fn at_span(
         file: impl Into<PathBuf>,
         source: &str,
         span: Range<usize>,
         message: impl Into<String>,
     ) -> Self {
-        let start = floor_char_boundary(source, span.start.min(source.len()));
+        let mut start = floor_char_boundary(source, span.start.min(source.len()));
+        if start == source.len() && source.ends_with('\n') {
+            start -= 1;
+        }
         let line_start = source[..start].rfind('\n').map_or(0, |i| i + 1);
         let line_end = source[start..]
             .find('\n')
             .map_or(source.len(), |i| start + i);
         let text = source[line_start..line_end].trim_end_matches('\r');
-        let from = start - line_start;
-        let to = span.end.clamp(start, line_start + text.len()) - line_start;
+        // The span may start on the line's `\r` or `\n`: then it marks the line's end.
+        let from = (start - line_start).min(text.len());
+        let to = floor_char_boundary(
+            text,
+            span.end.saturating_sub(line_start).clamp(from, text.len()),
+        );
         ProjectError {
             file: file.into(),
             line: Some(line_of(source, start)),
@@ -194,6 +203,34 @@ mod tests {
         assert_eq!(x.columns, Some(4..6));
         let end = ProjectError::at_span("f", "abc", 10..12, "m");
         assert_eq!(end.line, Some(1));
+    }
+
+    #[test]
+    fn a_span_at_the_end_is_on_the_last_line() {
+        // An unterminated multi-line string is noticed at the end of the file.
+        let text = "[project]\nname = \"\"\"abc\ndef\n";
+        let e = ProjectError::at_span("f", text, text.len()..text.len(), "m");
+        assert_eq!(e.line, Some(3));
+        let x = e.excerpt.unwrap();
+        assert_eq!((x.text.as_str(), x.columns), ("def", Some(3..3)));
+        let crlf = "a = 1\r\nb = '''x\r\n";
+        let e = ProjectError::at_span("f", crlf, crlf.len()..crlf.len(), "m");
+        assert_eq!(e.line, Some(2));
+        assert_eq!(e.excerpt.unwrap().columns, Some(8..8));
+    }
+
+    #[test]
+    fn a_span_on_a_line_break_marks_the_end_of_the_line() {
+        let text = "a = 1\r\nb = 2\r\n";
+        for at in [5, 6] {
+            let e = ProjectError::at_span("f", text, at..at + 3, "m");
+            assert_eq!(e.line, Some(1));
+            let x = e.excerpt.unwrap();
+            assert_eq!((x.text.as_str(), x.columns), ("a = 1", Some(5..5)));
+        }
+        let wide = "k = \"\u{e9}\u{e9}\"";
+        let e = ProjectError::at_span("f", wide, 5..6, "m");
+        assert_eq!(e.excerpt.unwrap().columns, Some(5..5));
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub mod config;
 pub mod context;
 pub mod diff;
 pub mod error;
+mod glob;
 pub mod graph;
 mod input;
 pub mod load;

@@ -426,3 +426,28 @@ fn docker_format_moves_the_key_and_writing_the_default_does_not() {
     };
     assert_eq!(recipe.format, reagent_graph::ImageFormat::Docker);
 }
+
+#[test]
+fn every_context_path_is_its_own_input_whatever_its_bytes() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let f = Fixture::new();
+    f.image("app", "FROM scratch\nCOPY a /a\n");
+    let dir = f.path("images/app/a");
+    std::fs::create_dir_all(&dir).unwrap();
+    // Two invalid bytes, the text their escape would read as, and what a lossy
+    // conversion would make of either: four files, four inputs.
+    let names: [&[u8]; 4] = [b"\xff", b"\xfe", b"\\xff", "\u{fffd}".as_bytes()];
+    for (i, name) in names.iter().enumerate() {
+        std::fs::write(dir.join(OsStr::from_bytes(name)), i.to_string()).unwrap();
+    }
+    let p = f.load().unwrap();
+    let m = &p.graph.by_name("app").unwrap().manifest;
+    let context: Vec<&str> = m
+        .inputs
+        .iter()
+        .map(|i| i.label.as_str())
+        .filter(|l| l.starts_with("context:a/") && !l.ends_with('/'))
+        .collect();
+    assert_eq!(context.len(), 4, "{context:?}");
+}

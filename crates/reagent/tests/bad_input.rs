@@ -650,6 +650,55 @@ fn cases() -> Vec<Case> {
             "USE flag",
             toml("[portage]\nuse = [\"a b\"]\n"),
         ),
+        // Issue 13 §2: each error at the right line, with something to say.
+        case(
+            "graph.toml with CR-only line endings",
+            &gt(1),
+            "table header",
+            toml("[project]\rnmae = \"x\"\r"),
+        ),
+        case(
+            "control character in a graph.toml comment",
+            &gt(2),
+            "TOML",
+            toml("[project]\n# a \u{1} b\nname = \"x\"\n"),
+        ),
+        case(
+            "single-quoted bad USE flag, its text in a comment first",
+            &gt(3),
+            "USE flag",
+            toml("[portage]\n# use = ['a b']\nuse = ['a b']\n"),
+        ),
+        case(
+            "single-quoted bad tag, its text in a value first",
+            &gt(4),
+            "tag `x y`",
+            toml("[image.app]\nargs = { NOTE = 'x y' }\n# tags = ['x y']\ntags = ['x y']\n"),
+        ),
+        case(
+            "empty buildah binary",
+            &gt(2),
+            "binary is empty",
+            toml("[buildah]\nbinary = \"\"\n"),
+        ),
+        case(
+            "NUL byte in a buildah string",
+            &gt(3),
+            "NUL byte",
+            toml("[buildah]\nroot = \"/r\"\nrunroot = \"a\\u0000b\"\n"),
+        ),
+        case(
+            "ARG named ${",
+            &app(2),
+            "ARG name `${`",
+            cf(b"FROM base\nARG ${\n"),
+        ),
+        case(
+            "unterminated multi-line TOML string",
+            &gt(3),
+            "multiline",
+            toml("[project]\nname = \"\"\"abc\ndef\n"),
+        ),
     ]
 }
 
@@ -916,4 +965,24 @@ fn randomly_damaged_examples_never_panic() {
     );
     // The mutations must reach both outcomes, or they test nothing.
     assert!(codes[0] > 0 && codes[2] > 0, "exit counts {codes:?}");
+}
+
+#[test]
+fn an_empty_image_folder_is_one_error() {
+    let dir = project();
+    std::fs::create_dir_all(dir.root().join("images/empty")).expect("mkdir");
+    let run = reagent(dir.root(), &["check"], Duration::from_secs(30));
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error"))
+        .collect();
+    assert_eq!(
+        errors,
+        ["error: image folder has no Containerfile or Dockerfile"],
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("--> images/empty"), "{}", run.stderr);
 }
