@@ -34,6 +34,7 @@ pub mod error;
 pub mod graph;
 mod input;
 pub mod load;
+pub mod lockfile;
 pub mod model;
 pub mod reference;
 pub mod render;
@@ -41,9 +42,10 @@ pub mod render;
 pub use config::Config;
 pub use error::{ProjectError, ProjectErrors};
 pub use graph::{Cycle, Graph};
-pub use load::{LoadOptions, Project};
+pub use load::{LoadOptions, Project, Unlocked};
+pub use lockfile::{Lockfile, LOCK_FILE};
 pub use model::{
-    path_subject, ImageRecipe, Input, InputClass, Key, Label, Manifest, Node, NodeId, NodeKind,
-    Recipe, Seed, SnapshotRecipe, StageRecipe,
+    path_subject, ExternalImage, ImageRecipe, Input, InputClass, Key, Label, Manifest, Node,
+    NodeId, NodeKind, Recipe, Seed, SnapshotRecipe, StageRecipe,
 };
 pub use reagent_containerfile::ParseError as ContainerfileError;

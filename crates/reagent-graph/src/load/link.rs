@@ -52,7 +52,12 @@ impl Loader<'_> {
                                 stage.external_source = None;
                             }
                             None => {
-                                d.inputs.shown(Label::of(InputClass::SourceSubpath), &src);
+                                stage.seed_lock = self.lock.seed(&src).cloned();
+                                super::lock::seed_input(
+                                    &mut d.inputs,
+                                    &src,
+                                    stage.seed_lock.as_ref(),
+                                );
                             }
                         }
                     }
