@@ -96,6 +96,9 @@ pub struct Request {
     pub catalyst: PathBuf,
     /// Run each built image's label tests (with this timeout each) before tagging it.
     pub tests: Option<Duration>,
+    /// Contact no registry at all (`-R`): external bases are not pulled, so they must
+    /// already be in local storage.
+    pub offline: bool,
 }
 
 impl Request {
@@ -265,6 +268,8 @@ impl<'a> Session<'a> {
             audit,
             clock: self.clock,
             binhost: binhost.as_ref().map(|b| b.volume.clone()),
+            offline: request.offline,
+            bases: crate::job::Bases::default(),
         };
         let report = crate::run::run(&ctx, plan, opts, &weights, &mut record, on_event);
         if let Some(b) = &binhost {
