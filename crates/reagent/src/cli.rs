@@ -40,7 +40,7 @@ pub enum Command {
     /// Show the inputs a node's key is made from.
     Explain(ExplainArgs),
     /// Validate the whole project and list every error (exit 0 or 2).
-    Check,
+    Check(CheckArgs),
     /// Build the dirty nodes among the targets and their ancestors, in parallel.
     Build(BuildArgs),
     /// Run the label tests of built images (`org.reagent.test*` labels and graph.toml `test`).
@@ -51,6 +51,27 @@ pub enum Command {
     Diff(DiffArgs),
     /// Remove local images reagent built that no current key needs.
     Prune(PruneArgs),
+    /// Pin external images and seeds by content in reagent.lock (or move pins on purpose with --update).
+    Lock(LockArgs),
+}
+
+/// `reagent check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also fail (exit 2) when reagent.lock lacks an external image or seed, or has an entry nothing uses.
+    #[arg(long)]
+    pub locked: bool,
+}
+
+/// `reagent lock`.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Resolve again the locked references (and seed paths) matching REGEX, all when none is given, and print each change.
+    #[arg(long, value_name = "REGEX", num_args = 0..=1, default_missing_value = "")]
+    pub update: Option<String>,
+    /// Ask no registry: lock images from local storage only.
+    #[arg(short = 'R', long = "disable-registry")]
+    pub no_registry: bool,
 }
 
 /// `reagent prune`.
@@ -162,9 +183,12 @@ pub struct BuildArgs {
     /// Rebuild nodes matching REGEX even if an image with their key exists.
     #[arg(long, value_name = "REGEX")]
     pub force: Vec<String>,
-    /// Contact no registry: push nothing, pull nothing.
+    /// Contact no registry: push nothing, pull nothing (external images too), lock only from local storage.
     #[arg(short = 'R', long = "disable-registry")]
     pub no_registry: bool,
+    /// Build exactly what reagent.lock pins: fail (exit 2) if it lacks an external image or seed, or has an entry nothing uses, instead of updating it.
+    #[arg(long)]
+    pub locked: bool,
     /// Fail at once if another reagent holds the project's state lock, instead of waiting.
     #[arg(long)]
     pub no_wait: bool,

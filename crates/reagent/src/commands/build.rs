@@ -92,12 +92,15 @@ fn request(project: &Project, args: &BuildArgs) -> Result<Request, Failure> {
         verbose: args.verbose,
         catalyst: args.catalyst_bin.clone(),
         tests: args.test.then(|| Duration::from_secs(args.test_timeout)),
+        offline: args.no_registry,
     })
 }
 
 /// `reagent build`.
 pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
-    let loaded = crate::load(cli)?;
+    let mut loaded = crate::load(cli)?;
+    let backend = crate::backend(&loaded.project);
+    super::lock::before_build(&mut loaded.project, &backend, args)?;
     let project = &loaded.project;
     let request = request(project, args)?;
     let advisories = if args.vuln_test {
@@ -109,7 +112,6 @@ pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
         advisories,
         fail_on: args.fail_on,
     });
-    let backend = crate::backend(project);
     let clock = SystemClock;
     let mut session = Session::open(
         project,

@@ -7,6 +7,7 @@ pub mod check;
 pub mod diff;
 pub mod explain;
 pub mod graph;
+pub mod lock;
 pub mod prune;
 pub mod test;
 
