@@ -133,20 +133,20 @@ pub enum LockError {
     /// such image either.
     #[error("{at}: cannot lock `{entry}`: {source} (and local storage has no such image)")]
     Registry {
-        /// The input.
-        entry: Entry,
+        /// The input, as shown.
+        entry: String,
         /// Where the project names it (`file:line`).
         at: String,
         /// What the registry said.
-        source: BackendError,
+        source: Box<BackendError>,
     },
     /// Local storage could not be asked.
     #[error("cannot lock `{entry}`: {source}")]
     Backend {
-        /// The input.
-        entry: Entry,
+        /// The input, as shown.
+        entry: String,
         /// Why.
-        source: BackendError,
+        source: Box<BackendError>,
     },
     /// A seed tarball could not be read.
     #[error("{}: {source}", path.display())]
@@ -331,8 +331,8 @@ fn resolve_image(
             }
             Err(BackendError::Interrupted) => {
                 return Err(Problem::Fatal(LockError::Backend {
-                    entry: Entry::image(reference, platform),
-                    source: BackendError::Interrupted,
+                    entry: Entry::image(reference, platform).to_string(),
+                    source: Box::new(BackendError::Interrupted),
                 }))
             }
             Err(e) => registry_failed = Some(e),
@@ -340,8 +340,8 @@ fn resolve_image(
     }
     let local = backend.local_digest(reference).map_err(|source| {
         Problem::Fatal(LockError::Backend {
-            entry: Entry::image(reference, platform),
-            source,
+            entry: Entry::image(reference, platform).to_string(),
+            source: Box::new(source),
         })
     })?;
     if let Some(digest) = local {
@@ -349,9 +349,9 @@ fn resolve_image(
     }
     Err(match registry_failed {
         Some(source) => Problem::Fatal(LockError::Registry {
-            entry: Entry::image(reference, platform),
+            entry: Entry::image(reference, platform).to_string(),
             at: at.to_string(),
-            source,
+            source: Box::new(source),
         }),
         None if offline => Problem::Unresolved(format!(
             "`{reference}` is not in {LOCK_FILE}, and local storage has no such image (-R asks no registry: build without -R, or run `reagent lock`)"

@@ -227,102 +227,28 @@ impl Lockfile {
             }]
         };
         let versioned: Versioned = toml::from_str(text).map_err(syntax)?;
-        match &versioned.version {
-            None => {
-                return Err(vec![ProjectError::in_file(
-                    file,
-                    format!("{LOCK_FILE} has no `version` (this reagent writes version {LOCK_VERSION})"),
-                )])
-            }
-            Some(v) => match v.get_ref() {
-                toml::Value::Integer(LOCK_VERSION) => {}
-                toml::Value::Integer(n) if *n > LOCK_VERSION => {
-                    return Err(vec![ProjectError::at_span(
-                        file,
-                        text,
-                        v.span(),
-                        format!("{LOCK_FILE} is version {n}, written by a newer reagent; this one reads version {LOCK_VERSION}"),
-                    )])
-                }
-                other => {
-                    return Err(vec![ProjectError::at_span(
-                        file,
-                        text,
-                        v.span(),
-                        format!("unknown {LOCK_FILE} version {other} (this reagent reads version {LOCK_VERSION})"),
-                    )])
-                }
-            },
-        }
+        check_version(versioned.version.as_ref())
+            .map_err(|(span, message)| vec![at_or_in(file, text, span, message)])?;
         let raw: Raw = toml::from_str(text).map_err(syntax)?;
-        let mut lock = Lockfile::new();
-        let mut errors = Vec::new();
-        let mut at = |span: Range<usize>, message: String| {
-            errors.push(ProjectError::at_span(file, text, span, message));
+        let mut reader = Reader {
+            text,
+            lock: Lockfile::new(),
+            errors: Vec::new(),
         };
         for image in raw.image {
-            let reference = image.reference.get_ref();
-            let mut ok = check_reference(reference).map_err(|m| at(image.reference.span(), m));
-            if let Some(p) = &image.platform {
-                ok = ok.and(check_platform(p.get_ref()).map_err(|m| at(p.span(), m)));
-            }
-            ok = ok
-                .and(check_digest(image.digest.get_ref()).map_err(|m| at(image.digest.span(), m)));
-            if ok.is_err() {
-                continue;
-            }
-            let entry = Entry::image(
-                reference,
-                image.platform.as_ref().map(|p| p.get_ref().as_str()),
-            );
-            let line = crate::error::line_of(text, image.reference.span().start);
-            if let Some(first) = lock.lines.get(&entry) {
-                at(
-                    image.reference.span(),
-                    format!("`{entry}` is locked twice (first at line {first})"),
-                );
-                continue;
-            }
-            lock.lines.insert(entry.clone(), line);
-            lock.entries
-                .insert(entry, Content::Digest(image.digest.into_inner()));
+            reader.image(image);
         }
         for seed in raw.seed {
-            let path = seed.source_subpath.get_ref();
-            let mut ok = if path.is_empty() || path.contains(char::is_whitespace) {
-                Err(at(
-                    seed.source_subpath.span(),
-                    "source_subpath must be one word, as in the spec".to_string(),
-                ))
-            } else {
-                Ok(())
-            };
-            ok = ok.and(check_hex(seed.sha256.get_ref()).map_err(|m| at(seed.sha256.span(), m)));
-            if ok.is_err() {
-                continue;
-            }
-            let entry = Entry::Seed(path.clone());
-            let line = crate::error::line_of(text, seed.source_subpath.span().start);
-            if let Some(first) = lock.lines.get(&entry) {
-                at(
-                    seed.source_subpath.span(),
-                    format!("`{entry}` is locked twice (first at line {first})"),
-                );
-                continue;
-            }
-            lock.lines.insert(entry.clone(), line);
-            lock.entries.insert(
-                entry,
-                Content::Tarball(Tarball {
-                    sha256: seed.sha256.into_inner(),
-                    size: seed.size.into_inner(),
-                }),
-            );
+            reader.seed(seed);
         }
-        if errors.is_empty() {
-            Ok(lock)
+        if reader.errors.is_empty() {
+            Ok(reader.lock)
         } else {
-            Err(errors)
+            Err(reader
+                .errors
+                .into_iter()
+                .map(|(span, message)| ProjectError::at_span(file, text, span, message))
+                .collect())
         }
     }
 
@@ -444,6 +370,107 @@ impl Lockfile {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+}
+
+/// An error at `span` of the lock's text, or about the whole file.
+fn at_or_in(file: &Path, text: &str, span: Option<Range<usize>>, message: String) -> ProjectError {
+    match span {
+        Some(span) => ProjectError::at_span(file, text, span, message),
+        None => ProjectError::in_file(file, message),
+    }
+}
+
+/// `version` must be [`LOCK_VERSION`]; a newer one is named as such.
+fn check_version(
+    version: Option<&Spanned<toml::Value>>,
+) -> Result<(), (Option<Range<usize>>, String)> {
+    let Some(v) = version else {
+        return Err((
+            None,
+            format!("{LOCK_FILE} has no `version` (this reagent writes version {LOCK_VERSION})"),
+        ));
+    };
+    match v.get_ref() {
+        toml::Value::Integer(LOCK_VERSION) => Ok(()),
+        toml::Value::Integer(n) if *n > LOCK_VERSION => Err((
+            Some(v.span()),
+            format!("{LOCK_FILE} is version {n}, written by a newer reagent; this one reads version {LOCK_VERSION}"),
+        )),
+        other => Err((
+            Some(v.span()),
+            format!("unknown {LOCK_FILE} version {other} (this reagent reads version {LOCK_VERSION})"),
+        )),
+    }
+}
+
+/// Entries checked one by one into a lock, with every problem and its span.
+struct Reader<'a> {
+    text: &'a str,
+    lock: Lockfile,
+    errors: Vec<(Range<usize>, String)>,
+}
+
+impl Reader<'_> {
+    /// Add `entry` (named at `span`), unless the lock has it already.
+    fn add(&mut self, entry: Entry, span: Range<usize>, content: Content) {
+        if let Some(first) = self.lock.lines.get(&entry) {
+            let message = format!("`{entry}` is locked twice (first at line {first})");
+            self.errors.push((span, message));
+            return;
+        }
+        let line = crate::error::line_of(self.text, span.start);
+        self.lock.lines.insert(entry.clone(), line);
+        self.lock.entries.insert(entry, content);
+    }
+
+    /// A problem of a value, at its span; whether there was one.
+    fn check(&mut self, span: Range<usize>, result: Result<(), String>) -> bool {
+        match result {
+            Ok(()) => true,
+            Err(message) => {
+                self.errors.push((span, message));
+                false
+            }
+        }
+    }
+
+    fn image(&mut self, image: RawImage) {
+        let mut ok = self.check(
+            image.reference.span(),
+            check_reference(image.reference.get_ref()),
+        );
+        if let Some(p) = &image.platform {
+            ok &= self.check(p.span(), check_platform(p.get_ref()));
+        }
+        ok &= self.check(image.digest.span(), check_digest(image.digest.get_ref()));
+        if ok {
+            let entry = Entry::image(
+                image.reference.get_ref(),
+                image.platform.as_ref().map(|p| p.get_ref().as_str()),
+            );
+            let content = Content::Digest(image.digest.into_inner());
+            self.add(entry, image.reference.span(), content);
+        }
+    }
+
+    fn seed(&mut self, seed: RawSeed) {
+        let path = seed.source_subpath.get_ref();
+        let word = if path.is_empty() || path.contains(char::is_whitespace) {
+            Err("source_subpath must be one word, as in the spec".to_string())
+        } else {
+            Ok(())
+        };
+        let mut ok = self.check(seed.source_subpath.span(), word);
+        ok &= self.check(seed.sha256.span(), check_hex(seed.sha256.get_ref()));
+        if ok {
+            let entry = Entry::Seed(path.clone());
+            let content = Content::Tarball(Tarball {
+                sha256: seed.sha256.into_inner(),
+                size: seed.size.into_inner(),
+            });
+            self.add(entry, seed.source_subpath.span(), content);
+        }
     }
 }
 

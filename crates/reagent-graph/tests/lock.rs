@@ -110,7 +110,11 @@ fn a_locked_digest_keys_the_reference_per_platform() {
         reagent_graph::Recipe::Image(i) => i.clone(),
         _ => unreachable!(),
     };
-    let pins: Vec<Option<String>> = recipe.external.iter().map(|e| e.pinned()).collect();
+    let pins: Vec<Option<String>> = recipe
+        .external
+        .iter()
+        .map(reagent_graph::ExternalImage::pinned)
+        .collect();
     assert_eq!(
         pins,
         [

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
@@ -49,14 +50,14 @@ fn push_upstream(upstream: &Storage, remote: &str, version: &str) -> String {
         name: "upstream".into(),
         containerfile: file,
         context: ctx.path().to_path_buf(),
-        args: Default::default(),
+        args: BTreeMap::new(),
         target: None,
         platform: None,
         squash: false,
-        labels: Default::default(),
+        labels: BTreeMap::new(),
         tags: vec![format!("localhost/upstream:{version}")],
         log: ctx.path().join("log"),
-        secrets: Default::default(),
+        secrets: BTreeMap::new(),
         volumes: Vec::new(),
         no_cache: false,
     };

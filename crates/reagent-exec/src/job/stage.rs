@@ -54,15 +54,12 @@ impl JobContext<'_> {
         stage: &StageRecipe,
         log: &Path,
     ) -> Result<(), JobError> {
-        let tarball = match &stage.seed {
-            Some(seed) => {
-                verify_sha256(&seed.tarball, &seed.sha256)?;
-                seed.tarball.clone()
-            }
-            None => {
-                verify_external_seed(stage)?;
-                self.catalyst(node, stage, log)?
-            }
+        let tarball = if let Some(seed) = &stage.seed {
+            verify_sha256(&seed.tarball, &seed.sha256)?;
+            seed.tarball.clone()
+        } else {
+            verify_external_seed(stage)?;
+            self.catalyst(node, stage, log)?
         };
         self.backend.import_tarball(
             &tarball,

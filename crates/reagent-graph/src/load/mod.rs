@@ -105,7 +105,7 @@ impl Project {
             lock: &lock,
         };
         let (graph, snapshot_cache_update) = match loader.run() {
-            Ok(loaded) if errors.is_empty() => loaded,
+            Ok(keyed) if errors.is_empty() => keyed,
             Ok(_) => return Err(ProjectErrors(errors)),
             Err(more) => {
                 errors.extend(more.0);

@@ -72,14 +72,14 @@ fn unlocked_lines(node: &Node) -> String {
             .collect(),
         _ => Vec::new(),
     };
-    names
-        .iter()
-        .map(|n| {
-            format!(
-                "not locked: {n} is keyed by its name until `reagent lock` (or a build) pins it\n"
-            )
-        })
-        .collect()
+    let mut text = String::new();
+    for n in names {
+        let _ = writeln!(
+            text,
+            "not locked: {n} is keyed by its name until `reagent lock` (or a build) pins it"
+        );
+    }
+    text
 }
 
 /// What discovered inputs say about the node's snapshot input.

@@ -65,15 +65,12 @@ pub fn run(cli: &Cli, args: &LockArgs) -> Result<(), Failure> {
     let written = write(&project.root, &relocked.lock)?;
     if relocked.changes.is_empty() {
         let n = relocked.lock.len();
-        eprintln!(
-            "{LOCK_FILE}: {n} entr{} {}",
-            if n == 1 { "y" } else { "ies" },
-            if written {
-                "written"
-            } else {
-                "up to date, unchanged"
-            }
-        );
+        let entries = format!("{n} entr{}", if n == 1 { "y" } else { "ies" });
+        if written {
+            eprintln!("{LOCK_FILE} written: {entries}");
+        } else {
+            eprintln!("{LOCK_FILE} is up to date: {entries}");
+        }
     }
     Ok(())
 }
