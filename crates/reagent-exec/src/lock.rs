@@ -7,7 +7,7 @@
 //! ([`Backend::local_digest`]). Offline (`-R`) only local storage is asked. An
 //! external seed is found in `<storedir>/builds/` ([`find_seed`]) and locked by its
 //! SHA-256 and size. Entries nothing uses any more are dropped. [`relock`] decides
-//! and changes nothing; [`write`] stores the result.
+//! and changes nothing; [`write()`] stores the result.
 
 use std::collections::BTreeMap;
 use std::fmt;
