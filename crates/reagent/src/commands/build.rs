@@ -99,10 +99,11 @@ fn request(project: &Project, args: &BuildArgs) -> Result<Request, Failure> {
 /// `reagent build`.
 pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
     let mut loaded = crate::load(cli)?;
+    // Targets are checked before any registry is asked about what the lock lacks.
+    let request = request(&loaded.project, args)?;
     let backend = crate::backend(&loaded.project);
     super::lock::before_build(&mut loaded.project, &backend, args)?;
     let project = &loaded.project;
-    let request = request(project, args)?;
     let advisories = if args.vuln_test {
         Some(reagent_exec::audit::load(project, None).map_err(|e| Failure::Usage(e.to_string()))?)
     } else {
