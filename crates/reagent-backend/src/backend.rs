@@ -233,6 +233,16 @@ pub enum BackendError {
     /// A stop was asked for while it ran; it was killed.
     #[error("interrupted")]
     Interrupted,
+    /// A multi-platform image lists no image for the platform asked for.
+    #[error("{reference} has no image for {platform} (it lists: {})", listed.join(", "))]
+    NoPlatform {
+        /// The reference.
+        reference: String,
+        /// The platform asked for (`linux/arm64`).
+        platform: String,
+        /// The platforms it does list.
+        listed: Vec<String>,
+    },
     /// An I/O error of reagent's own: writing a log, reading an id file,
     /// waiting for a child process.
     #[error(transparent)]
@@ -337,6 +347,23 @@ pub trait Backend: Send + Sync {
         local_tags: &[String],
         cancel: &Cancel,
     ) -> Result<(), BackendError>;
+    /// The manifest digest (`sha256:…`) a registry holds for the external image
+    /// `reference` (`alpine:3.20`, `registry.example.com/gentoo/stage3:latest`): with
+    /// `platform` (`linux/arm64`) and a multi-platform reference, the digest of that
+    /// platform's manifest; otherwise the digest of the manifest (or manifest list)
+    /// the reference names. One registry request; `Ok(None)` when the registry has
+    /// no such image. A registry that cannot be reached, or refuses, is an error.
+    fn remote_digest(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+    ) -> Result<Option<String>, BackendError>;
+    /// The manifest digest local storage has for the image `reference` names (a
+    /// name, or `name@digest`); `Ok(None)` when it has no such image.
+    fn local_digest(&self, reference: &str) -> Result<Option<String>, BackendError>;
+    /// Pull the external image `reference` (`name@sha256:…`, so exactly that content)
+    /// into local storage, appending the tool's output to `log`.
+    fn pull_base(&self, reference: &str, log: &Path, cancel: &Cancel) -> Result<(), BackendError>;
     /// Import a root filesystem tarball, or a folder's contents, as an image with labels
     /// and tags (stages, the binary package cache).
     fn import_tarball(

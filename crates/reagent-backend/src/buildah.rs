@@ -129,6 +129,19 @@ fn docker_ref(reference: &str) -> String {
     }
 }
 
+/// `name:tag@digest` → `name@digest`: the docker transport refuses a reference
+/// with both (local storage and `FROM` take either). Anything else is kept.
+fn untagged(reference: &str) -> String {
+    let Some((name, digest)) = reference.split_once('@') else {
+        return reference.to_string();
+    };
+    let slash = name.rfind('/').map_or(0, |i| i + 1);
+    match name[slash..].rfind(':') {
+        Some(i) => format!("{}@{digest}", &name[..slash + i]),
+        None => reference.to_string(),
+    }
+}
+
 /// Parse `STEP n/m: text`.
 pub fn parse_step(line: &str) -> Option<BuildProgress> {
     let rest = line.strip_prefix("STEP ")?;
@@ -191,6 +204,60 @@ fn registry_error(err: BackendError) -> BackendError {
 /// local storage (`Error: ...: image not known`), as opposed to any other failure.
 fn not_known(err: &BackendError) -> bool {
     matches!(err, BackendError::Failed { stderr, .. } if stderr.contains("image not known"))
+}
+
+/// The digest a manifest as served (`raw`, a single image's manifest or a
+/// multi-platform list) names for `platform`: its own sha256, or for a list and a
+/// platform, the listed manifest's digest. `Err` with the platforms a list does name
+/// when none matches.
+pub fn digest_for(raw: &str, platform: Option<&str>) -> Result<String, Vec<String>> {
+    use sha2::Digest;
+    #[derive(serde::Deserialize)]
+    struct List {
+        manifests: Option<Vec<Listed>>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Listed {
+        digest: String,
+        platform: Option<Platform>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Platform {
+        os: String,
+        architecture: String,
+        variant: Option<String>,
+    }
+    let own = format!("sha256:{:x}", sha2::Sha256::digest(raw.as_bytes()));
+    let Some(platform) = platform else {
+        return Ok(own);
+    };
+    // A single image's manifest has no `manifests`: it is what any platform gets.
+    let Some(listed) = serde_json::from_str::<List>(raw)
+        .ok()
+        .and_then(|l| l.manifests)
+    else {
+        return Ok(own);
+    };
+    let mut want = platform.split('/');
+    let (os, arch, variant) = (want.next(), want.next(), want.next());
+    let found = listed.iter().find(|m| {
+        m.platform.as_ref().is_some_and(|p| {
+            Some(p.os.as_str()) == os
+                && Some(p.architecture.as_str()) == arch
+                && (variant.is_none() || variant == p.variant.as_deref())
+        })
+    });
+    match found {
+        Some(m) => Ok(m.digest.clone()),
+        None => Err(listed
+            .iter()
+            .filter_map(|m| m.platform.as_ref())
+            .map(|p| match &p.variant {
+                Some(v) => format!("{}/{}/{v}", p.os, p.architecture),
+                None => format!("{}/{}", p.os, p.architecture),
+            })
+            .collect()),
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -721,6 +788,64 @@ impl Backend for Buildah {
         self.tag(name, local_tags)
     }
 
+    fn remote_digest(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+    ) -> Result<Option<String>, BackendError> {
+        let secs = self.settings.registry_timeout.as_secs().max(1);
+        let mut c = self.skopeo();
+        c.arg("--command-timeout")
+            .arg(format!("{secs}s"))
+            .args(["inspect", "--raw", "--retry-times", "0", &self.tls()])
+            .arg(docker_ref(reference));
+        let out = c.output()?;
+        if out.code != Some(0) {
+            return match classify_registry_error(&out.stderr) {
+                RegistryAnswer::NotFound => Ok(None),
+                RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
+                RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
+            };
+        }
+        digest_for(&out.stdout, platform)
+            .map(Some)
+            .map_err(|listed| BackendError::NoPlatform {
+                reference: reference.to_string(),
+                platform: platform.unwrap_or_default().to_string(),
+                listed,
+            })
+    }
+
+    fn local_digest(&self, reference: &str) -> Result<Option<String>, BackendError> {
+        #[derive(serde::Deserialize)]
+        struct Inspect {
+            #[serde(rename = "FromImageDigest", default)]
+            digest: String,
+        }
+        let mut c = self.buildah();
+        c.args(["inspect", "--type", "image", "--", reference]);
+        let out = match c.checked() {
+            Ok(out) => out,
+            Err(e) if not_known(&e) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let parsed: Inspect = serde_json::from_str(&out).map_err(|e| c.bad_output(e))?;
+        if parsed.digest.is_empty() {
+            return Err(c.bad_output("no FromImageDigest in it"));
+        }
+        Ok(Some(parsed.digest))
+    }
+
+    fn pull_base(&self, reference: &str, log: &Path, cancel: &Cancel) -> Result<(), BackendError> {
+        let mut c = self.buildah();
+        c.args(["pull", "--policy", "missing", &self.tls()])
+            .arg(docker_ref(&untagged(reference)));
+        crate::process::append_line(log, &format!("$ {}", c.display()))?;
+        c.stream(Some(log), Some(cancel), None, &mut |_| {})?
+            .into_result(&c)
+            .map_err(registry_error)
+    }
+
     fn remove_image(&self, names: &[String]) -> Result<(), BackendError> {
         if names.is_empty() {
             return Ok(());
@@ -916,9 +1041,36 @@ mod tests {
     }
 
     #[test]
+    fn a_digest_is_the_manifest_s_own_or_its_platform_s() {
+        let image = r#"{"schemaVersion":2,"config":{"digest":"sha256:c"},"layers":[]}"#;
+        // `printf '%s' "$image" | sha256sum`: the bytes as served, nothing added.
+        let own = "sha256:fb9c8291a1a46bdf9c3021492ca6be5b8ae4d7938467da6c1713585d311104b6";
+        assert_eq!(digest_for(image, None).unwrap(), own);
+        assert_eq!(digest_for(image, Some("linux/arm64")).unwrap(), own);
+        let list = r#"{"schemaVersion":2,"manifests":[
+            {"digest":"sha256:amd","platform":{"os":"linux","architecture":"amd64"}},
+            {"digest":"sha256:v7","platform":{"os":"linux","architecture":"arm","variant":"v7"}},
+            {"digest":"sha256:arm64","platform":{"os":"linux","architecture":"arm64","variant":"v8"}}]}"#;
+        assert_eq!(digest_for(list, Some("linux/amd64")).unwrap(), "sha256:amd");
+        assert_eq!(
+            digest_for(list, Some("linux/arm64")).unwrap(),
+            "sha256:arm64"
+        );
+        assert_eq!(digest_for(list, Some("linux/arm/v7")).unwrap(), "sha256:v7");
+        assert_ne!(digest_for(list, None).unwrap(), "sha256:amd");
+        assert_eq!(
+            digest_for(list, Some("linux/riscv64")).unwrap_err(),
+            ["linux/amd64", "linux/arm/v7", "linux/arm64/v8"]
+        );
+    }
+
+    #[test]
     fn references_get_a_transport() {
         assert_eq!(docker_ref("h:5000/a:b"), "docker://h:5000/a:b");
         assert_eq!(docker_ref("docker://h/a"), "docker://h/a");
+        assert_eq!(untagged("h:5000/a/b:1@sha256:x"), "h:5000/a/b@sha256:x");
+        assert_eq!(untagged("h:5000/a/b@sha256:x"), "h:5000/a/b@sha256:x");
+        assert_eq!(untagged("alpine:3.20"), "alpine:3.20");
         assert_eq!(bare_id("sha256:abc\n"), "abc");
     }
 }

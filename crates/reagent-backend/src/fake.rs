@@ -139,6 +139,23 @@ pub enum Call {
         /// Labels.
         labels: BTreeMap<String, String>,
     },
+    /// [`Backend::remote_digest`].
+    RemoteDigest {
+        /// The reference asked about.
+        reference: String,
+        /// The platform asked for.
+        platform: Option<String>,
+    },
+    /// [`Backend::local_digest`].
+    LocalDigest {
+        /// The reference asked about.
+        reference: String,
+    },
+    /// [`Backend::pull_base`].
+    PullBase {
+        /// The reference pulled (`name@digest`).
+        reference: String,
+    },
     /// [`Backend::run_tool`].
     Tool {
         /// `req.program`, as given.
@@ -159,6 +176,10 @@ struct State {
     artifacts: BTreeMap<String, OciArtifact>,
     /// Creation times `image_created` reports, by image id.
     created: HashMap<String, String>,
+    /// What external references resolve to upstream: (reference, platform) → digest.
+    remote_digests: BTreeMap<(String, Option<String>), String>,
+    /// Manifest digests of local images, by id.
+    local_digests: HashMap<String, String>,
     durations: HashMap<String, Duration>,
     failures: HashMap<String, String>,
     blocked: HashSet<String>,
@@ -193,15 +214,24 @@ impl State {
         format!("{:064x}", self.next_id)
     }
 
-    /// The id of the local image that `reference` (an id or a name) names.
+    /// The id of the local image that `reference` (an id, a name, or `name@digest`
+    /// by its digest) names.
     fn resolve(&self, reference: &str) -> Option<String> {
         if self.images.contains_key(reference) {
             return Some(reference.to_string());
         }
-        self.images
+        let by_name = self
+            .images
             .values()
             .find(|i| i.names.iter().any(|n| n == reference))
-            .map(|i| i.id.clone())
+            .map(|i| i.id.clone());
+        by_name.or_else(|| {
+            let (_, digest) = reference.split_once('@')?;
+            self.local_digests
+                .iter()
+                .find(|(id, d)| *d == digest && self.images.contains_key(*id))
+                .map(|(id, _)| id.clone())
+        })
     }
 
     /// A new local image with these labels and names; its id.
@@ -280,6 +310,26 @@ impl FakeBackend {
     pub fn add_image(&self, names: &[&str], labels: BTreeMap<String, String>) -> String {
         let names: Vec<String> = names.iter().map(ToString::to_string).collect();
         self.lock().new_image(labels, &names)
+    }
+
+    /// Put an image from outside the project into local storage under `names`, with
+    /// manifest digest `digest` (as if pulled or imported); returns its id.
+    pub fn add_base(&self, names: &[&str], digest: &str) -> String {
+        let names: Vec<String> = names.iter().map(ToString::to_string).collect();
+        let mut s = self.lock();
+        let id = s.new_image(BTreeMap::new(), &names);
+        s.local_digests.insert(id.clone(), digest.to_string());
+        id
+    }
+
+    /// Make the registry resolve external image `reference` to `digest` (for
+    /// `platform`, or for any platform not set on its own when `None`), as
+    /// [`Backend::remote_digest`] and [`Backend::pull_base`] see it.
+    pub fn set_remote_digest(&self, reference: &str, platform: Option<&str>, digest: &str) {
+        self.lock().remote_digests.insert(
+            (reference.to_string(), platform.map(str::to_string)),
+            digest.to_string(),
+        );
     }
 
     /// Make `with_rootfs(image)` show the folder `root`.
@@ -796,6 +846,65 @@ impl Backend for FakeBackend {
         Ok(())
     }
 
+    fn remote_digest(
+        &self,
+        reference: &str,
+        platform: Option<&str>,
+    ) -> Result<Option<String>, BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::RemoteDigest {
+            reference: reference.to_string(),
+            platform: platform.map(str::to_string),
+        });
+        if s.remote_down {
+            return Err(BackendError::Unreachable(format!(
+                "fake remote is down: {reference}"
+            )));
+        }
+        let key = |p: Option<&str>| (reference.to_string(), p.map(str::to_string));
+        Ok(s.remote_digests
+            .get(&key(platform))
+            .or_else(|| s.remote_digests.get(&key(None)))
+            .cloned())
+    }
+
+    fn local_digest(&self, reference: &str) -> Result<Option<String>, BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::LocalDigest {
+            reference: reference.to_string(),
+        });
+        Ok(s.resolve(reference)
+            .and_then(|id| s.local_digests.get(&id).cloned()))
+    }
+
+    fn pull_base(&self, reference: &str, log: &Path, cancel: &Cancel) -> Result<(), BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::PullBase {
+            reference: reference.to_string(),
+        });
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        if s.remote_down {
+            return Err(BackendError::Unreachable(format!(
+                "fake remote is down: {reference}"
+            )));
+        }
+        crate::process::append_line(log, &format!("pull {reference}"))?;
+        let known = reference
+            .split_once('@')
+            .is_some_and(|(_, d)| s.remote_digests.values().any(|v| v == d));
+        if !known {
+            return Err(fail(format!("fake pull {reference}"), "manifest unknown"));
+        }
+        let digest = reference.split_once('@').map(|(_, d)| d.to_string());
+        let id = s.new_image(BTreeMap::new(), &[reference.to_string()]);
+        if let Some(digest) = digest {
+            s.local_digests.insert(id, digest);
+        }
+        Ok(())
+    }
+
     fn import_tarball(
         &self,
         tarball: &Path,
@@ -1212,6 +1321,45 @@ mod tests {
             .unwrap();
         assert_eq!(fake.image("localhost/a:1").unwrap().id, id);
         assert!(fake.pull("r/none:1", &[], &c).is_err());
+    }
+
+    #[test]
+    fn external_digests_resolve_and_pull_by_digest() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("pull.log");
+        let fake = FakeBackend::new();
+        fake.set_remote_digest("alpine:3.20", None, "sha256:a");
+        fake.set_remote_digest("alpine:3.20", Some("linux/arm64"), "sha256:b");
+        assert_eq!(
+            fake.remote_digest("alpine:3.20", Some("linux/amd64"))
+                .unwrap(),
+            Some("sha256:a".into())
+        );
+        assert_eq!(
+            fake.remote_digest("alpine:3.20", Some("linux/arm64"))
+                .unwrap(),
+            Some("sha256:b".into())
+        );
+        assert_eq!(fake.remote_digest("nope:1", None).unwrap(), None);
+        assert_eq!(fake.local_digest("alpine:3.20@sha256:a").unwrap(), None);
+        fake.pull_base("alpine:3.20@sha256:a", &log, &Cancel::new())
+            .unwrap();
+        assert_eq!(
+            fake.local_digest("alpine:3.20@sha256:a").unwrap(),
+            Some("sha256:a".into())
+        );
+        assert!(
+            fake.inspect("other@sha256:a").unwrap().is_some(),
+            "by digest"
+        );
+        assert!(fake
+            .pull_base("alpine:3.20@sha256:zzz", &log, &Cancel::new())
+            .is_err());
+        fake.add_base(&["localhost/mini:r1"], "sha256:m");
+        assert_eq!(
+            fake.local_digest("localhost/mini:r1").unwrap(),
+            Some("sha256:m".into())
+        );
     }
 
     #[test]

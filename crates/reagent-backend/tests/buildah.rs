@@ -393,6 +393,59 @@ fn artifacts_keep_their_manifest_and_images_say_when_they_were_made() {
 }
 
 #[test]
+fn external_images_resolve_to_the_pushed_digest_and_pull_by_it() {
+    tools_or_skip!();
+    let upstream = Storage::new();
+    busybox_base(&upstream, BASE);
+    let registry = Registry::start();
+    let remote = format!("{}/upstream/busybox:1", registry.host());
+    let pushed = upstream
+        .backend()
+        .push_with_digest(BASE, &remote, &Cancel::new())
+        .unwrap();
+
+    let storage = Storage::new();
+    let backend = storage.backend();
+    assert_eq!(
+        backend.remote_digest(&remote, None).unwrap(),
+        Some(pushed.clone())
+    );
+    assert_eq!(
+        backend.remote_digest(&remote, Some("linux/arm64")).unwrap(),
+        Some(pushed.clone()),
+        "a single image is what every platform gets"
+    );
+    let gone = format!("{}/upstream/busybox:2", registry.host());
+    assert_eq!(backend.remote_digest(&gone, None).unwrap(), None);
+    let down = backend.remote_digest(&format!("{}/x:1", Registry::down()), None);
+    assert!(
+        matches!(down, Err(BackendError::Unreachable(_))),
+        "{down:?}"
+    );
+
+    let pinned = format!("{remote}@{pushed}");
+    assert_eq!(backend.local_digest(&pinned).unwrap(), None);
+    assert_eq!(backend.local_digest(&remote).unwrap(), None);
+    let log = storage.path().join("pull.log");
+    backend.pull_base(&pinned, &log, &Cancel::new()).unwrap();
+    assert_eq!(backend.local_digest(&pinned).unwrap(), Some(pushed.clone()));
+    assert!(backend.inspect(&pinned).unwrap().is_some());
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(logged.starts_with("$ buildah"), "{logged}");
+
+    // An image only in local storage has the digest its store gave it.
+    let local = upstream.backend().local_digest(BASE).unwrap().unwrap();
+    assert!(local.starts_with("sha256:"), "{local}");
+    assert_eq!(
+        upstream
+            .backend()
+            .local_digest(&format!("{BASE}@{local}"))
+            .unwrap(),
+        Some(local)
+    );
+}
+
+#[test]
 fn remote_exists_on_a_down_registry_is_unreachable() {
     tools_or_skip!();
     let storage = Storage::new();

@@ -26,6 +26,7 @@ pub mod events;
 pub mod job;
 pub mod junit;
 pub mod label_tests;
+pub mod lock;
 pub mod names;
 pub mod plan;
 pub mod prune;

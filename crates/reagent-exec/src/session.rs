@@ -105,6 +105,9 @@ pub struct Request {
     /// With a registry, attach an SBOM in this format to each image pushed
     /// (see [`crate::sbom`]).
     pub sbom: Option<crate::sbom::Format>,
+    /// Contact no registry at all (`-R`): external bases are not pulled, so they must
+    /// already be in local storage.
+    pub offline: bool,
 }
 
 impl Request {
@@ -280,6 +283,8 @@ impl<'a> Session<'a> {
             sbom: request.sbom,
             clock: self.clock,
             binhost: binhost.as_ref().map(|b| b.volume.clone()),
+            offline: request.offline,
+            bases: crate::job::Bases::default(),
         };
         let report = crate::run::run(&ctx, plan, opts, &weights, &mut record, on_event);
         if let Some(b) = &binhost {

@@ -76,12 +76,12 @@ fn noun(label: &Label) -> String {
         Some(InputClass::Context) => format!("context file {subject}"),
         Some(InputClass::Arg) => format!("build arg {subject}"),
         Some(InputClass::Parent) => format!("parent {subject}"),
-        Some(InputClass::External) => format!("base image {subject}"),
+        Some(InputClass::External) => format!("external image {subject}"),
         Some(InputClass::Remote) => format!("remote source {subject}"),
         Some(InputClass::Portage) => format!("portage config {subject}"),
         Some(InputClass::Spec) => format!("spec key {subject}"),
         Some(InputClass::Use) => "USE flags".into(),
-        Some(InputClass::SourceSubpath) => "seed path".into(),
+        Some(InputClass::SourceSubpath) => "external seed".into(),
         Some(other) if subject.is_empty() => other.as_str().to_string(),
         Some(other) => format!("{} {subject}", other.as_str()),
         None => label.as_str().to_string(),
@@ -97,10 +97,44 @@ impl fmt::Display for Change {
                 (Some(InputClass::Parent), _, _) => write!(f, "parent {} rebuilt", label.subject()),
                 (Some(InputClass::Use), Some(o), Some(n)) => write!(f, "USE {}", use_delta(o, n)),
                 (Some(InputClass::Snapshot), Some(o), Some(n)) => write!(f, "snapshot {o} -> {n}"),
+                (Some(InputClass::External | InputClass::SourceSubpath), o, n) => {
+                    external_change(f, label, o.as_deref(), n.as_deref())
+                }
                 (_, Some(o), Some(n)) => write!(f, "{} {o} -> {n}", noun(label)),
                 _ => write!(f, "{} changed", noun(label)),
             },
         }
+    }
+}
+
+/// An external image or seed that changed: `external image alpine:3.20 changed:
+/// sha256:ab12… -> sha256:cd34…` when both sides were locked (their details end in
+/// the digest), `… locked at sha256:cd34…` when it was keyed by its name before.
+fn external_change(
+    f: &mut fmt::Formatter<'_>,
+    label: &Label,
+    old: Option<&str>,
+    new: Option<&str>,
+) -> fmt::Result {
+    // `reference@digest` for images, `path sha256:<hex>` for seeds.
+    let digest = |detail: Option<&str>| {
+        let d = detail?;
+        let (_, digest) = d.rsplit_once('@').or_else(|| d.rsplit_once(' '))?;
+        digest
+            .contains(':')
+            .then(|| crate::lockfile::short_digest(digest))
+    };
+    let what = match label.class() {
+        Some(InputClass::SourceSubpath) => {
+            let path = new.or(old).unwrap_or_default();
+            format!("external seed {}", path.split(' ').next().unwrap_or(path))
+        }
+        _ => noun(label),
+    };
+    match (digest(old), digest(new)) {
+        (Some(o), Some(n)) => write!(f, "{what} changed: {o} -> {n}"),
+        (None, Some(n)) => write!(f, "{what} locked at {n}"),
+        _ => write!(f, "{what} changed"),
     }
 }
 
@@ -173,6 +207,44 @@ mod tests {
                 "snapshot commit:aaa -> commit:bbb",
                 "USE +http2",
             ]
+        );
+    }
+
+    #[test]
+    fn external_changes_name_the_digests() {
+        let a = format!("sha256:{}", "a".repeat(64));
+        let b = format!("sha256:{}", "b".repeat(64));
+        let image = |detail: &str| {
+            m(|m| {
+                m.shown(l(External, "alpine:3.20"), detail);
+            })
+        };
+        let words = |old: &Manifest, new: &Manifest| -> Vec<String> {
+            diff(old, new).iter().map(ToString::to_string).collect()
+        };
+        assert_eq!(
+            words(
+                &image(&format!("alpine:3.20@{a}")),
+                &image(&format!("alpine:3.20@{b}"))
+            ),
+            ["external image alpine:3.20 changed: sha256:aaaaaaaaaaaa… -> sha256:bbbbbbbbbbbb…"]
+        );
+        assert_eq!(
+            words(&image("alpine:3.20"), &image(&format!("alpine:3.20@{b}"))),
+            ["external image alpine:3.20 locked at sha256:bbbbbbbbbbbb…"]
+        );
+        let seed = |detail: &str| {
+            m(|m| {
+                m.shown(l(SourceSubpath, ""), detail);
+            })
+        };
+        assert_eq!(
+            words(&seed(&format!("x/stage3-latest {a}")), &seed(&format!("x/stage3-latest {b}"))),
+            ["external seed x/stage3-latest changed: sha256:aaaaaaaaaaaa… -> sha256:bbbbbbbbbbbb…"]
+        );
+        assert_eq!(
+            words(&seed("x/a"), &seed("x/b")),
+            ["external seed x/b changed"]
         );
     }
 

@@ -35,6 +35,7 @@ mod glob;
 pub mod graph;
 mod input;
 pub mod load;
+pub mod lockfile;
 pub mod model;
 pub mod reference;
 pub mod render;
@@ -42,9 +43,10 @@ pub mod render;
 pub use config::Config;
 pub use error::{ProjectError, ProjectErrors};
 pub use graph::{Cycle, Graph};
-pub use load::{LoadOptions, Project};
+pub use load::{LoadOptions, Project, Unlocked};
+pub use lockfile::{Lockfile, LOCK_FILE};
 pub use model::{
-    path_subject, ImageFormat, ImageRecipe, Input, InputClass, Key, Label, Manifest, Node, NodeId,
-    NodeKind, Recipe, Seed, SnapshotRecipe, StageRecipe,
+    path_subject, ExternalImage, ImageFormat, ImageRecipe, Input, InputClass, Key, Label, Manifest,
+    Node, NodeId, NodeKind, Recipe, Seed, SnapshotRecipe, StageRecipe,
 };
 pub use reagent_containerfile::ParseError as ContainerfileError;

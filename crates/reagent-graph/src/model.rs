@@ -445,6 +445,9 @@ pub struct StageRecipe {
     pub produces: Option<String>,
     /// A `source_subpath` no stage of the project produces: an external seed.
     pub external_source: Option<String>,
+    /// What `reagent.lock` pins the external seed to; `None` when it is not locked
+    /// (or there is no external seed).
+    pub seed_lock: Option<crate::lockfile::Tarball>,
     /// catalyst's storedir.
     pub storedir: PathBuf,
 }
@@ -492,9 +495,43 @@ pub struct ImageRecipe {
     /// References in the Containerfile that name other nodes: (reference as
     /// resolved in the file, the node it names).
     pub node_refs: Vec<(String, NodeId)>,
+    /// Images from outside the project the Containerfile names, each once, in the
+    /// order they are first named, with the digest each is pinned to.
+    pub external: Vec<ExternalImage>,
     /// How a change of the snapshot dirties this image, when it is built from the
     /// snapshot node (mounts it, copies from it, or starts from it).
     pub snapshot: Option<crate::config::Invalidation>,
+}
+
+/// An image from outside the project that a Containerfile names, and the content it
+/// is pinned to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExternalImage {
+    /// The reference as written, after substitution (`alpine:3.20`).
+    pub reference: String,
+    /// The manifest digest it is pinned to: the one in the reference itself
+    /// (`name@sha256:…`), else `reagent.lock`'s; `None` when it is not locked.
+    pub digest: Option<String>,
+    /// The Containerfile line where it is first named.
+    pub line: usize,
+}
+
+impl ExternalImage {
+    /// Whether the reference itself names a digest (`name@sha256:…`): its own lock.
+    pub fn pinned_in_reference(&self) -> bool {
+        self.reference.contains('@')
+    }
+
+    /// What a build uses: `reference@digest` (the reference itself when it names a
+    /// digest); `None` when it is not locked.
+    pub fn pinned(&self) -> Option<String> {
+        if self.pinned_in_reference() {
+            return Some(self.reference.clone());
+        }
+        self.digest
+            .as_ref()
+            .map(|d| format!("{}@{d}", self.reference))
+    }
 }
 
 impl ImageRecipe {

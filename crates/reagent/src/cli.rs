@@ -46,7 +46,7 @@ pub enum Command {
     /// Show the inputs a node's key is made from.
     Explain(ExplainArgs),
     /// Validate the whole project and list every error (exit 0 or 2).
-    Check,
+    Check(CheckArgs),
     /// Build the dirty nodes among the targets and their ancestors, in parallel.
     Build(BuildArgs),
     /// Run the label tests of built images (`org.reagent.test*` labels and graph.toml `test`).
@@ -64,6 +64,8 @@ pub enum Command {
     /// Write a new reagent project from another tool's project.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Pin external images and seeds by content in reagent.lock (or move pins on purpose with --update).
+    Lock(LockArgs),
 }
 
 /// `reagent export --format`'s values.
@@ -153,6 +155,25 @@ pub struct KublerArgs {
     /// A portage tree for the project's snapshot node, which builds mount (default: Kubler's kubler-gentoo/portage image).
     #[arg(long, value_name = "TREE")]
     pub portage: Option<PathBuf>,
+}
+
+/// `reagent check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Also fail (exit 2) when reagent.lock lacks an external image or seed, or has an entry nothing uses.
+    #[arg(long)]
+    pub locked: bool,
+}
+
+/// `reagent lock`.
+#[derive(Debug, Args)]
+pub struct LockArgs {
+    /// Resolve again the locked references (and seed paths) matching REGEX, all when none is given, and print each change.
+    #[arg(long, value_name = "REGEX", num_args = 0..=1, default_missing_value = "")]
+    pub update: Option<String>,
+    /// Ask no registry: lock images from local storage only.
+    #[arg(short = 'R', long = "disable-registry")]
+    pub no_registry: bool,
 }
 
 /// `reagent prune`.
@@ -286,12 +307,15 @@ pub struct BuildArgs {
     /// Rebuild nodes matching REGEX even if an image with their key exists.
     #[arg(long, value_name = "REGEX")]
     pub force: Vec<String>,
-    /// Contact no registry: push nothing, pull nothing.
+    /// Contact no registry: push nothing, pull nothing (external images too), lock only from local storage.
     #[arg(short = 'R', long = "disable-registry")]
     pub no_registry: bool,
     /// Attach an SBOM (spdx-json, the default, or cyclonedx-json) to each image pushed, as `<name>:sha256-<digest>.sbom`.
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "spdx-json", value_parser = sbom_format)]
     pub sbom: Option<Format>,
+    /// Build exactly what reagent.lock pins: fail (exit 2) if it lacks an external image or seed, or has an entry nothing uses, instead of updating it.
+    #[arg(long)]
+    pub locked: bool,
     /// Fail at once if another reagent holds the project's state lock, instead of waiting.
     #[arg(long)]
     pub no_wait: bool,

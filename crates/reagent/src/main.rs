@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Graph(args) => commands::graph::run(&cli, args),
         Command::Explain(args) => commands::explain::run(&cli, args),
-        Command::Check => commands::check::run(&cli),
+        Command::Check(args) => commands::check::run(&cli, args),
         Command::Build(args) => commands::build::run(&cli, args),
         Command::Test(args) => commands::test::run(&cli, args),
         Command::Audit(args) => commands::audit::run(&cli, args),
@@ -29,6 +29,7 @@ fn main() -> ExitCode {
         Command::Prune(args) => commands::prune::run(&cli, args),
         Command::Export(args) => commands::export::run(&cli, args),
         Command::Import(cmd) => commands::import::run(&cli, cmd),
+        Command::Lock(args) => commands::lock::run(&cli, args),
     };
     match result {
         Ok(()) => ExitCode::from(report::EXIT_OK),

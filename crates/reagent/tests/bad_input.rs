@@ -548,6 +548,30 @@ fn cases() -> Vec<Case> {
             },
         ),
         case(
+            "reagent.lock merge conflict",
+            "reagent.lock:2",
+            "delete reagent.lock",
+            |p: &Path| write(p, "reagent.lock", b"version = 1\n<<<<<<< HEAD\n"),
+        ),
+        case(
+            "reagent.lock from a newer reagent",
+            "reagent.lock:1",
+            "newer reagent",
+            |p: &Path| write(p, "reagent.lock", b"version = 9\n"),
+        ),
+        case(
+            "reagent.lock digest malformed",
+            "reagent.lock:4",
+            "digest `latest`",
+            |p: &Path| {
+                write(
+                    p,
+                    "reagent.lock",
+                    b"version = 1\n[[image]]\nreference = \"alpine:3.20\"\ndigest = \"latest\"\n",
+                );
+            },
+        ),
+        case(
             "spec placeholder with no value",
             "stages/s.spec:3",
             "no value",

@@ -140,6 +140,10 @@ fn catalyst_stages_chain_and_become_images() {
         "images/01-base/Containerfile",
         "FROM stage3\nRUN echo based > /based\n",
     );
+    // stage1's external seed, where catalyst reads it (reagent locks it by hash first).
+    let seed = storedir.join("builds/23.0-default/stage3-amd64-openrc-latest.tar.gz");
+    std::fs::create_dir_all(seed.parent().unwrap()).unwrap();
+    std::fs::copy(tar.with_extension("tar.gz"), &seed).unwrap();
 
     let out = p
         .command(&["build", "-R", "--catalyst-bin"])

@@ -32,6 +32,8 @@ fn sigint_during_a_catalyst_run_leaves_no_process_behind() {
     }
     let p = BuildahProject::new("[stages]\nstoredir = \"store\"\n");
     p.write("stages/stage3.spec", SPEC);
+    // The external seed it starts from, where catalyst reads it (it is locked first).
+    p.write("store/builds/default/stage3-amd64-seed.tar", "seed");
     // A stand-in catalyst that starts a grandchild and waits for it, as catalyst's
     // chroot builds do. The odd sleep length marks its processes.
     let marker = format!("1000.{}", std::process::id());

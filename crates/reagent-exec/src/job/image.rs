@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use reagent_backend::{BuildProgress, BuildRequest, Volume};
-use reagent_graph::{ImageFormat, ImageRecipe, Node};
+use reagent_backend::{BackendError, BuildProgress, BuildRequest, Volume};
+use reagent_graph::{ExternalImage, ImageFormat, ImageRecipe, Node};
 
 use super::{write_file, AuditGate, Gathered, JobContext, JobError};
 use crate::events::{CaseEvent, Event};
@@ -23,6 +23,7 @@ impl JobContext<'_> {
         emit: &dyn Fn(Event),
         gathered: &mut Gathered,
     ) -> Result<(), JobError> {
+        self.ensure_bases(image, log)?;
         let mut req = self.image_request(node, image, log)?;
         req.volumes.extend(self.binhost.clone());
         let emerge_log = self.discovery_volume(node, image, &mut req)?;
@@ -50,6 +51,38 @@ impl JobContext<'_> {
         }
         gate?;
         self.backend.tag(&id, &names::local_tags(node))?;
+        Ok(())
+    }
+
+    /// Make sure each external base the image is pinned to is in local storage,
+    /// pulling exactly `name@digest` when it is not (never with `-R`). The build
+    /// itself never pulls (`--pull=never`).
+    fn ensure_bases(&self, image: &ImageRecipe, log: &Path) -> Result<(), JobError> {
+        for pinned in image.external.iter().filter_map(ExternalImage::pinned) {
+            let mut done = self
+                .bases
+                .0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if done.contains(&pinned) {
+                continue;
+            }
+            if self.backend.inspect(&pinned)?.is_none() {
+                if self.offline {
+                    return Err(JobError::BaseMissing { reference: pinned });
+                }
+                self.backend.pull_base(&pinned, log, self.cancel).map_err(
+                    |source| match source {
+                        BackendError::Interrupted => JobError::Backend(source),
+                        source => JobError::BasePull {
+                            reference: pinned.clone(),
+                            source,
+                        },
+                    },
+                )?;
+            }
+            done.insert(pinned);
+        }
         Ok(())
     }
 
@@ -194,7 +227,8 @@ impl JobContext<'_> {
     }
 
     /// The build request: the Containerfile with references to other nodes pinned
-    /// to their exact builds (`localhost/<name>:<key16>`), written to `tmp/`.
+    /// to their exact builds (`localhost/<name>:<key16>`) and external images to
+    /// their locked digests (`reference@digest`), written to `tmp/`.
     fn image_request(
         &self,
         node: &Node,
@@ -202,11 +236,16 @@ impl JobContext<'_> {
         log: &Path,
     ) -> Result<BuildRequest, JobError> {
         let graph = self.graph;
-        let pinned: BTreeMap<&str, String> = image
+        let mut pinned: BTreeMap<&str, String> = image
             .node_refs
             .iter()
             .map(|(written, id)| (written.as_str(), names::local_ref(graph.node(*id))))
             .collect();
+        for e in image.external.iter().filter(|e| !e.pinned_in_reference()) {
+            if let Some(p) = e.pinned() {
+                pinned.insert(e.reference.as_str(), p);
+            }
+        }
         let text = image
             .pinned_containerfile(&|r| pinned.get(r).cloned())
             .map_err(|source| JobError::Rewrite {

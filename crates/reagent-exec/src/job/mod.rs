@@ -86,6 +86,43 @@ pub enum JobError {
         /// `GLSA <id> (<package>-<version>)` for each failing finding.
         findings: Vec<String>,
     },
+    /// An external base the image builds from is not in local storage, and `-R` pulls nothing.
+    #[error(
+        "{reference} is not in local storage, and -R pulls nothing (build without -R to pull it)"
+    )]
+    BaseMissing {
+        /// The base, pinned (`name@digest`).
+        reference: String,
+    },
+    /// An external base could not be pulled by its locked digest.
+    #[error("pulling {reference}: {source}")]
+    BasePull {
+        /// The base, pinned (`name@digest`).
+        reference: String,
+        /// Why.
+        source: BackendError,
+    },
+    /// An external seed is not where catalyst reads it.
+    #[error("external seed `{source_subpath}` is not in {}", storedir.join("builds").display())]
+    SeedMissing {
+        /// The spec's `source_subpath`.
+        source_subpath: String,
+        /// catalyst's storedir.
+        storedir: PathBuf,
+    },
+    /// An external seed's tarball is not what `reagent.lock` pins.
+    #[error(
+        "external seed {}: sha256 is {actual}, reagent.lock says {locked}: it was replaced since it was locked; catalyst was not run (run `reagent lock --update` to build from the new one)",
+        tarball.display()
+    )]
+    SeedChanged {
+        /// The tarball.
+        tarball: PathBuf,
+        /// The SHA-256 the lock pins.
+        locked: String,
+        /// The tarball's SHA-256.
+        actual: String,
+    },
     /// What the build read of the snapshot could not be worked out.
     #[error("recording what the build read of the snapshot: {0}")]
     Discovery(#[from] reagent_gentoo::slice::SliceError),
@@ -164,7 +201,17 @@ pub struct JobContext<'a> {
     pub clock: &'a dyn Clock,
     /// The binary package cache mounted into every image build, if any.
     pub binhost: Option<reagent_backend::Volume>,
+    /// Contact no registry (`-R`): external bases must already be in local storage.
+    pub offline: bool,
+    /// The external bases this run has made sure are local.
+    pub bases: Bases,
 }
+
+/// The external bases (`name@digest`) a run has found or pulled into local storage:
+/// each is looked up, and pulled when missing, once, before the first image built
+/// on it; builds that need one being pulled wait for it.
+#[derive(Debug, Default)]
+pub struct Bases(std::sync::Mutex<std::collections::HashSet<String>>);
 
 /// What a job did, for the run loop to record and report.
 #[derive(Debug)]

@@ -55,12 +55,12 @@ impl JobContext<'_> {
         stage: &StageRecipe,
         log: &Path,
     ) -> Result<(), JobError> {
-        let tarball = match &stage.seed {
-            Some(seed) => {
-                verify_sha256(&seed.tarball, &seed.sha256)?;
-                seed.tarball.clone()
-            }
-            None => self.catalyst(node, stage, log)?,
+        let tarball = if let Some(seed) = &stage.seed {
+            verify_sha256(&seed.tarball, &seed.sha256)?;
+            seed.tarball.clone()
+        } else {
+            verify_external_seed(stage)?;
+            self.catalyst(node, stage, log)?
         };
         self.backend.import_tarball(
             &tarball,
@@ -99,6 +99,33 @@ impl JobContext<'_> {
         }
         Ok(tarball)
     }
+}
+
+/// Before catalyst runs from an external seed that `reagent.lock` pins: the tarball it
+/// reads must be the one locked (the seed cannot be fetched by hash, so a replaced
+/// one stops the build instead of being built under the old key).
+fn verify_external_seed(stage: &StageRecipe) -> Result<(), JobError> {
+    let (Some(src), Some(locked)) = (&stage.external_source, &stage.seed_lock) else {
+        return Ok(());
+    };
+    let Some(tarball) = crate::lock::find_seed(&stage.storedir, src) else {
+        return Err(JobError::SeedMissing {
+            source_subpath: src.clone(),
+            storedir: stage.storedir.clone(),
+        });
+    };
+    let actual = crate::lock::hash_tarball(&tarball).map_err(|source| JobError::Io {
+        path: tarball.clone(),
+        source,
+    })?;
+    if actual.sha256 != locked.sha256 {
+        return Err(JobError::SeedChanged {
+            tarball,
+            locked: locked.sha256.clone(),
+            actual: actual.sha256,
+        });
+    }
+    Ok(())
 }
 
 /// Check a tarball against its declared SHA-256 before anything is imported.

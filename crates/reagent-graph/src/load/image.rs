@@ -14,9 +14,10 @@ use crate::config::ImageSection;
 use crate::context::{Context, ContextProblem};
 use crate::error::{relative, ProjectError};
 use crate::input::read_text;
+use crate::lockfile::digest_in_reference;
 use crate::model::{
-    effective_use, use_string, ImageFormat, ImageRecipe, InputClass, Label, ManifestBuilder,
-    NodeKind, Recipe,
+    effective_use, use_string, ExternalImage, ImageFormat, ImageRecipe, InputClass, Label,
+    ManifestBuilder, NodeKind, Recipe,
 };
 use crate::reference::{classify, Referent};
 
@@ -65,7 +66,13 @@ impl Loader<'_> {
             errors.push(e);
         }
         let use_flags = self.settings_inputs(&section, shared, &mut inputs);
-        let parents = self.parent_references(&read, shared, &mut inputs, &mut errors);
+        let (parents, external) = self.references(
+            &read,
+            shared,
+            section.platform.as_deref(),
+            &mut inputs,
+            &mut errors,
+        );
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -93,6 +100,7 @@ impl Loader<'_> {
                 order: folder.order,
                 // Node ids are assigned when linking; names are kept until then.
                 node_refs: Vec::new(),
+                external,
                 snapshot: section
                     .invalidation
                     .or(Some(self.config.snapshot.invalidation)),
@@ -246,17 +254,20 @@ impl Loader<'_> {
         use_flags
     }
 
-    /// The references that name other nodes (parents), as `(name, reference, line)`;
-    /// external images become inputs; a `localhost/` name no node has is an error.
-    fn parent_references(
+    /// The references that name other nodes (parents), as `(name, reference, line)`,
+    /// and the external images, each keyed by the digest `reagent.lock` pins it to for
+    /// `platform` (see [`crate::lockfile`]); a `localhost/` name no node has is an error.
+    fn references(
         &self,
         read: &Read,
         shared: &Shared<'_>,
+        platform: Option<&str>,
         inputs: &mut ManifestBuilder,
         errors: &mut Vec<ProjectError>,
-    ) -> Vec<(String, String, usize)> {
+    ) -> (Vec<(String, String, usize)>, Vec<ExternalImage>) {
         let cf_rel = relative(self.root, &read.file);
         let mut parents = Vec::new();
+        let mut external: Vec<ExternalImage> = Vec::new();
         for r in &read.analysis.references {
             match classify(&r.resolved, shared.registry, |n| {
                 shared.names.contains_key(n)
@@ -272,12 +283,24 @@ impl Loader<'_> {
                     ),
                 )),
                 Referent::External => {
-                    inputs.shown(Label::with(InputClass::External, &r.resolved), &r.resolved);
+                    if external.iter().any(|e| e.reference == r.resolved) {
+                        continue;
+                    }
+                    let digest = digest_in_reference(&r.resolved)
+                        .or_else(|| self.lock.image_digest(&r.resolved, platform))
+                        .map(str::to_string);
+                    let image = ExternalImage {
+                        reference: r.resolved.clone(),
+                        digest,
+                        line: r.line,
+                    };
+                    super::lock::external_input(inputs, &image);
+                    external.push(image);
                 }
                 Referent::Scratch => {}
             }
         }
-        parents
+        (parents, external)
     }
 }
 

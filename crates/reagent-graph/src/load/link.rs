@@ -46,14 +46,12 @@ impl Loader<'_> {
             match &mut d.recipe {
                 Recipe::Stage(stage) => {
                     if let Some(src) = stage.external_source.clone() {
-                        match produced.get(&src) {
-                            Some(parent) => {
-                                edges.push((ids[parent], id));
-                                stage.external_source = None;
-                            }
-                            None => {
-                                d.inputs.shown(Label::of(InputClass::SourceSubpath), &src);
-                            }
+                        if let Some(parent) = produced.get(&src) {
+                            edges.push((ids[parent], id));
+                            stage.external_source = None;
+                        } else {
+                            stage.seed_lock = self.lock.seed(&src).cloned();
+                            super::lock::seed_input(&mut d.inputs, &src, stage.seed_lock.as_ref());
                         }
                     }
                     if let (Some(s), true) = (snapshot, stage.spec.is_some()) {

@@ -15,6 +15,7 @@
 mod discover;
 mod image;
 mod link;
+mod lock;
 mod snapshot;
 mod stage;
 
@@ -28,7 +29,10 @@ use crate::config::{Config, CONFIG_FILE};
 use crate::error::{relative, ProjectError, ProjectErrors};
 use crate::graph::Graph;
 use crate::input::read_text;
+use crate::lockfile::{Entry, Lockfile};
 use crate::model::{ManifestBuilder, NodeId, NodeKind, Recipe};
+
+pub use lock::Unlocked;
 
 /// Default name of the snapshot node.
 pub const SNAPSHOT_NODE: &str = "portage";
@@ -47,6 +51,14 @@ pub struct Project {
     /// The snapshot's new stat cache, when [`LoadOptions::snapshot_cache`] was given and
     /// the cache should change; nothing was written (see [`reagent_snapshot::Report::cache_update`]).
     pub snapshot_cache_update: Option<Vec<u8>>,
+    /// `reagent.lock` as read (empty when the project has none), or as last given to
+    /// [`Project::apply_lock`]. External inputs are keyed by what it pins.
+    pub lock: Lockfile,
+    /// External inputs the lock lacks, each once, at the first place the project
+    /// names it: they are keyed by their name until they are locked.
+    pub unlocked: Vec<Unlocked>,
+    /// Entries of the lock that nothing in the project uses any more.
+    pub unused: Vec<Entry>,
 }
 
 /// How to load a project.
@@ -80,18 +92,35 @@ impl Project {
         }
         let config_text = read_text(&config_path, Path::new(CONFIG_FILE))?;
         let config = Config::parse(&config_text, Path::new(CONFIG_FILE))?;
+        // A broken lock is reported with every other problem; loading goes on without it.
+        let (lock, mut errors) = match lock::read(&root) {
+            Ok(lock) => (lock, Vec::new()),
+            Err(e) => (Lockfile::new(), e),
+        };
         let loader = Loader {
             root: &root,
             config: &config,
             config_text: &config_text,
             opts,
+            lock: &lock,
         };
-        let (graph, snapshot_cache_update) = loader.run()?;
+        let (graph, snapshot_cache_update) = match loader.run() {
+            Ok(keyed) if errors.is_empty() => keyed,
+            Ok(_) => return Err(ProjectErrors(errors)),
+            Err(more) => {
+                errors.extend(more.0);
+                return Err(ProjectErrors(errors));
+            }
+        };
+        let (unlocked, unused) = lock::status(&root, &graph, &lock);
         Ok(Project {
             root,
             config,
             graph,
             snapshot_cache_update,
+            lock,
+            unlocked,
+            unused,
         })
     }
 
@@ -119,12 +148,13 @@ impl Project {
     }
 }
 
-/// The state of one load: the project folder and its settings.
+/// The state of one load: the project folder, its settings and its lock.
 struct Loader<'a> {
     root: &'a Path,
     config: &'a Config,
     config_text: &'a str,
     opts: &'a LoadOptions,
+    lock: &'a Lockfile,
 }
 
 /// A node before linking: everything but its id, edges and key.

@@ -128,15 +128,16 @@ fn request(project: &Project, args: &BuildArgs) -> Result<Request, Failure> {
         tests: args.test.then(|| Duration::from_secs(args.test_timeout)),
         only,
         sbom: args.sbom,
+        offline: args.no_registry,
     })
 }
 
 /// `reagent build`. With `--report`, the report is written however the run
 /// ends once the project is read: from the run, the plan (`-n`) or the error.
 pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
-    let loaded = crate::load(cli)?;
+    let mut loaded = crate::load(cli)?;
     let mut report: Option<Report> = None;
-    let result = build(&loaded, args, &mut report);
+    let result = build(&mut loaded, args, &mut report);
     let Some(path) = &args.report else {
         return result;
     };
@@ -162,9 +163,16 @@ pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
 
 /// Plan and run the build of `loaded`; `report` gets the run report (or the
 /// plan's, with `-n`) once there is one.
-fn build(loaded: &Loaded, args: &BuildArgs, report: &mut Option<Report>) -> Result<(), Failure> {
+fn build(
+    loaded: &mut Loaded,
+    args: &BuildArgs,
+    report: &mut Option<Report>,
+) -> Result<(), Failure> {
+    // Targets are checked before any registry is asked about what the lock lacks.
+    let request = request(&loaded.project, args)?;
+    let backend = crate::backend(&loaded.project);
+    super::lock::before_build(&mut loaded.project, &backend, args)?;
     let project = &loaded.project;
-    let request = request(project, args)?;
     let advisories = if args.vuln_test {
         Some(reagent_exec::audit::load(project, None).map_err(|e| Failure::Usage(e.to_string()))?)
     } else {
@@ -174,7 +182,6 @@ fn build(loaded: &Loaded, args: &BuildArgs, report: &mut Option<Report>) -> Resu
         advisories,
         fail_on: args.fail_on,
     });
-    let backend = crate::backend(project);
     let clock = SystemClock;
     let mut session = Session::open(
         project,

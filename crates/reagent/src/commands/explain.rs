@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use reagent_exec::discover::Verdict;
-use reagent_graph::{Manifest, Node};
+use reagent_graph::{Manifest, Node, Recipe};
 use reagent_state::History;
 use serde::Deserialize;
 
@@ -47,12 +47,39 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<(), Failure> {
         };
         let _ = writeln!(text, "  {:width$}  {shown}", input.label.as_str());
     }
+    text.push_str(&unlocked_lines(node));
     if let Some(verdict) = verdicts.get(&node.id) {
         text.push_str(&snapshot_line(verdict));
     }
     text.push_str(&since_last_build(&history, node));
     output::stdout(&text);
     Ok(())
+}
+
+/// The node's external inputs that `reagent.lock` does not pin: keyed by their name.
+fn unlocked_lines(node: &Node) -> String {
+    let names: Vec<String> = match &node.recipe {
+        Recipe::Image(image) => image
+            .external
+            .iter()
+            .filter(|e| e.digest.is_none())
+            .map(|e| e.reference.clone())
+            .collect(),
+        Recipe::Stage(stage) if stage.seed_lock.is_none() => stage
+            .external_source
+            .iter()
+            .map(|s| format!("seed {s}"))
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut text = String::new();
+    for n in names {
+        let _ = writeln!(
+            text,
+            "not locked: {n} is keyed by its name until `reagent lock` (or a build) pins it"
+        );
+    }
+    text
 }
 
 /// What discovered inputs say about the node's snapshot input.

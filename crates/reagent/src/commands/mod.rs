@@ -9,6 +9,7 @@ pub mod explain;
 pub mod export;
 pub mod graph;
 pub mod import;
+pub mod lock;
 pub mod prune;
 pub mod sbom;
 pub mod test;
