@@ -218,7 +218,7 @@ fn dictionary(target: Target) -> &'static [&'static str] {
 
 /// Apply one to four random mutations to `input`, drawing from `target`'s syntax and,
 /// for splices, from `others` (inputs of the same target). The result is at most
-/// [`MAX_INPUT`] bytes (more only when `input` was).
+/// `MAX_INPUT` (64 KiB) bytes (more only when `input` was).
 pub fn mutate(rng: &mut Rng, target: Target, input: &mut Vec<u8>, others: &[&[u8]]) {
     for _ in 0..=rng.below(4) {
         let len = input.len();
@@ -275,7 +275,7 @@ pub fn mutate(rng: &mut Rng, target: Target, input: &mut Vec<u8>, others: &[&[u8
     }
 }
 
-/// Insert `piece` at `at` unless the input would pass [`MAX_INPUT`].
+/// Insert `piece` at `at` unless the input would pass `MAX_INPUT`.
 fn insert(input: &mut Vec<u8>, at: usize, piece: &[u8]) {
     if input.len() + piece.len() <= MAX_INPUT {
         input.splice(at..at, piece.iter().copied());
