@@ -53,7 +53,12 @@ impl Loader<'_> {
         }
         let text = read_text(file, &rel).map_err(|e| errors.push(e)).ok()?;
         let spec = reagent_catalyst::parse(&text, &self.config.stages.vars)
-            .map_err(|e| errors.push(ProjectError::at_line(&rel, &text, e.line(), e.to_string())))
+            .map_err(|e| {
+                errors.push(match e.line() {
+                    Some(line) => ProjectError::at_line(&rel, &text, line, e.to_string()),
+                    None => ProjectError::in_file(&rel, e.to_string()),
+                });
+            })
             .ok()?;
         let mut inputs = ManifestBuilder::new();
         inputs.shown(Label::of(InputClass::Kind), "stage");
