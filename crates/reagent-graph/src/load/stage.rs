@@ -60,6 +60,17 @@ impl Loader<'_> {
                 });
             })
             .ok()?;
+        if spec.kind() == reagent_catalyst::TargetKind::Snapshot {
+            let line = spec.get("target").map_or(1, |e| e.line);
+            errors.push(ProjectError::at_line(
+                &rel,
+                &text,
+                line,
+                "target `snapshot` makes a portage snapshot, not a stage; reagent takes the \
+                 ebuild tree as `[snapshot] path` in graph.toml: remove this spec",
+            ));
+            return None;
+        }
         let mut inputs = ManifestBuilder::new();
         inputs.shown(Label::of(InputClass::Kind), "stage");
         for entry in spec.entries() {
