@@ -450,8 +450,15 @@ impl Facts<'_> {
     /// Whether an image with the node's key exists locally. It counts only if
     /// it carries the key label AND the key tag: an image whose tests failed
     /// keeps the label but never gets the tag.
+    ///
+    /// An artifact (an ISO, a disk image: [`reagent_graph::Node::artifact`]) has no
+    /// image: it is "local" when the build record holds a successful build of its key
+    /// and catalyst's output is still where the spec puts it.
     fn is_local(&self, id: NodeId) -> bool {
         let node = self.graph.node(id);
+        if node.artifact().is_some() {
+            return artifact_present(self.input.history, node);
+        }
         self.local
             .get(&node.key.hex())
             .is_some_and(|image| image.names.contains(&names::local_ref(node)))
@@ -471,6 +478,11 @@ impl Facts<'_> {
         let graph = self.graph;
         let mut ask = Vec::new();
         for &id in ids {
+            if graph.node(id).artifact().is_some() {
+                // Never in a registry.
+                self.remote.insert(id, false);
+                continue;
+            }
             if self.input.force.contains(&id) || self.remote.contains_key(&id) {
                 continue;
             }
@@ -507,7 +519,8 @@ impl Facts<'_> {
                 .history
                 .unfinished_publish(&node.name)
                 .is_some_and(|key| key == node.key.hex());
-            if input.registry.is_some() && (!self.in_registry(id) || unfinished) {
+            let pushable = node.artifact().is_none();
+            if pushable && input.registry.is_some() && (!self.in_registry(id) || unfinished) {
                 Action::Push
             } else {
                 Action::UpToDate(Place::Local)
@@ -527,6 +540,23 @@ impl Facts<'_> {
             ))
         }
     }
+}
+
+/// Whether the artifact stage `node` was built with its current key and its output is
+/// still on disk.
+fn artifact_present(history: &History, node: &reagent_graph::Node) -> bool {
+    let key = node.key.hex();
+    let built = history
+        .of_node(&node.name)
+        .any(|r| r.key == key && r.outcome == reagent_state::Outcome::Built);
+    let reagent_graph::Recipe::Stage(stage) = &node.recipe else {
+        return false;
+    };
+    built
+        && stage
+            .spec
+            .as_ref()
+            .is_some_and(|spec| spec.output(&stage.storedir).exists())
 }
 
 /// The nodes the plan needs: the targets, the forced nodes, and, children first,

@@ -47,10 +47,12 @@ pub enum JobError {
         /// Actual hash.
         actual: String,
     },
-    /// catalyst finished but left no tarball where the spec says it writes one.
-    #[error("catalyst finished but wrote no {}", expected.display())]
-    NoTarball {
-        /// Where the tarball should be.
+    /// catalyst finished but left nothing where the spec says it writes its result.
+    #[error("catalyst finished but wrote no {what} {}", expected.display())]
+    NoOutput {
+        /// What it should have written (`stage tarball`, `ISO image`, ...).
+        what: &'static str,
+        /// Where.
         expected: PathBuf,
     },
     /// Reading or writing a file failed.
@@ -278,6 +280,8 @@ impl JobContext<'_> {
         let start = Instant::now();
         let mut gathered = Gathered::default();
         let result = match work {
+            // An artifact (an ISO, a disk image) has no image to push.
+            Work::Build if node.artifact().is_some() => self.build(node, emit, &mut gathered),
             Work::Build => self
                 .build(node, emit, &mut gathered)
                 .and_then(|()| self.publish(node, &mut gathered)),
