@@ -687,9 +687,7 @@ fn rename_regexp_renames_the_tarball_as_catalysts_sed_does() {
     let spec = base_with("rename_regexp: s|stage3-(amd64)-openrc-1(.*)|&-\\1\\2|\n");
     assert_eq!(
         spec.output(store).path(),
-        store.join(
-            "builds/23.0-default/stage3-amd64-openrc-1.tar.bz2-amd64.tar.bz2"
-        )
+        store.join("builds/23.0-default/stage3-amd64-openrc-1.tar.bz2-amd64.tar.bz2")
     );
     let spec = base_with("rename_regexp: s/nothing-here/x/g\n");
     assert_eq!(spec.output(store).path(), spec.tarball_path(store));
@@ -727,7 +725,11 @@ fn image_targets_write_an_iso_a_disk_image_or_a_folder() {
     assert!(!iso.output(store).is_stage_tarball());
     let abs = stage2("livecd-stage2", "livecd/iso: /srv/out/x.iso\n").unwrap();
     assert_eq!(abs.output(store), Output::Iso("/srv/out/x.iso".into()));
-    let qcow = stage2("diskimage-stage2", "diskimage/qcow2: di-amd64-console-1.qcow2\n").unwrap();
+    let qcow = stage2(
+        "diskimage-stage2",
+        "diskimage/qcow2: di-amd64-console-1.qcow2\n",
+    )
+    .unwrap();
     assert_eq!(
         qcow.output(store),
         Output::DiskImage(store.join("builds/23.0-default/di-amd64-console-1.qcow2"))

@@ -402,7 +402,12 @@ fn an_iso_stage_is_an_artifact_recorded_without_an_image_and_never_pushed() {
         .tool_writes("catalyst", &tarball(&env), b"stage1 tarball");
     env.fake.tool_writes("catalyst", iso.path(), b"an ISO");
     let plan = env.plan(&env.all(), &[], Some(common::REGISTRY));
-    let (summary, rec) = env.run_with(&plan, stop_at_failure(2), Some(common::REGISTRY), &Cancel::new());
+    let (summary, rec) = env.run_with(
+        &plan,
+        stop_at_failure(2),
+        Some(common::REGISTRY),
+        &Cancel::new(),
+    );
     assert!(summary.ok(), "{summary:?} {:?}", rec.events);
     // catalyst made it; nothing was imported, looked up or pushed for it.
     assert_eq!(imported(&env), [tarball(&env)], "only the stage1 tarball");

@@ -125,7 +125,10 @@ fn a_source_subpath_naming_the_tarball_links_to_the_stage_that_builds_it() {
 #[test]
 fn a_snapshot_target_is_rejected_at_its_line_pointing_at_the_snapshot_setting() {
     let f = project();
-    f.write("stages/snap.spec", "# portage\ntarget: snapshot\nversion_stamp: x\n");
+    f.write(
+        "stages/snap.spec",
+        "# portage\ntarget: snapshot\nversion_stamp: x\n",
+    );
     let errors = f.errors();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(errors[0].starts_with("stages/snap.spec:2:"), "{errors:?}");
@@ -172,10 +175,7 @@ fn an_iso_target_is_an_artifact_shown_as_such_that_no_image_can_use() {
     let p = f.load().unwrap_or_else(|e| panic!("{e}"));
     let g = &p.graph;
     let livecd = g.by_name("livecd").unwrap();
-    assert_eq!(
-        livecd.artifact(),
-        Some(reagent_catalyst::OutputKind::Iso)
-    );
+    assert_eq!(livecd.artifact(), Some(reagent_catalyst::OutputKind::Iso));
     assert_eq!(g.by_name("stage3-amd64").unwrap().artifact(), None);
     assert_eq!(parents(&f, "livecd"), ["portage", "stage3-amd64"]);
     let all = g.select(&[]);

@@ -232,6 +232,9 @@ pub struct JobOutput {
     pub registry_refs: Vec<String>,
     /// What its build read of the snapshot, when it recorded that.
     pub discovery: Option<crate::discover::Discovery>,
+    /// The id of the image its build made, when it made one (tagged or, when its
+    /// tests or audit failed, not).
+    pub image: Option<String>,
 }
 
 impl JobOutput {
@@ -252,6 +255,7 @@ struct Gathered {
     cases: Vec<Case>,
     registry_refs: Vec<String>,
     discovery: Option<crate::discover::Discovery>,
+    image: Option<String>,
 }
 
 impl JobContext<'_> {
@@ -296,6 +300,7 @@ impl JobContext<'_> {
             cases: gathered.cases,
             registry_refs: gathered.registry_refs,
             discovery: gathered.discovery,
+            image: gathered.image,
         }
     }
 

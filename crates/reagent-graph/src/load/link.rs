@@ -161,8 +161,7 @@ impl Loader<'_> {
                     if let (Some(parent), Some(entry)) = (
                         produced.get(strip_extension(src)),
                         spec.get("source_subpath"),
-                    )
-                    {
+                    ) {
                         sites.insert(
                             (d.name.clone(), parent.clone()),
                             (relative(self.root, file), entry.line),
