@@ -29,7 +29,7 @@ impl Loader<'_> {
             .map(|(i, d)| (d.name.clone(), NodeId(i)))
             .collect();
         // Stages chain through source_subpath; spec stages all read the snapshot.
-        let (produced, mut errors) = self.producers(&drafts);
+        let (produced, mut errors) = producers(&drafts);
         let snapshot = drafts
             .iter()
             .find(|d| d.kind == NodeKind::Snapshot)
@@ -107,37 +107,6 @@ impl Loader<'_> {
         Ok(graph)
     }
 
-    /// Which stage produces each build (by [`reagent_catalyst::Spec::produces`]), and an
-    /// error for each build two specs produce: catalyst would write one over the other,
-    /// and a child naming it could not say which it means.
-    fn producers(&self, drafts: &[Draft]) -> (HashMap<String, String>, Vec<ProjectError>) {
-        let mut produced: HashMap<String, String> = HashMap::new();
-        let mut paths: HashMap<String, PathBuf> = HashMap::new();
-        let mut errors = Vec::new();
-        for d in drafts {
-            let Recipe::Stage(stage) = &d.recipe else {
-                continue;
-            };
-            let Some(build) = &stage.produces else {
-                continue;
-            };
-            if let Some(first) = paths.get(build) {
-                errors.push(ProjectError::in_file(
-                    &d.path,
-                    format!(
-                        "builds `{build}`, which `{}` builds too; catalyst would write one over \
-                         the other: change the version_stamp, rel_type or subarch of one",
-                        first.display()
-                    ),
-                ));
-                continue;
-            }
-            paths.insert(build.clone(), d.path.clone());
-            produced.insert(build.clone(), d.name.clone());
-        }
-        (produced, errors)
-    }
-
     /// Where each edge `(child, parent)` is written: the Containerfile line naming the
     /// parent, or the spec's `source_subpath` line. Used to locate a cycle.
     fn edge_sites(&self, drafts: &[Draft], produced: &HashMap<String, String>) -> Sites {
@@ -173,6 +142,37 @@ impl Loader<'_> {
         }
         sites
     }
+}
+
+/// Which stage produces each build (by [`reagent_catalyst::Spec::produces`]), and an
+/// error for each build two specs produce: catalyst would write one over the other,
+/// and a child naming it could not say which it means.
+fn producers(drafts: &[Draft]) -> (HashMap<String, String>, Vec<ProjectError>) {
+    let mut produced: HashMap<String, String> = HashMap::new();
+    let mut paths: HashMap<String, PathBuf> = HashMap::new();
+    let mut errors = Vec::new();
+    for d in drafts {
+        let Recipe::Stage(stage) = &d.recipe else {
+            continue;
+        };
+        let Some(build) = &stage.produces else {
+            continue;
+        };
+        if let Some(first) = paths.get(build) {
+            errors.push(ProjectError::in_file(
+                &d.path,
+                format!(
+                    "builds `{build}`, which `{}` builds too; catalyst would write one over \
+                     the other: change the version_stamp, rel_type or subarch of one",
+                    first.display()
+                ),
+            ));
+            continue;
+        }
+        paths.insert(build.clone(), d.path.clone());
+        produced.insert(build.clone(), d.name.clone());
+    }
+    (produced, errors)
 }
 
 /// `a` or `an` before `word`.
