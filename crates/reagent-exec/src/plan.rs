@@ -34,6 +34,14 @@ pub enum Reason {
     Changed(Vec<Change>),
     /// Built before with this very key, but the image is in no storage any more.
     Missing,
+    /// An artifact stage (an ISO, a disk image) built before with this very key, whose
+    /// result is no longer where catalyst wrote it.
+    OutputMissing {
+        /// What it is (`ISO image`, `disk image`, `netboot folder`).
+        what: &'static str,
+        /// Where it should be.
+        path: std::path::PathBuf,
+    },
     /// `--force` asked for it.
     Forced,
     /// What its last build read of the snapshot changed (and maybe other inputs).
@@ -50,6 +58,11 @@ impl std::fmt::Display for Reason {
         match self {
             Reason::NeverBuilt => f.write_str("never built"),
             Reason::Missing => f.write_str("image missing (built before with this key)"),
+            Reason::OutputMissing { what, path } => write!(
+                f,
+                "{what} {} missing (built before with this key)",
+                path.display()
+            ),
             Reason::Forced => f.write_str("forced"),
             Reason::Changed(changes) if changes.is_empty() => f.write_str("inputs changed"),
             Reason::Changed(changes) => {
@@ -527,6 +540,13 @@ impl Facts<'_> {
             }
         } else if self.in_registry(id) {
             Action::UpToDate(Place::Registry)
+        } else if let Some(output) = artifact_output(node)
+            .filter(|_| node.artifact().is_some() && artifact_built(input.history, node))
+        {
+            Action::Build(Reason::OutputMissing {
+                what: output.kind().describe(),
+                path: output.path().to_path_buf(),
+            })
         } else {
             let snapshot = self
                 .graph
@@ -545,18 +565,23 @@ impl Facts<'_> {
 /// Whether the artifact stage `node` was built with its current key and its output is
 /// still on disk.
 fn artifact_present(history: &History, node: &reagent_graph::Node) -> bool {
+    artifact_built(history, node) && artifact_output(node).is_some_and(|o| o.exists())
+}
+
+/// Whether the build record holds a build of `node` with its current key.
+fn artifact_built(history: &History, node: &reagent_graph::Node) -> bool {
     let key = node.key.hex();
-    let built = history
+    history
         .of_node(&node.name)
-        .any(|r| r.key == key && r.outcome == reagent_state::Outcome::Built);
+        .any(|r| r.key == key && r.outcome == reagent_state::Outcome::Built)
+}
+
+/// What catalyst leaves for the spec stage `node`.
+fn artifact_output(node: &reagent_graph::Node) -> Option<reagent_graph::Output> {
     let reagent_graph::Recipe::Stage(stage) = &node.recipe else {
-        return false;
+        return None;
     };
-    built
-        && stage
-            .spec
-            .as_ref()
-            .is_some_and(|spec| spec.output(&stage.storedir).exists())
+    Some(stage.spec.as_ref()?.output(&stage.storedir))
 }
 
 /// The nodes the plan needs: the targets, the forced nodes, and, children first,

@@ -437,6 +437,13 @@ fn an_iso_stage_is_an_artifact_recorded_without_an_image_and_never_pushed() {
     std::fs::remove_file(iso.path()).unwrap();
     let plan = env.plan_all();
     assert!(env.action(&plan, "livecd").is_work());
+    assert_eq!(
+        env.action(&plan, "livecd").reason(),
+        format!(
+            "ISO image {} missing (built before with this key)",
+            iso.path().display()
+        )
+    );
     assert!(!env.action(&plan, STAGE).is_work());
 }
 
