@@ -42,6 +42,8 @@ pub(crate) struct Cmd {
     /// `args` as shell words for messages, secret pairs already masked.
     shown: Vec<String>,
     secrets: Secrets,
+    /// Stop a streamed run that moves no byte for this long ([`Cmd::stall_limit`]).
+    stall: Option<Duration>,
 }
 
 impl Cmd {
@@ -52,7 +54,17 @@ impl Cmd {
             args: Vec::new(),
             shown: Vec::new(),
             secrets: Secrets::default(),
+            stall: None,
         }
+    }
+
+    /// Stop a streamed run (as [`Stop::Stalled`]) once it has gone `limit`
+    /// without printing a line or reading or writing a byte (files, pipes and
+    /// sockets alike, as `/proc/<pid>/io` counts them): a transfer waiting on a
+    /// peer that never answers, while a slow but moving one runs on.
+    pub(crate) fn stall_limit(&mut self, limit: Duration) -> &mut Self {
+        self.stall = Some(limit);
+        self
     }
 
     /// Append one plain argument.
@@ -137,6 +149,71 @@ impl Cmd {
         } else {
             Err(self.failed(out.code, out.signal, &out.stderr))
         }
+    }
+
+    /// [`Cmd::output`] within `limit`: past it the whole process group is
+    /// stopped and `Ok(None)` returned. stdout is kept byte for byte (a
+    /// manifest's digest is taken from it).
+    pub(crate) fn output_within(&self, limit: Duration) -> Result<Option<Captured>, BackendError> {
+        let mut command = self.command();
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = command.spawn().map_err(|source| BackendError::Spawn {
+            tool: self.tool(),
+            source,
+        })?;
+        let read_all = |pipe: Option<Box<dyn Read + Send>>| {
+            thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = read_all(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = read_all(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let started = Instant::now();
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if started.elapsed() >= limit => {
+                    kill_group(&mut child)?;
+                    return Ok(None);
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(20)),
+                Err(e) => {
+                    let _ = kill_group(&mut child);
+                    return Err(e.into());
+                }
+            }
+        };
+        // A grandchild holding the pipes would keep these open; none is
+        // started by the queries this serves.
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        Ok(Some(Captured {
+            code: status.code(),
+            signal: status.signal(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: self
+                .secrets
+                .mask(&String::from_utf8_lossy(&stderr))
+                .into_owned(),
+        }))
     }
 
     /// The error for this command ending other than with exit code 0:
@@ -231,6 +308,7 @@ impl Cmd {
         let mut last_line = Instant::now();
         let mut status = None;
         let mut pipes_done = false;
+        let mut moved = Moved::new(child.id());
         loop {
             if pipes_done {
                 thread::sleep(POLL);
@@ -273,6 +351,10 @@ impl Cmd {
                 stop = Some(Stop::Cancelled);
             } else if let Some(limit) = timeout.filter(|t| started.elapsed() >= *t) {
                 stop = Some(Stop::TimedOut(limit));
+            } else if let Some(limit) = self.stall {
+                if moved.since().max(last_line).elapsed() >= limit {
+                    stop = Some(Stop::Stalled(limit));
+                }
             }
             if stop.is_some() {
                 status = Some(kill_group(child)?);
@@ -308,6 +390,8 @@ pub(crate) enum Stop {
     Cancelled,
     /// It ran into this time limit.
     TimedOut(Duration),
+    /// It moved no byte for this long (see [`Cmd::stall_limit`]).
+    Stalled(Duration),
 }
 
 /// How a streamed command ended.
@@ -328,7 +412,7 @@ impl Streamed {
     pub(crate) fn into_result(self, cmd: &Cmd) -> Result<(), BackendError> {
         match self.stop {
             Some(Stop::Cancelled) => Err(BackendError::Interrupted),
-            Some(Stop::TimedOut(after)) => Err(BackendError::TimedOut {
+            Some(Stop::TimedOut(after) | Stop::Stalled(after)) => Err(BackendError::TimedOut {
                 command: cmd.display(),
                 after,
             }),
@@ -358,6 +442,44 @@ pub(crate) fn run_tool(
     append_line(&req.log, &format!("$ {}", c.display()))?;
     c.stream(Some(&req.log), Some(cancel), req.timeout, on_line)?
         .into_result(&c)
+}
+
+/// When a process last read or wrote a byte, as far as polling
+/// `/proc/<pid>/io` (`rchar` + `wchar`, which count sockets too) can tell.
+struct Moved {
+    io: PathBuf,
+    bytes: Option<u64>,
+    at: Instant,
+}
+
+impl Moved {
+    fn new(pid: u32) -> Self {
+        Self {
+            io: PathBuf::from(format!("/proc/{pid}/io")),
+            bytes: None,
+            at: Instant::now(),
+        }
+    }
+
+    /// The last time the count changed (the start, before any change). Without
+    /// a readable `/proc`, output lines alone show progress.
+    fn since(&mut self) -> Instant {
+        let now = std::fs::read_to_string(&self.io).ok().map(|text| {
+            text.lines()
+                .filter_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    matches!(k, "rchar" | "wchar").then(|| v.trim().parse::<u64>().ok())?
+                })
+                .sum::<u64>()
+        });
+        if now.is_some() && now != self.bytes {
+            if self.bytes.is_some() {
+                self.at = Instant::now();
+            }
+            self.bytes = now;
+        }
+        self.at
+    }
 }
 
 /// Open a log file for appending, creating its folder.
@@ -618,6 +740,48 @@ mod tests {
             }
             other => panic!("expected TimedOut, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn a_command_that_moves_no_byte_is_stopped_as_stalled() {
+        let mut c = Cmd::new(Path::new("sleep"));
+        c.arg("1000").stall_limit(Duration::from_millis(500));
+        let r = c.stream(None, None, None, &mut |_| {}).unwrap();
+        assert_eq!(r.stop, Some(Stop::Stalled(Duration::from_millis(500))));
+    }
+
+    #[test]
+    fn a_command_that_keeps_moving_bytes_runs_past_the_stall_limit() {
+        // Silent on its pipes, but every 0.2 s a child reads and writes 4 KiB:
+        // 2.4 s in all against a 2 s limit. A reaped child's I/O counts for
+        // the shell, as it does for buildah's own reads and writes.
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args([
+            "-c",
+            "i=0; while [ $i -lt 12 ]; do head -c 4096 /dev/zero > /dev/null; sleep 0.2; i=$((i+1)); done",
+        ])
+        .stall_limit(Duration::from_secs(2));
+        let r = c.stream(None, None, None, &mut |_| {}).unwrap();
+        assert_eq!((r.stop, r.code), (None, Some(0)));
+    }
+
+    #[test]
+    fn output_within_keeps_stdout_or_stops_the_group() {
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", "printf 'a\\nb\\n\\n'; echo err >&2"]);
+        let out = c.output_within(Duration::from_secs(30)).unwrap().unwrap();
+        assert_eq!(
+            (out.stdout.as_str(), out.stderr.as_str()),
+            ("a\nb\n\n", "err\n")
+        );
+        let marker = format!("1000.{}525252", std::process::id());
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", &format!("sleep {marker} & wait")]);
+        assert!(c
+            .output_within(Duration::from_millis(300))
+            .unwrap()
+            .is_none());
+        assert!(!running_with_arg(&marker), "sleep {marker} still runs");
     }
 
     /// Whether a process has `arg` as one of its arguments.
