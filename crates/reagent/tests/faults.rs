@@ -1,0 +1,133 @@
+//! Faults mid-build against real buildah and a real registry: a registry that
+//! accepts connections and never answers.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::buildah::{registry_tags, run_guarded, tools_missing, wait_or_fail, BuildahProject};
+use reagent_testkit::{Registry, SilentRegistry};
+
+/// Only catches hangs; nothing is asserted about speed.
+const GUARD: Duration = Duration::from_secs(300);
+
+/// Whether `skopeo inspect` finds `reference` (in a plain-HTTP registry).
+fn in_registry(reference: &str) -> bool {
+    std::process::Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+/// Run `reagent build --json all`; once a build step whose text holds
+/// `marker` runs, call `then`. Returns how it ended and everything it printed
+/// on stdout.
+fn run_until_step_then(
+    p: &BuildahProject,
+    marker: &str,
+    then: impl FnOnce(),
+) -> (std::process::ExitStatus, String) {
+    let mut child = p
+        .command(&["build", "--json", "all"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line.clone());
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let reached = rx
+        .iter()
+        .any(|l| l.contains("\"step\"") && l.contains(marker));
+    assert!(reached, "the build never reached `{marker}`");
+    then();
+    let status = wait_or_fail(&mut child, GUARD);
+    (status, reader.join().unwrap())
+}
+
+#[test]
+fn a_registry_that_never_answers_stops_the_run_and_the_next_run_resumes() {
+    if tools_missing() {
+        return;
+    }
+    let real = Registry::start();
+    let silent = SilentRegistry::start();
+    let host = silent.host().to_string();
+    let p = BuildahProject::new(&format!(
+        "[project]\nregistry = \"{host}/acme\"\n[registry]\ntls_verify = false\ntimeout = 2\n"
+    ))
+    .with_busybox_base();
+    p.write(
+        "images/tools/Containerfile",
+        "FROM base\nRUN sleep 3 && echo slept > /slept\n",
+    );
+
+    // Silent from the start: the plan's lookups stop at the deadline.
+    let r = run_guarded(&p, &["build", "all"], GUARD);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains(&format!("registry {host} did not answer the lookup")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("within 2 s ([registry] timeout)"),
+        "{}",
+        r.stderr
+    );
+    assert!(silent.held() > 0, "the silent registry was never asked");
+
+    // Answering while planning and base's push, silent once tools builds:
+    // tools' push stops at the deadline.
+    silent.forward_to(real.host());
+    let (status, stdout) = run_until_step_then(&p, "sleep 3", || silent.go_silent());
+    assert_eq!(status.code(), Some(1), "{stdout}");
+    let tools = p.key16("tools");
+    assert!(
+        stdout.contains(&format!(
+            "registry {host} did not answer the push of {host}/acme/tools:{tools} within 2 s"
+        )),
+        "{stdout}"
+    );
+    assert!(!in_registry(&format!("{}/acme/tools:{tools}", real.host())));
+    assert_eq!(
+        registry_tags(real.host(), "acme/base"),
+        vec![p.key16("base"), "latest".to_string()]
+    );
+
+    // The registry answers again: the next run pushes what it built, without
+    // building it again.
+    silent.forward_to(real.host());
+    let r = run_guarded(&p, &["build", "--json", "all"], GUARD);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    let started: Vec<&str> = r
+        .stdout
+        .lines()
+        .filter(|l| l.contains("\"event\":\"started\""))
+        .collect();
+    assert_eq!(started.len(), 1, "{}", r.stdout);
+    assert!(
+        started[0].contains("\"node\":\"tools\"") && started[0].contains("\"action\":\"push\""),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        registry_tags(real.host(), "acme/tools"),
+        vec![tools, "latest".to_string()]
+    );
+}
