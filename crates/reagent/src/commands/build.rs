@@ -194,7 +194,7 @@ fn build(
     let plan = session.plan(&request)?;
     let cancel = Cancel::new();
     if args.dry_run || args.explain {
-        print_plan(session.graph(), &plan, args);
+        print_plan(session.graph(), &plan, args)?;
         if args.dry_run {
             *report = Some(Report::of_plan(project, &plan, request.registry.as_deref()));
             return Ok(());
@@ -222,6 +222,7 @@ fn build(
     let run = session.run_audited(&plan, &request, audit, &opts, &cancel, &mut |e: &Event| {
         reporter.report(e);
     })?;
+    let unwritten = reporter.write_error().map(output::stdout_failed);
     drop(reporter);
     *report = Some(Report::of_run(
         project,
@@ -240,6 +241,10 @@ fn build(
     let s = &run.summary;
     if s.interrupted {
         return Err(Failure::Interrupted);
+    }
+    if let Some(failure) = unwritten.filter(|_| s.ok()) {
+        // The events were the output asked for; the build itself went well.
+        return Err(failure);
     }
     if !s.ok() {
         let mut what = format!("{} failed, {} skipped", s.failed, s.skipped);
@@ -271,16 +276,16 @@ fn jobs(project: &Project, args: &BuildArgs) -> usize {
 }
 
 /// `--dry-run` / `--explain`: one line per node with its action and reason.
-fn print_plan(graph: &Graph, plan: &Plan, args: &BuildArgs) {
+fn print_plan(graph: &Graph, plan: &Plan, args: &BuildArgs) -> Result<(), Failure> {
     let event = plan_event(graph, plan);
     if args.json {
         if let Ok(line) = serde_json::to_string(&event) {
-            output::stdout(&format!("{line}\n"));
+            output::stdout(&format!("{line}\n"))?;
         }
-        return;
+        return Ok(());
     }
     let Event::Plan { steps } = event else {
-        return;
+        return Ok(());
     };
     let width = steps.iter().map(|s| s.node.len()).max().unwrap_or(0);
     let mut text = String::new();
@@ -297,5 +302,5 @@ fn print_plan(graph: &Graph, plan: &Plan, args: &BuildArgs) {
             shown.reason
         );
     }
-    output::stdout(&text);
+    output::stdout(&text)
 }

@@ -61,7 +61,7 @@ pub fn run(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
             "removed": d.removed.iter().map(package_json).collect::<Vec<_>>(),
             "changed": d.changed.iter().map(change_json).collect::<Vec<_>>(),
         });
-        output::stdout(&format!("{doc}\n"));
+        output::stdout(&format!("{doc}\n"))?;
         return Ok(());
     }
     let mut lines: Vec<(String, u8, String)> = Vec::new();
@@ -90,7 +90,7 @@ pub fn run(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
     if d.is_empty() {
         eprintln!("no package changes");
     }
-    output::stdout(&text);
+    output::stdout(&text)?;
     Ok(())
 }
 

@@ -52,7 +52,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<(), Failure> {
         text.push_str(&snapshot_line(verdict));
     }
     text.push_str(&since_last_build(&history, node));
-    output::stdout(&text);
+    output::stdout(&text)?;
     Ok(())
 }
 

@@ -61,7 +61,7 @@ pub fn run(cli: &Cli, args: &PruneArgs) -> Result<(), Failure> {
         },
         doomed.len() - failed.len()
     );
-    output::stdout(&text);
+    output::stdout(&text)?;
     if failed.is_empty() {
         Ok(())
     } else {

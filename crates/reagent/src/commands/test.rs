@@ -63,7 +63,7 @@ pub fn run(cli: &Cli, args: &TestArgs) -> Result<(), Failure> {
         })?;
         cases.extend(ran);
     }
-    output::stdout(&tables::cases(&cases));
+    output::stdout(&tables::cases(&cases))?;
     if let Some(path) = &args.junit {
         junit::write(path, "reagent test", &cases)
             .map_err(|e| Failure::Failed(format!("cannot write {}: {e}", path.display())))?;

@@ -7,12 +7,23 @@ pub mod tables;
 
 use std::io::Write;
 
-/// Write `text` to stdout. A closed pipe (`reagent graph | head`) is not an error
-/// worth reporting.
-pub fn stdout(text: &str) {
+use crate::report::Failure;
+
+/// Write `text` to stdout. A closed pipe (`reagent graph | head`) ends the
+/// output quietly: whoever reads has what they wanted. Any other failure (a
+/// full disk: `> /dev/full`) is an error, so nothing passes for written.
+pub fn stdout(text: &str) -> Result<(), Failure> {
     let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
-    let _ = out.flush();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(stdout_failed(&e)),
+    }
+}
+
+/// The failure for a write to stdout that failed with `e`.
+pub fn stdout_failed(e: &std::io::Error) -> Failure {
+    Failure::Failed(format!("cannot write to standard output: {e}"))
 }
 
 /// `s` when `n` is not one: `1 image`, `2 images`.
