@@ -191,6 +191,7 @@ fn build(
         !args.no_wait,
         &mut |msg| eprintln!("{msg}"),
     )?;
+    output::warn_damaged(&loaded.state_dir, session.history());
     let plan = session.plan(&request)?;
     let cancel = Cancel::new();
     if args.dry_run || args.explain {

@@ -88,6 +88,7 @@ fn dirty(
         !no_wait,
         &mut |msg| eprintln!("{msg}"),
     )?;
+    crate::output::warn_damaged(&loaded.state_dir, session.history());
     let mut request = Request::new(selection);
     request.registry = Some(registry.to_string());
     let plan = session.plan(&request)?;

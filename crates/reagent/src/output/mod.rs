@@ -26,6 +26,28 @@ pub fn stdout_failed(e: &std::io::Error) -> Failure {
     Failure::Failed(format!("cannot write to standard output: {e}"))
 }
 
+/// Warn, once per run, about the lines of the build record that are not a
+/// record (damage: a disk error, a hand edit) and were skipped: what they
+/// held is unknown to the plan, `explain` and `diff`.
+pub fn warn_damaged(state_dir: &std::path::Path, history: &reagent_state::History) {
+    const SHOWN: usize = 5;
+    let lines = history.corrupt_lines();
+    let path = state_dir.join(reagent_state::BUILD_LOG_FILE);
+    for line in lines.iter().take(SHOWN) {
+        eprintln!(
+            "warning: {}:{line}: not a build record (damaged?); skipped",
+            path.display()
+        );
+    }
+    if lines.len() > SHOWN {
+        eprintln!(
+            "warning: {}: {} more damaged lines skipped",
+            path.display(),
+            lines.len() - SHOWN
+        );
+    }
+}
+
 /// `s` when `n` is not one: `1 image`, `2 images`.
 pub fn plural(n: usize) -> &'static str {
     if n == 1 {
