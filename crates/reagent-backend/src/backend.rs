@@ -284,6 +284,15 @@ pub enum BackendError {
         /// The platforms it does list.
         listed: Vec<String>,
     },
+    /// A command's log could not be opened or written (a full disk, say);
+    /// the command, if it ran, was stopped with its whole process group.
+    #[error("cannot write the log {}: {source}", path.display())]
+    Log {
+        /// The log file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// An I/O error of reagent's own: writing a log, reading an id file,
     /// waiting for a child process.
     #[error(transparent)]

@@ -260,7 +260,7 @@ impl Cmd {
         on_line: &mut dyn FnMut(&str),
     ) -> Result<Streamed, BackendError> {
         let log = match log {
-            Some(p) => Some(open_log(p)?),
+            Some(p) => Some((open_log(p)?, p)),
             None => None,
         };
         let mut command = self.command();
@@ -296,7 +296,7 @@ impl Cmd {
         &self,
         child: &mut Child,
         rx: &mpsc::Receiver<String>,
-        mut log: Option<File>,
+        mut log: Option<(File, &Path)>,
         cancel: Option<&Cancel>,
         timeout: Option<Duration>,
         on_line: &mut dyn FnMut(&str),
@@ -317,8 +317,8 @@ impl Cmd {
                     Ok(line) => {
                         last_line = Instant::now();
                         let line = self.secrets.mask(&line).into_owned();
-                        if let Some(f) = log.as_mut() {
-                            writeln!(f, "{line}")?;
+                        if let Some((f, path)) = log.as_mut() {
+                            writeln!(f, "{line}").map_err(log_error(path))?;
                         }
                         on_line(&line);
                         if tail_lines.len() == TAIL_LINES {
@@ -361,8 +361,8 @@ impl Cmd {
                 exited_at = Some(Instant::now());
             }
         }
-        if let Some(f) = log.as_mut() {
-            f.flush()?;
+        if let Some((f, path)) = log.as_mut() {
+            f.flush().map_err(log_error(path))?;
         }
         let tail = tail_lines.into_iter().collect::<Vec<_>>().join("\n");
         Ok(Streamed {
@@ -482,19 +482,30 @@ impl Moved {
     }
 }
 
+/// The error for log `path` failing with an I/O error.
+fn log_error(path: &Path) -> impl FnOnce(std::io::Error) -> BackendError + '_ {
+    move |source| BackendError::Log {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// Open a log file for appending, creating its folder.
 pub(crate) fn open_log(path: &Path) -> Result<File, BackendError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(log_error(path))?;
     }
-    Ok(OpenOptions::new().create(true).append(true).open(path)?)
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(log_error(path))
 }
 
 /// Append one line to a log file, creating it and its folder.
 pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), BackendError> {
     use std::io::Write;
-    writeln!(open_log(path)?, "{line}")?;
-    Ok(())
+    writeln!(open_log(path)?, "{line}").map_err(log_error(path))
 }
 
 fn spawn_reader(pipe: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
@@ -801,7 +812,12 @@ mod tests {
         let mut c = Cmd::new(Path::new("sh"));
         c.args(["-c", &format!("sleep {marker} & echo first; wait")]);
         let r = c.stream(Some(Path::new("/dev/full")), None, None, &mut |_| {});
-        assert!(matches!(r, Err(BackendError::Io(_))), "{r:?}");
+        let err = r.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot write the log /dev/full: No space left on device"),
+            "{err}"
+        );
         assert!(!running_with_arg(&marker), "sleep {marker} still runs");
     }
 

@@ -4,47 +4,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use reagent_state::{BuildLog, History, Outcome, Record, BUILD_LOG_FILE};
-
-/// A tmpfs of `size` mounted on a temp folder, unmounted when dropped.
-struct Tmpfs {
-    dir: tempfile::TempDir,
-}
-
-impl Tmpfs {
-    /// `None` (after saying so) where mounting is not allowed; under
-    /// `CI=true` that fails the test instead.
-    fn mount(size: &str) -> Option<Tmpfs> {
-        let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("mount")
-            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
-            .arg(dir.path())
-            .output()
-            .unwrap();
-        if out.status.success() {
-            return Some(Tmpfs { dir });
-        }
-        let why = String::from_utf8_lossy(&out.stderr);
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "cannot mount a tmpfs (the full-disk tests need root): {why}"
-        );
-        eprintln!("skipped: cannot mount a tmpfs: {why}");
-        None
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-}
-
-impl Drop for Tmpfs {
-    fn drop(&mut self) {
-        let _ = Command::new("umount").arg(self.dir.path()).status();
-    }
-}
+use reagent_testkit::Tmpfs;
 
 fn record(node: &str, inputs: usize) -> Record {
     Record::new(

@@ -33,6 +33,7 @@ mod project;
 mod registry;
 mod silent;
 mod storage;
+mod tmpfs;
 mod tools;
 mod validators;
 
@@ -41,5 +42,6 @@ pub use project::{ProjectDir, FAMILY_APP, FAMILY_BASE, GLSA_NGINX};
 pub use registry::Registry;
 pub use silent::SilentRegistry;
 pub use storage::Storage;
+pub use tmpfs::Tmpfs;
 pub use tools::require_tools;
 pub use validators::SbomValidators;

@@ -1,5 +1,6 @@
 //! Faults mid-build against real buildah and a real registry: a registry that
-//! accepts connections and never answers.
+//! accepts connections and never answers; a state folder on a disk that fills
+//! up during a build.
 
 mod common;
 
@@ -9,7 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::buildah::{registry_tags, run_guarded, tools_missing, wait_or_fail, BuildahProject};
-use reagent_testkit::{Registry, SilentRegistry};
+use reagent_testkit::{Registry, SilentRegistry, Tmpfs};
 
 /// Only catches hangs; nothing is asserted about speed.
 const GUARD: Duration = Duration::from_secs(300);
@@ -129,5 +130,63 @@ fn a_registry_that_never_answers_stops_the_run_and_the_next_run_resumes() {
     assert_eq!(
         registry_tags(real.host(), "acme/tools"),
         vec![tools, "latest".to_string()]
+    );
+}
+
+/// Pids of processes whose command line mentions `marker`.
+fn processes_with(marker: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(marker) {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_state_disk_that_fills_up_mid_build_fails_the_run_and_leaves_nothing_running() {
+    if tools_missing() {
+        return;
+    }
+    let Some(disk) = Tmpfs::mount("256k") else {
+        return;
+    };
+    // The RUN prints far more than the disk holds, then would wait long
+    // (the odd sleep length marks its process).
+    let marker = format!("1000.{}", std::process::id());
+    let p = BuildahProject::new("").with_busybox_base_and(&format!(
+        "RUN i=0; while [ $i -lt 20000 ]; do echo \"line $i of output that fills the disk\"; i=$((i+1)); done; sleep {marker}\n"
+    ));
+    let state = disk.path().join("state");
+    let state_arg = state.display().to_string();
+    let r = run_guarded(&p, &["--state-dir", &state_arg, "build", "all"], GUARD);
+    assert_eq!(r.code, Some(1), "{}", r.stderr);
+    let logs = state.join("logs");
+    assert!(
+        r.stderr
+            .contains(&format!("cannot write the log {}/", logs.display())),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("No space left on device (os error 28)"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    assert_eq!(
+        processes_with(&marker),
+        Vec::<u32>::new(),
+        "the RUN outlived reagent"
+    );
+    assert_eq!(
+        p.storage.containers(),
+        Vec::<String>::new(),
+        "working containers left"
     );
 }
