@@ -104,6 +104,9 @@ pub struct Buildah {
     /// Graph root and driver of the store, learned once from `buildah info`
     /// when the settings do not say.
     store: OnceLock<Option<(PathBuf, String)>>,
+    /// Stops registry lookups, which take no [`Cancel`] of their own (see
+    /// [`Buildah::with_cancel`]).
+    cancel: Cancel,
 }
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
@@ -295,7 +298,17 @@ impl Buildah {
         Self {
             settings,
             store: OnceLock::new(),
+            cancel: Cancel::new(),
         }
+    }
+
+    /// Registry lookups (planning, locking) stop with
+    /// [`BackendError::Interrupted`] once `cancel` is set, as builds, pushes
+    /// and pulls do with the `Cancel` they are given.
+    #[must_use]
+    pub fn with_cancel(mut self, cancel: &Cancel) -> Self {
+        self.cancel = cancel.clone();
+        self
     }
 
     /// The settings in use.
@@ -351,7 +364,7 @@ impl Buildah {
     /// the backstop. Either way it is [`BackendError::RegistryTimeout`].
     fn query(&self, c: &Cmd, reference: &str) -> Result<Captured, BackendError> {
         let hard = self.settings.registry_timeout + Duration::from_secs(2);
-        match c.output_within(hard)? {
+        match c.output_within(hard, &self.cancel)? {
             Some(out) if out.code != Some(0) && own_deadline_passed(&out.stderr) => {
                 Err(self.registry_timeout(RegistryOp::Lookup, reference))
             }

@@ -152,9 +152,17 @@ impl Cmd {
     }
 
     /// [`Cmd::output`] within `limit`: past it the whole process group is
-    /// stopped and `Ok(None)` returned. stdout is kept byte for byte (a
-    /// manifest's digest is taken from it).
-    pub(crate) fn output_within(&self, limit: Duration) -> Result<Option<Captured>, BackendError> {
+    /// stopped and `Ok(None)` returned; once `cancel` is set, it is stopped
+    /// and [`BackendError::Interrupted`] returned. stdout is kept byte for
+    /// byte (a manifest's digest is taken from it).
+    pub(crate) fn output_within(
+        &self,
+        limit: Duration,
+        cancel: &Cancel,
+    ) -> Result<Option<Captured>, BackendError> {
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
         let mut command = self.command();
         command
             .stdin(Stdio::null())
@@ -190,6 +198,10 @@ impl Cmd {
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
+                Ok(None) if cancel.is_cancelled() => {
+                    kill_group(&mut child)?;
+                    return Err(BackendError::Interrupted);
+                }
                 Ok(None) if started.elapsed() >= limit => {
                     kill_group(&mut child)?;
                     return Ok(None);
@@ -780,7 +792,10 @@ mod tests {
     fn output_within_keeps_stdout_or_stops_the_group() {
         let mut c = Cmd::new(Path::new("sh"));
         c.args(["-c", "printf 'a\\nb\\n\\n'; echo err >&2"]);
-        let out = c.output_within(Duration::from_secs(30)).unwrap().unwrap();
+        let out = c
+            .output_within(Duration::from_secs(30), &Cancel::new())
+            .unwrap()
+            .unwrap();
         assert_eq!(
             (out.stdout.as_str(), out.stderr.as_str()),
             ("a\nb\n\n", "err\n")
@@ -789,9 +804,20 @@ mod tests {
         let mut c = Cmd::new(Path::new("sh"));
         c.args(["-c", &format!("sleep {marker} & wait")]);
         assert!(c
-            .output_within(Duration::from_millis(300))
+            .output_within(Duration::from_millis(300), &Cancel::new())
             .unwrap()
             .is_none());
+        assert!(!running_with_arg(&marker), "sleep {marker} still runs");
+        let cancel = Cancel::new();
+        let stop = cancel.clone();
+        let r = thread::scope(|s| {
+            s.spawn(move || {
+                thread::sleep(Duration::from_millis(300));
+                stop.cancel();
+            });
+            c.output_within(Duration::from_secs(1000), &cancel)
+        });
+        assert!(matches!(r, Err(BackendError::Interrupted)), "{r:?}");
         assert!(!running_with_arg(&marker), "sleep {marker} still runs");
     }
 

@@ -9,7 +9,9 @@ use std::process::Stdio;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use common::buildah::{registry_tags, run_guarded, tools_missing, wait_or_fail, BuildahProject};
+use common::buildah::{
+    registry_tags, run_guarded, send_signal, tools_missing, wait_or_fail, BuildahProject,
+};
 use reagent_testkit::{Registry, SilentRegistry, Tmpfs};
 
 /// Only catches hangs; nothing is asserted about speed.
@@ -188,5 +190,53 @@ fn a_state_disk_that_fills_up_mid_build_fails_the_run_and_leaves_nothing_running
         p.storage.containers(),
         Vec::<String>::new(),
         "working containers left"
+    );
+}
+
+#[test]
+fn sigterm_while_planning_stops_the_registry_lookups_and_exits_130() {
+    if tools_missing() {
+        return;
+    }
+    // Lookups that would wait ten minutes on a registry that never answers.
+    let silent = SilentRegistry::start();
+    let host = silent.host().to_string();
+    let p = BuildahProject::new(&format!(
+        "[project]\nregistry = \"{host}/acme\"\n[registry]\ntls_verify = false\ntimeout = 600\n"
+    ))
+    .with_busybox_base();
+    let mut child = p
+        .command(&["build", "all"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let err = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = std::io::Read::read_to_string(&mut stderr, &mut s);
+        s
+    });
+    // Wait for the lookup (a hang guard, not a timing assertion).
+    let lookup = format!("docker://{host}/");
+    let deadline = std::time::Instant::now() + GUARD;
+    while processes_with(&lookup).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "no lookup started");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "reagent ended before its lookup"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    send_signal(child.id(), 15);
+    // Were the lookups left to run, this would take the full 600 s.
+    let status = wait_or_fail(&mut child, Duration::from_secs(120));
+    let stderr = err.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("interrupted"), "{stderr}");
+    assert_eq!(
+        processes_with(&lookup),
+        Vec::<u32>::new(),
+        "a lookup outlived reagent"
     );
 }

@@ -170,8 +170,26 @@ fn build(
 ) -> Result<(), Failure> {
     // Targets are checked before any registry is asked about what the lock lacks.
     let request = request(&loaded.project, args)?;
-    let backend = crate::backend(&loaded.project);
-    super::lock::before_build(&mut loaded.project, &backend, args)?;
+    // From here on the first SIGINT/SIGTERM asks for a clean stop: registry
+    // lookups of the lock and the plan are stopped, running work is killed, its
+    // containers removed, the record kept, and reagent exits 130. A second one
+    // while that is under way exits 130 at once.
+    let cancel = Cancel::new();
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register_conditional_shutdown(signal, 130, cancel.flag())
+            .and_then(|_| signal_hook::flag::register(signal, cancel.flag()))
+            .map_err(|e| Failure::Failed(format!("cannot handle signal {signal}: {e}")))?;
+    }
+    // A failure that a stop caused is the stop.
+    let stopped = |failure: Failure| {
+        if cancel.is_cancelled() {
+            Failure::Interrupted
+        } else {
+            failure
+        }
+    };
+    let backend = crate::backend(&loaded.project).with_cancel(&cancel);
+    super::lock::before_build(&mut loaded.project, &backend, args).map_err(stopped)?;
     let project = &loaded.project;
     let advisories = if args.vuln_test {
         Some(reagent_exec::audit::load(project, None).map_err(|e| Failure::Usage(e.to_string()))?)
@@ -192,22 +210,18 @@ fn build(
         &mut |msg| eprintln!("{msg}"),
     )?;
     output::warn_damaged(&loaded.state_dir, session.history());
-    let plan = session.plan(&request)?;
-    let cancel = Cancel::new();
+    let plan = session
+        .plan(&request)
+        .map_err(|e| stopped(Failure::from(e)))?;
+    if cancel.is_cancelled() {
+        return Err(Failure::Interrupted);
+    }
     if args.dry_run || args.explain {
         print_plan(session.graph(), &plan, args)?;
         if args.dry_run {
             *report = Some(Report::of_plan(project, &plan, request.registry.as_deref()));
             return Ok(());
         }
-    }
-    // The first SIGINT/SIGTERM asks for a clean stop (running work is killed, its
-    // containers removed, the record kept); a second one while that is under way
-    // exits at once.
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(signal, 130, cancel.flag())
-            .and_then(|_| signal_hook::flag::register(signal, cancel.flag()))
-            .map_err(|e| Failure::Failed(format!("cannot handle signal {signal}: {e}")))?;
     }
     let mut reporter: Box<dyn Reporter> = if args.json {
         Box::new(Json::new(std::io::stdout()))
