@@ -49,3 +49,4 @@ pub use backend::{
 };
 pub use buildah::{BasePull, Buildah, BuildahSettings};
 pub use fake::FakeBackend;
+pub use process::kill_running;

@@ -5,13 +5,14 @@
 //! Every process the crate starts goes through [`Cmd`]: buildah, skopeo, and
 //! the host tools of [`crate::Backend::run_tool`] ([`run_tool`]).
 
+use std::collections::BTreeSet;
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -30,6 +31,49 @@ const KILL_WAIT: Duration = Duration::from_secs(10);
 const POLL: Duration = Duration::from_millis(50);
 /// How many trailing output lines an error message keeps.
 const TAIL_LINES: usize = 30;
+
+/// The process groups (their leaders' pids) of the commands running now, for
+/// [`kill_running`]. A pid is taken out before or as its process is reaped,
+/// under this lock, so a group signalled from here is never someone else's.
+static RUNNING: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+fn running() -> MutexGuard<'static, BTreeSet<i32>> {
+    // The set holds plain numbers: a panic elsewhere leaves it usable.
+    RUNNING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Note a child just spawned (the leader of its own group) as running.
+fn register(child: &Child) {
+    running().insert(Pid::from_child(child).as_raw_pid());
+}
+
+/// Forget a child about to be reaped.
+fn unregister(child: &Child) {
+    running().remove(&Pid::from_child(child).as_raw_pid());
+}
+
+/// `child.try_wait()`, forgetting the child once reaped, with no
+/// [`kill_running`] in between.
+fn try_reap(child: &mut Child) -> std::io::Result<Option<ExitStatus>> {
+    let mut set = running();
+    let status = child.try_wait()?;
+    if status.is_some() {
+        set.remove(&Pid::from_child(child).as_raw_pid());
+    }
+    Ok(status)
+}
+
+/// SIGKILL the process group of every command this process runs now
+/// (buildah, skopeo, host tools, with all they started), without waiting:
+/// for a second signal, when reagent exits at once instead of stopping them
+/// cleanly. Their working containers may be left behind.
+pub fn kill_running() {
+    for pgid in running().iter() {
+        if let Some(pgid) = Pid::from_raw(*pgid) {
+            signal_group(pgid, Signal::KILL);
+        }
+    }
+}
 
 /// One command line: the real argv and the argv shown in messages, where
 /// secret values are replaced by `***`. The secret values are also masked
@@ -173,6 +217,7 @@ impl Cmd {
             tool: self.tool(),
             source,
         })?;
+        register(&child);
         let read_all = |pipe: Option<Box<dyn Read + Send>>| {
             thread::spawn(move || {
                 let mut bytes = Vec::new();
@@ -196,7 +241,7 @@ impl Cmd {
         );
         let started = Instant::now();
         let status = loop {
-            match child.try_wait() {
+            match try_reap(&mut child) {
                 Ok(Some(status)) => break status,
                 Ok(None) if cancel.is_cancelled() => {
                     kill_group(&mut child)?;
@@ -285,6 +330,7 @@ impl Cmd {
             tool: self.tool(),
             source,
         })?;
+        register(&child);
         let (tx, rx) = mpsc::channel::<String>();
         if let Some(out) = child.stdout.take() {
             spawn_reader(out, tx.clone());
@@ -297,8 +343,12 @@ impl Cmd {
         // Failing to write the log or to wait must not leave the command
         // running. A reaped child (std keeps its status) has a pid that may
         // already be someone else's: it is not signalled.
-        if result.is_err() && matches!(child.try_wait(), Ok(None)) {
-            let _ = kill_group(&mut child);
+        if result.is_err() {
+            match try_reap(&mut child) {
+                Ok(None) => drop(kill_group(&mut child)),
+                Ok(Some(_)) => {}
+                Err(_) => unregister(&child),
+            }
         }
         result
     }
@@ -343,7 +393,7 @@ impl Cmd {
                 }
             }
             if status.is_none() {
-                if let Some(s) = child.try_wait()? {
+                if let Some(s) = try_reap(child)? {
                     status = Some(s);
                     exited_at = Some(Instant::now());
                 }
@@ -554,6 +604,7 @@ fn kill_group(child: &mut Child) -> Result<ExitStatus, BackendError> {
         signal_group(pgid, Signal::KILL);
         wait_for_group(pgid, KILL_WAIT);
     }
+    unregister(child);
     Ok(child.wait()?)
 }
 

@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod output;
 mod report;
+mod signals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -10,7 +10,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::buildah::{
-    registry_tags, run_guarded, send_signal, tools_missing, wait_or_fail, BuildahProject,
+    registry_tags, run_guarded, send_signal, start_until_step, tools_missing, wait_or_fail,
+    BuildahProject,
 };
 use reagent_testkit::{Registry, SilentRegistry, Tmpfs};
 
@@ -239,4 +240,41 @@ fn sigterm_while_planning_stops_the_registry_lookups_and_exits_130() {
         Vec::<u32>::new(),
         "a lookup outlived reagent"
     );
+}
+
+#[test]
+fn two_signals_10_ms_apart_leave_no_buildah_or_run_process_behind() {
+    if tools_missing() {
+        return;
+    }
+    let marker = format!("1000.{}", std::process::id());
+    let p = BuildahProject::new("").with_busybox_base_and(&format!("RUN sleep {marker}\n"));
+    let store = p.storage.path().display().to_string();
+    for signals in [[15, 15], [2, 15]] {
+        let mut child = start_until_step(&p, &["-R", "all"], &marker);
+        // The RUN really runs (not only its STEP line).
+        let deadline = std::time::Instant::now() + GUARD;
+        while processes_with(&marker).is_empty() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the RUN never started"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        send_signal(child.id(), signals[0]);
+        std::thread::sleep(Duration::from_millis(10));
+        send_signal(child.id(), signals[1]);
+        let status = wait_or_fail(&mut child, GUARD);
+        assert_eq!(status.code(), Some(130), "{signals:?}");
+        assert_eq!(
+            processes_with(&marker),
+            Vec::<u32>::new(),
+            "{signals:?}: the RUN outlived reagent"
+        );
+        assert_eq!(
+            processes_with(&store),
+            Vec::<u32>::new(),
+            "{signals:?}: a buildah of this store outlived reagent"
+        );
+    }
 }

@@ -170,16 +170,11 @@ fn build(
 ) -> Result<(), Failure> {
     // Targets are checked before any registry is asked about what the lock lacks.
     let request = request(&loaded.project, args)?;
-    // From here on the first SIGINT/SIGTERM asks for a clean stop: registry
-    // lookups of the lock and the plan are stopped, running work is killed, its
-    // containers removed, the record kept, and reagent exits 130. A second one
-    // while that is under way exits 130 at once.
+    // From here on the first SIGINT/SIGTERM stops the lock's and the plan's
+    // registry lookups and then the run, cleanly; a second one kills what runs
+    // and exits at once (see `crate::signals`).
     let cancel = Cancel::new();
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(signal, 130, cancel.flag())
-            .and_then(|_| signal_hook::flag::register(signal, cancel.flag()))
-            .map_err(|e| Failure::Failed(format!("cannot handle signal {signal}: {e}")))?;
-    }
+    crate::signals::stop_on_signals(&cancel)?;
     // A failure that a stop caused is the stop.
     let stopped = |failure: Failure| {
         if cancel.is_cancelled() {
