@@ -10,8 +10,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::buildah::{
-    registry_tags, run_guarded, send_signal, start_until_step, tools_missing, wait_or_fail,
-    BuildahProject,
+    registry_labels, registry_tags, run_guarded, send_signal, start_until_step, tools_missing,
+    wait_or_fail, BuildahProject,
 };
 use reagent_testkit::{Registry, SilentRegistry, Tmpfs};
 
@@ -277,4 +277,50 @@ fn two_signals_10_ms_apart_leave_no_buildah_or_run_process_behind() {
             "{signals:?}: a buildah of this store outlived reagent"
         );
     }
+}
+
+#[test]
+fn a_publish_killed_after_the_key_tag_is_finished_by_the_next_run() {
+    if tools_missing() {
+        return;
+    }
+    let registry = Registry::start();
+    let host = registry.host().to_string();
+    let p = BuildahProject::new(&format!(
+        "[project]\nregistry = \"{host}/acme\"\n[registry]\ntls_verify = false\n"
+    ))
+    .with_busybox_base();
+    p.ok(&["build", "all"]);
+    let old = p.key("base");
+    // A new build of base whose publish is killed (-9) after the key tag:
+    // built locally, the key tag pushed by hand, no record, `latest` still old.
+    p.write(
+        "images/01-base/Containerfile",
+        &format!("{}RUN echo 2 > /v\n", common::buildah::BUSYBOX_BASE),
+    );
+    p.ok(&["build", "-R", "all"]);
+    let key16 = p.key16("base");
+    p.storage.buildah(&[
+        "push",
+        "--tls-verify=false",
+        &format!("localhost/base:{key16}"),
+        &format!("docker://{host}/acme/base:{key16}"),
+    ]);
+    assert_eq!(
+        registry_labels(&format!("{host}/acme/base:latest"))["org.reagent.key"],
+        old
+    );
+
+    let r = run_guarded(&p, &["build", "--json", "all"], GUARD);
+    assert_eq!(r.code, Some(0), "{}", r.stderr);
+    assert!(
+        r.stdout
+            .contains("\"event\":\"started\",\"node\":\"base\",\"action\":\"push\""),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        registry_labels(&format!("{host}/acme/base:latest"))["org.reagent.key"],
+        p.key("base")
+    );
 }
