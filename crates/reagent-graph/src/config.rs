@@ -107,7 +107,7 @@ impl RegistrySection {
     pub const DEFAULT_TIMEOUT: u64 = 60;
 
     /// `timeout` in seconds, the default when not given (a value below 1 is
-    /// reported by [`Config::problems`] and reads as the default here).
+    /// reported when `graph.toml` is parsed, and reads as the default here).
     pub fn timeout_secs(&self) -> u64 {
         self.timeout
             .as_ref()
