@@ -179,6 +179,30 @@ pub enum RunOutcome {
     TimedOut,
 }
 
+/// What reagent asks of a registry, as named in [`BackendError::RegistryTimeout`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegistryOp {
+    /// Reading a manifest or its config (`skopeo inspect`).
+    Lookup,
+    /// Uploading an image (`buildah push`).
+    Push,
+    /// Uploading an OCI artifact (`skopeo copy`).
+    Upload,
+    /// Downloading an image (`buildah pull`).
+    Pull,
+}
+
+impl std::fmt::Display for RegistryOp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RegistryOp::Lookup => "lookup",
+            RegistryOp::Push => "push",
+            RegistryOp::Upload => "upload",
+            RegistryOp::Pull => "pull",
+        })
+    }
+}
+
 /// Errors from the container world. Messages never contain build-arg values or credentials.
 #[derive(Debug, thiserror::Error)]
 pub enum BackendError {
@@ -230,6 +254,23 @@ pub enum BackendError {
     /// The registry could not be reached in time.
     #[error("registry unreachable: {0}")]
     Unreachable(String),
+    /// A registry accepted the connection but did not answer within
+    /// `[registry] timeout`: a lookup took that long in all, or a push or
+    /// pull moved no byte for that long. The command was stopped.
+    #[error(
+        "registry {registry} did not answer the {operation} of {reference} within {} ([registry] timeout); it was stopped",
+        seconds(*.after)
+    )]
+    RegistryTimeout {
+        /// What was asked of it.
+        operation: RegistryOp,
+        /// The registry's host (`registry.example.com:5000`).
+        registry: String,
+        /// The reference asked about.
+        reference: String,
+        /// The limit it ran into.
+        after: Duration,
+    },
     /// A stop was asked for while it ran; it was killed.
     #[error("interrupted")]
     Interrupted,
@@ -242,6 +283,15 @@ pub enum BackendError {
         platform: String,
         /// The platforms it does list.
         listed: Vec<String>,
+    },
+    /// A command's log could not be opened or written (a full disk, say);
+    /// the command, if it ran, was stopped with its whole process group.
+    #[error("cannot write the log {}: {source}", path.display())]
+    Log {
+        /// The log file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
     },
     /// An I/O error of reagent's own: writing a log, reading an id file,
     /// waiting for a child process.

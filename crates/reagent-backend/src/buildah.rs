@@ -16,9 +16,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
-    OciArtifact, RunOutcome, ToolRequest,
+    OciArtifact, RegistryOp, RunOutcome, ToolRequest,
 };
-use crate::process::{Cmd, Stop};
+use crate::process::{tail, Captured, Cmd, Stop};
 use crate::storage;
 
 /// Whether `FROM` images missing from local storage may be pulled during a build.
@@ -51,7 +51,9 @@ pub struct BuildahSettings {
     pub extra_args: Vec<String>,
     /// `--tls-verify` for registry access.
     pub tls_verify: bool,
-    /// How long a registry query may take before the registry counts as unreachable.
+    /// `[registry] timeout`: how long a registry lookup may take in all, and
+    /// how long a push or pull may go without moving a byte, before it is
+    /// stopped with [`BackendError::RegistryTimeout`].
     pub registry_timeout: Duration,
     /// Pull policy for `FROM` images during builds.
     pub base_pull: BasePull,
@@ -68,7 +70,7 @@ impl Default for BuildahSettings {
             runroot: None,
             extra_args: Vec::new(),
             tls_verify: true,
-            registry_timeout: Duration::from_secs(10),
+            registry_timeout: Duration::from_secs(60),
             base_pull: BasePull::Never,
         }
     }
@@ -102,6 +104,9 @@ pub struct Buildah {
     /// Graph root and driver of the store, learned once from `buildah info`
     /// when the settings do not say.
     store: OnceLock<Option<(PathBuf, String)>>,
+    /// Stops registry lookups, which take no [`Cancel`] of their own (see
+    /// [`Buildah::with_cancel`]).
+    cancel: Cancel,
 }
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
@@ -200,6 +205,21 @@ fn registry_error(err: BackendError) -> BackendError {
     }
 }
 
+/// The registry's host in a registry reference (`docker://` or not): what
+/// comes before its first `/`.
+fn registry_of(reference: &str) -> &str {
+    let bare = reference.split_once("://").map_or(reference, |(_, r)| r);
+    bare.split_once('/').map_or(bare, |(host, _)| host)
+}
+
+/// Whether a registry tool's error output says its own time limit ran out
+/// (skopeo's `--command-timeout`).
+fn own_deadline_passed(stderr: &str) -> bool {
+    stderr
+        .to_ascii_lowercase()
+        .contains("context deadline exceeded")
+}
+
 /// Whether buildah failed because the image it was asked about is not in
 /// local storage (`Error: ...: image not known`), as opposed to any other failure.
 fn not_known(err: &BackendError) -> bool {
@@ -278,7 +298,17 @@ impl Buildah {
         Self {
             settings,
             store: OnceLock::new(),
+            cancel: Cancel::new(),
         }
+    }
+
+    /// Registry lookups (planning, locking) stop with
+    /// [`BackendError::Interrupted`] once `cancel` is set, as builds, pushes
+    /// and pulls do with the `Cancel` they are given.
+    #[must_use]
+    pub fn with_cancel(mut self, cancel: &Cancel) -> Self {
+        self.cancel = cancel.clone();
+        self
     }
 
     /// The settings in use.
@@ -298,6 +328,69 @@ impl Buildah {
 
     fn tls(&self) -> String {
         format!("--tls-verify={}", self.settings.tls_verify)
+    }
+
+    /// The error for a registry `operation` on `reference` that ran into
+    /// [`BuildahSettings::registry_timeout`].
+    fn registry_timeout(&self, operation: RegistryOp, reference: &str) -> BackendError {
+        BackendError::RegistryTimeout {
+            operation,
+            registry: registry_of(reference).to_string(),
+            reference: reference
+                .split_once("://")
+                .map_or(reference, |(_, r)| r)
+                .to_string(),
+            after: self.settings.registry_timeout,
+        }
+    }
+
+    /// `skopeo --command-timeout N ARGS… docker://REFERENCE`: a lookup with
+    /// its own deadline.
+    fn skopeo_query(&self, args: &[&str], reference: &str) -> Cmd {
+        let secs = self.settings.registry_timeout.as_secs().max(1);
+        let mut c = self.skopeo();
+        c.arg("--command-timeout")
+            .arg(format!("{secs}s"))
+            .args(args.iter().copied())
+            .arg("--retry-times")
+            .arg("0")
+            .arg(self.tls())
+            .arg(docker_ref(reference));
+        c
+    }
+
+    /// Run a registry lookup on `reference` to its end, or stop it at the
+    /// deadline: skopeo's own should fire first; ours, two seconds later, is
+    /// the backstop. Either way it is [`BackendError::RegistryTimeout`].
+    fn query(&self, c: &Cmd, reference: &str) -> Result<Captured, BackendError> {
+        let hard = self.settings.registry_timeout + Duration::from_secs(2);
+        match c.output_within(hard, &self.cancel)? {
+            Some(out) if out.code != Some(0) && own_deadline_passed(&out.stderr) => {
+                Err(self.registry_timeout(RegistryOp::Lookup, reference))
+            }
+            Some(out) => Ok(out),
+            None => Err(self.registry_timeout(RegistryOp::Lookup, reference)),
+        }
+    }
+
+    /// Run a push, upload or pull of `reference`, stopped as
+    /// [`BackendError::RegistryTimeout`] once it moves no byte for
+    /// [`BuildahSettings::registry_timeout`], and as
+    /// [`BackendError::Interrupted`] on `cancel`.
+    fn transfer(
+        &self,
+        c: &mut Cmd,
+        operation: RegistryOp,
+        reference: &str,
+        log: Option<&Path>,
+        cancel: &Cancel,
+    ) -> Result<(), BackendError> {
+        c.stall_limit(self.settings.registry_timeout);
+        let ended = c.stream(log, Some(cancel), None, &mut |_| {})?;
+        if matches!(ended.stop, Some(Stop::Stalled(_))) {
+            return Err(self.registry_timeout(operation, reference));
+        }
+        ended.into_result(c).map_err(registry_error)
     }
 
     /// A working container from local `image` (never pulled) under a unique
@@ -620,7 +713,7 @@ impl Backend for Buildah {
         let ended = result?;
         match (ended.stop, ended.code) {
             (Some(Stop::Cancelled), _) => Err(BackendError::Interrupted),
-            (Some(Stop::TimedOut(_)), _) => Ok(RunOutcome::TimedOut),
+            (Some(Stop::TimedOut(_) | Stop::Stalled(_)), _) => Ok(RunOutcome::TimedOut),
             // buildah relays the command's exit code as its own.
             (None, Some(code)) => Ok(RunOutcome::Exited(code)),
             // buildah itself was killed: that says nothing about the command.
@@ -645,9 +738,7 @@ impl Backend for Buildah {
             .arg(digest_file.display().to_string())
             .arg(local)
             .arg(docker_ref(remote));
-        c.stream(None, Some(cancel), None, &mut |_| {})?
-            .into_result(&c)
-            .map_err(registry_error)?;
+        self.transfer(&mut c, RegistryOp::Push, remote, None, cancel)?;
         Ok(std::fs::read_to_string(&digest_file)?.trim().to_string())
     }
 
@@ -682,33 +773,19 @@ impl Backend for Buildah {
         ])
         .arg(source)
         .arg(docker_ref(remote));
-        c.stream(None, Some(cancel), None, &mut |_| {})?
-            .into_result(&c)
-            .map_err(registry_error)
+        self.transfer(&mut c, RegistryOp::Upload, remote, None, cancel)
     }
 
     fn remote_exists(&self, remote: &str) -> Result<bool, BackendError> {
-        let secs = self.settings.registry_timeout.as_secs().max(1);
-        let mut c = self.skopeo();
-        c.arg("--command-timeout")
-            .arg(format!("{secs}s"))
-            .args(["inspect", "--raw", "--retry-times", "0", &self.tls()])
-            .arg(docker_ref(remote));
-        // skopeo's own timeout should fire first; ours is the backstop.
-        let hard = self.settings.registry_timeout + Duration::from_secs(2);
-        let ended = c.stream(None, None, Some(hard), &mut |_| {})?;
-        match ended.stop {
-            Some(_) => Err(BackendError::Unreachable(format!(
-                "`{}` did not answer within {}s",
-                c.display(),
-                hard.as_secs()
-            ))),
-            None if ended.code == Some(0) => Ok(true),
-            None => match classify_registry_error(&ended.tail) {
-                RegistryAnswer::NotFound => Ok(false),
-                RegistryAnswer::Unreachable => Err(BackendError::Unreachable(ended.tail)),
-                RegistryAnswer::Other => Err(c.failed(ended.code, ended.signal, &ended.tail)),
-            },
+        let c = self.skopeo_query(&["inspect", "--raw"], remote);
+        let out = self.query(&c, remote)?;
+        if out.code == Some(0) {
+            return Ok(true);
+        }
+        match classify_registry_error(&out.stderr) {
+            RegistryAnswer::NotFound => Ok(false),
+            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(tail(&out.stderr))),
+            RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
         }
     }
 
@@ -721,13 +798,8 @@ impl Backend for Buildah {
             #[serde(default, rename = "Labels")]
             labels: Option<BTreeMap<String, String>>,
         }
-        let secs = self.settings.registry_timeout.as_secs().max(1);
-        let mut c = self.skopeo();
-        c.arg("--command-timeout")
-            .arg(format!("{secs}s"))
-            .args(["inspect", "--retry-times", "0", &self.tls()])
-            .arg(docker_ref(remote));
-        let out = c.output()?;
+        let c = self.skopeo_query(&["inspect"], remote);
+        let out = self.query(&c, remote)?;
         if out.code == Some(0) {
             let parsed: Inspected =
                 serde_json::from_str(&out.stdout).map_err(|e| c.bad_output(e))?;
@@ -781,9 +853,7 @@ impl Backend for Buildah {
         let mut c = self.buildah();
         c.args(["pull", "--quiet", "--policy", "always", &self.tls()])
             .arg(docker_ref(remote));
-        c.stream(None, Some(cancel), None, &mut |_| {})?
-            .into_result(&c)
-            .map_err(registry_error)?;
+        self.transfer(&mut c, RegistryOp::Pull, remote, None, cancel)?;
         let name = remote.split_once("://").map_or(remote, |(_, r)| r);
         self.tag(name, local_tags)
     }
@@ -793,13 +863,8 @@ impl Backend for Buildah {
         reference: &str,
         platform: Option<&str>,
     ) -> Result<Option<String>, BackendError> {
-        let secs = self.settings.registry_timeout.as_secs().max(1);
-        let mut c = self.skopeo();
-        c.arg("--command-timeout")
-            .arg(format!("{secs}s"))
-            .args(["inspect", "--raw", "--retry-times", "0", &self.tls()])
-            .arg(docker_ref(reference));
-        let out = c.output()?;
+        let c = self.skopeo_query(&["inspect", "--raw"], reference);
+        let out = self.query(&c, reference)?;
         if out.code != Some(0) {
             return match classify_registry_error(&out.stderr) {
                 RegistryAnswer::NotFound => Ok(None),
@@ -841,9 +906,7 @@ impl Backend for Buildah {
         c.args(["pull", "--policy", "missing", &self.tls()])
             .arg(docker_ref(&untagged(reference)));
         crate::process::append_line(log, &format!("$ {}", c.display()))?;
-        c.stream(Some(log), Some(cancel), None, &mut |_| {})?
-            .into_result(&c)
-            .map_err(registry_error)
+        self.transfer(&mut c, RegistryOp::Pull, reference, Some(log), cancel)
     }
 
     fn remove_image(&self, names: &[String]) -> Result<(), BackendError> {

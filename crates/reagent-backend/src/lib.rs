@@ -44,8 +44,9 @@ mod storage;
 
 pub use backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
-    OciArtifact, OciBlob, RunOutcome, ToolRequest, Volume, LABEL_KEY, LABEL_MANIFEST, LABEL_NODE,
-    LABEL_PROJECT,
+    OciArtifact, OciBlob, RegistryOp, RunOutcome, ToolRequest, Volume, LABEL_KEY, LABEL_MANIFEST,
+    LABEL_NODE, LABEL_PROJECT,
 };
 pub use buildah::{BasePull, Buildah, BuildahSettings};
 pub use fake::FakeBackend;
+pub use process::kill_running;

@@ -5,13 +5,14 @@
 //! Every process the crate starts goes through [`Cmd`]: buildah, skopeo, and
 //! the host tools of [`crate::Backend::run_tool`] ([`run_tool`]).
 
+use std::collections::BTreeSet;
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -31,6 +32,49 @@ const POLL: Duration = Duration::from_millis(50);
 /// How many trailing output lines an error message keeps.
 const TAIL_LINES: usize = 30;
 
+/// The process groups (their leaders' pids) of the commands running now, for
+/// [`kill_running`]. A pid is taken out before or as its process is reaped,
+/// under this lock, so a group signalled from here is never someone else's.
+static RUNNING: Mutex<BTreeSet<i32>> = Mutex::new(BTreeSet::new());
+
+fn running() -> MutexGuard<'static, BTreeSet<i32>> {
+    // The set holds plain numbers: a panic elsewhere leaves it usable.
+    RUNNING.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Note a child just spawned (the leader of its own group) as running.
+fn register(child: &Child) {
+    running().insert(Pid::from_child(child).as_raw_pid());
+}
+
+/// Forget a child about to be reaped.
+fn unregister(child: &Child) {
+    running().remove(&Pid::from_child(child).as_raw_pid());
+}
+
+/// `child.try_wait()`, forgetting the child once reaped, with no
+/// [`kill_running`] in between.
+fn try_reap(child: &mut Child) -> std::io::Result<Option<ExitStatus>> {
+    let mut set = running();
+    let status = child.try_wait()?;
+    if status.is_some() {
+        set.remove(&Pid::from_child(child).as_raw_pid());
+    }
+    Ok(status)
+}
+
+/// SIGKILL the process group of every command this process runs now
+/// (buildah, skopeo, host tools, with all they started), without waiting:
+/// for a second signal, when reagent exits at once instead of stopping them
+/// cleanly. Their working containers may be left behind.
+pub fn kill_running() {
+    for pgid in running().iter() {
+        if let Some(pgid) = Pid::from_raw(*pgid) {
+            signal_group(pgid, Signal::KILL);
+        }
+    }
+}
+
 /// One command line: the real argv and the argv shown in messages, where
 /// secret values are replaced by `***`. The secret values are also masked
 /// in everything the command's output reaches: its log, the line callback,
@@ -42,6 +86,8 @@ pub(crate) struct Cmd {
     /// `args` as shell words for messages, secret pairs already masked.
     shown: Vec<String>,
     secrets: Secrets,
+    /// Stop a streamed run that moves no byte for this long ([`Cmd::stall_limit`]).
+    stall: Option<Duration>,
 }
 
 impl Cmd {
@@ -52,7 +98,17 @@ impl Cmd {
             args: Vec::new(),
             shown: Vec::new(),
             secrets: Secrets::default(),
+            stall: None,
         }
+    }
+
+    /// Stop a streamed run (as [`Stop::Stalled`]) once it has gone `limit`
+    /// without printing a line or reading or writing a byte (files, pipes and
+    /// sockets alike, as `/proc/<pid>/io` counts them): a transfer waiting on a
+    /// peer that never answers, while a slow but moving one runs on.
+    pub(crate) fn stall_limit(&mut self, limit: Duration) -> &mut Self {
+        self.stall = Some(limit);
+        self
     }
 
     /// Append one plain argument.
@@ -139,6 +195,84 @@ impl Cmd {
         }
     }
 
+    /// [`Cmd::output`] within `limit`: past it the whole process group is
+    /// stopped and `Ok(None)` returned; once `cancel` is set, it is stopped
+    /// and [`BackendError::Interrupted`] returned. stdout is kept byte for
+    /// byte (a manifest's digest is taken from it).
+    pub(crate) fn output_within(
+        &self,
+        limit: Duration,
+        cancel: &Cancel,
+    ) -> Result<Option<Captured>, BackendError> {
+        if cancel.is_cancelled() {
+            return Err(BackendError::Interrupted);
+        }
+        let mut command = self.command();
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let mut child = command.spawn().map_err(|source| BackendError::Spawn {
+            tool: self.tool(),
+            source,
+        })?;
+        register(&child);
+        let read_all = |pipe: Option<Box<dyn Read + Send>>| {
+            thread::spawn(move || {
+                let mut bytes = Vec::new();
+                if let Some(mut pipe) = pipe {
+                    let _ = pipe.read_to_end(&mut bytes);
+                }
+                bytes
+            })
+        };
+        let stdout = read_all(
+            child
+                .stdout
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let stderr = read_all(
+            child
+                .stderr
+                .take()
+                .map(|p| Box::new(p) as Box<dyn Read + Send>),
+        );
+        let started = Instant::now();
+        let status = loop {
+            match try_reap(&mut child) {
+                Ok(Some(status)) => break status,
+                Ok(None) if cancel.is_cancelled() => {
+                    kill_group(&mut child)?;
+                    return Err(BackendError::Interrupted);
+                }
+                Ok(None) if started.elapsed() >= limit => {
+                    kill_group(&mut child)?;
+                    return Ok(None);
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(20)),
+                Err(e) => {
+                    let _ = kill_group(&mut child);
+                    return Err(e.into());
+                }
+            }
+        };
+        // A grandchild holding the pipes would keep these open; none is
+        // started by the queries this serves.
+        let stdout = stdout.join().unwrap_or_default();
+        let stderr = stderr.join().unwrap_or_default();
+        Ok(Some(Captured {
+            code: status.code(),
+            signal: status.signal(),
+            stdout: String::from_utf8_lossy(&stdout).into_owned(),
+            stderr: self
+                .secrets
+                .mask(&String::from_utf8_lossy(&stderr))
+                .into_owned(),
+        }))
+    }
+
     /// The error for this command ending other than with exit code 0:
     /// [`BackendError::Killed`] if a signal ended it, else
     /// [`BackendError::Failed`]. `output` is masked and cut to its tail.
@@ -183,7 +317,7 @@ impl Cmd {
         on_line: &mut dyn FnMut(&str),
     ) -> Result<Streamed, BackendError> {
         let log = match log {
-            Some(p) => Some(open_log(p)?),
+            Some(p) => Some((open_log(p)?, p)),
             None => None,
         };
         let mut command = self.command();
@@ -196,6 +330,7 @@ impl Cmd {
             tool: self.tool(),
             source,
         })?;
+        register(&child);
         let (tx, rx) = mpsc::channel::<String>();
         if let Some(out) = child.stdout.take() {
             spawn_reader(out, tx.clone());
@@ -208,8 +343,12 @@ impl Cmd {
         // Failing to write the log or to wait must not leave the command
         // running. A reaped child (std keeps its status) has a pid that may
         // already be someone else's: it is not signalled.
-        if result.is_err() && matches!(child.try_wait(), Ok(None)) {
-            let _ = kill_group(&mut child);
+        if result.is_err() {
+            match try_reap(&mut child) {
+                Ok(None) => drop(kill_group(&mut child)),
+                Ok(Some(_)) => {}
+                Err(_) => unregister(&child),
+            }
         }
         result
     }
@@ -219,7 +358,7 @@ impl Cmd {
         &self,
         child: &mut Child,
         rx: &mpsc::Receiver<String>,
-        mut log: Option<File>,
+        mut log: Option<(File, &Path)>,
         cancel: Option<&Cancel>,
         timeout: Option<Duration>,
         on_line: &mut dyn FnMut(&str),
@@ -231,6 +370,7 @@ impl Cmd {
         let mut last_line = Instant::now();
         let mut status = None;
         let mut pipes_done = false;
+        let mut moved = Moved::new(child.id());
         loop {
             if pipes_done {
                 thread::sleep(POLL);
@@ -239,8 +379,8 @@ impl Cmd {
                     Ok(line) => {
                         last_line = Instant::now();
                         let line = self.secrets.mask(&line).into_owned();
-                        if let Some(f) = log.as_mut() {
-                            writeln!(f, "{line}")?;
+                        if let Some((f, path)) = log.as_mut() {
+                            writeln!(f, "{line}").map_err(log_error(path))?;
                         }
                         on_line(&line);
                         if tail_lines.len() == TAIL_LINES {
@@ -253,7 +393,7 @@ impl Cmd {
                 }
             }
             if status.is_none() {
-                if let Some(s) = child.try_wait()? {
+                if let Some(s) = try_reap(child)? {
                     status = Some(s);
                     exited_at = Some(Instant::now());
                 }
@@ -273,14 +413,18 @@ impl Cmd {
                 stop = Some(Stop::Cancelled);
             } else if let Some(limit) = timeout.filter(|t| started.elapsed() >= *t) {
                 stop = Some(Stop::TimedOut(limit));
+            } else if let Some(limit) = self.stall {
+                if moved.since().max(last_line).elapsed() >= limit {
+                    stop = Some(Stop::Stalled(limit));
+                }
             }
             if stop.is_some() {
                 status = Some(kill_group(child)?);
                 exited_at = Some(Instant::now());
             }
         }
-        if let Some(f) = log.as_mut() {
-            f.flush()?;
+        if let Some((f, path)) = log.as_mut() {
+            f.flush().map_err(log_error(path))?;
         }
         let tail = tail_lines.into_iter().collect::<Vec<_>>().join("\n");
         Ok(Streamed {
@@ -308,6 +452,8 @@ pub(crate) enum Stop {
     Cancelled,
     /// It ran into this time limit.
     TimedOut(Duration),
+    /// It moved no byte for this long (see [`Cmd::stall_limit`]).
+    Stalled(Duration),
 }
 
 /// How a streamed command ended.
@@ -328,7 +474,7 @@ impl Streamed {
     pub(crate) fn into_result(self, cmd: &Cmd) -> Result<(), BackendError> {
         match self.stop {
             Some(Stop::Cancelled) => Err(BackendError::Interrupted),
-            Some(Stop::TimedOut(after)) => Err(BackendError::TimedOut {
+            Some(Stop::TimedOut(after) | Stop::Stalled(after)) => Err(BackendError::TimedOut {
                 command: cmd.display(),
                 after,
             }),
@@ -360,19 +506,68 @@ pub(crate) fn run_tool(
         .into_result(&c)
 }
 
+/// When a process last read or wrote a byte, as far as polling
+/// `/proc/<pid>/io` (`rchar` + `wchar`, which count sockets too) can tell.
+struct Moved {
+    io: PathBuf,
+    bytes: Option<u64>,
+    at: Instant,
+}
+
+impl Moved {
+    fn new(pid: u32) -> Self {
+        Self {
+            io: PathBuf::from(format!("/proc/{pid}/io")),
+            bytes: None,
+            at: Instant::now(),
+        }
+    }
+
+    /// The last time the count changed (the start, before any change). Without
+    /// a readable `/proc`, output lines alone show progress.
+    fn since(&mut self) -> Instant {
+        let now = std::fs::read_to_string(&self.io).ok().map(|text| {
+            text.lines()
+                .filter_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    matches!(k, "rchar" | "wchar").then(|| v.trim().parse::<u64>().ok())?
+                })
+                .sum::<u64>()
+        });
+        if now.is_some() && now != self.bytes {
+            if self.bytes.is_some() {
+                self.at = Instant::now();
+            }
+            self.bytes = now;
+        }
+        self.at
+    }
+}
+
+/// The error for log `path` failing with an I/O error.
+fn log_error(path: &Path) -> impl FnOnce(std::io::Error) -> BackendError + '_ {
+    move |source| BackendError::Log {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
 /// Open a log file for appending, creating its folder.
 pub(crate) fn open_log(path: &Path) -> Result<File, BackendError> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(log_error(path))?;
     }
-    Ok(OpenOptions::new().create(true).append(true).open(path)?)
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .map_err(log_error(path))
 }
 
 /// Append one line to a log file, creating it and its folder.
 pub(crate) fn append_line(path: &Path, line: &str) -> Result<(), BackendError> {
     use std::io::Write;
-    writeln!(open_log(path)?, "{line}")?;
-    Ok(())
+    writeln!(open_log(path)?, "{line}").map_err(log_error(path))
 }
 
 fn spawn_reader(pipe: impl Read + Send + 'static, tx: mpsc::Sender<String>) {
@@ -409,6 +604,7 @@ fn kill_group(child: &mut Child) -> Result<ExitStatus, BackendError> {
         signal_group(pgid, Signal::KILL);
         wait_for_group(pgid, KILL_WAIT);
     }
+    unregister(child);
     Ok(child.wait()?)
 }
 
@@ -620,6 +816,62 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_command_that_moves_no_byte_is_stopped_as_stalled() {
+        let mut c = Cmd::new(Path::new("sleep"));
+        c.arg("1000").stall_limit(Duration::from_millis(500));
+        let r = c.stream(None, None, None, &mut |_| {}).unwrap();
+        assert_eq!(r.stop, Some(Stop::Stalled(Duration::from_millis(500))));
+    }
+
+    #[test]
+    fn a_command_that_keeps_moving_bytes_runs_past_the_stall_limit() {
+        // Silent on its pipes, but every 0.2 s a child reads and writes 4 KiB:
+        // 2.4 s in all against a 2 s limit. A reaped child's I/O counts for
+        // the shell, as it does for buildah's own reads and writes.
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args([
+            "-c",
+            "i=0; while [ $i -lt 12 ]; do head -c 4096 /dev/zero > /dev/null; sleep 0.2; i=$((i+1)); done",
+        ])
+        .stall_limit(Duration::from_secs(2));
+        let r = c.stream(None, None, None, &mut |_| {}).unwrap();
+        assert_eq!((r.stop, r.code), (None, Some(0)));
+    }
+
+    #[test]
+    fn output_within_keeps_stdout_or_stops_the_group() {
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", "printf 'a\\nb\\n\\n'; echo err >&2"]);
+        let out = c
+            .output_within(Duration::from_secs(30), &Cancel::new())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (out.stdout.as_str(), out.stderr.as_str()),
+            ("a\nb\n\n", "err\n")
+        );
+        let marker = format!("1000.{}525252", std::process::id());
+        let mut c = Cmd::new(Path::new("sh"));
+        c.args(["-c", &format!("sleep {marker} & wait")]);
+        assert!(c
+            .output_within(Duration::from_millis(300), &Cancel::new())
+            .unwrap()
+            .is_none());
+        assert!(!running_with_arg(&marker), "sleep {marker} still runs");
+        let cancel = Cancel::new();
+        let stop = cancel.clone();
+        let r = thread::scope(|s| {
+            s.spawn(move || {
+                thread::sleep(Duration::from_millis(300));
+                stop.cancel();
+            });
+            c.output_within(Duration::from_secs(1000), &cancel)
+        });
+        assert!(matches!(r, Err(BackendError::Interrupted)), "{r:?}");
+        assert!(!running_with_arg(&marker), "sleep {marker} still runs");
+    }
+
     /// Whether a process has `arg` as one of its arguments.
     fn running_with_arg(arg: &str) -> bool {
         std::fs::read_dir("/proc").is_ok_and(|entries| {
@@ -637,7 +889,12 @@ mod tests {
         let mut c = Cmd::new(Path::new("sh"));
         c.args(["-c", &format!("sleep {marker} & echo first; wait")]);
         let r = c.stream(Some(Path::new("/dev/full")), None, None, &mut |_| {});
-        assert!(matches!(r, Err(BackendError::Io(_))), "{r:?}");
+        let err = r.unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("cannot write the log /dev/full: No space left on device"),
+            "{err}"
+        );
         assert!(!running_with_arg(&marker), "sleep {marker} still runs");
     }
 

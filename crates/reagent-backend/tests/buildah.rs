@@ -12,9 +12,11 @@ use std::time::{Duration, Instant};
 
 use reagent_backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Buildah, BuildahSettings, Cancel,
-    OciArtifact, OciBlob, RunOutcome, LABEL_KEY,
+    OciArtifact, OciBlob, RegistryOp, RunOutcome, LABEL_KEY,
 };
-use reagent_testkit::{busybox_base, busybox_rootfs_tar, require_tools, Registry, Storage};
+use reagent_testkit::{
+    busybox_base, busybox_rootfs_tar, require_tools, Registry, SilentRegistry, Storage,
+};
 
 const BASE: &str = "localhost/busybox:base";
 
@@ -454,21 +456,78 @@ fn remote_exists_on_a_down_registry_is_unreachable() {
     assert!(matches!(r, Err(BackendError::Unreachable(_))), "{r:?}");
 }
 
+/// `err` is the registry timeout of `operation` on `registry`, after 1 s.
+fn assert_registry_timeout<T: std::fmt::Debug>(
+    r: Result<T, BackendError>,
+    operation: RegistryOp,
+    registry: &str,
+) {
+    match r {
+        Err(
+            ref e @ BackendError::RegistryTimeout {
+                operation: op,
+                registry: ref host,
+                after,
+                ..
+            },
+        ) => {
+            assert_eq!(
+                (op, host.as_str(), after),
+                (operation, registry, Duration::from_secs(1))
+            );
+            let text = e.to_string();
+            assert!(
+                text.contains(&format!(
+                    "registry {registry} did not answer the {operation}"
+                )),
+                "{text}"
+            );
+        }
+        other => panic!("expected a {operation} timeout, got {other:?}"),
+    }
+}
+
 #[test]
-fn remote_exists_on_a_silent_registry_times_out_as_unreachable() {
+fn every_registry_operation_on_a_silent_registry_stops_at_the_timeout() {
     tools_or_skip!();
-    // Accepts connections (the kernel completes the handshake) but never answers.
-    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let host = silent.local_addr().unwrap().to_string();
+    // Accepts connections and holds them without a byte of answer.
+    let silent = SilentRegistry::start();
+    let host = silent.host().to_string();
     let storage = Storage::new();
+    busybox_base(&storage, BASE);
     let backend = Buildah::new(BuildahSettings {
         tls_verify: false,
         registry_timeout: Duration::from_secs(1),
         ..storage.settings()
     });
-    // Without a time limit (skopeo's, or ours behind it) this would hang.
-    let r = backend.remote_exists(&format!("{host}/reagent/x:1"));
-    assert!(matches!(r, Err(BackendError::Unreachable(_))), "{r:?}");
+    let remote = format!("{host}/reagent/x:1");
+    let cancel = Cancel::new();
+    // Without the deadline each of these waits forever (push and pull have no
+    // limit of their own; skopeo's is ours).
+    assert_registry_timeout(backend.remote_exists(&remote), RegistryOp::Lookup, &host);
+    assert_registry_timeout(
+        backend.remote_digest(&remote, None),
+        RegistryOp::Lookup,
+        &host,
+    );
+    assert_registry_timeout(backend.remote_labels(&remote), RegistryOp::Lookup, &host);
+    assert_registry_timeout(
+        backend.push(BASE, &remote, &cancel),
+        RegistryOp::Push,
+        &host,
+    );
+    assert_registry_timeout(
+        backend.pull(&remote, &["localhost/x:1".to_string()], &cancel),
+        RegistryOp::Pull,
+        &host,
+    );
+    let log = storage.path().join("pull.log");
+    assert_registry_timeout(
+        backend.pull_base(&remote, &log, &cancel),
+        RegistryOp::Pull,
+        &host,
+    );
+    assert!(silent.held() >= 6, "{} connections held", silent.held());
 }
 
 #[test]

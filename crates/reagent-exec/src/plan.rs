@@ -313,6 +313,7 @@ pub fn plan(
         input,
         local: local_keys(images),
         remote: HashMap::new(),
+        moving_stale: HashSet::new(),
         found_remote: Vec::new(),
     };
     let (selection, actions) = if input.only {
@@ -456,6 +457,9 @@ struct Facts<'a> {
     input: &'a PlanInput<'a>,
     local: HashMap<String, &'a LocalImage>,
     remote: HashMap<NodeId, bool>,
+    /// Local nodes whose key tag is in the registry but a moving tag is not
+    /// on that image (a publish cut short, by `kill -9` say, left no record).
+    moving_stale: HashSet<NodeId>,
     found_remote: Vec<String>,
 }
 
@@ -511,10 +515,22 @@ impl Facts<'_> {
         let asked = remote_lookup(graph, self.backend, registry, &ask)?;
         let mut found: Vec<(NodeId, bool)> = asked.into_iter().collect();
         found.sort_unstable();
+        // A local build whose key tag is there: are its moving tags on it too?
+        let published: Vec<NodeId> = found
+            .iter()
+            .filter(|(id, present)| *present && self.is_local(*id))
+            .map(|(id, _)| *id)
+            .collect();
+        self.moving_stale.extend(stale_moving_tags(
+            graph,
+            self.backend,
+            registry,
+            &published,
+        )?);
         self.found_remote.extend(
             found
                 .iter()
-                .filter(|(_, present)| *present)
+                .filter(|(id, present)| *present && !self.moving_stale.contains(id))
                 .map(|(id, _)| names::remote_ref(registry, graph.node(*id))),
         );
         self.remote.extend(found);
@@ -533,7 +549,11 @@ impl Facts<'_> {
                 .unfinished_publish(&node.name)
                 .is_some_and(|key| key == node.key.hex());
             let pushable = node.artifact().is_none();
-            if pushable && input.registry.is_some() && (!self.in_registry(id) || unfinished) {
+            let stale = self.moving_stale.contains(&id);
+            if pushable
+                && input.registry.is_some()
+                && (!self.in_registry(id) || unfinished || stale)
+            {
                 Action::Push
             } else {
                 Action::UpToDate(Place::Local)
@@ -600,6 +620,49 @@ fn needed(
         }
     }
     needed
+}
+
+/// Of `ids` (nodes whose key tag is in the registry), those with a moving tag
+/// that does not carry the node's key label: missing, or still on an older
+/// build. Up to 8 nodes are looked at at once; the first error wins.
+fn stale_moving_tags(
+    graph: &Graph,
+    backend: &dyn Backend,
+    registry: &str,
+    ids: &[NodeId],
+) -> Result<Vec<NodeId>, BackendError> {
+    let chunk = ids.len().div_ceil(8).max(1);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = ids
+            .chunks(chunk)
+            .map(|part| {
+                s.spawn(move || {
+                    let mut stale = Vec::new();
+                    for id in part {
+                        let node = graph.node(*id);
+                        let key = node.key.hex();
+                        for tag in names::moving_tags(node) {
+                            let labels =
+                                backend.remote_labels(&names::remote_tag(registry, node, &tag))?;
+                            let carried = labels.as_ref().and_then(|l| l.get(LABEL_KEY));
+                            if carried != Some(&key) {
+                                stale.push(*id);
+                                break;
+                            }
+                        }
+                    }
+                    Ok::<_, BackendError>(stale)
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.extend(h.join().map_err(|_| {
+                BackendError::Unreachable("registry lookup thread panicked".into())
+            })??);
+        }
+        Ok(out)
+    })
 }
 
 /// `remote_exists` for each node, up to 8 lookups in flight; the first error wins.

@@ -7,9 +7,9 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{files_under, keep_going, Env, Fixture, REGISTRY};
-use reagent_backend::{Cancel, LABEL_KEY};
+use reagent_backend::{Backend, Cancel, LABEL_KEY};
 use reagent_exec::events::Event;
-use reagent_exec::plan::{Action, StepKind};
+use reagent_exec::plan::{Action, Place, StepKind};
 use reagent_exec::run::{plan_event, RunOptions};
 use reagent_state::Outcome;
 
@@ -114,6 +114,60 @@ fn a_publish_cut_between_the_key_tag_and_latest_is_finished_by_the_next_run() {
         .records()
         .iter()
         .any(|r| r.node == "app" && r.outcome == Outcome::Published));
+}
+
+#[test]
+fn a_publish_killed_between_the_key_tag_and_latest_is_finished_by_the_next_run() {
+    let f = common::family();
+    let env = Env::new(&f);
+    let (summary, _) = env.run_with(
+        &env.plan(&env.all(), &[], Some(REGISTRY)),
+        with_registry(),
+        Some(REGISTRY),
+        &Cancel::new(),
+    );
+    assert!(summary.ok(), "{summary:?}");
+    // Then app is built again (a changed input), and reagent is killed -9
+    // after pushing its key tag: no record of that run, `latest` on the old build.
+    let old_key = env.key("app");
+    f.write("images/app/app.conf", "changed\n");
+    let mut env = env;
+    env.reload(&f);
+    assert_ne!(env.key("app"), old_key);
+    let (summary, _) = env.run_with(
+        &env.plan(&env.all(), &[], None),
+        with_registry(),
+        None,
+        &Cancel::new(),
+    );
+    assert!(summary.ok(), "{summary:?}");
+    let local = format!("localhost/app:{}", env.key16("app"));
+    env.fake
+        .push(&local, &env.remote_ref("app"), &Cancel::new())
+        .unwrap();
+    let latest = format!("{REGISTRY}/app:latest");
+    let on_latest = env.fake.remote_labels(&latest).unwrap().unwrap();
+    assert_eq!(on_latest.get(LABEL_KEY), Some(&old_key));
+
+    // The key tag is there and the image is local, but `latest` still names
+    // the old build: push again rather than call it up to date.
+    let plan = env.plan(&env.all(), &[], Some(REGISTRY));
+    assert_eq!(env.action(&plan, "app"), &Action::Push, "{plan:?}");
+    assert_eq!(
+        env.action(&plan, "base"),
+        &Action::UpToDate(Place::Local),
+        "{plan:?}"
+    );
+    let (summary, _) = env.run_with(&plan, with_registry(), Some(REGISTRY), &Cancel::new());
+    assert!(summary.ok(), "{summary:?}");
+    let on_latest = env.fake.remote_labels(&latest).unwrap().unwrap();
+    assert_eq!(on_latest.get(LABEL_KEY), Some(&env.key("app")));
+    let plan = env.plan(&env.all(), &[], Some(REGISTRY));
+    assert_eq!(
+        plan.count(StepKind::Push) + plan.count(StepKind::Build),
+        0,
+        "{plan:?}"
+    );
 }
 
 // ---------------------------------------------------------------- a key tag on a foreign image

@@ -96,11 +96,33 @@ pub struct RegistrySection {
     /// Verify the registry's TLS certificate (default true).
     #[serde(default = "yes")]
     pub tls_verify: bool,
+    /// Seconds a registry operation may wait on the registry: a lookup in
+    /// all, a push or pull without moving a byte. Default
+    /// [`RegistrySection::DEFAULT_TIMEOUT`]; at least 1.
+    pub timeout: Option<Spanned<i64>>,
+}
+
+impl RegistrySection {
+    /// `timeout` when not given: one minute.
+    pub const DEFAULT_TIMEOUT: u64 = 60;
+
+    /// `timeout` in seconds, the default when not given (a value below 1 is
+    /// reported when `graph.toml` is parsed, and reads as the default here).
+    pub fn timeout_secs(&self) -> u64 {
+        self.timeout
+            .as_ref()
+            .and_then(|t| u64::try_from(*t.get_ref()).ok())
+            .filter(|t| *t >= 1)
+            .unwrap_or(Self::DEFAULT_TIMEOUT)
+    }
 }
 
 impl Default for RegistrySection {
     fn default() -> Self {
-        RegistrySection { tls_verify: true }
+        RegistrySection {
+            tls_verify: true,
+            timeout: None,
+        }
     }
 }
 
@@ -331,13 +353,24 @@ impl Config {
         }
     }
 
-    /// `[project]`: `jobs` and the shape of `registry`.
+    /// `[project]`: `jobs` and the shape of `registry`; `[registry] timeout`.
     fn project_problems(&self, at: &mut At<'_>) {
         if let Some(jobs) = &self.project.jobs {
             if *jobs.get_ref() < 1 {
                 at(
                     jobs.span(),
                     format!("jobs must be at least 1, not {}", jobs.get_ref()),
+                );
+            }
+        }
+        if let Some(timeout) = &self.registry.timeout {
+            if *timeout.get_ref() < 1 {
+                at(
+                    timeout.span(),
+                    format!(
+                        "[registry] timeout is in seconds and must be at least 1, not {}",
+                        timeout.get_ref()
+                    ),
                 );
             }
         }
@@ -597,6 +630,20 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
     fn zero_jobs_is_rejected() {
         let e = parse("[project]\njobs = 0\n").unwrap_err();
         assert_eq!(e.line, Some(2));
+    }
+
+    #[test]
+    fn registry_timeout_is_whole_seconds_from_one() {
+        assert_eq!(
+            parse("").unwrap().registry.timeout_secs(),
+            RegistrySection::DEFAULT_TIMEOUT
+        );
+        let c = parse("[registry]\ntimeout = 5\n").unwrap();
+        assert_eq!(c.registry.timeout_secs(), 5);
+        let e = parse("[registry]\ntls_verify = true\ntimeout = 0\n").unwrap_err();
+        assert_eq!(e.line, Some(3));
+        assert!(e.message.contains("at least 1"), "{}", e.message);
+        assert!(parse("[registry]\ntimeout = \"1m\"\n").is_err());
     }
 
     #[test]

@@ -143,15 +143,19 @@ impl BuildLog {
             inner.checked = true;
         }
         let file = &*inner.file.insert(file);
-        let n = (&*file)
-            .write(&line)
-            .map_err(StateError::io("appending to", &self.path))?;
-        if n < line.len() {
-            // A short write on a regular file is rare (disk full, signal);
-            // finish the line rather than leave it torn.
-            (&*file)
-                .write_all(&line[n..])
-                .map_err(StateError::io("appending to", &self.path))?;
+        // Where this line starts (appends go to the end, and only this
+        // process appends: it holds the state lock).
+        let start = file.metadata().map(|m| m.len());
+        if let Err(e) = write_line(file, &line) {
+            // A full disk may take part of the line. Cut it off, so the next
+            // record starts on a line of its own instead of merging with the
+            // torn one; when even that fails, the next append repairs the
+            // tail first, as after a crash.
+            match start {
+                Ok(len) if file.set_len(len).is_ok() => {}
+                _ => inner.checked = false,
+            }
+            return Err(StateError::io("appending to", &self.path)(e));
         }
         file.sync_all()
             .map_err(StateError::io("syncing", &self.path))?;
@@ -228,6 +232,16 @@ impl BuildLog {
         inner.checked = true;
         Ok(kept)
     }
+}
+
+/// One `write()` of the whole line; a short one (a disk filling up, a
+/// signal) is finished with more.
+fn write_line(file: &File, line: &[u8]) -> io::Result<()> {
+    let n = (&*file).write(line)?;
+    if n < line.len() {
+        (&*file).write_all(&line[n..])?;
+    }
+    Ok(())
 }
 
 /// What reading the log found.

@@ -4,7 +4,8 @@
 //! graph root with the `vfs` driver and `chroot` isolation, so it works in a
 //! sandbox and never touches the machine's default store), builds a tiny base
 //! image from the host's static busybox with [`busybox_base`] (no network),
-//! and talks to a private [`Registry`] on a loopback port. [`SbomValidators`]
+//! and talks to a private [`Registry`] on a loopback port ([`SilentRegistry`]
+//! stands in for one that accepts connections and never answers). [`SbomValidators`]
 //! runs SBOMs through spdx-tools and cyclonedx-python-lib (Python packages).
 //!
 //! ```no_run
@@ -30,13 +31,17 @@
 mod image;
 mod project;
 mod registry;
+mod silent;
 mod storage;
+mod tmpfs;
 mod tools;
 mod validators;
 
 pub use image::{busybox_base, busybox_rootfs_tar};
 pub use project::{ProjectDir, FAMILY_APP, FAMILY_BASE, GLSA_NGINX};
 pub use registry::Registry;
+pub use silent::SilentRegistry;
 pub use storage::Storage;
+pub use tmpfs::Tmpfs;
 pub use tools::require_tools;
 pub use validators::SbomValidators;

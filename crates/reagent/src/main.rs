@@ -6,6 +6,7 @@ mod cli;
 mod commands;
 mod output;
 mod report;
+mod signals;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -85,5 +86,7 @@ fn backend(project: &reagent_graph::Project) -> reagent_backend::Buildah {
     settings.runroot = b.runroot.as_ref().map(|p| project.root.join(p.get_ref()));
     settings.extra_args = b.args.iter().map(|a| a.get_ref().clone()).collect();
     settings.tls_verify = project.config.registry.tls_verify;
+    settings.registry_timeout =
+        std::time::Duration::from_secs(project.config.registry.timeout_secs());
     reagent_backend::Buildah::new(settings)
 }

@@ -71,9 +71,9 @@ pub fn run(cli: &Cli, args: &AuditArgs) -> Result<(), Failure> {
         })
         .collect();
     if args.json {
-        output::stdout(&format!("{}\n", tables::findings_json(&rows)));
+        output::stdout(&format!("{}\n", tables::findings_json(&rows)))?;
     } else if !rows.is_empty() {
-        output::stdout(&tables::findings(&rows));
+        output::stdout(&tables::findings(&rows))?;
     }
     let failing = rows
         .iter()

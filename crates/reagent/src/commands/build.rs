@@ -170,8 +170,21 @@ fn build(
 ) -> Result<(), Failure> {
     // Targets are checked before any registry is asked about what the lock lacks.
     let request = request(&loaded.project, args)?;
-    let backend = crate::backend(&loaded.project);
-    super::lock::before_build(&mut loaded.project, &backend, args)?;
+    // From here on the first SIGINT/SIGTERM stops the lock's and the plan's
+    // registry lookups and then the run, cleanly; a second one kills what runs
+    // and exits at once (see `crate::signals`).
+    let cancel = Cancel::new();
+    crate::signals::stop_on_signals(&cancel)?;
+    // A failure that a stop caused is the stop.
+    let stopped = |failure: Failure| {
+        if cancel.is_cancelled() {
+            Failure::Interrupted
+        } else {
+            failure
+        }
+    };
+    let backend = crate::backend(&loaded.project).with_cancel(&cancel);
+    super::lock::before_build(&mut loaded.project, &backend, args).map_err(stopped)?;
     let project = &loaded.project;
     let advisories = if args.vuln_test {
         Some(reagent_exec::audit::load(project, None).map_err(|e| Failure::Usage(e.to_string()))?)
@@ -191,22 +204,19 @@ fn build(
         !args.no_wait,
         &mut |msg| eprintln!("{msg}"),
     )?;
-    let plan = session.plan(&request)?;
-    let cancel = Cancel::new();
+    output::warn_damaged(&loaded.state_dir, session.history());
+    let plan = session
+        .plan(&request)
+        .map_err(|e| stopped(Failure::from(e)))?;
+    if cancel.is_cancelled() {
+        return Err(Failure::Interrupted);
+    }
     if args.dry_run || args.explain {
-        print_plan(session.graph(), &plan, args);
+        print_plan(session.graph(), &plan, args)?;
         if args.dry_run {
             *report = Some(Report::of_plan(project, &plan, request.registry.as_deref()));
             return Ok(());
         }
-    }
-    // The first SIGINT/SIGTERM asks for a clean stop (running work is killed, its
-    // containers removed, the record kept); a second one while that is under way
-    // exits at once.
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register_conditional_shutdown(signal, 130, cancel.flag())
-            .and_then(|_| signal_hook::flag::register(signal, cancel.flag()))
-            .map_err(|e| Failure::Failed(format!("cannot handle signal {signal}: {e}")))?;
     }
     let mut reporter: Box<dyn Reporter> = if args.json {
         Box::new(Json::new(std::io::stdout()))
@@ -222,6 +232,7 @@ fn build(
     let run = session.run_audited(&plan, &request, audit, &opts, &cancel, &mut |e: &Event| {
         reporter.report(e);
     })?;
+    let unwritten = reporter.write_error().map(output::stdout_failed);
     drop(reporter);
     *report = Some(Report::of_run(
         project,
@@ -240,6 +251,10 @@ fn build(
     let s = &run.summary;
     if s.interrupted {
         return Err(Failure::Interrupted);
+    }
+    if let Some(failure) = unwritten.filter(|_| s.ok()) {
+        // The events were the output asked for; the build itself went well.
+        return Err(failure);
     }
     if !s.ok() {
         let mut what = format!("{} failed, {} skipped", s.failed, s.skipped);
@@ -271,16 +286,16 @@ fn jobs(project: &Project, args: &BuildArgs) -> usize {
 }
 
 /// `--dry-run` / `--explain`: one line per node with its action and reason.
-fn print_plan(graph: &Graph, plan: &Plan, args: &BuildArgs) {
+fn print_plan(graph: &Graph, plan: &Plan, args: &BuildArgs) -> Result<(), Failure> {
     let event = plan_event(graph, plan);
     if args.json {
         if let Ok(line) = serde_json::to_string(&event) {
-            output::stdout(&format!("{line}\n"));
+            output::stdout(&format!("{line}\n"))?;
         }
-        return;
+        return Ok(());
     }
     let Event::Plan { steps } = event else {
-        return;
+        return Ok(());
     };
     let width = steps.iter().map(|s| s.node.len()).max().unwrap_or(0);
     let mut text = String::new();
@@ -297,5 +312,5 @@ fn print_plan(graph: &Graph, plan: &Plan, args: &BuildArgs) {
             shown.reason
         );
     }
-    output::stdout(&text);
+    output::stdout(&text)
 }

@@ -28,6 +28,6 @@ pub fn run(cli: &Cli, args: &CheckArgs) -> Result<(), Failure> {
         count(NodeKind::Snapshot),
         count(NodeKind::Stage),
         count(NodeKind::Image),
-    ));
+    ))?;
     Ok(())
 }

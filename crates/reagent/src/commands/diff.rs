@@ -31,6 +31,7 @@ pub fn run(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
     let loaded = crate::load(cli)?;
     let node = node_named(&loaded.project.graph, &args.image)?;
     let history = History::load(&loaded.state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
+    crate::output::warn_damaged(&loaded.state_dir, &history);
     let backend = crate::backend(&loaded.project);
     let (old, new) = builds(&history, &backend, &node.name, args)?;
 
@@ -61,7 +62,7 @@ pub fn run(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
             "removed": d.removed.iter().map(package_json).collect::<Vec<_>>(),
             "changed": d.changed.iter().map(change_json).collect::<Vec<_>>(),
         });
-        output::stdout(&format!("{doc}\n"));
+        output::stdout(&format!("{doc}\n"))?;
         return Ok(());
     }
     let mut lines: Vec<(String, u8, String)> = Vec::new();
@@ -90,7 +91,7 @@ pub fn run(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
     if d.is_empty() {
         eprintln!("no package changes");
     }
-    output::stdout(&text);
+    output::stdout(&text)?;
     Ok(())
 }
 

@@ -18,6 +18,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<(), Failure> {
     let loaded = crate::load(cli)?;
     node_named(&loaded.project.graph, &args.node)?;
     let history = History::load(&loaded.state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
+    crate::output::warn_damaged(&loaded.state_dir, &history);
     // Keyed as a build would key it, with what earlier builds read of the snapshot
     // (from the build record; explain asks no registry).
     let mut graph = loaded.project.graph.clone();
@@ -52,7 +53,7 @@ pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<(), Failure> {
         text.push_str(&snapshot_line(verdict));
     }
     text.push_str(&since_last_build(&history, node));
-    output::stdout(&text);
+    output::stdout(&text)?;
     Ok(())
 }
 

@@ -33,7 +33,7 @@ pub fn run(cli: &Cli, args: &ExportArgs) -> Result<(), Failure> {
     let settings = settings(cli, args, registry, project.config.registry.tls_verify);
     let pipeline = Pipeline::new(&project.name(), &project.graph, &nodes, settings);
     let text = render(&pipeline, format(args.format)).map_err(|e| Failure::Usage(e.to_string()))?;
-    output::stdout(&text);
+    output::stdout(&text)?;
     Ok(())
 }
 
@@ -88,6 +88,7 @@ fn dirty(
         !no_wait,
         &mut |msg| eprintln!("{msg}"),
     )?;
+    crate::output::warn_damaged(&loaded.state_dir, session.history());
     let mut request = Request::new(selection);
     request.registry = Some(registry.to_string());
     let plan = session.plan(&request)?;

@@ -26,6 +26,6 @@ pub fn run(cli: &Cli, args: &GraphArgs) -> Result<(), Failure> {
     } else {
         reagent_graph::render::tree(graph, &selection)
     };
-    output::stdout(&text);
+    output::stdout(&text)?;
     Ok(())
 }

@@ -61,7 +61,7 @@ pub fn run(cli: &Cli, args: &LockArgs) -> Result<(), Failure> {
         // Writing to a String cannot fail.
         let _ = writeln!(text, "{change}");
     }
-    output::stdout(&text);
+    output::stdout(&text)?;
     let written = write(&project.root, &relocked.lock)?;
     if relocked.changes.is_empty() {
         let n = relocked.lock.len();

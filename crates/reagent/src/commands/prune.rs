@@ -22,6 +22,7 @@ pub fn run(cli: &Cli, args: &PruneArgs) -> Result<(), Failure> {
     let _lock = StateLock::acquire(state_dir, true, |msg| eprintln!("{msg}"))
         .map_err(|e| Failure::Failed(e.to_string()))?;
     let history = History::load(state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
+    crate::output::warn_damaged(state_dir, &history);
     let backend = crate::backend(project);
     let images = backend
         .images()
@@ -61,7 +62,7 @@ pub fn run(cli: &Cli, args: &PruneArgs) -> Result<(), Failure> {
         },
         doomed.len() - failed.len()
     );
-    output::stdout(&text);
+    output::stdout(&text)?;
     if failed.is_empty() {
         Ok(())
     } else {

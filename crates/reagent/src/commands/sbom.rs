@@ -47,7 +47,7 @@ pub fn run(cli: &Cli, args: &SbomArgs) -> Result<(), Failure> {
                 path.display()
             );
         }
-        None => output::stdout(&doc),
+        None => output::stdout(&doc)?,
     }
     Ok(())
 }

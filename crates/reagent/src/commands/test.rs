@@ -68,7 +68,7 @@ pub fn run(cli: &Cli, args: &TestArgs) -> Result<(), Failure> {
         cases.extend(ran);
     }
     if !cases.is_empty() {
-        output::stdout(&tables::cases(&cases));
+        output::stdout(&tables::cases(&cases))?;
     }
     if let Some(path) = &args.junit {
         junit::write(path, "reagent test", &cases)

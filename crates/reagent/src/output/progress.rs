@@ -13,6 +13,12 @@ use reagent_exec::run::default_weight;
 pub trait Reporter {
     /// Show one event.
     fn report(&mut self, event: &Event);
+
+    /// The first error writing where the run's output is the result (stdout
+    /// for `--json`), other than a closed pipe: the run then fails.
+    fn write_error(&self) -> Option<&std::io::Error> {
+        None
+    }
 }
 
 /// Plain lines on a writer (stderr when not a terminal).
@@ -104,21 +110,39 @@ impl<W: Write> Reporter for Plain<W> {
 /// Newline-delimited JSON events on a writer (stdout with `--json`).
 pub struct Json<W: Write> {
     out: W,
+    /// The first failed write; nothing more is written after one.
+    failed: Option<std::io::Error>,
+    /// The reader went away: the rest is not written, quietly.
+    closed: bool,
 }
 
 impl<W: Write> Json<W> {
     /// JSON lines to `out`.
     pub fn new(out: W) -> Self {
-        Json { out }
+        Json {
+            out,
+            failed: None,
+            closed: false,
+        }
     }
 }
 
 impl<W: Write> Reporter for Json<W> {
     fn report(&mut self, event: &Event) {
-        if let Ok(line) = serde_json::to_string(event) {
-            let _ = writeln!(self.out, "{line}");
-            let _ = self.out.flush();
+        if self.closed || self.failed.is_some() {
+            return;
         }
+        if let Ok(line) = serde_json::to_string(event) {
+            match writeln!(self.out, "{line}").and_then(|()| self.out.flush()) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => self.closed = true,
+                Err(e) => self.failed = Some(e),
+            }
+        }
+    }
+
+    fn write_error(&self) -> Option<&std::io::Error> {
+        self.failed.as_ref()
     }
 }
 
