@@ -96,12 +96,26 @@ pub struct RegistrySection {
     /// Verify the registry's TLS certificate (default true).
     #[serde(default = "yes")]
     pub tls_verify: bool,
+    /// Read-only cache registries (prefixes like `[project] registry`), asked in
+    /// order for a node's key tag when `[project] registry` lacks it, and pulled
+    /// from; never pushed to.
+    #[serde(default)]
+    pub cache_from: Vec<Spanned<String>>,
 }
 
 impl Default for RegistrySection {
     fn default() -> Self {
-        RegistrySection { tls_verify: true }
+        RegistrySection {
+            tls_verify: true,
+            cache_from: Vec::new(),
+        }
     }
+}
+
+/// Whether `r` looks like a registry prefix: `registry.example.com/acme`, no
+/// scheme, no trailing slash, no whitespace.
+fn registry_prefix_ok(r: &str) -> bool {
+    !(r.is_empty() || r.contains("://") || r.ends_with('/') || r.contains(char::is_whitespace))
 }
 
 fn yes() -> bool {
@@ -343,14 +357,19 @@ impl Config {
         }
         if let Some(reg) = &self.project.registry {
             let r = reg.get_ref();
-            if r.is_empty()
-                || r.contains("://")
-                || r.ends_with('/')
-                || r.contains(char::is_whitespace)
-            {
+            if !registry_prefix_ok(r) {
                 at(
                     reg.span(),
                     format!("registry `{r}` should look like `registry.example.com/acme` (no scheme, no trailing slash)"),
+                );
+            }
+        }
+        for reg in &self.registry.cache_from {
+            let r = reg.get_ref();
+            if !registry_prefix_ok(r) {
+                at(
+                    reg.span(),
+                    format!("cache_from registry `{r}` should look like `registry.example.com/acme` (no scheme, no trailing slash)"),
                 );
             }
         }
