@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
-    OciArtifact, RunOutcome, ToolRequest,
+    OciArtifact, RemoteImage, RunOutcome, ToolRequest,
 };
 use crate::process::{Cmd, Stop};
 use crate::storage;
@@ -738,6 +738,77 @@ impl Backend for Buildah {
             RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
             RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
         }
+    }
+
+    fn remote_tags(&self, repository: &str) -> Result<Vec<String>, BackendError> {
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            #[serde(default, rename = "Tags")]
+            tags: Option<Vec<String>>,
+        }
+        let secs = self.settings.registry_timeout.as_secs().max(1);
+        let mut c = self.skopeo();
+        c.arg("--command-timeout")
+            .arg(format!("{secs}s"))
+            .args(["list-tags", "--retry-times", "0", &self.tls()])
+            .arg(docker_ref(repository));
+        let out = c.output()?;
+        if out.code == Some(0) {
+            let parsed: Listed = serde_json::from_str(&out.stdout).map_err(|e| c.bad_output(e))?;
+            return Ok(parsed.tags.unwrap_or_default());
+        }
+        // A registry that never held the repository answers the tag list with a bare 404.
+        if out.stderr.contains("404 (Not Found)") {
+            return Ok(Vec::new());
+        }
+        match classify_registry_error(&out.stderr) {
+            RegistryAnswer::NotFound => Ok(Vec::new()),
+            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
+            RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
+        }
+    }
+
+    fn remote_image(&self, remote: &str) -> Result<Option<RemoteImage>, BackendError> {
+        #[derive(serde::Deserialize)]
+        struct Inspected {
+            #[serde(rename = "Digest")]
+            digest: String,
+            #[serde(default, rename = "Created")]
+            created: Option<String>,
+            #[serde(default, rename = "Labels")]
+            labels: Option<BTreeMap<String, String>>,
+        }
+        let secs = self.settings.registry_timeout.as_secs().max(1);
+        let mut c = self.skopeo();
+        c.arg("--command-timeout")
+            .arg(format!("{secs}s"))
+            .args(["inspect", "--retry-times", "0", &self.tls()])
+            .arg(docker_ref(remote));
+        let out = c.output()?;
+        if out.code == Some(0) {
+            let parsed: Inspected =
+                serde_json::from_str(&out.stdout).map_err(|e| c.bad_output(e))?;
+            return Ok(Some(RemoteImage {
+                digest: parsed.digest,
+                created: parsed.created,
+                labels: parsed.labels.unwrap_or_default(),
+            }));
+        }
+        match classify_registry_error(&out.stderr) {
+            RegistryAnswer::NotFound => Ok(None),
+            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
+            RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
+        }
+    }
+
+    fn remote_delete(&self, remote: &str) -> Result<(), BackendError> {
+        let secs = self.settings.registry_timeout.as_secs().max(1);
+        let mut c = self.skopeo();
+        c.arg("--command-timeout")
+            .arg(format!("{secs}s"))
+            .args(["delete", "--retry-times", "0", &self.tls()])
+            .arg(docker_ref(remote));
+        c.checked().map(drop).map_err(registry_error)
     }
 
     fn publish_labels(
