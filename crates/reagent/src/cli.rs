@@ -329,7 +329,12 @@ pub struct BuildArgs {
     pub no_registry: bool,
     /// Push to and pull from this registry prefix instead of `[project] registry` (a pull
     /// request's own, while `[registry] cache_from` still reads the main one).
-    #[arg(long, value_name = "PREFIX", env = "REAGENT_REGISTRY", conflicts_with = "no_registry")]
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        env = "REAGENT_REGISTRY",
+        conflicts_with = "no_registry"
+    )]
     pub registry: Option<String>,
     /// Attach an SBOM (spdx-json, the default, or cyclonedx-json) to each image pushed, as `<name>:sha256-<digest>.sbom`.
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "spdx-json", value_parser = sbom_format)]

@@ -91,7 +91,10 @@ fn old_key_tags_go_moving_tags_current_keys_and_foreign_images_stay() {
         "{out}"
     );
     assert!(
-        out.contains(&format!("keep {}: its image is not this node's build", app(foreign))),
+        out.contains(&format!(
+            "keep {}: its image is not this node's build",
+            app(foreign)
+        )),
         "{out}"
     );
     assert!(!out.contains(&format!("delete {}", app(v3))), "{out}");
@@ -129,7 +132,10 @@ fn old_key_tags_go_moving_tags_current_keys_and_foreign_images_stay() {
     let doc: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     let nodes = doc["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 2, "{doc:#}");
-    assert!(nodes.iter().all(|n| n["outcome"] == "up-to-date"), "{doc:#}");
+    assert!(
+        nodes.iter().all(|n| n["outcome"] == "up-to-date"),
+        "{doc:#}"
+    );
 
     // Once the pin moves away, v1 goes too; a second gc finds nothing.
     copy(&app(v3), &app("pinned"));
@@ -158,15 +164,24 @@ fn a_node_that_left_the_project_loses_its_key_tags_but_not_latest() {
     let p = project(host);
     p.ok(&["build", "all"]);
     let old = p.key16("app");
-    p.write("images/app/Containerfile", "FROM base\nRUN echo 2 > /version\n");
+    p.write(
+        "images/app/Containerfile",
+        "FROM base\nRUN echo 2 > /version\n",
+    );
     p.ok(&["build", "all"]);
     let last = p.key16("app");
     std::fs::remove_dir_all(p.path("images/app")).unwrap();
     // Kept builds are per node of the project: a node that left keeps none.
     let out = p.ok(&["gc", "--registry", "--keep", "5"]);
     let app = |tag: &str| format!("{host}/acme/app:{tag}");
-    assert!(out.contains(&format!("delete {} (sha256:", app(&old))), "{out}");
-    assert!(out.contains("its node is no longer in the project"), "{out}");
+    assert!(
+        out.contains(&format!("delete {} (sha256:", app(&old))),
+        "{out}"
+    );
+    assert!(
+        out.contains("its node is no longer in the project"),
+        "{out}"
+    );
     // latest names the last build's manifest: that key tag stays with it.
     assert!(
         out.contains(&format!(

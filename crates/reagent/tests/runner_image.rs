@@ -32,11 +32,13 @@ fn debootstrap_missing() -> bool {
 
 /// `buildah run` of `argv` in a fresh container from `image`; its stdout.
 fn run_in(p: &BuildahProject, image: &str, argv: &[&str]) -> String {
-    let ctr = p.storage.buildah(&["from", "--quiet", "--pull-never", image]);
+    let ctr = p
+        .storage
+        .buildah(&["from", "--quiet", "--pull-never", image]);
     let ctr = ctr.trim();
-    let mut args = vec!["run", "--isolation", "chroot", ctr, "--"];
-    args.extend_from_slice(argv);
-    let out = p.storage.buildah(&args);
+    let mut command = vec!["run", "--isolation", "chroot", ctr, "--"];
+    command.extend_from_slice(argv);
+    let out = p.storage.buildah(&command);
     p.storage.buildah(&["rm", ctr]);
     out
 }
@@ -66,7 +68,9 @@ fn the_runner_image_builds_and_runs_reagent_buildah_and_skopeo() {
     );
 
     p.ok(&["build", "-R", "all"]);
-    let images = p.storage.buildah(&["images", "--format", "{{.Name}}:{{.Tag}}"]);
+    let images = p
+        .storage
+        .buildah(&["images", "--format", "{{.Name}}:{{.Tag}}"]);
     assert!(images.contains("localhost/runner:latest"), "{images}");
     // The second run finds both keys built.
     let again = p.run(&["build", "-R", "--json", "all"]);

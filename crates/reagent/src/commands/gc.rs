@@ -39,7 +39,11 @@ pub fn run(cli: &Cli, args: &GcArgs) -> Result<(), Failure> {
 
     // List everything first, then delete.
     let mut text = String::new();
-    let verb = if args.dry_run { "would delete" } else { "delete" };
+    let verb = if args.dry_run {
+        "would delete"
+    } else {
+        "delete"
+    };
     for d in &gc.doomed {
         let _ = writeln!(
             text,
@@ -64,7 +68,11 @@ pub fn run(cli: &Cli, args: &GcArgs) -> Result<(), Failure> {
     }
     let mut summary = format!(
         "{} {} tag(s) from {registry}",
-        if args.dry_run { "would delete" } else { "deleted" },
+        if args.dry_run {
+            "would delete"
+        } else {
+            "deleted"
+        },
         gc.doomed.len() - failed.len()
     );
     if !gc.doomed.is_empty() {
