@@ -140,3 +140,39 @@ fn a_node_in_no_registry_is_built_and_a_cache_entry_must_look_like_a_registry() 
         .stderr_contains("cache_from registry `https://registry.example.com/acme` should look like")
         .run();
 }
+
+#[test]
+fn export_dirty_leaves_out_what_a_cache_has() {
+    if tools_missing() {
+        return;
+    }
+    let main = Registry::start();
+    let pr = Registry::start();
+    let a = project(main.host());
+    a.ok(&["build", "all"]);
+    // Another machine's project pushing to its own registry, reading main's as a cache.
+    let config = format!(
+        "[project]\nname = \"t\"\nregistry = \"{}/acme\"\n[registry]\ntls_verify = false\ncache_from = [\"{}/acme\"]\n",
+        pr.host(),
+        main.host()
+    );
+    let b = BuildahProject::new(&config);
+    common::buildah::copy_tree(&a.path("images"), &b.path("images"));
+    let plan: Value =
+        serde_json::from_str(&b.ok(&["export", "--format", "json", "--dirty"])).unwrap();
+    assert_eq!(plan["nodes"], Value::Array(Vec::new()), "{plan:#}");
+    // A node in no registry is dirty.
+    b.write(
+        "images/feature/Containerfile",
+        "FROM app\nRUN cat /app > /feature\n",
+    );
+    let plan: Value =
+        serde_json::from_str(&b.ok(&["export", "--format", "json", "--dirty"])).unwrap();
+    let names: Vec<&str> = plan["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["feature"], "{plan:#}");
+}

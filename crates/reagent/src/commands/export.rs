@@ -90,6 +90,13 @@ fn dirty(
     )?;
     let mut request = Request::new(selection);
     request.registry = Some(registry.to_string());
+    // What a read-only cache has, the jobs pull: it is not dirty.
+    request.cache_from = project
+        .cache_from()
+        .into_iter()
+        .filter(|c| *c != registry)
+        .map(str::to_string)
+        .collect();
     let plan = session.plan(&request)?;
     Ok(plan
         .steps
