@@ -130,10 +130,14 @@ fn the_runner_image_builds_runs_its_tools_and_runs_exported_jobs() {
     assert!(env.contains("BUILDAH_ISOLATION=chroot"), "{env}");
     assert!(env.contains("STORAGE_DRIVER=vfs"), "{env}");
 
-    // The jobs `reagent export` writes for the busybox example, run in the
-    // image the way a CI engine runs them: base on one machine, then app on
-    // another (a fresh store: the mounted project's state folder removed
-    // between them), sharing only a registry.
+    run_exported_jobs(&p, image);
+}
+
+/// The jobs `reagent export` writes for the busybox example, run in `image` the
+/// way a CI engine runs them: base on one machine, then app on another (a fresh
+/// store: the mounted project's state folder removed between them), sharing
+/// only a registry.
+fn run_exported_jobs(p: &BuildahProject, image: &str) {
     let registry = reagent_testkit::Registry::start();
     let example = busybox_example(registry.host());
     let mount = format!("{}:/project", example.path().display());
@@ -170,7 +174,7 @@ fn the_runner_image_builds_runs_its_tools_and_runs_exported_jobs() {
             std::fs::remove_dir_all(&state).unwrap();
         }
         run_with(
-            &p,
+            p,
             image,
             &options,
             &["reagent", "-C", "/project", "build", "--only", node],
