@@ -154,6 +154,17 @@ pub struct LocalImage {
     pub labels: BTreeMap<String, String>,
 }
 
+/// An image in a registry, as one inspection of its tag reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteImage {
+    /// The digest of the manifest the tag names (`sha256:<hex>`).
+    pub digest: String,
+    /// When the image was made, as its config says (RFC 3339), if it says.
+    pub created: Option<String>,
+    /// Its OCI labels.
+    pub labels: BTreeMap<String, String>,
+}
+
 /// Progress inside one build, parsed from buildah's output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildProgress {
@@ -382,6 +393,17 @@ pub trait Backend: Send + Sync {
     /// no such image; a down registry is an error.
     fn remote_labels(&self, remote: &str)
         -> Result<Option<BTreeMap<String, String>>, BackendError>;
+    /// Every tag of `repository` (`registry.example.com/acme/app`, no tag), in the
+    /// registry's order; empty when the registry has no such repository. A registry
+    /// that cannot be reached, or refuses, is an error.
+    fn remote_tags(&self, repository: &str) -> Result<Vec<String>, BackendError>;
+    /// The manifest digest, creation time and labels of the image `remote` (a full
+    /// reference with a tag) names; `Ok(None)` when there is no such image.
+    fn remote_image(&self, remote: &str) -> Result<Option<RemoteImage>, BackendError>;
+    /// Delete from its registry the manifest `remote` (`name@sha256:…`) names,
+    /// through the registry API. Every tag naming that manifest goes with it; the
+    /// blobs stay until the registry's own garbage collection.
+    fn remote_delete(&self, remote: &str) -> Result<(), BackendError>;
     /// Push to `remote` an empty image (no layers) that carries `labels`: a small
     /// record next to the images it describes.
     fn publish_labels(

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
-    OciArtifact, RegistryOp, RunOutcome, ToolRequest,
+    OciArtifact, RegistryOp, RemoteImage, RunOutcome, ToolRequest,
 };
 use crate::process::{tail, Captured, Cmd, Stop};
 use crate::storage;
@@ -809,6 +809,71 @@ impl Backend for Buildah {
             RegistryAnswer::NotFound => Ok(None),
             RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
             RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
+        }
+    }
+
+    fn remote_tags(&self, repository: &str) -> Result<Vec<String>, BackendError> {
+        #[derive(serde::Deserialize)]
+        struct Listed {
+            #[serde(default, rename = "Tags")]
+            tags: Option<Vec<String>>,
+        }
+        let c = self.skopeo_query(&["list-tags"], repository);
+        let out = self.query(&c, repository)?;
+        if out.code == Some(0) {
+            let parsed: Listed = serde_json::from_str(&out.stdout).map_err(|e| c.bad_output(e))?;
+            return Ok(parsed.tags.unwrap_or_default());
+        }
+        // A registry that never held the repository answers the tag list with a bare 404.
+        if out.stderr.contains("404 (Not Found)") {
+            return Ok(Vec::new());
+        }
+        match classify_registry_error(&out.stderr) {
+            RegistryAnswer::NotFound => Ok(Vec::new()),
+            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
+            RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
+        }
+    }
+
+    fn remote_image(&self, remote: &str) -> Result<Option<RemoteImage>, BackendError> {
+        #[derive(serde::Deserialize)]
+        struct Inspected {
+            #[serde(rename = "Digest")]
+            digest: String,
+            #[serde(default, rename = "Created")]
+            created: Option<String>,
+            #[serde(default, rename = "Labels")]
+            labels: Option<BTreeMap<String, String>>,
+        }
+        let c = self.skopeo_query(&["inspect"], remote);
+        let out = self.query(&c, remote)?;
+        if out.code == Some(0) {
+            let parsed: Inspected =
+                serde_json::from_str(&out.stdout).map_err(|e| c.bad_output(e))?;
+            return Ok(Some(RemoteImage {
+                digest: parsed.digest,
+                created: parsed.created,
+                labels: parsed.labels.unwrap_or_default(),
+            }));
+        }
+        match classify_registry_error(&out.stderr) {
+            RegistryAnswer::NotFound => Ok(None),
+            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
+            RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
+        }
+    }
+
+    fn remote_delete(&self, remote: &str) -> Result<(), BackendError> {
+        let c = self.skopeo_query(&["delete"], remote);
+        let out = self.query(&c, remote)?;
+        if out.code == Some(0) {
+            return Ok(());
+        }
+        match classify_registry_error(&out.stderr) {
+            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
+            RegistryAnswer::NotFound | RegistryAnswer::Other => {
+                Err(c.failed(out.code, out.signal, &out.stderr))
+            }
         }
     }
 

@@ -116,6 +116,21 @@ pub enum Call {
         /// Remote reference.
         remote: String,
     },
+    /// [`Backend::remote_tags`].
+    RemoteTags {
+        /// The repository listed.
+        repository: String,
+    },
+    /// [`Backend::remote_image`].
+    RemoteImage {
+        /// Remote reference.
+        remote: String,
+    },
+    /// [`Backend::remote_delete`].
+    RemoteDelete {
+        /// Remote reference (`name@digest`).
+        remote: String,
+    },
     /// [`Backend::publish_labels`].
     PublishLabels {
         /// Remote reference.
@@ -778,6 +793,71 @@ impl Backend for FakeBackend {
             )));
         }
         Ok(s.remote.get(remote).map(|i| i.labels.clone()))
+    }
+
+    fn remote_tags(&self, repository: &str) -> Result<Vec<String>, BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::RemoteTags {
+            repository: repository.to_string(),
+        });
+        if s.remote_down {
+            return Err(BackendError::Unreachable(format!(
+                "fake remote is down: {repository}"
+            )));
+        }
+        let prefix = format!("{repository}:");
+        Ok(s.remote
+            .keys()
+            .filter_map(|r| r.strip_prefix(&prefix))
+            .filter(|tag| !tag.contains('/'))
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// The fake's manifest digest is `sha256:` and the image's id; its creation
+    /// time is what [`FakeBackend::set_created`] gave that id.
+    fn remote_image(&self, remote: &str) -> Result<Option<crate::RemoteImage>, BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::RemoteImage {
+            remote: remote.to_string(),
+        });
+        if s.remote_down {
+            return Err(BackendError::Unreachable(format!(
+                "fake remote is down: {remote}"
+            )));
+        }
+        Ok(s.remote.get(remote).map(|i| crate::RemoteImage {
+            digest: format!("sha256:{}", i.id),
+            created: s.created.get(&i.id).cloned(),
+            labels: i.labels.clone(),
+        }))
+    }
+
+    /// Removes every reference of the repository whose image has the digest's id.
+    fn remote_delete(&self, remote: &str) -> Result<(), BackendError> {
+        let mut s = self.lock();
+        s.calls.push(Call::RemoteDelete {
+            remote: remote.to_string(),
+        });
+        let Some((repository, digest)) = remote.split_once("@sha256:") else {
+            return Err(BackendError::Failed {
+                command: format!("skopeo delete docker://{remote}"),
+                code: Some(1),
+                stderr: "fake: delete needs name@sha256:digest".into(),
+            });
+        };
+        let prefix = format!("{repository}:");
+        let before = s.remote.len();
+        s.remote
+            .retain(|r, i| !(r.starts_with(&prefix) && i.id == digest));
+        if s.remote.len() == before {
+            return Err(BackendError::Failed {
+                command: format!("skopeo delete docker://{remote}"),
+                code: Some(1),
+                stderr: "manifest unknown".into(),
+            });
+        }
+        Ok(())
     }
 
     fn publish_labels(

@@ -23,6 +23,7 @@ pub mod binhost;
 pub mod clock;
 pub mod discover;
 pub mod events;
+pub mod gc;
 pub mod job;
 pub mod junit;
 pub mod label_tests;

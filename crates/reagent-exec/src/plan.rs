@@ -2,7 +2,10 @@
 //!
 //! Planning asks the backend two questions — which keys exist locally (one
 //! listing) and, with a registry, which key tags exist there — and otherwise
-//! reads only the graph and the build record. It changes nothing.
+//! reads only the graph and the build record. It changes nothing. What
+//! neither local storage nor the registry has is looked for in the read-only
+//! cache registries of `[registry] cache_from`, in order; a node found there
+//! counts as in the registry and is pulled from there ([`Plan::pull_from`]).
 //!
 //! It has two modes. Normally ([`PlanInput::only`] false) the targets come
 //! with all their ancestors, and whatever of them is not up to date is built.
@@ -195,6 +198,9 @@ pub struct Plan {
     pub targets: Vec<NodeId>,
     /// Registry references the planner's lookups found present.
     pub found_remote: Vec<String>,
+    /// Nodes found only in a read-only cache registry (`[registry] cache_from`):
+    /// the reference a pull takes them from.
+    pub pull_from: BTreeMap<NodeId, String>,
 }
 
 impl Plan {
@@ -220,6 +226,9 @@ pub struct PlanInput<'a> {
     pub force: &'a HashSet<NodeId>,
     /// Registry prefix; `None` with `-R` or when none is configured.
     pub registry: Option<&'a str>,
+    /// Read-only cache registries, asked in order about what neither local
+    /// storage nor `registry` has; never pushed to. Empty with `-R`.
+    pub cache_from: &'a [String],
     /// The build record: why a dirty node is dirty (its last successful build's
     /// manifest), and which nodes' newest attempt failed after building (a local
     /// image with that key may be in the registry under its key tag but not its
@@ -315,6 +324,8 @@ pub fn plan(
         remote: HashMap::new(),
         moving_stale: HashSet::new(),
         found_remote: Vec::new(),
+        cached: BTreeMap::new(),
+        cache_asked: HashSet::new(),
     };
     let (selection, actions) = if input.only {
         plan_only(&mut facts)?
@@ -322,6 +333,8 @@ pub fn plan(
         plan_closure(&mut facts)?
     };
     let mut actions = actions;
+    let mut pull_from = facts.cached;
+    pull_from.retain(|id, _| selection.contains(id));
     Ok(Plan {
         steps: selection
             .iter()
@@ -332,6 +345,7 @@ pub fn plan(
             .collect(),
         targets: input.targets.to_vec(),
         found_remote: facts.found_remote,
+        pull_from,
     })
 }
 
@@ -461,6 +475,10 @@ struct Facts<'a> {
     /// on that image (a publish cut short, by `kill -9` say, left no record).
     moving_stale: HashSet<NodeId>,
     found_remote: Vec<String>,
+    /// Nodes found in a cache registry (and not in `registry`), with the reference found.
+    cached: BTreeMap<NodeId, String>,
+    /// Nodes the cache registries were asked about.
+    cache_asked: HashSet<NodeId>,
 }
 
 impl Facts<'_> {
@@ -481,14 +499,53 @@ impl Facts<'_> {
             .is_some_and(|image| image.names.contains(&names::local_ref(node)))
     }
 
-    /// Whether the registry has the node's key tag (as far as it was asked).
+    /// Whether the registry, or a cache registry, has the node's key tag (as far
+    /// as they were asked).
     fn in_registry(&self, id: NodeId) -> bool {
-        self.remote.get(&id).copied().unwrap_or(false)
+        self.remote.get(&id).copied().unwrap_or(false) || self.cached.contains_key(&id)
+    }
+
+    /// Ask the registry, then the cache registries, about the nodes of `ids`.
+    fn ask_registry(&mut self, ids: &[NodeId]) -> Result<(), PlanError> {
+        self.ask_own_registry(ids)?;
+        self.ask_caches(ids)
+    }
+
+    /// Ask each cache registry in turn about every node of `ids` that is not
+    /// forced, not local, not in the registry, not found in an earlier cache and
+    /// not asked about already.
+    fn ask_caches(&mut self, ids: &[NodeId]) -> Result<(), PlanError> {
+        let graph = self.graph;
+        let mut ask: Vec<NodeId> = ids
+            .iter()
+            .copied()
+            .filter(|id| {
+                !self.input.force.contains(id)
+                    && !self.cache_asked.contains(id)
+                    && !self.is_local(*id)
+                    && !self.in_registry(*id)
+            })
+            .collect();
+        self.cache_asked.extend(ask.iter().copied());
+        for cache in self.input.cache_from {
+            if ask.is_empty() {
+                break;
+            }
+            let found = remote_lookup(graph, self.backend, cache, &ask)?;
+            for (id, present) in found {
+                if present {
+                    self.cached
+                        .insert(id, names::remote_ref(cache, graph.node(id)));
+                }
+            }
+            ask.retain(|id| !self.cached.contains_key(id));
+        }
+        Ok(())
     }
 
     /// Ask the registry about every node of `ids` not being forced, not asked
     /// already and not seen there lately, a few at a time.
-    fn ask_registry(&mut self, ids: &[NodeId]) -> Result<(), PlanError> {
+    fn ask_own_registry(&mut self, ids: &[NodeId]) -> Result<(), PlanError> {
         let Some(registry) = self.input.registry else {
             return Ok(());
         };

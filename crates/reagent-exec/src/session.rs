@@ -93,6 +93,10 @@ pub struct Request {
     pub force: HashSet<NodeId>,
     /// Registry prefix to pull from and push to; `None` to stay local.
     pub registry: Option<String>,
+    /// Read-only cache registries (`[registry] cache_from`): asked, in order,
+    /// about what neither local storage nor `registry` has, and pulled from;
+    /// never pushed to. Empty with `-R`.
+    pub cache_from: Vec<String>,
     /// Stream each build's output as [`Event::Output`].
     pub verbose: bool,
     /// The catalyst program for stage builds.
@@ -214,6 +218,7 @@ impl<'a> Session<'a> {
             targets: &request.targets,
             force: &request.force,
             registry: request.registry.as_deref(),
+            cache_from: &request.cache_from,
             history: &self.history,
             seen: Some(&self.seen),
             now: self.clock.now(),
@@ -275,6 +280,7 @@ impl<'a> Session<'a> {
             backend: self.backend,
             state_dir: &self.state_dir,
             registry: request.registry.as_deref(),
+            pull_from: &plan.pull_from,
             cancel,
             verbose: request.verbose,
             catalyst: &request.catalyst,

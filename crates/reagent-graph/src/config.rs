@@ -100,6 +100,11 @@ pub struct RegistrySection {
     /// all, a push or pull without moving a byte. Default
     /// [`RegistrySection::DEFAULT_TIMEOUT`]; at least 1.
     pub timeout: Option<Spanned<i64>>,
+    /// Read-only cache registries (prefixes like `[project] registry`), asked in
+    /// order for a node's key tag when `[project] registry` lacks it, and pulled
+    /// from; never pushed to.
+    #[serde(default)]
+    pub cache_from: Vec<Spanned<String>>,
 }
 
 impl RegistrySection {
@@ -122,8 +127,15 @@ impl Default for RegistrySection {
         RegistrySection {
             tls_verify: true,
             timeout: None,
+            cache_from: Vec::new(),
         }
     }
+}
+
+/// Whether `r` looks like a registry prefix: `registry.example.com/acme`, no
+/// scheme, no trailing slash, no whitespace.
+fn registry_prefix_ok(r: &str) -> bool {
+    !(r.is_empty() || r.contains("://") || r.ends_with('/') || r.contains(char::is_whitespace))
 }
 
 fn yes() -> bool {
@@ -376,14 +388,19 @@ impl Config {
         }
         if let Some(reg) = &self.project.registry {
             let r = reg.get_ref();
-            if r.is_empty()
-                || r.contains("://")
-                || r.ends_with('/')
-                || r.contains(char::is_whitespace)
-            {
+            if !registry_prefix_ok(r) {
                 at(
                     reg.span(),
                     format!("registry `{r}` should look like `registry.example.com/acme` (no scheme, no trailing slash)"),
+                );
+            }
+        }
+        for reg in &self.registry.cache_from {
+            let r = reg.get_ref();
+            if !registry_prefix_ok(r) {
+                at(
+                    reg.span(),
+                    format!("cache_from registry `{r}` should look like `registry.example.com/acme` (no scheme, no trailing slash)"),
                 );
             }
         }

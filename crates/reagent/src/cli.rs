@@ -59,6 +59,8 @@ pub enum Command {
     Sbom(SbomArgs),
     /// Remove local images reagent built that no current key needs.
     Prune(PruneArgs),
+    /// Delete this project's key tags from the registry that no current node needs (--registry).
+    Gc(GcArgs),
     /// Write a CI pipeline with one job per node (`reagent build --only NODE`), mirroring the graph.
     Export(ExportArgs),
     /// Write a new reagent project from another tool's project.
@@ -187,6 +189,21 @@ pub struct PruneArgs {
     pub dry_run: bool,
 }
 
+/// `reagent gc`.
+#[derive(Debug, Args)]
+pub struct GcArgs {
+    /// Clean `[project] registry`: delete this project's `<name>:<key16>` tags that no
+    /// current node needs, keeping each node's N most recent previous builds; never a moving tag.
+    #[arg(long)]
+    pub registry: bool,
+    /// Keep this many previous builds of each node.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub keep: usize,
+    /// List what would be deleted, and delete nothing.
+    #[arg(short = 'n', long)]
+    pub dry_run: bool,
+}
+
 /// `reagent test`.
 #[derive(Debug, Args)]
 pub struct TestArgs {
@@ -310,6 +327,15 @@ pub struct BuildArgs {
     /// Contact no registry: push nothing, pull nothing (external images too), lock only from local storage.
     #[arg(short = 'R', long = "disable-registry")]
     pub no_registry: bool,
+    /// Push to and pull from this registry prefix instead of `[project] registry` (a pull
+    /// request's own, while `[registry] cache_from` still reads the main one).
+    #[arg(
+        long,
+        value_name = "PREFIX",
+        env = "REAGENT_REGISTRY",
+        conflicts_with = "no_registry"
+    )]
+    pub registry: Option<String>,
     /// Attach an SBOM (spdx-json, the default, or cyclonedx-json) to each image pushed, as `<name>:sha256-<digest>.sbom`.
     #[arg(long, value_name = "FORMAT", num_args = 0..=1, require_equals = true, default_missing_value = "spdx-json", value_parser = sbom_format)]
     pub sbom: Option<Format>,

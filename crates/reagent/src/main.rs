@@ -28,6 +28,7 @@ fn main() -> ExitCode {
         Command::Diff(args) => commands::diff::run(&cli, args),
         Command::Sbom(args) => commands::sbom::run(&cli, args),
         Command::Prune(args) => commands::prune::run(&cli, args),
+        Command::Gc(args) => commands::gc::run(&cli, args),
         Command::Export(args) => commands::export::run(&cli, args),
         Command::Import(cmd) => commands::import::run(&cli, cmd),
         Command::Lock(args) => commands::lock::run(&cli, args),

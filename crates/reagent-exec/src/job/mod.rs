@@ -187,6 +187,9 @@ pub struct JobContext<'a> {
     pub state_dir: &'a Path,
     /// Registry prefix, if pushing and pulling.
     pub registry: Option<&'a str>,
+    /// Nodes to pull from a read-only cache registry instead, with the reference
+    /// to pull ([`crate::plan::Plan::pull_from`]).
+    pub pull_from: &'a BTreeMap<reagent_graph::NodeId, String>,
     /// Stop signal.
     pub cancel: &'a Cancel,
     /// Stream build output as events.

@@ -51,12 +51,15 @@ impl JobContext<'_> {
 
     /// Pull the node's key tag and check the image is this node's build.
     pub(super) fn pull(&self, node: &Node, gathered: &mut Gathered) -> Result<(), JobError> {
-        let Some(registry) = self.registry else {
-            return Err(JobError::Backend(
-                reagent_backend::BackendError::Unreachable("no registry to pull from".into()),
-            ));
+        let remote = match (self.pull_from.get(&node.id), self.registry) {
+            (Some(cached), _) => cached.clone(),
+            (None, Some(registry)) => names::remote_ref(registry, node),
+            (None, None) => {
+                return Err(JobError::Backend(
+                    reagent_backend::BackendError::Unreachable("no registry to pull from".into()),
+                ))
+            }
         };
-        let remote = names::remote_ref(registry, node);
         let local = names::local_ref(node);
         self.backend
             .pull(&remote, std::slice::from_ref(&local), self.cancel)?;

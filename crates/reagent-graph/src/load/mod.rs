@@ -142,6 +142,16 @@ impl Project {
             .map(|r| r.get_ref().as_str())
     }
 
+    /// The read-only cache registries of `[registry] cache_from`, in order.
+    pub fn cache_from(&self) -> Vec<&str> {
+        self.config
+            .registry
+            .cache_from
+            .iter()
+            .map(|r| r.get_ref().as_str())
+            .collect()
+    }
+
     /// Nodes matching the regexes and their ancestors (see [`Graph::select`]).
     pub fn select(&self, patterns: &[Regex]) -> Vec<NodeId> {
         self.graph.select(patterns)

@@ -75,13 +75,28 @@ fn targets(graph: &Graph, args: &BuildArgs) -> Result<Vec<NodeId>, Failure> {
     Ok(out)
 }
 
-/// The registry prefix the arguments allow: none with `-R`.
-fn registry<'p>(project: &'p Project, args: &BuildArgs) -> Option<&'p str> {
+/// The registry prefix the arguments allow: none with `-R`, `--registry`'s
+/// over `[project] registry`.
+fn registry<'p>(project: &'p Project, args: &'p BuildArgs) -> Option<&'p str> {
     if args.no_registry {
         None
     } else {
-        project.registry()
+        args.registry.as_deref().or_else(|| project.registry())
     }
+}
+
+/// The cache registries to read: none with `-R`; `[registry] cache_from`
+/// without the registry the run pushes to (it is asked first anyway).
+fn cache_from(project: &Project, args: &BuildArgs, registry: Option<&str>) -> Vec<String> {
+    if args.no_registry {
+        return Vec::new();
+    }
+    project
+        .cache_from()
+        .into_iter()
+        .filter(|c| Some(*c) != registry)
+        .map(str::to_string)
+        .collect()
 }
 
 /// The request the arguments describe.
@@ -109,6 +124,14 @@ fn request(project: &Project, args: &BuildArgs) -> Result<Request, Failure> {
             .collect()
     };
     let registry = registry(project, args).map(str::to_string);
+    if let Some(r) = args.registry.as_deref() {
+        if r.is_empty() || r.contains("://") || r.ends_with('/') || r.contains(char::is_whitespace)
+        {
+            return Err(Failure::Usage(format!(
+                "--registry `{r}` should look like `registry.example.com/acme` (no scheme, no trailing slash)"
+            )));
+        }
+    }
     if args.sbom.is_some() && registry.is_none() {
         return Err(Failure::Usage(if args.no_registry {
             "--sbom attaches SBOMs to images in the registry, and -R turns the registry off".into()
@@ -122,6 +145,7 @@ fn request(project: &Project, args: &BuildArgs) -> Result<Request, Failure> {
     Ok(Request {
         targets,
         force,
+        cache_from: cache_from(project, args, registry.as_deref()),
         registry,
         verbose: args.verbose,
         catalyst: args.catalyst_bin.clone(),

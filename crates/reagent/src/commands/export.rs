@@ -91,6 +91,13 @@ fn dirty(
     crate::output::warn_damaged(&loaded.state_dir, session.history());
     let mut request = Request::new(selection);
     request.registry = Some(registry.to_string());
+    // What a read-only cache has, the jobs pull: it is not dirty.
+    request.cache_from = project
+        .cache_from()
+        .into_iter()
+        .filter(|c| *c != registry)
+        .map(str::to_string)
+        .collect();
     let plan = session.plan(&request)?;
     Ok(plan
         .steps

@@ -7,6 +7,7 @@ pub mod check;
 pub mod diff;
 pub mod explain;
 pub mod export;
+pub mod gc;
 pub mod graph;
 pub mod import;
 pub mod lock;

@@ -324,7 +324,10 @@ pub fn registry_tags(registry: &str, repo: &str) -> Vec<String> {
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            err.contains("name unknown") || err.contains("NAME_UNKNOWN"),
+            // A registry that never held the repository answers a bare 404.
+            err.contains("name unknown")
+                || err.contains("NAME_UNKNOWN")
+                || err.contains("404 (Not Found)"),
             "skopeo list-tags {registry}/{repo}: {err}"
         );
         return Vec::new();
