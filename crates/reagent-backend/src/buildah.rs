@@ -310,12 +310,22 @@ impl Buildah {
         Ok(name)
     }
 
-    /// Ids of all working containers in the store.
+    /// Ids of all working containers in the store: read from the store's
+    /// `containers.json` when reagent knows where and how it is laid out (no
+    /// process), else from `buildah containers --json`.
     ///
     /// buildah lists containers and then reads each one; a container that another
     /// build removes in between makes the listing fail with "container not known".
     /// That is a race, not a fault: the listing is taken again (a few times).
     pub fn containers(&self) -> Result<Vec<String>, BackendError> {
+        if !self.raw_storage_opts() {
+            if let Some(ids) = self
+                .store_location()
+                .and_then(|(root, driver)| storage::list_containers(root, driver))
+            {
+                return Ok(ids);
+            }
+        }
         let mut c = self.buildah();
         c.args(["containers", "--json"]);
         let mut attempts = 0;
@@ -370,18 +380,21 @@ impl Buildah {
             .as_ref()
     }
 
+    /// Whether storage options come as raw flags (`--storage-opt`).
+    fn raw_storage_opts(&self) -> bool {
+        self.settings
+            .extra_args
+            .iter()
+            .any(|a| a.starts_with("--storage-opt"))
+    }
+
     /// The store's image list read from disk ([`storage::list_images`]), when
     /// reagent knows where the store is and how it is laid out; `None` sends the
     /// caller to `buildah images`. Storage options given as raw flags
     /// (`--storage-opt`, e.g. additional read-only image stores) may add images
     /// the graph root does not list, so they also send it to buildah.
     fn stored_images(&self) -> Option<Vec<storage::StoredImage>> {
-        if self
-            .settings
-            .extra_args
-            .iter()
-            .any(|a| a.starts_with("--storage-opt"))
-        {
+        if self.raw_storage_opts() {
             return None;
         }
         let (root, driver) = self.store_location()?;

@@ -48,11 +48,24 @@ pub(crate) struct StoredImage {
 /// folder without `images.json` (containers-storage writes it with the first
 /// image). Anything else that does not read or parse is an unknown layout.
 pub(crate) fn list_images(graph_root: &Path, driver: &str) -> Option<Vec<StoredImage>> {
+    read_list(graph_root, driver, "images")
+}
+
+/// The ids of the containers (buildah's working containers among them) of the
+/// store at `graph_root`, from `<root>/<driver>-containers/containers.json`,
+/// read as [`list_images`] reads images.
+pub(crate) fn list_containers(graph_root: &Path, driver: &str) -> Option<Vec<String>> {
+    let entries: Vec<StoredImage> = read_list(graph_root, driver, "containers")?;
+    Some(entries.into_iter().map(|c| c.id).collect())
+}
+
+/// `<root>/<driver>-<kind>/<kind>.json`, parsed; `None` for an unknown layout.
+fn read_list(graph_root: &Path, driver: &str, kind: &str) -> Option<Vec<StoredImage>> {
     if driver.is_empty() || driver.contains('/') {
         return None;
     }
-    let folder = graph_root.join(format!("{driver}-images"));
-    let file = folder.join("images.json");
+    let folder = graph_root.join(format!("{driver}-{kind}"));
+    let file = folder.join(format!("{kind}.json"));
     match std::fs::read(&file) {
         Ok(bytes) => parse_images(&bytes),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -66,7 +79,8 @@ pub(crate) fn list_images(graph_root: &Path, driver: &str) -> Option<Vec<StoredI
     }
 }
 
-/// The entries of an `images.json` document; `None` when it is not one.
+/// The entries of an `images.json` (or `containers.json`) document: objects
+/// with a bare 64-hex `id`; `None` when it is not one.
 pub(crate) fn parse_images(bytes: &[u8]) -> Option<Vec<StoredImage>> {
     let images: Vec<StoredImage> = serde_json::from_slice(bytes).ok()?;
     // An id is a bare 64-hex digest; anything else is a layout reagent does not know.

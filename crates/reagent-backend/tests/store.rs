@@ -3,6 +3,7 @@
 //! and the fallback to `buildah images` when the store may hold more than its
 //! graph root lists.
 //!
+//! Working containers are read the same way, from `containers.json`.
 //! The direct path is proven to start no process by pointing the backend at a
 //! buildah binary that does not exist: it must still list every image.
 
@@ -136,6 +137,13 @@ fn lists_and_labels_from_disk(driver: &str) {
     storage.buildah(&["rmi", &b]);
     assert!(!by_id(direct.image_names().unwrap()).contains_key(&b));
     assert_eq!(storage.backend().local_labels(&b).unwrap(), None);
+    // Working containers, too: the one buildah has open, then none.
+    assert_eq!(direct.containers().unwrap(), Vec::<String>::new());
+    let ctr = storage.buildah(&["from", "scratch"]);
+    let ctr_id = storage.buildah(&["inspect", "--format", "{{.ContainerID}}", ctr.trim()]);
+    assert_eq!(direct.containers().unwrap(), [ctr_id.trim()]);
+    storage.buildah(&["rm", ctr.trim()]);
+    assert_eq!(direct.containers().unwrap(), Vec::<String>::new());
     // Renaming shows at once too.
     storage.buildah(&["tag", &a, "localhost/a:new"]);
     assert!(by_id(direct.image_names().unwrap())[&a].contains(&"localhost/a:new".to_string()));
@@ -176,10 +184,7 @@ fn storage_options_given_as_raw_flags_send_the_listing_to_buildah() {
     let err = with_opt(PathBuf::from("/nonexistent/buildah"))
         .image_names()
         .unwrap_err();
-    assert!(
-        matches!(err, BackendError::Spawn { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, BackendError::Spawn { .. }), "{err:?}");
     // ...and with the real one it is the same list the disk holds.
     let via_buildah = by_id(with_opt(PathBuf::from("buildah")).image_names().unwrap());
     assert_eq!(

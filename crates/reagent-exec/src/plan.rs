@@ -1,8 +1,12 @@
 //! Deciding what to do: for each selected node, up to date, pull, build or push — and why.
 //!
-//! Planning asks the backend two questions — which keys exist locally (one
-//! listing) and, with a registry, which key tags exist there — and otherwise
-//! reads only the graph and the build record. It changes nothing.
+//! Planning asks the backend two questions — which key tags exist locally (one
+//! listing of names, no labels) and, with a registry, which key tags exist
+//! there — and otherwise reads only the graph and the build record. It changes
+//! nothing. The key label of a local image is read only when the plan uses the
+//! image (the parent of a build, a push): a key tag holds 16 characters of the
+//! key, the label all of it, and an image whose label does not match is not
+//! that node's build (the plan is made again without it).
 //!
 //! It has two modes. Normally ([`PlanInput::only`] false) the targets come
 //! with all their ancestors, and whatever of them is not up to date is built.
@@ -16,7 +20,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use std::time::SystemTime;
 
-use reagent_backend::{Backend, BackendError, LocalImage, LABEL_KEY};
+use reagent_backend::{Backend, BackendError, NamedImage, LABEL_KEY};
 use reagent_graph::diff::{diff, Change};
 use reagent_graph::{Graph, Manifest, NodeId};
 use reagent_state::{History, Seen};
@@ -273,41 +277,43 @@ fn recorded_reason(history: &History, node: &reagent_graph::Node) -> Reason {
     }
 }
 
-/// Local images by the key label they carry (a tagged one wins over an untagged one).
-pub fn local_keys(images: &[LocalImage]) -> HashMap<String, &LocalImage> {
-    let mut out: HashMap<String, &LocalImage> = HashMap::new();
-    for image in images {
-        if let Some(key) = image.labels.get(LABEL_KEY) {
-            let entry = out.entry(key.clone()).or_insert(image);
-            if entry.names.is_empty() {
-                *entry = image;
-            }
-        }
-    }
-    out
+/// Local images by name: each of its names points at the image.
+pub fn local_names(images: &[NamedImage]) -> HashMap<&str, &NamedImage> {
+    images
+        .iter()
+        .flat_map(|image| image.names.iter().map(move |n| (n.as_str(), image)))
+        .collect()
 }
 
-/// Plan a run. `images` is the one listing of local storage.
+/// Plan a run. `images` is the one listing of local storage (names only).
 pub fn plan(
     graph: &Graph,
     backend: &dyn Backend,
-    images: &[LocalImage],
+    images: &[NamedImage],
     input: &PlanInput<'_>,
 ) -> Result<Plan, PlanError> {
     let mut facts = Facts {
         graph,
         backend,
         input,
-        local: local_keys(images),
+        local: local_names(images),
+        verified: HashSet::new(),
+        rejected: HashSet::new(),
         remote: HashMap::new(),
         found_remote: Vec::new(),
     };
-    let (selection, actions) = if input.only {
-        plan_only(&mut facts)?
-    } else {
-        plan_closure(&mut facts)?
+    // Each round that finds a wrong key label rejects at least one more node's
+    // image, so this ends; almost always after the first round.
+    let (selection, mut actions) = loop {
+        let (selection, actions) = if input.only {
+            plan_only(&mut facts)?
+        } else {
+            plan_closure(&mut facts)?
+        };
+        if facts.verify_used(&actions)? {
+            break (selection, actions);
+        }
     };
-    let mut actions = actions;
     Ok(Plan {
         steps: selection
             .iter()
@@ -441,20 +447,68 @@ struct Facts<'a> {
     graph: &'a Graph,
     backend: &'a dyn Backend,
     input: &'a PlanInput<'a>,
-    local: HashMap<String, &'a LocalImage>,
+    /// Local images by name.
+    local: HashMap<&'a str, &'a NamedImage>,
+    /// Nodes whose local image's key label was read and matches.
+    verified: HashSet<NodeId>,
+    /// Nodes whose key-tagged local image carries another key (or none): not theirs.
+    rejected: HashSet<NodeId>,
     remote: HashMap<NodeId, bool>,
     found_remote: Vec<String>,
 }
 
 impl Facts<'_> {
-    /// Whether an image with the node's key exists locally. It counts only if
-    /// it carries the key label AND the key tag: an image whose tests failed
+    /// The local image tagged with the node's key tag, unless its key label
+    /// was found not to match. Only the tag counts: an image whose tests failed
     /// keeps the label but never gets the tag.
-    fn is_local(&self, id: NodeId) -> bool {
+    fn local_image(&self, id: NodeId) -> Option<&NamedImage> {
+        if self.rejected.contains(&id) {
+            return None;
+        }
         let node = self.graph.node(id);
-        self.local
-            .get(&node.key.hex())
-            .is_some_and(|image| image.names.contains(&names::local_ref(node)))
+        self.local.get(names::local_ref(node).as_str()).copied()
+    }
+
+    /// Whether the node's build exists locally (see [`Facts::local_image`]).
+    fn is_local(&self, id: NodeId) -> bool {
+        self.local_image(id).is_some()
+    }
+
+    /// Read the key label of every local image `actions` use (the local parents
+    /// of builds, the images to push) and not read yet; reject each whose label
+    /// is not its node's key. `true` when all match, `false` when the plan must
+    /// be made again.
+    fn verify_used(&mut self, actions: &BTreeMap<NodeId, Action>) -> Result<bool, PlanError> {
+        let mut used: Vec<NodeId> = Vec::new();
+        for (&id, action) in actions {
+            match action {
+                Action::Build(_) => used.extend(self.graph.parents(id)),
+                Action::Push => used.push(id),
+                _ => {}
+            }
+        }
+        used.sort_unstable();
+        used.dedup();
+        let mut all_match = true;
+        for id in used {
+            if self.verified.contains(&id) {
+                continue;
+            }
+            let Some(image) = self.local_image(id) else {
+                continue;
+            };
+            let key = self.graph.node(id).key.hex();
+            let labels = self.backend.local_labels(&image.id)?;
+            if labels.as_ref().and_then(|l| l.get(LABEL_KEY)) == Some(&key) {
+                self.verified.insert(id);
+            } else {
+                self.rejected.insert(id);
+                // What the registry was told about it assumed a local image.
+                self.remote.remove(&id);
+                all_match = false;
+            }
+        }
+        Ok(all_match)
     }
 
     /// Whether the registry has the node's key tag (as far as it was asked).
