@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Issue 11's table in one command: every row is reagent against a named peer,
 # measured in the same run, as the MEDIAN of RUNS interleaved repetitions
-# (reagent, peer, reagent, peer, ...), warm page cache throughout.
+# (reagent, peer, reagent, peer, ...), warm page cache throughout. Each figure
+# is given as wall time and as CPU time (user + sys of the process and all it
+# ran): on a shared, loaded machine the CPU figure is the steadier one.
 #
 #   1. `build -n -R all` on a BIG-image synthetic project (benches/gen_project.py),
 #      empty store.                      Peer: ninja's no-op on the same DAG.
@@ -64,7 +66,9 @@ reagent=$target/release/reagent
 identify=$target/release/examples/identify
 gen_tree=$target/release/examples/gen_tree
 
-# secs CMD...: wall seconds of CMD (output discarded; a failure stops the run).
+# secs CMD...: "WALL CPU" seconds of CMD (CPU = user + sys of everything it
+# ran, from bash's `times`; output discarded; a failure stops the run). Runs in
+# the subshell of its caller, so `times` counts only CMD.
 secs() {
     local start=$EPOCHREALTIME
     "$@" >/dev/null 2>&1 || {
@@ -72,32 +76,45 @@ secs() {
         "$@" >&2 || true
         exit 1
     }
-    awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.4f", e - s }'
+    local end=$EPOCHREALTIME
+    times >"$work/times.$BASHPID"
+    awk -v s="$start" -v e="$end" 'NR == 2 {
+        split($0, f, /[ms ]+/); printf "%.4f %.4f\n", e - s, f[1] * 60 + f[2] + f[3] * 60 + f[4] }' \
+        "$work/times.$BASHPID"
 }
 median() { printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
     if (NR % 2) printf "%.3f", a[(NR + 1) / 2]; else printf "%.3f", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 
-# pair A B: RUNS interleaved timings of the shell functions A and B; sets
-# $med_a, $med_b and $med_ratio (median of the pairwise ratios A/B). A function
-# prep_A (prep_B), when defined, runs untimed before each run of A (B).
+# pair A B: RUNS interleaved runs of the shell functions A and B. Sets $med_a,
+# $med_b (median wall seconds), $cpu_a, $cpu_b (median CPU seconds) and
+# $med_ratio (median of the pairwise wall ratios A/B). A function prep_A
+# (prep_B), when defined, runs untimed before each run.
 pair() {
-    local i ta tb sa=() sb=() rs=()
+    local i ta tb tca tcb sa=() sb=() ca=() cb=() rs=()
     for ((i = 0; i < runs; i++)); do
         if declare -F "prep_$1" >/dev/null; then "prep_$1" >/dev/null 2>&1; fi
-        ta=$(secs "$1")
+        read -r ta tca < <(secs "$1")
         if declare -F "prep_$2" >/dev/null; then "prep_$2" >/dev/null 2>&1; fi
-        tb=$(secs "$2")
+        read -r tb tcb < <(secs "$2")
         sa+=("$ta")
         sb+=("$tb")
+        ca+=("$tca")
+        cb+=("$tcb")
         rs+=("$(ratio "$ta" "$tb")")
     done
     med_a=$(median "${sa[@]}")
     med_b=$(median "${sb[@]}")
+    cpu_a=$(median "${ca[@]}")
+    cpu_b=$(median "${cb[@]}")
     med_ratio=$(median "${rs[@]}")
-    echo "   $1: ${sa[*]}"
-    echo "   $2: ${sb[*]}"
+    echo "   $1 wall: ${sa[*]}   cpu: ${ca[*]}"
+    echo "   $2 wall: ${sb[*]}   cpu: ${cb[*]}"
 }
+# a, b: the last pair's medians as "W s (C s CPU)"; both: its ratios, wall and CPU.
+a() { echo "$med_a s ($cpu_a s CPU)"; }
+b() { echo "$med_b s ($cpu_b s CPU)"; }
+both() { echo "$(ratio "$med_a" "$med_b")× wall, $(ratio "$cpu_a" "$cpu_b")× CPU"; }
 
 rows=()
 row() { rows+=("$(printf '| %s | %s | %s | %s | %s |' "$@")"); }
@@ -145,8 +162,8 @@ big_plan() { "$reagent" -C "$b/p" build -n -R all; }
 big_ninja() { ninja -C "$b/ninja"; }
 big_plan >/dev/null 2>&1
 pair big_plan big_ninja
-row "\`build -n -R all\`, $big images, empty store" "$med_a s" "ninja no-op, same DAG: $med_b s" \
-    "$(ratio "$med_a" "$med_b")×" "≤ 2×"
+row "\`build -n -R all\`, $big images, empty store" "$(a)" "ninja no-op, same DAG: $(b)" \
+    "$(both)" "≤ 2×"
 
 # ---------------------------------------------------------------- 2. no-op with images present
 # A PATH wrapper that logs every buildah call to the file $BENCH_CALLS.
@@ -194,11 +211,11 @@ for n in json.load(open(sys.argv[1]))["nodes"]:
     PATH="$work/wrap:$PATH" BENCH_CALLS="$d/calls" "$reagent" -C "$d/p" build -R all >/dev/null 2>&1
     noop_calls+="$n images: $(wc -l <"$d/calls"); "
     pair noop listing
-    row "no-op \`build -R all\`, $n images present" "$med_a s" "\`buildah images --json\`: $med_b s" \
-        "$(ratio "$med_a" "$med_b")×" "—"
+    row "no-op \`build -R all\`, $n images present" "$(a)" "\`buildah images --json\`: $(b)" \
+        "$(both)" "—"
     pair noop noop_ninja
-    row "no-op \`build -R all\`, $n images present" "$med_a s" "ninja no-op, same DAG: $med_b s" \
-        "$(ratio "$med_a" "$med_b")×" "≤ 2×"
+    row "no-op \`build -R all\`, $n images present" "$(a)" "ninja no-op, same DAG: $(b)" \
+        "$(both)" "≤ 2×"
 done
 
 # ---------------------------------------------------------------- 3, 4. snapshot
@@ -220,14 +237,14 @@ git_status() { git "${gitdir[@]}" status --porcelain; }
 warm >/dev/null
 git_status >/dev/null
 pair warm git_status
-row "warm snapshot re-identification, $files files ($((bytes / 1000000)) MB)" "$med_a s" \
-    "\`git status\` with its index: $med_b s" "$(ratio "$med_a" "$med_b")×" "≤ 1.0×"
+row "warm snapshot re-identification, $files files ($((bytes / 1000000)) MB)" "$(a)" \
+    "\`git status\` with its index: $(b)" "$(both)" "≤ 1.0×"
 cold() { "$identify" "$tree"; }
 b3() { find "$tree" -type f -print0 | xargs -0 -P 2 -n 2000 b3sum --num-threads 2; }
 pair cold b3
-row "cold snapshot hash (page cache warm, no stat cache)" "$med_a s" \
-    "b3sum --num-threads 2, 2 xargs streams: $med_b s" \
-    "$(ratio "$med_b" "$med_a")× throughput" "≥ 1.0×"
+row "cold snapshot hash (page cache warm, no stat cache)" "$(a)" \
+    "b3sum --num-threads 2, 2 xargs streams: $(b)" \
+    "$(ratio "$med_b" "$med_a")× throughput (wall), $(ratio "$cpu_b" "$cpu_a")× (CPU)" "≥ 1.0×"
 
 # ---------------------------------------------------------------- 5, 6. busybox from scratch
 echo "== 5. examples/busybox from scratch, -j1; the same buildah commands in a shell loop"
@@ -288,8 +305,8 @@ shell_loop() {
     done
 }
 pair from_scratch shell_loop
-row "busybox example from scratch, \`-j1\`" "$med_a s" "the same buildah commands, shell loop: $med_b s" \
-    "$med_ratio (median of pairwise ratios)" "≤ 1.03×"
+row "busybox example from scratch, \`-j1\`" "$(a)" "the same buildah commands, shell loop: $(b)" \
+    "$med_ratio× (median of pairwise wall ratios), $(ratio "$cpu_a" "$cpu_b")× CPU" "≤ 1.03×"
 by=$(awk '{ for (i = 1; i <= NF; i++) { if ($i ~ /^--(root|runroot|storage-driver)$/) { i++; continue }
             print $i; break } }' "$work/build-calls" | sort | uniq -c | awk '{ printf "%s%s %s", s, $1, $2; s = ", " }')
 row "buildah processes, 4-image busybox build" "$(wc -l <"$work/build-calls") ($by)" \
