@@ -297,6 +297,7 @@ pub fn plan(
         backend,
         input,
         local: local_names(images),
+        snapshot: graph.snapshot().map(|s| graph.node(s).name.as_str()),
         verified: HashSet::new(),
         rejected: HashSet::new(),
         remote: HashMap::new(),
@@ -449,6 +450,8 @@ struct Facts<'a> {
     input: &'a PlanInput<'a>,
     /// Local images by name.
     local: HashMap<&'a str, &'a NamedImage>,
+    /// The snapshot node's name, looked up once (finding it scans every node).
+    snapshot: Option<&'a str>,
     /// Nodes whose local image's key label was read and matches.
     verified: HashSet<NodeId>,
     /// Nodes whose key-tagged local image carries another key (or none): not theirs.
@@ -569,14 +572,10 @@ impl Facts<'_> {
         } else if self.in_registry(id) {
             Action::UpToDate(Place::Registry)
         } else {
-            let snapshot = self
-                .graph
-                .snapshot()
-                .map(|s| self.graph.node(s).name.as_str());
             Action::Build(build_reason(
                 input.history,
                 node,
-                snapshot,
+                self.snapshot,
                 input.snapshot_changes.get(&id),
             ))
         }
