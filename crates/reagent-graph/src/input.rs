@@ -42,7 +42,7 @@ pub fn read_text(path: &Path, shown: &Path) -> Result<String, ProjectError> {
 fn read_bytes(path: &Path, shown: &Path) -> Result<Vec<u8>, ProjectError> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
-    let nonblocking = rustix::fs::OFlags::NONBLOCK.bits().cast_signed();
+    let nonblocking = i32::from_ne_bytes(rustix::fs::OFlags::NONBLOCK.bits().to_ne_bytes());
     if let Ok(file) = fs::OpenOptions::new()
         .read(true)
         .custom_flags(nonblocking)
