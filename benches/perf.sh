@@ -226,6 +226,7 @@ bytes=$(awk '$1 == "bytes" { print $2 }' <<<"$gen_out")
 # git's folder outside the tree: a tree with a .git is identified by its commit.
 gitdir=(--git-dir "$work/tree.git" --work-tree "$tree")
 git init -q --bare "$work/tree.git"
+git --git-dir "$work/tree.git" config gc.auto 0 # no background gc racing the clean-up
 git "${gitdir[@]}" add -A
 git "${gitdir[@]}" -c user.name=bench -c user.email=bench@localhost commit -qm tree
 sync
