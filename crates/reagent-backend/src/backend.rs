@@ -165,6 +165,16 @@ pub struct RemoteImage {
     pub labels: BTreeMap<String, String>,
 }
 
+/// An image in local storage as the cheap listing reports it: id and names,
+/// no labels (see [`Backend::image_names`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamedImage {
+    /// Image id.
+    pub id: String,
+    /// Its names (full references).
+    pub names: Vec<String>,
+}
+
 /// Progress inside one build, parsed from buildah's output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BuildProgress {
@@ -355,6 +365,25 @@ pub trait Backend: Send + Sync {
     fn tag(&self, image: &str, tags: &[String]) -> Result<(), BackendError>;
     /// Every local image with its names and labels, in one listing.
     fn images(&self) -> Result<Vec<LocalImage>, BackendError>;
+    /// Every local image with its names but not its labels: what a plan decides
+    /// from, since reagent's key tag names the key. Cheaper than
+    /// [`Backend::images`] when labels cost a read per image; by default it is
+    /// that listing without the labels.
+    fn image_names(&self) -> Result<Vec<NamedImage>, BackendError> {
+        Ok(self
+            .images()?
+            .into_iter()
+            .map(|i| NamedImage {
+                id: i.id,
+                names: i.names,
+            })
+            .collect())
+    }
+    /// The labels of the local image with id `id`; `Ok(None)` when local
+    /// storage has no such image. By default, [`Backend::inspect`]'s.
+    fn local_labels(&self, id: &str) -> Result<Option<BTreeMap<String, String>>, BackendError> {
+        Ok(self.inspect(id)?.map(|i| i.labels))
+    }
     /// One local image, by id or name, with its names and labels; `Ok(None)`
     /// when local storage has no such image. Any other failure (a malformed
     /// reference, a broken store) is an error.

@@ -16,7 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
-    OciArtifact, RegistryOp, RemoteImage, RunOutcome, ToolRequest,
+    NamedImage, OciArtifact, RegistryOp, RemoteImage, RunOutcome, ToolRequest,
 };
 use crate::process::{tail, Captured, Cmd, Stop};
 use crate::storage;
@@ -403,12 +403,22 @@ impl Buildah {
         Ok(name)
     }
 
-    /// Ids of all working containers in the store.
+    /// Ids of all working containers in the store: read from the store's
+    /// `containers.json` when reagent knows where and how it is laid out (no
+    /// process), else from `buildah containers --json`.
     ///
     /// buildah lists containers and then reads each one; a container that another
     /// build removes in between makes the listing fail with "container not known".
     /// That is a race, not a fault: the listing is taken again (a few times).
     pub fn containers(&self) -> Result<Vec<String>, BackendError> {
+        if !self.raw_storage_opts() {
+            if let Some(ids) = self
+                .store_location()
+                .and_then(|(root, driver)| storage::list_containers(root, driver))
+            {
+                return Ok(ids);
+            }
+        }
         let mut c = self.buildah();
         c.args(["containers", "--json"]);
         let mut attempts = 0;
@@ -463,6 +473,27 @@ impl Buildah {
             .as_ref()
     }
 
+    /// Whether storage options come as raw flags (`--storage-opt`).
+    fn raw_storage_opts(&self) -> bool {
+        self.settings
+            .extra_args
+            .iter()
+            .any(|a| a.starts_with("--storage-opt"))
+    }
+
+    /// The store's image list read from disk ([`storage::list_images`]), when
+    /// reagent knows where the store is and how it is laid out; `None` sends the
+    /// caller to `buildah images`. Storage options given as raw flags
+    /// (`--storage-opt`, e.g. additional read-only image stores) may add images
+    /// the graph root does not list, so they also send it to buildah.
+    fn stored_images(&self) -> Option<Vec<storage::StoredImage>> {
+        if self.raw_storage_opts() {
+            return None;
+        }
+        let (root, driver) = self.store_location()?;
+        storage::list_images(root, driver)
+    }
+
     /// The labels of one local image (by id or name), via `buildah inspect`.
     /// [`Backend::images`] uses this only for images whose config blob it
     /// cannot read straight from the store. An image that is not there is a
@@ -494,7 +525,7 @@ impl Buildah {
     }
 
     /// The names of the local image with id `id`; `None` if there is none.
-    fn image_names(&self, id: &str) -> Result<Option<Vec<String>>, BackendError> {
+    fn names_of(&self, id: &str) -> Result<Option<Vec<String>>, BackendError> {
         let mut c = self.buildah();
         c.args(["images", "--json", "--no-trunc", "--", id]);
         let listed: Option<Vec<ListedImage>> =
@@ -644,20 +675,15 @@ impl Backend for Buildah {
     }
 
     fn images(&self) -> Result<Vec<LocalImage>, BackendError> {
-        let mut c = self.buildah();
-        c.args(["images", "--json", "--no-trunc"]);
-        let out = c.checked()?;
-        let listed: Option<Vec<ListedImage>> =
-            serde_json::from_str(out.trim()).map_err(|e| c.bad_output(e))?;
         let store = self.store_location();
         let mut images = Vec::new();
-        for l in listed.unwrap_or_default() {
-            let id = bare_id(&l.id);
-            let labels = match store.and_then(|(root, driver)| {
-                storage::read_labels(&storage::config_blob_path(root, driver, &id))
-            }) {
+        for listed in self.image_names()? {
+            let from_store = store.and_then(|(root, driver)| {
+                storage::read_labels(&storage::config_blob_path(root, driver, &listed.id))
+            });
+            let labels = match from_store {
                 Some(labels) => labels,
-                None => match self.image_labels(&id) {
+                None => match self.image_labels(&listed.id) {
                     Ok(labels) => labels,
                     // Removed since the listing (another process): not an image any more.
                     Err(e) if not_known(&e) => continue,
@@ -665,12 +691,53 @@ impl Backend for Buildah {
                 },
             };
             images.push(LocalImage {
-                id,
-                names: l.names.unwrap_or_default(),
+                id: listed.id,
+                names: listed.names,
                 labels,
             });
         }
         Ok(images)
+    }
+
+    fn image_names(&self) -> Result<Vec<NamedImage>, BackendError> {
+        if let Some(stored) = self.stored_images() {
+            return Ok(stored
+                .into_iter()
+                .map(|i| NamedImage {
+                    id: i.id,
+                    names: i.names.unwrap_or_default(),
+                })
+                .collect());
+        }
+        let mut c = self.buildah();
+        c.args(["images", "--json", "--no-trunc"]);
+        let out = c.checked()?;
+        let listed: Option<Vec<ListedImage>> =
+            serde_json::from_str(out.trim()).map_err(|e| c.bad_output(e))?;
+        Ok(listed
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| NamedImage {
+                id: bare_id(&l.id),
+                names: l.names.unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    fn local_labels(&self, id: &str) -> Result<Option<BTreeMap<String, String>>, BackendError> {
+        let id = bare_id(id);
+        if let Some((root, driver)) = self.store_location() {
+            if let Some(labels) =
+                storage::read_labels(&storage::config_blob_path(root, driver, &id))
+            {
+                return Ok(Some(labels));
+            }
+        }
+        match self.image_labels(&id) {
+            Ok(labels) => Ok(Some(labels)),
+            Err(e) if not_known(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     fn inspect(&self, reference: &str) -> Result<Option<LocalImage>, BackendError> {
@@ -680,7 +747,7 @@ impl Backend for Buildah {
             Err(e) => return Err(e),
         };
         // Two calls, so the image may be removed in between.
-        let names = match self.image_names(&id) {
+        let names = match self.names_of(&id) {
             Ok(Some(names)) => names,
             Ok(None) => return Ok(None),
             Err(e) if not_known(&e) => return Ok(None),

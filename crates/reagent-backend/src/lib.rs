@@ -44,8 +44,8 @@ mod storage;
 
 pub use backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
-    OciArtifact, OciBlob, RegistryOp, RemoteImage, RunOutcome, ToolRequest, Volume, LABEL_KEY, LABEL_MANIFEST,
-    LABEL_NODE, LABEL_PROJECT,
+    NamedImage, OciArtifact, OciBlob, RegistryOp, RemoteImage, RunOutcome, ToolRequest, Volume,
+    LABEL_KEY, LABEL_MANIFEST, LABEL_NODE, LABEL_PROJECT,
 };
 pub use buildah::{BasePull, Buildah, BuildahSettings};
 pub use fake::FakeBackend;

@@ -1,23 +1,107 @@
-//! Reading image labels straight from containers-storage.
+//! Reading containers-storage's image list and image labels straight from disk.
 //!
-//! `buildah images --json` lists ids and names but no labels, and `buildah
-//! inspect` takes one image per process (~30 ms each: 30 s for 1,000 images).
-//! An image's id is the digest of its config blob, and containers-storage keeps
-//! that blob as `<root>/<driver>-images/<id>/=<base64("sha256:<id>")>`, so the
-//! labels of every listed image can be read with one small file read each.
-//! When a blob is not where expected (another storage layout), the caller
-//! falls back to `buildah inspect` for that image only.
+//! `buildah images --json` is a process of its own (~60 ms) and lists no
+//! labels; `buildah inspect` takes one image per process. containers-storage
+//! keeps, under its graph root, one folder per driver's images:
 //!
-//! This is a deliberate coupling to containers-storage's on-disk layout,
-//! which is not a public interface: `<root>/<driver>-images/<id>/` holding the
-//! config blob as a file named `=` followed by `base64("sha256:<id>")`. It
-//! trades a 30 ms process per image for one file read. Should the layout
-//! change, nothing breaks: the blob is not found and every image takes the
-//! `buildah inspect` path, only slower. The base64 encoder is written out here
-//! (twenty tested lines) rather than pulled in as a dependency for one use.
+//! ```text
+//! <root>/<driver>-images/images.json        every image: id, names, big-data names, ...
+//! <root>/<driver>-images/<id>/<file>        one file per big-data item of the image
+//! ```
+//!
+//! `images.json` is a JSON array of objects with at least `id` (bare hex) and,
+//! when there are any, `names` and `big-data-names`; containers-storage
+//! replaces it whole by rename, so a reader sees an old or a new list, never
+//! half of one. A big-data item's file name is its key when the key holds only
+//! `[a-z0-9.]`, else `=` followed by the standard base64 (with padding) of the
+//! key (`makeBigDataBaseName` in containers/storage's `store.go`). An image's
+//! config blob is the item keyed by `sha256:<id>`, since the id is the
+//! config's digest.
+//!
+//! This is a deliberate coupling to an on-disk layout that is not a public
+//! interface; it trades a process per listing, and one per image whose labels
+//! are needed, for a file read. Should the layout change, nothing breaks:
+//! [`list_images`] answers `None` for a folder it does not recognise (the
+//! caller falls back to `buildah images --json`), and a config blob that is not
+//! where expected sends that one image to `buildah inspect`. The base64
+//! encoder is written out here (twenty tested lines) rather than pulled in as
+//! a dependency for one use.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// One image as `images.json` records it: the fields reagent reads.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub(crate) struct StoredImage {
+    /// Image id, bare hex (the digest of its config blob).
+    pub id: String,
+    /// Its names (full references); absent when it has none.
+    #[serde(default)]
+    pub names: Option<Vec<String>>,
+}
+
+/// The images of the store at `graph_root` for `driver`, read from
+/// `<root>/<driver>-images/images.json`; `None` when the folder is not laid
+/// out as containers-storage lays it out (then only buildah knows).
+///
+/// A graph root that does not exist holds no image yet; so does an image
+/// folder without `images.json` (containers-storage writes it with the first
+/// image). Anything else that does not read or parse is an unknown layout.
+pub(crate) fn list_images(graph_root: &Path, driver: &str) -> Option<Vec<StoredImage>> {
+    read_list(graph_root, driver, "images")
+}
+
+/// The ids of the containers (buildah's working containers among them) of the
+/// store at `graph_root`, from `<root>/<driver>-containers/containers.json`,
+/// read as [`list_images`] reads images.
+pub(crate) fn list_containers(graph_root: &Path, driver: &str) -> Option<Vec<String>> {
+    let entries: Vec<StoredImage> = read_list(graph_root, driver, "containers")?;
+    Some(entries.into_iter().map(|c| c.id).collect())
+}
+
+/// `<root>/<driver>-<kind>/<kind>.json`, parsed; `None` for an unknown layout.
+fn read_list(graph_root: &Path, driver: &str, kind: &str) -> Option<Vec<StoredImage>> {
+    if driver.is_empty() || driver.contains('/') {
+        return None;
+    }
+    let folder = graph_root.join(format!("{driver}-{kind}"));
+    let file = folder.join(format!("{kind}.json"));
+    match std::fs::read(&file) {
+        Ok(bytes) => parse_images(&bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            match (graph_root.symlink_metadata(), folder.symlink_metadata()) {
+                (Err(root), _) if root.kind() == std::io::ErrorKind::NotFound => Some(Vec::new()),
+                (Ok(_), Ok(meta)) if meta.is_dir() => Some(Vec::new()),
+                _ => None,
+            }
+        }
+        Err(_) => None,
+    }
+}
+
+/// The entries of an `images.json` (or `containers.json`) document: objects
+/// with a bare 64-hex `id`; `None` when it is not one.
+pub(crate) fn parse_images(bytes: &[u8]) -> Option<Vec<StoredImage>> {
+    let images: Vec<StoredImage> = serde_json::from_slice(bytes).ok()?;
+    // An id is a bare 64-hex digest; anything else is a layout reagent does not know.
+    images
+        .iter()
+        .all(|i| i.id.len() == 64 && i.id.bytes().all(|b| b.is_ascii_hexdigit()))
+        .then_some(images)
+}
+
+/// The file name containers-storage gives the big-data item `key`.
+pub(crate) fn big_data_file_name(key: &str) -> String {
+    if !key.is_empty()
+        && key
+            .bytes()
+            .all(|b| b == b'.' || b.is_ascii_digit() || b.is_ascii_lowercase())
+    {
+        key.to_string()
+    } else {
+        format!("={}", base64(key.as_bytes()))
+    }
+}
 
 /// Where an image's config blob lives in a containers-storage graph root.
 pub(crate) fn config_blob_path(graph_root: &Path, driver: &str, id: &str) -> PathBuf {
@@ -25,7 +109,7 @@ pub(crate) fn config_blob_path(graph_root: &Path, driver: &str, id: &str) -> Pat
     graph_root
         .join(format!("{driver}-images"))
         .join(id)
-        .join(format!("={}", base64(key.as_bytes())))
+        .join(big_data_file_name(&key))
 }
 
 /// The `config.Labels` of an OCI (or Docker) image config, if the blob reads and parses.
@@ -95,6 +179,54 @@ mod tests {
                 "=c2hhMjU2OjUxMGFhZDI4N2M5NmVkNzU5OWM4YzNiNGVmMTFhZDQyNDJmMzIyNmU3MzEyZmZiNmNkYzY2MmEwOWRkNjZjOWM="
             )
         );
+    }
+
+    #[test]
+    fn big_data_names_are_plain_or_base64_as_containers_storage_writes_them() {
+        assert_eq!(big_data_file_name("manifest"), "manifest");
+        assert_eq!(big_data_file_name("a.b9"), "a.b9");
+        assert_eq!(
+            big_data_file_name("signature-1ff5"),
+            format!("={}", base64(b"signature-1ff5"))
+        );
+        assert_eq!(big_data_file_name("Manifest"), "=TWFuaWZlc3Q=");
+        assert_eq!(big_data_file_name(""), "=");
+    }
+
+    #[test]
+    fn images_json_entries_parse_and_odd_documents_are_unknown() {
+        let id = "a".repeat(64);
+        let doc = format!(
+            r#"[{{"id":"{id}","names":["localhost/x:1"],"big-data-names":["sha256:{id}","manifest"],"layer":"l"}},{{"id":"{}"}}]"#,
+            "b".repeat(64)
+        );
+        let images = parse_images(doc.as_bytes()).unwrap();
+        assert_eq!(images.len(), 2);
+        assert_eq!(
+            images[0].names.as_deref(),
+            Some(&["localhost/x:1".to_string()][..])
+        );
+        assert_eq!(images[1].names, None);
+        assert_eq!(parse_images(b"[]").unwrap(), Vec::new());
+        assert!(parse_images(br#"{"images":[]}"#).is_none());
+        assert!(parse_images(br#"[{"id":"sha256:abc"}]"#).is_none());
+        assert!(parse_images(b"[{").is_none());
+    }
+
+    #[test]
+    fn a_missing_root_holds_nothing_and_a_strange_folder_is_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(
+            list_images(&dir.path().join("absent"), "vfs"),
+            Some(Vec::new())
+        );
+        // The root exists but has no `<driver>-images` folder: not a layout reagent knows.
+        assert_eq!(list_images(dir.path(), "vfs"), None);
+        std::fs::create_dir(dir.path().join("vfs-images")).unwrap();
+        assert_eq!(list_images(dir.path(), "vfs"), Some(Vec::new()));
+        std::fs::write(dir.path().join("vfs-images/images.json"), "not json").unwrap();
+        assert_eq!(list_images(dir.path(), "vfs"), None);
+        assert_eq!(list_images(dir.path(), "../x"), None);
     }
 
     #[test]

@@ -1,8 +1,12 @@
 //! Deciding what to do: for each selected node, up to date, pull, build or push — and why.
 //!
-//! Planning asks the backend two questions — which keys exist locally (one
-//! listing) and, with a registry, which key tags exist there — and otherwise
-//! reads only the graph and the build record. It changes nothing. What
+//! Planning asks the backend two questions — which key tags exist locally (one
+//! listing of names, no labels) and, with a registry, which key tags exist
+//! there — and otherwise reads only the graph and the build record. It changes
+//! nothing. The key label of a local image is read only when the plan uses the
+//! image (the parent of a build, a push): a key tag holds 16 characters of the
+//! key, the label all of it, and an image whose label does not match is not
+//! that node's build (the plan is made again without it). What
 //! neither local storage nor the registry has is looked for in the read-only
 //! cache registries of `[registry] cache_from`, in order; a node found there
 //! counts as in the registry and is pulled from there ([`Plan::pull_from`]).
@@ -19,7 +23,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 
 use std::time::SystemTime;
 
-use reagent_backend::{Backend, BackendError, LocalImage, LABEL_KEY};
+use reagent_backend::{Backend, BackendError, NamedImage, LABEL_KEY};
 use reagent_graph::diff::{diff, Change};
 use reagent_graph::{Graph, Manifest, NodeId};
 use reagent_state::{History, Seen};
@@ -295,44 +299,47 @@ fn recorded_reason(history: &History, node: &reagent_graph::Node) -> Reason {
     }
 }
 
-/// Local images by the key label they carry (a tagged one wins over an untagged one).
-pub fn local_keys(images: &[LocalImage]) -> HashMap<String, &LocalImage> {
-    let mut out: HashMap<String, &LocalImage> = HashMap::new();
-    for image in images {
-        if let Some(key) = image.labels.get(LABEL_KEY) {
-            let entry = out.entry(key.clone()).or_insert(image);
-            if entry.names.is_empty() {
-                *entry = image;
-            }
-        }
-    }
-    out
+/// Local images by name: each of its names points at the image.
+pub fn local_names(images: &[NamedImage]) -> HashMap<&str, &NamedImage> {
+    images
+        .iter()
+        .flat_map(|image| image.names.iter().map(move |n| (n.as_str(), image)))
+        .collect()
 }
 
-/// Plan a run. `images` is the one listing of local storage.
+/// Plan a run. `images` is the one listing of local storage (names only).
 pub fn plan(
     graph: &Graph,
     backend: &dyn Backend,
-    images: &[LocalImage],
+    images: &[NamedImage],
     input: &PlanInput<'_>,
 ) -> Result<Plan, PlanError> {
     let mut facts = Facts {
         graph,
         backend,
         input,
-        local: local_keys(images),
+        local: local_names(images),
+        snapshot: graph.snapshot().map(|s| graph.node(s).name.as_str()),
+        verified: HashSet::new(),
+        rejected: HashSet::new(),
         remote: HashMap::new(),
         moving_stale: HashSet::new(),
         found_remote: Vec::new(),
         cached: BTreeMap::new(),
         cache_asked: HashSet::new(),
     };
-    let (selection, actions) = if input.only {
-        plan_only(&mut facts)?
-    } else {
-        plan_closure(&mut facts)?
+    // Each round that finds a wrong key label rejects at least one more node's
+    // image, so this ends; almost always after the first round.
+    let (selection, mut actions) = loop {
+        let (selection, actions) = if input.only {
+            plan_only(&mut facts)?
+        } else {
+            plan_closure(&mut facts)?
+        };
+        if facts.verify_used(&actions)? {
+            break (selection, actions);
+        }
     };
-    let mut actions = actions;
     let mut pull_from = facts.cached;
     pull_from.retain(|id, _| selection.contains(id));
     Ok(Plan {
@@ -469,7 +476,14 @@ struct Facts<'a> {
     graph: &'a Graph,
     backend: &'a dyn Backend,
     input: &'a PlanInput<'a>,
-    local: HashMap<String, &'a LocalImage>,
+    /// Local images by name.
+    local: HashMap<&'a str, &'a NamedImage>,
+    /// The snapshot node's name, looked up once (finding it scans every node).
+    snapshot: Option<&'a str>,
+    /// Nodes whose local image's key label was read and matches.
+    verified: HashSet<NodeId>,
+    /// Nodes whose key-tagged local image carries another key (or none): not theirs.
+    rejected: HashSet<NodeId>,
     remote: HashMap<NodeId, bool>,
     /// Local nodes whose key tag is in the registry but a moving tag is not
     /// on that image (a publish cut short, by `kill -9` say, left no record).
@@ -482,9 +496,18 @@ struct Facts<'a> {
 }
 
 impl Facts<'_> {
-    /// Whether an image with the node's key exists locally. It counts only if
-    /// it carries the key label AND the key tag: an image whose tests failed
+    /// The local image tagged with the node's key tag, unless its key label
+    /// was found not to match. Only the tag counts: an image whose tests failed
     /// keeps the label but never gets the tag.
+    fn local_image(&self, id: NodeId) -> Option<&NamedImage> {
+        if self.rejected.contains(&id) {
+            return None;
+        }
+        let node = self.graph.node(id);
+        self.local.get(names::local_ref(node).as_str()).copied()
+    }
+
+    /// Whether the node's build exists locally (see [`Facts::local_image`]).
     ///
     /// An artifact (an ISO, a disk image: [`reagent_graph::Node::artifact`]) has no
     /// image: it is "local" when the build record holds a successful build of its key
@@ -494,9 +517,44 @@ impl Facts<'_> {
         if node.artifact().is_some() {
             return artifact_present(self.input.history, node);
         }
-        self.local
-            .get(&node.key.hex())
-            .is_some_and(|image| image.names.contains(&names::local_ref(node)))
+        self.local_image(id).is_some()
+    }
+
+    /// Read the key label of every local image `actions` use (the local parents
+    /// of builds, the images to push) and not read yet; reject each whose label
+    /// is not its node's key. `true` when all match, `false` when the plan must
+    /// be made again.
+    fn verify_used(&mut self, actions: &BTreeMap<NodeId, Action>) -> Result<bool, PlanError> {
+        let mut used: Vec<NodeId> = Vec::new();
+        for (&id, action) in actions {
+            match action {
+                Action::Build(_) => used.extend(self.graph.parents(id)),
+                Action::Push => used.push(id),
+                _ => {}
+            }
+        }
+        used.sort_unstable();
+        used.dedup();
+        let mut all_match = true;
+        for id in used {
+            if self.verified.contains(&id) {
+                continue;
+            }
+            let Some(image) = self.local_image(id) else {
+                continue;
+            };
+            let key = self.graph.node(id).key.hex();
+            let labels = self.backend.local_labels(&image.id)?;
+            if labels.as_ref().and_then(|l| l.get(LABEL_KEY)) == Some(&key) {
+                self.verified.insert(id);
+            } else {
+                self.rejected.insert(id);
+                // What the registry was told about it assumed a local image.
+                self.remote.remove(&id);
+                all_match = false;
+            }
+        }
+        Ok(all_match)
     }
 
     /// Whether the registry, or a cache registry, has the node's key tag (as far
@@ -625,14 +683,10 @@ impl Facts<'_> {
                 path: output.path().to_path_buf(),
             })
         } else {
-            let snapshot = self
-                .graph
-                .snapshot()
-                .map(|s| self.graph.node(s).name.as_str());
             Action::Build(build_reason(
                 input.history,
                 node,
-                snapshot,
+                self.snapshot,
                 input.snapshot_changes.get(&id),
             ))
         }

@@ -205,7 +205,7 @@ impl<'a> Session<'a> {
         });
         self.verdicts = crate::discover::resolve(&mut graph, &self.history, remote)?;
         self.graph = graph;
-        let images = self.backend.images()?;
+        let images = self.backend.image_names()?;
         let notes: HashMap<NodeId, Vec<String>> = self
             .verdicts
             .iter()

@@ -230,3 +230,50 @@ fn keep_going_past_a_failing_pull_builds_the_independent_branch_only() {
     assert_eq!(summary.failed, 2, "{summary:?}");
     assert!(!summary.ok());
 }
+
+// ---------------------------------------------------------------- key labels read only when used
+
+#[test]
+fn a_local_key_tag_whose_label_names_another_key_is_rebuilt_when_used() {
+    let f = common::family();
+    let env = Env::new(&f);
+    // localhost/base:<key16> exists, but it is some other image.
+    let wrong = BTreeMap::from([(LABEL_KEY.to_string(), "f".repeat(64))]);
+    let id = env
+        .fake
+        .add_image(&[&format!("localhost/base:{}", env.key16("base"))], wrong);
+    // Its children are to be built on it, so its label is read and it is refused.
+    let plan = env.plan(&env.all(), &[], None);
+    assert!(
+        matches!(env.action(&plan, "base"), Action::Build(_)),
+        "{plan:?}"
+    );
+    let inspected: Vec<_> = env
+        .fake
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, reagent_backend::fake::Call::Inspect { .. }))
+        .collect();
+    assert_eq!(
+        inspected,
+        [reagent_backend::fake::Call::Inspect { reference: id }]
+    );
+}
+
+#[test]
+fn a_no_op_plan_reads_no_image_s_labels() {
+    let f = common::family();
+    let env = Env::new(&f);
+    env.build_all();
+    let before = env.fake.calls().len();
+    let plan = env.plan_all();
+    assert!(
+        plan.steps
+            .iter()
+            .all(|s| matches!(s.action, Action::UpToDate(_))),
+        "{plan:?}"
+    );
+    let calls = env.fake.calls()[before..].to_vec();
+    // One listing; the labels of images nothing is built on are never read.
+    assert_eq!(calls, [reagent_backend::fake::Call::Images], "{calls:?}");
+}

@@ -34,7 +34,38 @@ pub fn read_text(path: &Path, shown: &Path) -> Result<String, ProjectError> {
 }
 
 /// Read a regular file's bytes, refusing anything that is not one.
+///
+/// The common case costs one open, one `fstat` and the reads: the file is
+/// opened non-blocking (a FIFO must not hang the load) and checked through
+/// its descriptor. Anything else (not there, not a regular file, a link that
+/// leads nowhere) goes the slow way, which says exactly what is wrong.
 fn read_bytes(path: &Path, shown: &Path) -> Result<Vec<u8>, ProjectError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let nonblocking = i32::from_ne_bytes(rustix::fs::OFlags::NONBLOCK.bits().to_ne_bytes());
+    if let Ok(file) = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(nonblocking)
+        .open(path)
+    {
+        if let Ok(meta) = file.metadata() {
+            if meta.is_file() {
+                let len = usize::try_from(meta.len()).unwrap_or(0);
+                let mut bytes = Vec::with_capacity(len.saturating_add(1));
+                (&file)
+                    .take(u64::MAX)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| not_readable(shown, &e))?;
+                return Ok(bytes);
+            }
+        }
+    }
+    read_bytes_checked(path, shown)
+}
+
+/// [`read_bytes`] the slow way: `lstat` first, so a non-regular file is
+/// described (and never opened).
+fn read_bytes_checked(path: &Path, shown: &Path) -> Result<Vec<u8>, ProjectError> {
     let link = fs::symlink_metadata(path).map_err(|e| not_readable(shown, &e))?;
     let meta = if link.file_type().is_symlink() {
         fs::metadata(path).map_err(|e| {

@@ -6,7 +6,7 @@ use std::process::{Command, Stdio};
 
 use reagent_backend::{Buildah, BuildahSettings};
 
-/// A temp buildah graph root and run root (`vfs` driver, `chroot` isolation).
+/// A temp buildah graph root and run root (`vfs` driver unless chosen, `chroot` isolation).
 /// Dropping it removes its containers, unmounts anything under it and deletes it.
 #[derive(Debug)]
 pub struct Storage {
@@ -23,13 +23,19 @@ impl Default for Storage {
 impl Storage {
     /// A fresh, empty store. Panics if the temp dir cannot be made.
     pub fn new() -> Storage {
+        Storage::with_driver("vfs")
+    }
+
+    /// A fresh, empty store using the storage driver `driver` (`vfs`, `overlay`).
+    /// Panics if the temp dir cannot be made.
+    pub fn with_driver(driver: &str) -> Storage {
         let dir = tempfile::Builder::new()
             .prefix("reagent-storage-")
             .tempdir()
             .expect("create a temp dir for buildah storage");
         let settings = BuildahSettings {
             isolation: Some("chroot".to_string()),
-            storage_driver: Some("vfs".to_string()),
+            storage_driver: Some(driver.to_string()),
             root: Some(dir.path().join("root")),
             runroot: Some(dir.path().join("runroot")),
             ..BuildahSettings::default()

@@ -350,3 +350,85 @@ fn kill_9_mid_build_does_not_make_a_later_run_wrong() {
     again.ok();
     assert!(again.built().is_empty(), "{:?}", again.events);
 }
+
+/// `reagent build --json ARGS` with a `buildah` first on `PATH` that appends
+/// its arguments to a file, then runs the real one; the build and the calls.
+fn build_counting(p: &BuildahProject, args: &[&str]) -> (Built, Vec<String>) {
+    let wrap = tempfile::tempdir().unwrap();
+    let calls = wrap.path().join("calls");
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v buildah"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let script = wrap.path().join("buildah");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
+            calls.display(),
+            real.trim()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut all = vec!["build", "--json"];
+    all.extend_from_slice(args);
+    let path = format!(
+        "{}:{}",
+        wrap.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let out = p.command(&all).env("PATH", path).output().unwrap();
+    let calls = std::fs::read_to_string(&calls)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_string)
+        .collect();
+    (Built::from(Run::from(out)), calls)
+}
+
+/// The buildah subcommand of a logged call (the word after the storage flags).
+fn subcommand(call: &str) -> String {
+    let mut words = call.split(' ');
+    while let Some(w) = words.next() {
+        if matches!(w, "--root" | "--runroot" | "--storage-driver") {
+            words.next();
+            continue;
+        }
+        return w.to_string();
+    }
+    String::new()
+}
+
+#[test]
+fn a_build_runs_one_buildah_process_per_image_and_a_no_op_none() {
+    if tools_missing() {
+        return;
+    }
+    let p = project(None);
+    let (first, calls) = build_counting(&p, &["-j1", "all"]);
+    first.ok();
+    assert_eq!(first.built(), ["app", "base", "leaf", "tools"]);
+    // Exactly the four `buildah build`s a shell loop would run: the store's
+    // image and container lists are read from disk, tags go with the build.
+    let subcommands: Vec<String> = calls.iter().map(|c| subcommand(c)).collect();
+    assert_eq!(subcommands, ["build"; 4], "{calls:#?}");
+
+    let (noop, calls) = build_counting(&p, &["all"]);
+    noop.ok();
+    assert!(noop.built().is_empty(), "{:?}", noop.events);
+    assert_eq!(noop.summary()["up_to_date"], 4);
+    assert_eq!(calls, Vec::<String>::new());
+
+    // A change rebuilds on its parent, whose key label is read from disk too.
+    p.write("images/app/app.conf", "port=81\n");
+    let (again, calls) = build_counting(&p, &["all"]);
+    again.ok();
+    assert_eq!(again.built(), ["app", "leaf"]);
+    let subcommands: Vec<String> = calls.iter().map(|c| subcommand(c)).collect();
+    assert_eq!(subcommands, ["build"; 2], "{calls:#?}");
+}
