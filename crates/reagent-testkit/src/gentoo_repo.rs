@@ -1,38 +1,4 @@
-//! [`GentooRepo`]: a small synthetic ebuild repository shaped like `::gentoo`,
-//! which the real `emerge` of the mini-Gentoo rootfs ([`crate::mini_gentoo`])
-//! resolves, builds and merges.
-//!
-//! What is in it (every ebuild is EAPI 8, keyworded for `amd64`):
-//!
-//! | package | versions (SLOT) | what it shows |
-//! | --- | --- | --- |
-//! | `sys-libs/mini-base` | 1.0 | the `@system` package (profile `packages`) |
-//! | `dev-libs/libmini` | 1.0 (0/1.0), 1.1 (0/1.1), 2.0 (2, `~amd64`) | sub-slots, a second slot, a header other packages compile against |
-//! | `dev-util/mini-make` | 1.0 | a build tool, only ever a `BDEPEND` |
-//! | `sys-apps/mini-gawk`, `sys-apps/mini-mawk` | 5.2, 1.3.4 | the two providers of the virtual |
-//! | `virtual/mini-awk` | 0 | a virtual: `\|\| ( sys-apps/mini-gawk sys-apps/mini-mawk )` |
-//! | `dev-lang/mini-lua` | 5.1.5 (5.1), 5.4.6 and 5.4.6-r1 (5.4) | slots and a revision; compiled C |
-//! | `app-misc/hello` | 1.0, 1.1, 2.0 (`~amd64`) | compiled C with `DEPEND`/`RDEPEND`/`BDEPEND` chains, `IUSE="+nls greeting"` |
-//! | `app-editors/mini-edit` | 1.0 | `IUSE="+syntax lua"`, `lua? ( dev-lang/mini-lua:5.4 )` |
-//! | `net-misc/mini-fetch` | 0.9, 1.0 | `IUSE="ssl +ipv6"`, `ssl? ( dev-libs/libmini )` |
-//!
-//! Three eclasses: `mini-utils` (the `mini_stamp` helper every package
-//! uses), `mini-c` (compiles `files/<prog>.c` with `gcc` when there is one,
-//! else installs a shell stand-in) and `mini-data` (installs data files); both
-//! inherit `mini-utils`. Every package installs real files, among them
-//! `/usr/share/<PN>/stamp` holding its `CATEGORY/PF` and enabled USE flags.
-//!
-//! The profile is `profiles/default/linux/amd64` (`eapi` 8, `make.defaults`
-//! with `ARCH`, `ACCEPT_KEYWORDS`, `ELIBC`, `KERNEL`, `USERLAND`, `package.use`,
-//! `packages`) over `profiles/base`; plus `profiles/repo_name` (`gentoo`),
-//! `categories`, `license_groups`, `package.mask`, `metadata/layout.conf`,
-//! `metadata/timestamp.commit` (the snapshot's identity in reagent) and one
-//! advisory, [`GLSA_HELLO`], in `metadata/glsa/`.
-//!
-//! The mutations do what an `emerge --sync` does to files, and each moves
-//! `metadata/timestamp.commit` to a new commit id, as a sync does:
-//! [`GentooRepo::add_version`], [`GentooRepo::bump`],
-//! [`GentooRepo::edit_eclass`], [`GentooRepo::edit_profile`].
+//! [`GentooRepo`]: a synthetic `::gentoo` tree for the real `emerge`.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -64,7 +30,41 @@ pub const GLSA_HELLO: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 /// The eclasses of the tree.
 pub const ECLASSES: &[&str] = &["mini-utils", "mini-c", "mini-data"];
 
-/// A synthetic `::gentoo` tree in a folder (see the [module docs](self)).
+/// A small synthetic ebuild repository shaped like `::gentoo`,
+/// which the real `emerge` of the mini-Gentoo rootfs ([`crate::mini_gentoo`])
+/// resolves, builds and merges.
+///
+/// What is in it (every ebuild is EAPI 8, keyworded for `amd64`):
+///
+/// | package | versions (SLOT) | what it shows |
+/// | --- | --- | --- |
+/// | `sys-libs/mini-base` | 1.0 | the `@system` package (profile `packages`) |
+/// | `dev-libs/libmini` | 1.0 (0/1.0), 1.1 (0/1.1), 2.0 (2, `~amd64`) | sub-slots, a second slot, a header other packages compile against |
+/// | `dev-util/mini-make` | 1.0 | a build tool, only ever a `BDEPEND` |
+/// | `sys-apps/mini-gawk`, `sys-apps/mini-mawk` | 5.2, 1.3.4 | the two providers of the virtual |
+/// | `virtual/mini-awk` | 0 | a virtual: `\|\| ( sys-apps/mini-gawk sys-apps/mini-mawk )` |
+/// | `dev-lang/mini-lua` | 5.1.5 (5.1), 5.4.6 and 5.4.6-r1 (5.4) | slots and a revision; compiled C |
+/// | `app-misc/hello` | 1.0, 1.1, 2.0 (`~amd64`) | compiled C with `DEPEND`/`RDEPEND`/`BDEPEND` chains, `IUSE="+nls greeting"` |
+/// | `app-editors/mini-edit` | 1.0 | `IUSE="+syntax lua"`, `lua? ( dev-lang/mini-lua:5.4 )` |
+/// | `net-misc/mini-fetch` | 0.9, 1.0 | `IUSE="ssl +ipv6"`, `ssl? ( dev-libs/libmini )` |
+///
+/// Three eclasses: `mini-utils` (the `mini_stamp` helper every package
+/// uses), `mini-c` (compiles `files/<prog>.c` with `gcc` when there is one,
+/// else installs a shell stand-in) and `mini-data` (installs data files); both
+/// inherit `mini-utils`. Every package installs real files, among them
+/// `/usr/share/<PN>/stamp` holding its `CATEGORY/PF` and enabled USE flags.
+///
+/// The profile is `profiles/default/linux/amd64` (`eapi` 8, `make.defaults`
+/// with `ARCH`, `ACCEPT_KEYWORDS`, `ELIBC`, `KERNEL`, `USERLAND`, `package.use`,
+/// `packages`) over `profiles/base`; plus `profiles/repo_name` (`gentoo`),
+/// `categories`, `license_groups`, `package.mask`, `metadata/layout.conf`,
+/// `metadata/timestamp.commit` (the snapshot's identity in reagent) and one
+/// advisory, [`GLSA_HELLO`], in `metadata/glsa/`.
+///
+/// The mutations do what an `emerge --sync` does to files, and each moves
+/// `metadata/timestamp.commit` to a new commit id, as a sync does:
+/// [`GentooRepo::add_version`], [`GentooRepo::bump`],
+/// [`GentooRepo::edit_eclass`], [`GentooRepo::edit_profile`].
 #[derive(Debug, Clone)]
 pub struct GentooRepo {
     root: PathBuf,
