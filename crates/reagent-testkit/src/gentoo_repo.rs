@@ -149,7 +149,8 @@ impl GentooRepo {
         path
     }
 
-    /// Bump `package` (`category/package`): its newest ebuild gets the next
+    /// Bump `package` (`category/package`): its newest stable ebuild (the
+    /// one a stable system installs, `KEYWORDS="amd64"`) gets the next
     /// revision (`hello-1.1` becomes `hello-1.1-r1`, `-r1` becomes `-r2`)
     /// with a changed body, and the old file is removed, as a sync that
     /// revision-bumps a package does. Returns the new CPV
@@ -158,7 +159,7 @@ impl GentooRepo {
         let (cat, pn) = package
             .split_once('/')
             .expect("package is category/package");
-        let old = self.newest_ebuild(cat, pn);
+        let old = self.newest_stable_ebuild(cat, pn);
         let stem = old
             .file_stem()
             .and_then(|s| s.to_str())
@@ -201,9 +202,22 @@ impl GentooRepo {
         self.next_commit();
     }
 
-    /// The newest ebuild of `cat/pn` by portage's version order restricted
-    /// to what this tree uses (dotted numbers and `-rN`).
+    /// The newest ebuild of `cat/pn` keyworded stable (`amd64`, not `~amd64`).
+    fn newest_stable_ebuild(&self, cat: &str, pn: &str) -> PathBuf {
+        self.newest(cat, pn, |text| {
+            text.lines()
+                .any(|l| l.starts_with("KEYWORDS=") && l.split(['"', ' ']).any(|k| k == "amd64"))
+        })
+    }
+
+    /// The newest ebuild of `cat/pn`.
     fn newest_ebuild(&self, cat: &str, pn: &str) -> PathBuf {
+        self.newest(cat, pn, |_| true)
+    }
+
+    /// The newest ebuild of `cat/pn` whose text passes `keep`, by portage's
+    /// version order restricted to what this tree uses (dotted numbers and `-rN`).
+    fn newest(&self, cat: &str, pn: &str, keep: impl Fn(&str) -> bool) -> PathBuf {
         let dir = self.path(&format!("{cat}/{pn}"));
         let mut best: Option<(Vec<u64>, PathBuf)> = None;
         for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
@@ -219,12 +233,15 @@ impl GentooRepo {
             let Some((_, pvr)) = split_pv(stem) else {
                 continue;
             };
+            if !keep(&fs::read_to_string(&path).unwrap_or_default()) {
+                continue;
+            }
             let order = version_order(&pvr);
             if best.as_ref().is_none_or(|(b, _)| order > *b) {
                 best = Some((order, path.clone()));
             }
         }
-        best.map_or_else(|| panic!("no ebuild in {}", dir.display()), |(_, p)| p)
+        best.map_or_else(|| panic!("no such ebuild in {}", dir.display()), |(_, p)| p)
     }
 
     fn commit_number(&self) -> u64 {
@@ -791,6 +808,9 @@ mod tests {
             repo.bump("net-misc/mini-fetch"),
             "net-misc/mini-fetch-1.0-r1"
         );
+        // The stable version, not the newer ~amd64 one.
+        assert_eq!(repo.bump("app-misc/hello"), "app-misc/hello-1.1-r1");
+        assert!(repo.path("app-misc/hello/hello-2.0.ebuild").exists());
 
         let eclass = repo.path("eclass/mini-utils.eclass");
         let before = fs::read_to_string(&eclass).expect("read");
@@ -804,6 +824,6 @@ mod tests {
                 .contains("MINI_PROFILE_SYNC=")
         );
         let commits: Vec<String> = vec![first, second, GentooRepo::open(dir.path()).commit()];
-        assert_eq!(commits[2], format!("{:040x}", 6));
+        assert_eq!(commits[2], format!("{:040x}", 7));
     }
 }
