@@ -10,9 +10,11 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 venv="${REAGENT_ORACLE_VENV:-$repo/target/oracle-venv}"
 python_bin="${PYTHON:-python3}"
 oracle="$repo/tests/oracle/oracle.py"
+# One pinned portage for the oracle and the mini-Gentoo rootfs (scripts/mini-gentoo).
+portage_version="$(tr -d '[:space:]' <"$repo/tests/oracle/portage-version")"
 
 check() {
-    "$venv/bin/python" "$oracle" --self-check >/dev/null 2>&1
+    "$venv/bin/python" "$oracle" --self-check 2>/dev/null | grep -x "ok: portage $portage_version" >/dev/null
 }
 
 if [ -x "$venv/bin/python" ] && check; then
@@ -25,7 +27,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python_bin" -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'portage>=3.0.60'
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "portage==$portage_version"
 
 if check; then
     echo "oracle venv ready: $venv"

@@ -6,6 +6,9 @@
 //! image from the host's static busybox with [`busybox_base`] (no network),
 //! and talks to a private [`Registry`] on a loopback port. [`SbomValidators`]
 //! runs SBOMs through spdx-tools and cyclonedx-python-lib (Python packages).
+//! For real `emerge`, [`mini_gentoo`] loads a cached Debian rootfs holding
+//! Gentoo's portage, and [`GentooRepo`] writes a synthetic `::gentoo` tree
+//! (with the mutations a sync makes) for it to build from.
 //!
 //! ```no_run
 //! use reagent_testkit::{busybox_base, require_tools, Registry, Storage};
@@ -27,13 +30,16 @@
 // a `# Panics` section on every helper would repeat it.
 #![allow(clippy::missing_panics_doc)]
 
+mod gentoo_repo;
 mod image;
+pub mod mini_gentoo;
 mod project;
 mod registry;
 mod storage;
 mod tools;
 mod validators;
 
+pub use gentoo_repo::{GentooRepo, ECLASSES, GLSA_HELLO, PROFILE, TREE_PATH};
 pub use image::{busybox_base, busybox_rootfs_tar};
 pub use project::{ProjectDir, FAMILY_APP, FAMILY_BASE, GLSA_NGINX};
 pub use registry::Registry;
