@@ -46,7 +46,11 @@ fn a_second_machine_takes_every_package_from_the_shared_cache_and_compiles_only_
     assert_eq!(out.built, ["base", "hello", "portage"]);
     let (compiled, binary) = emerged(&last_build_log(&a, "hello"));
     assert!(binary.is_empty(), "{binary:?}");
-    for cpv in ["dev-util/mini-make-1.0", "dev-libs/libmini-1.1", "app-misc/hello-1.1"] {
+    for cpv in [
+        "dev-util/mini-make-1.0",
+        "dev-libs/libmini-1.1",
+        "app-misc/hello-1.1",
+    ] {
         assert!(compiled.iter().any(|c| c == cpv), "{cpv} in {compiled:?}");
     }
     let cache = a.path(".reagent/binpkgs");

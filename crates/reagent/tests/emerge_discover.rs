@@ -71,7 +71,11 @@ fn a_sync_rebuilds_exactly_the_images_whose_build_read_what_it_changed() {
     // The first build: everything, and each emerge image records what it merged.
     assert_eq!(build_all(&a), NODES);
     let merged = recorded_packages(&a, "hello");
-    for cpv in ["dev-util/mini-make-1.0", "dev-libs/libmini-1.1", "app-misc/hello-1.1"] {
+    for cpv in [
+        "dev-util/mini-make-1.0",
+        "dev-libs/libmini-1.1",
+        "app-misc/hello-1.1",
+    ] {
         assert!(
             merged.iter().any(|m| m == &format!("{cpv}::{TREE_PATH}")),
             "hello's build merged {cpv} from the snapshot: {merged:?}"

@@ -174,7 +174,8 @@ pub fn last_build_log(p: &BuildahProject, node: &str) -> String {
                 .to_str()
                 .and_then(|n| n.strip_prefix(node))
                 .and_then(|r| r.strip_prefix('-'))
-                .is_some_and(|r| r.len() == "0123456789abcdef.log".len() && r.ends_with(".log"))
+                .and_then(|r| r.strip_suffix(".log"))
+                .is_some_and(|key16| key16.len() == 16)
         })
         .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
         .unwrap_or_else(|| panic!("no build log of {node} in {}", logs.display()));
@@ -209,8 +210,7 @@ pub fn recorded_packages(p: &BuildahProject, node: &str) -> Vec<String> {
     let text = std::fs::read_to_string(p.path(".reagent/builds.jsonl")).unwrap();
     text.lines()
         .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .filter(|r| r["node"] == node && !r["discovery"].is_null())
-        .last()
+        .rfind(|r| r["node"] == node && !r["discovery"].is_null())
         .unwrap_or_else(|| panic!("no recorded discovery of {node}"))["discovery"]["packages"]
         .as_array()
         .unwrap()
