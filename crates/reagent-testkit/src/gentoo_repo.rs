@@ -1,38 +1,4 @@
-//! [`GentooRepo`]: a small synthetic ebuild repository shaped like `::gentoo`,
-//! which the real `emerge` of the mini-Gentoo rootfs ([`crate::mini_gentoo`])
-//! resolves, builds and merges.
-//!
-//! What is in it (every ebuild is EAPI 8, keyworded for `amd64`):
-//!
-//! | package | versions (SLOT) | what it shows |
-//! | --- | --- | --- |
-//! | `sys-libs/mini-base` | 1.0 | the `@system` package (profile `packages`) |
-//! | `dev-libs/libmini` | 1.0 (0/1.0), 1.1 (0/1.1), 2.0 (2, `~amd64`) | sub-slots, a second slot, a header other packages compile against |
-//! | `dev-util/mini-make` | 1.0 | a build tool, only ever a `BDEPEND` |
-//! | `sys-apps/mini-gawk`, `sys-apps/mini-mawk` | 5.2, 1.3.4 | the two providers of the virtual |
-//! | `virtual/mini-awk` | 0 | a virtual: `\|\| ( sys-apps/mini-gawk sys-apps/mini-mawk )` |
-//! | `dev-lang/mini-lua` | 5.1.5 (5.1), 5.4.6 and 5.4.6-r1 (5.4) | slots and a revision; compiled C |
-//! | `app-misc/hello` | 1.0, 1.1, 2.0 (`~amd64`) | compiled C with `DEPEND`/`RDEPEND`/`BDEPEND` chains, `IUSE="+nls greeting"` |
-//! | `app-editors/mini-edit` | 1.0 | `IUSE="+syntax lua"`, `lua? ( dev-lang/mini-lua:5.4 )` |
-//! | `net-misc/mini-fetch` | 0.9, 1.0 | `IUSE="ssl +ipv6"`, `ssl? ( dev-libs/libmini )` |
-//!
-//! Three eclasses: `mini-utils` (the `mini_stamp` helper every package
-//! uses), `mini-c` (compiles `files/<prog>.c` with `gcc` when there is one,
-//! else installs a shell stand-in) and `mini-data` (installs data files); both
-//! inherit `mini-utils`. Every package installs real files, among them
-//! `/usr/share/<PN>/stamp` holding its `CATEGORY/PF` and enabled USE flags.
-//!
-//! The profile is `profiles/default/linux/amd64` (`eapi` 8, `make.defaults`
-//! with `ARCH`, `ACCEPT_KEYWORDS`, `ELIBC`, `KERNEL`, `USERLAND`, `package.use`,
-//! `packages`) over `profiles/base`; plus `profiles/repo_name` (`gentoo`),
-//! `categories`, `license_groups`, `package.mask`, `metadata/layout.conf`,
-//! `metadata/timestamp.commit` (the snapshot's identity in reagent) and one
-//! advisory, [`GLSA_HELLO`], in `metadata/glsa/`.
-//!
-//! The mutations do what an `emerge --sync` does to files, and each moves
-//! `metadata/timestamp.commit` to a new commit id, as a sync does:
-//! [`GentooRepo::add_version`], [`GentooRepo::bump`],
-//! [`GentooRepo::edit_eclass`], [`GentooRepo::edit_profile`].
+//! [`GentooRepo`]: a synthetic `::gentoo` tree for the real `emerge`.
 
 use std::fmt::Write as _;
 use std::fs;
@@ -64,7 +30,41 @@ pub const GLSA_HELLO: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 /// The eclasses of the tree.
 pub const ECLASSES: &[&str] = &["mini-utils", "mini-c", "mini-data"];
 
-/// A synthetic `::gentoo` tree in a folder (see the [module docs](self)).
+/// A small synthetic ebuild repository shaped like `::gentoo`,
+/// which the real `emerge` of the mini-Gentoo rootfs ([`crate::mini_gentoo`])
+/// resolves, builds and merges.
+///
+/// What is in it (every ebuild is EAPI 8, keyworded for `amd64`):
+///
+/// | package | versions (SLOT) | what it shows |
+/// | --- | --- | --- |
+/// | `sys-libs/mini-base` | 1.0 | the `@system` package (profile `packages`) |
+/// | `dev-libs/libmini` | 1.0 (0/1.0), 1.1 (0/1.1), 2.0 (2, `~amd64`) | sub-slots, a second slot, a header other packages compile against |
+/// | `dev-util/mini-make` | 1.0 | a build tool, only ever a `BDEPEND` |
+/// | `sys-apps/mini-gawk`, `sys-apps/mini-mawk` | 5.2, 1.3.4 | the two providers of the virtual |
+/// | `virtual/mini-awk` | 0 | a virtual: `\|\| ( sys-apps/mini-gawk sys-apps/mini-mawk )` |
+/// | `dev-lang/mini-lua` | 5.1.5 (5.1), 5.4.6 and 5.4.6-r1 (5.4) | slots and a revision; compiled C |
+/// | `app-misc/hello` | 1.0, 1.1, 2.0 (`~amd64`) | compiled C with `DEPEND`/`RDEPEND`/`BDEPEND` chains, `IUSE="+nls greeting"` |
+/// | `app-editors/mini-edit` | 1.0 | `IUSE="+syntax lua"`, `lua? ( dev-lang/mini-lua:5.4 )` |
+/// | `net-misc/mini-fetch` | 0.9, 1.0 | `IUSE="ssl +ipv6"`, `ssl? ( dev-libs/libmini )` |
+///
+/// Three eclasses: `mini-utils` (the `mini_stamp` helper every package
+/// uses), `mini-c` (compiles `files/<prog>.c` with `gcc` when there is one,
+/// else installs a shell stand-in) and `mini-data` (installs data files); both
+/// inherit `mini-utils`. Every package installs real files, among them
+/// `/usr/share/<PN>/stamp` holding its `CATEGORY/PF` and enabled USE flags.
+///
+/// The profile is `profiles/default/linux/amd64` (`eapi` 8, `make.defaults`
+/// with `ARCH`, `ACCEPT_KEYWORDS`, `ELIBC`, `KERNEL`, `USERLAND`, `package.use`,
+/// `packages`) over `profiles/base`; plus `profiles/repo_name` (`gentoo`),
+/// `categories`, `license_groups`, `package.mask`, `metadata/layout.conf`,
+/// `metadata/timestamp.commit` (the snapshot's identity in reagent) and one
+/// advisory, [`GLSA_HELLO`], in `metadata/glsa/`.
+///
+/// The mutations do what an `emerge --sync` does to files, and each moves
+/// `metadata/timestamp.commit` to a new commit id, as a sync does:
+/// [`GentooRepo::add_version`], [`GentooRepo::bump`],
+/// [`GentooRepo::edit_eclass`], [`GentooRepo::edit_profile`].
 #[derive(Debug, Clone)]
 pub struct GentooRepo {
     root: PathBuf,
@@ -149,7 +149,8 @@ impl GentooRepo {
         path
     }
 
-    /// Bump `package` (`category/package`): its newest ebuild gets the next
+    /// Bump `package` (`category/package`): its newest stable ebuild (the
+    /// one a stable system installs, `KEYWORDS="amd64"`) gets the next
     /// revision (`hello-1.1` becomes `hello-1.1-r1`, `-r1` becomes `-r2`)
     /// with a changed body, and the old file is removed, as a sync that
     /// revision-bumps a package does. Returns the new CPV
@@ -158,7 +159,7 @@ impl GentooRepo {
         let (cat, pn) = package
             .split_once('/')
             .expect("package is category/package");
-        let old = self.newest_ebuild(cat, pn);
+        let old = self.newest_stable_ebuild(cat, pn);
         let stem = old
             .file_stem()
             .and_then(|s| s.to_str())
@@ -201,9 +202,22 @@ impl GentooRepo {
         self.next_commit();
     }
 
-    /// The newest ebuild of `cat/pn` by portage's version order restricted
-    /// to what this tree uses (dotted numbers and `-rN`).
+    /// The newest ebuild of `cat/pn` keyworded stable (`amd64`, not `~amd64`).
+    fn newest_stable_ebuild(&self, cat: &str, pn: &str) -> PathBuf {
+        self.newest(cat, pn, |text| {
+            text.lines()
+                .any(|l| l.starts_with("KEYWORDS=") && l.split(['"', ' ']).any(|k| k == "amd64"))
+        })
+    }
+
+    /// The newest ebuild of `cat/pn`.
     fn newest_ebuild(&self, cat: &str, pn: &str) -> PathBuf {
+        self.newest(cat, pn, |_| true)
+    }
+
+    /// The newest ebuild of `cat/pn` whose text passes `keep`, by portage's
+    /// version order restricted to what this tree uses (dotted numbers and `-rN`).
+    fn newest(&self, cat: &str, pn: &str, keep: impl Fn(&str) -> bool) -> PathBuf {
         let dir = self.path(&format!("{cat}/{pn}"));
         let mut best: Option<(Vec<u64>, PathBuf)> = None;
         for entry in fs::read_dir(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display())) {
@@ -219,12 +233,15 @@ impl GentooRepo {
             let Some((_, pvr)) = split_pv(stem) else {
                 continue;
             };
+            if !keep(&fs::read_to_string(&path).unwrap_or_default()) {
+                continue;
+            }
             let order = version_order(&pvr);
             if best.as_ref().is_none_or(|(b, _)| order > *b) {
                 best = Some((order, path.clone()));
             }
         }
-        best.map_or_else(|| panic!("no ebuild in {}", dir.display()), |(_, p)| p)
+        best.map_or_else(|| panic!("no such ebuild in {}", dir.display()), |(_, p)| p)
     }
 
     fn commit_number(&self) -> u64 {
@@ -791,6 +808,9 @@ mod tests {
             repo.bump("net-misc/mini-fetch"),
             "net-misc/mini-fetch-1.0-r1"
         );
+        // The stable version, not the newer ~amd64 one.
+        assert_eq!(repo.bump("app-misc/hello"), "app-misc/hello-1.1-r1");
+        assert!(repo.path("app-misc/hello/hello-2.0.ebuild").exists());
 
         let eclass = repo.path("eclass/mini-utils.eclass");
         let before = fs::read_to_string(&eclass).expect("read");
@@ -804,6 +824,6 @@ mod tests {
                 .contains("MINI_PROFILE_SYNC=")
         );
         let commits: Vec<String> = vec![first, second, GentooRepo::open(dir.path()).commit()];
-        assert_eq!(commits[2], format!("{:040x}", 6));
+        assert_eq!(commits[2], format!("{:040x}", 7));
     }
 }
