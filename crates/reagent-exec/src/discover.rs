@@ -30,6 +30,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use reagent_backend::{Backend, BackendError};
+use reagent_gentoo::emerge_log::Origin;
 use reagent_gentoo::slice::{Slice, SliceError, TreeReader};
 use reagent_graph::config::Invalidation;
 use reagent_graph::graph::Pin;
@@ -50,7 +51,10 @@ pub struct Discovery {
     pub k0: String,
     /// The key of the snapshot the build was made with, 64 hex.
     pub snapshot: String,
-    /// The packages it merged, `category/package-version` with `::repository` when known.
+    /// The packages it merged, `category/package-version`, followed by
+    /// `::<repository location>` (as `emerge.log` writes it, e.g.
+    /// `::/var/db/repos/gentoo`) for one built from an ebuild; a package merged
+    /// from a binary package has no suffix.
     pub packages: Vec<String>,
     /// Its profile, relative to the tree's `profiles/`, when it has one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -288,9 +292,9 @@ pub fn discovered(
         snapshot: snapshot.hex(),
         packages: merged
             .iter()
-            .map(|m| match &m.repo {
-                Some(repo) => format!("{}::{repo}", m.cpv),
-                None => m.cpv.clone(),
+            .map(|m| match &m.origin {
+                Some(Origin::Ebuild { repo_location }) => format!("{}::{repo_location}", m.cpv),
+                _ => m.cpv.clone(),
             })
             .collect(),
         profile,

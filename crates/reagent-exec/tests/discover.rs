@@ -57,6 +57,8 @@ fn project(extra: &str) -> Fixture {
     f
 }
 
+/// The lines portage 3.0.83 writes to `emerge.log` for building and merging
+/// `merged` (the repository is named only by the ebuild's path).
 fn log(merged: &[&str]) -> Vec<u8> {
     let mut text = String::from("1:  *** emerge\n");
     for (i, cpv) in merged.iter().enumerate() {
@@ -64,7 +66,11 @@ fn log(merged: &[&str]) -> Vec<u8> {
         let of = merged.len();
         let _ = write!(
             text,
-            "2:  >>> emerge ({n} of {of}) {cpv}::mini to /\n3:  ::: completed emerge ({n} of {of}) {cpv} to /\n"
+            "2:  >>> emerge ({n} of {of}) {cpv} to /\n\
+             2:  === ({n} of {of}) Compiling/Packaging ({cpv}::/var/db/repos/gentoo/{cp}/{pf}.ebuild)\n\
+             3:  ::: completed emerge ({n} of {of}) {cpv} to /\n",
+            cp = cpv.rsplit_once('-').unwrap().0,
+            pf = cpv.split_once('/').unwrap().1,
         );
     }
     text.into_bytes()
@@ -153,7 +159,10 @@ fn builds_record_what_they_read_and_mount_the_log_without_the_layer_cache() {
     let d = Discovery::deserialize(app.discovery.as_ref().unwrap()).unwrap();
     assert_eq!(
         d.packages,
-        ["dev-util/bdep-1.0::mini", "app-misc/hello-1.0::mini"]
+        [
+            "dev-util/bdep-1.0::/var/db/repos/gentoo",
+            "app-misc/hello-1.0::/var/db/repos/gentoo"
+        ]
     );
     assert_eq!(d.profile.as_deref(), Some("default/amd64"));
     assert!(d.parts.contains_key("eclass:mini"), "{:?}", d.parts.keys());

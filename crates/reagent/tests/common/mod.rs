@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod buildah;
+pub mod emerge;
 
 use std::path::{Path, PathBuf};
 
