@@ -256,6 +256,29 @@ ADD git://host/repo /src2
 }
 
 #[test]
+fn onbuild_run_heredoc_is_a_heredoc() {
+    let text = "\
+FROM base
+ONBUILD RUN <<EOF
+echo built from me
+EOF
+CMD [\"sh\"]
+";
+    let file = parse(text).unwrap();
+    let kws: Vec<_> = file
+        .instructions()
+        .iter()
+        .map(|i| i.keyword.as_str())
+        .collect();
+    assert_eq!(kws, ["FROM", "ONBUILD", "CMD"]);
+    assert_eq!(
+        file.instructions()[1].heredocs[0].body,
+        "echo built from me\n"
+    );
+    assert_eq!(file.instructions()[2].line, 5);
+}
+
+#[test]
 fn heredoc_run_body_is_not_parsed() {
     let text = "\
 FROM base
