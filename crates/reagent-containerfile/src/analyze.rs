@@ -290,7 +290,11 @@ impl<'a> Analyzer<'a> {
         if resolved.is_empty() {
             return Err(ParseError::new(
                 line,
-                format!("FROM `{}` expands to an empty image name", image.raw),
+                format!(
+                    "FROM `{}` expands to an empty image name{}",
+                    image.raw,
+                    self.undeclared_hint(&image.raw)
+                ),
             )
             .with_span(image.span));
         }
@@ -320,6 +324,28 @@ impl<'a> Analyzer<'a> {
         self.env.clear();
         self.args.clear();
         Ok(())
+    }
+
+    /// A hint for a `FROM` word that reads build args no `ARG` before the first
+    /// `FROM` declares (buildah leaves them empty there), or `""`.
+    fn undeclared_hint(&self, word: &str) -> String {
+        let names: Vec<String> = crate::expand::variables(word, self.escape)
+            .into_iter()
+            .filter(|n| {
+                self.build_args.contains_key(n)
+                    && !self.globals.contains_key(n)
+                    && !AUTOMATIC_ARGS.contains(&n.as_str())
+            })
+            .collect();
+        if names.is_empty() {
+            return String::new();
+        }
+        let args: Vec<String> = names.iter().map(|n| format!("`ARG {n}`")).collect();
+        format!(
+            ": {} given as a build arg but not declared, so FROM cannot see it; add {} before the first FROM",
+            names.join(", "),
+            args.join(" and ")
+        )
     }
 
     /// The earlier stage that `FROM resolved` (stage `index`) builds on, if any. Naming a

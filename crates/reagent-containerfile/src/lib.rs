@@ -190,6 +190,12 @@ impl Containerfile {
             .collect()
     }
 
+    /// The names of the variables `word` (written in this file, e.g. a reference's
+    /// [`ImageReference::written`]) reads, in order, each once.
+    pub fn variables_in(&self, word: &str) -> Vec<String> {
+        expand::variables(word, self.escape)
+    }
+
     /// The `AS` names of the stages, one entry per `FROM` (lower-cased; `None` if unnamed).
     pub fn stage_names(&self) -> Vec<Option<&str>> {
         self.instructions

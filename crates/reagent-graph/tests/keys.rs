@@ -410,7 +410,7 @@ fn loading_writes_nothing_and_hands_back_the_snapshot_cache() {
 #[test]
 fn docker_format_moves_the_key_and_writing_the_default_does_not() {
     let f = Fixture::new();
-    f.image("app", "FROM scratch\nHEALTHCHECK CMD true\n");
+    f.image("app", "FROM scratch\nLABEL a=b\n");
     let plain = f.key("app");
     f.write("graph.toml", "[image.app]\nformat = \"oci\"\n");
     assert_eq!(plain, f.key("app"), "oci is the default: the same image");
