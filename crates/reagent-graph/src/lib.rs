@@ -37,6 +37,7 @@ mod input;
 pub mod load;
 pub mod lockfile;
 pub mod model;
+pub mod platform;
 pub mod reference;
 pub mod render;
 

@@ -451,3 +451,55 @@ fn every_context_path_is_its_own_input_whatever_its_bytes() {
         .collect();
     assert_eq!(context.len(), 4, "{context:?}");
 }
+
+/// The names of `child`'s parents.
+fn parent_names(p: &reagent_graph::Project, child: &str) -> Vec<String> {
+    let id = p.graph.by_name(child).unwrap().id;
+    p.graph
+        .parents(id)
+        .iter()
+        .map(|n| p.graph.node(*n).name.clone())
+        .collect()
+}
+
+#[test]
+fn target_args_come_from_the_image_platform() {
+    let f = Fixture::new();
+    f.image("base-amd64", "FROM scratch\nLABEL arch=amd64\n")
+        .image("base-arm64", "FROM scratch\nLABEL arch=arm64\n")
+        .image("app", "FROM localhost/base-${TARGETARCH}\n")
+        .image("host", "FROM localhost/base-${BUILDARCH}\n")
+        .image("own", "FROM localhost/base-${TARGETARCH}\n");
+    f.write(
+        "graph.toml",
+        "[image.app]\nplatform = \"linux/arm64\"\n\
+         [image.host]\nplatform = \"linux/arm64\"\n\
+         [image.own]\nplatform = \"linux/arm64\"\nargs = { TARGETARCH = \"amd64\" }\n",
+    );
+    let p = f.load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(parent_names(&p, "app"), ["base-arm64"]);
+    let host = reagent_graph::platform::Platform::host().arch;
+    if host == "amd64" || host == "arm64" {
+        assert_eq!(parent_names(&p, "host"), [format!("base-{host}")]);
+    }
+    assert_eq!(parent_names(&p, "own"), ["base-amd64"]);
+}
+
+#[test]
+fn a_stage_named_by_a_platform_arg_is_a_stage_not_an_image() {
+    // docker/buildx's Dockerfile: `FROM binaries-$TARGETOS AS binaries`.
+    let f = Fixture::new();
+    f.image(
+        "buildx",
+        "FROM scratch AS binaries-linux\nCOPY a /a\nFROM scratch AS binaries-darwin\nFROM binaries-$TARGETOS AS binaries\n",
+    );
+    f.write("images/buildx/a", "a");
+    f.write("graph.toml", "[image.buildx]\nplatform = \"linux/arm64\"\n");
+    let p = f.load().unwrap_or_else(|e| panic!("{e}"));
+    let node = p.graph.by_name("buildx").unwrap();
+    let reagent_graph::Recipe::Image(recipe) = &node.recipe else {
+        panic!("an image")
+    };
+    assert!(recipe.external.is_empty(), "{:?}", recipe.external);
+    assert!(parent_names(&p, "buildx").is_empty());
+}

@@ -39,6 +39,8 @@ struct Read {
     text: String,
     parsed: Containerfile,
     analysis: Analysis,
+    /// The build args it was analysed with (platform args, then the image's own).
+    read_args: BTreeMap<String, String>,
 }
 
 impl Loader<'_> {
@@ -90,6 +92,7 @@ impl Loader<'_> {
                 parsed: read.parsed,
                 context: folder.context.clone(),
                 args: section.args.clone(),
+                read_args: read.read_args,
                 target: section.target.as_ref().map(|t| t.get_ref().clone()),
                 tags: section.tags.iter().map(|t| t.get_ref().clone()).collect(),
                 squash: section.squash,
@@ -131,12 +134,18 @@ impl Loader<'_> {
         })?;
         let located = |e: ParseError| vec![parse_error(&rel, &text, &e)];
         let parsed = reagent_containerfile::parse(&text).map_err(located)?;
-        let analysis = parsed.analyze(&section.args).map_err(located)?;
+        let read_args = crate::platform::build_args(
+            section.platform.as_deref(),
+            &crate::platform::Platform::host(),
+            &section.args,
+        );
+        let analysis = parsed.analyze(&read_args).map_err(located)?;
         Ok(Read {
             file: folder.containerfile.clone(),
             text,
             parsed,
             analysis,
+            read_args,
         })
     }
 
