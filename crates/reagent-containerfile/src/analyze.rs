@@ -72,6 +72,10 @@ pub struct ContextSource {
     pub instruction: String,
     /// The path after substitution, as written: may contain globs (`*`, `?`, `[...]`).
     pub path: String,
+    /// `COPY`/`ADD --exclude=` patterns after substitution: what under `path` the
+    /// instruction does not read (matched as `.containerignore` lines are, against
+    /// the path in the context and the path below `path`).
+    pub exclude: Vec<String>,
 }
 
 /// A source `ADD` fetches over the network.
@@ -188,11 +192,16 @@ impl<'a> Analyzer<'a> {
             Body::Arg(pairs) if self.out.stages.is_empty() => self.global_args(line, pairs),
             Body::Arg(pairs) => self.stage_args(line, pairs),
             Body::Env(pairs) => self.env(line, pairs),
-            Body::Copy { add, from, sources } => {
+            Body::Copy {
+                add,
+                from,
+                sources,
+                exclude,
+            } => {
                 let keyword = if *add { Keyword::Add } else { Keyword::Copy };
                 match from {
                     Some(from) => self.copy_from(line, keyword, from),
-                    None => self.copy_sources(line, keyword, sources),
+                    None => self.copy_sources(line, keyword, sources, exclude),
                 }
             }
             Body::Run { mounts } => mounts
@@ -456,7 +465,12 @@ impl<'a> Analyzer<'a> {
         line: usize,
         keyword: Keyword,
         sources: &[Source],
+        exclude: &[Token],
     ) -> Result<(), ParseError> {
+        let exclude = exclude
+            .iter()
+            .map(|t| self.expand_token(line, t))
+            .collect::<Result<Vec<_>, _>>()?;
         for source in sources {
             let Source::Word { raw, span } = source else {
                 continue;
@@ -480,6 +494,7 @@ impl<'a> Analyzer<'a> {
                     line,
                     instruction: keyword.to_string(),
                     path,
+                    exclude: exclude.clone(),
                 });
             }
         }
@@ -538,6 +553,7 @@ impl<'a> Analyzer<'a> {
                 } else {
                     path
                 },
+                exclude: Vec::new(),
             });
         }
         Ok(())

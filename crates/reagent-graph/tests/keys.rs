@@ -503,3 +503,25 @@ fn a_stage_named_by_a_platform_arg_is_a_stage_not_an_image() {
     assert!(recipe.external.is_empty(), "{:?}", recipe.external);
     assert!(parent_names(&p, "buildx").is_empty());
 }
+
+#[test]
+fn a_file_copy_excludes_is_not_an_input() {
+    let f = Fixture::new();
+    f.image(
+        "app",
+        "FROM scratch\nCOPY --exclude=*.log --exclude=cache . /app/\n",
+    );
+    f.write("images/app/main.c", "int main;\n");
+    f.write("images/app/debug.log", "one\n");
+    f.write("images/app/cache/blob", "one\n");
+    let before = f.key("app");
+    f.write("images/app/debug.log", "two\n");
+    f.write("images/app/cache/blob", "two\n");
+    assert_eq!(before, f.key("app"), "an excluded file moved the key");
+    let p = f.load().unwrap();
+    let m = &p.graph.by_name("app").unwrap().manifest;
+    assert!(m.get("context:debug.log").is_none());
+    assert!(m.get("context:main.c").is_some());
+    f.write("images/app/main.c", "int main = 1;\n");
+    assert_ne!(before, f.key("app"));
+}
