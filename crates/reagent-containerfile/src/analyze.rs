@@ -74,7 +74,7 @@ pub struct ContextSource {
     pub path: String,
     /// `COPY`/`ADD --exclude=` patterns after substitution: what under `path` the
     /// instruction does not read (matched as `.containerignore` lines are, against
-    /// the path in the context and the path below `path`).
+    /// paths in the context, as buildah matches them).
     pub exclude: Vec<String>,
 }
 

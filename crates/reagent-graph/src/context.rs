@@ -348,12 +348,11 @@ impl Context {
 }
 
 /// One source's `--exclude` patterns, each anchored as a `.containerignore` line
-/// is, matched against an entry's path in the context and, for a folder source,
-/// its path below that folder.
+/// is and matched, as buildah matches them, against an entry's path in the
+/// context (BuildKit matches below the source instead: `--exclude=sub` with
+/// source `app/` excludes `app/sub` there, and nothing in buildah).
 struct Exclude {
     patterns: Gitignore,
-    /// The source as a context path followed by `/` (for a folder's entries).
-    below: Vec<u8>,
 }
 
 impl Exclude {
@@ -366,25 +365,18 @@ impl Exclude {
             },
             other => other,
         })?;
-        let mut below = normalize(src.path.as_bytes()).unwrap_or_default();
-        if !below.is_empty() {
-            below.push(b'/');
-        }
-        Ok(Exclude { patterns, below })
+        Ok(Exclude { patterns })
     }
 
     /// Whether the entry `rel` (a found key: folders end in `/`) is excluded.
     fn excludes(&self, rel: &[u8]) -> bool {
         let is_dir = rel.ends_with(b"/");
         let path = rel.strip_suffix(b"/").unwrap_or(rel);
-        let hit = |p: &[u8]| {
-            !p.is_empty()
-                && self
-                    .patterns
-                    .matched_path_or_any_parents(OsStr::from_bytes(p), is_dir)
-                    .is_ignore()
-        };
-        hit(path) || path.strip_prefix(self.below.as_slice()).is_some_and(hit)
+        !path.is_empty()
+            && self
+                .patterns
+                .matched_path_or_any_parents(OsStr::from_bytes(path), is_dir)
+                .is_ignore()
     }
 }
 
@@ -623,7 +615,7 @@ mod tests {
         fs::write(d.path().join("top.md"), "x").unwrap();
         let c = Context::open(d.path()).unwrap();
         let mut app = src("app");
-        app.exclude = vec!["*.md".into(), "logs".into()];
+        app.exclude = vec!["app/*.md".into(), "app/logs".into(), "main.c".into()];
         let paths = |s: &[ContextSource]| -> Vec<String> {
             c.entries(s)
                 .unwrap()
@@ -632,6 +624,7 @@ mod tests {
                 .collect()
         };
         let read = paths(std::slice::from_ref(&app));
+        // Patterns are paths in the context, not below the source.
         assert!(read.contains(&"app/main.c".to_string()), "{read:?}");
         assert!(
             !read
