@@ -102,6 +102,8 @@ pub struct Buildah {
     /// Graph root and driver of the store, learned once from `buildah info`
     /// when the settings do not say.
     store: OnceLock<Option<(PathBuf, String)>>,
+    /// `buildah version`, asked once.
+    version: OnceLock<crate::Version>,
 }
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
@@ -278,6 +280,7 @@ impl Buildah {
         Self {
             settings,
             store: OnceLock::new(),
+            version: OnceLock::new(),
         }
     }
 
@@ -460,7 +463,27 @@ impl Buildah {
     }
 }
 
+/// What `buildah version --json` says, of which reagent reads the version.
+#[derive(serde::Deserialize)]
+struct VersionReport {
+    version: String,
+}
+
 impl Backend for Buildah {
+    fn builder_version(&self) -> Result<crate::Version, BackendError> {
+        if let Some(v) = self.version.get() {
+            return Ok(*v);
+        }
+        let mut c = self.buildah();
+        c.args(["version", "--json"]);
+        let out = c.checked()?;
+        let report: VersionReport =
+            serde_json::from_str(out.trim()).map_err(|e| c.bad_output(e))?;
+        let version = crate::Version::parse(&report.version)
+            .ok_or_else(|| c.bad_output(format!("`{}` is not a version", report.version)))?;
+        Ok(*self.version.get_or_init(|| version))
+    }
+
     fn build(
         &self,
         req: &BuildRequest,

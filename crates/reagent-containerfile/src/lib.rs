@@ -70,6 +70,26 @@ pub use lexer::Heredoc;
 
 use instruction::{parse_instruction, Body};
 
+/// A construct of the Containerfile syntax that older builders do not read (see
+/// [`Containerfile::constructs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Construct {
+    /// A heredoc (`RUN <<EOF`, `COPY <<EOF /file`, `ONBUILD RUN <<EOF`).
+    Heredoc,
+    /// `COPY --exclude=` / `ADD --exclude=`.
+    CopyExclude,
+}
+
+impl Construct {
+    /// How the construct is written, for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Construct::Heredoc => "heredocs (`<<EOF`)",
+            Construct::CopyExclude => "`COPY --exclude`/`ADD --exclude`",
+        }
+    }
+}
+
 /// A parsed Containerfile: its instructions with line numbers, and its escape character.
 ///
 /// It owns plain data only (the text it was parsed from, and per instruction its words
@@ -194,6 +214,23 @@ impl Containerfile {
     /// [`ImageReference::written`]) reads, in order, each once.
     pub fn variables_in(&self, word: &str) -> Vec<String> {
         expand::variables(word, self.escape)
+    }
+
+    /// Every construct of this file that not every builder reads, with the line
+    /// of the instruction that uses it, in file order.
+    pub fn constructs(&self) -> Vec<(Construct, usize)> {
+        let mut out = Vec::new();
+        for ins in &self.instructions {
+            if !ins.heredocs.is_empty() {
+                out.push((Construct::Heredoc, ins.line));
+            }
+            if let Body::Copy { exclude, .. } = &ins.body {
+                if !exclude.is_empty() {
+                    out.push((Construct::CopyExclude, ins.line));
+                }
+            }
+        }
+        out
     }
 
     /// The `AS` names of the stages, one entry per `FROM` (lower-cased; `None` if unnamed).

@@ -483,3 +483,19 @@ ADD [\"https://example.org/$TOKEN/y\", \"/opt/\"]
         .iter()
         .all(|r| !r.written.contains("s3cret")));
 }
+
+#[test]
+fn constructs_newer_builders_read_are_listed_with_their_lines() {
+    use reagent_containerfile::Construct;
+    let text = "FROM base\nRUN <<EOF\necho\nEOF\nCOPY --exclude=*.md . /app\nONBUILD RUN <<X\ntrue\nX\nRUN true\n";
+    let file = parse(text).unwrap();
+    assert_eq!(
+        file.constructs(),
+        [
+            (Construct::Heredoc, 2),
+            (Construct::CopyExclude, 5),
+            (Construct::Heredoc, 6)
+        ]
+    );
+    assert!(parse("FROM a\nRUN true\n").unwrap().constructs().is_empty());
+}

@@ -192,6 +192,7 @@ fn build(
         &mut |msg| eprintln!("{msg}"),
     )?;
     let plan = session.plan(&request)?;
+    check_builder(project, &backend, &plan)?;
     let cancel = Cancel::new();
     if args.dry_run || args.explain {
         print_plan(session.graph(), &plan, args);
@@ -255,6 +256,35 @@ fn build(
         return Err(Failure::Failed(what));
     }
     Ok(())
+}
+
+/// Every construct the nodes to build use that this buildah cannot read: bad
+/// input (exit 2) before anything is built. `buildah version` is asked only
+/// when there is an image to build.
+fn check_builder(
+    project: &Project,
+    backend: &impl reagent_backend::Backend,
+    plan: &Plan,
+) -> Result<(), Failure> {
+    let building: Vec<NodeId> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::Build(_)))
+        .map(|s| s.node)
+        .filter(|id| matches!(project.graph.node(*id).recipe, Recipe::Image(_)))
+        .collect();
+    if building.is_empty() {
+        return Ok(());
+    }
+    let version = backend
+        .builder_version()
+        .map_err(|e| Failure::Failed(format!("cannot read buildah's version: {e}")))?;
+    let errors = reagent_exec::builder::unsupported(project, building, version);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Project(reagent_graph::ProjectErrors(errors)))
+    }
 }
 
 /// `-j`, else `[project] jobs`, else the CPU count.
