@@ -122,11 +122,52 @@ pub(crate) fn analyze(
     cf: &Containerfile,
     build_args: &BTreeMap<String, String>,
 ) -> Result<(Analysis, Vec<Range>), ParseError> {
-    let mut analyzer = Analyzer::new(cf, build_args);
-    for ins in &cf.instructions {
-        analyzer.instruction(ins.line, &ins.body)?;
+    let (analysis, spans, mut errors) = analyze_all(cf, build_args);
+    if errors.is_empty() {
+        Ok((analysis, spans))
+    } else {
+        Err(errors.swap_remove(0))
     }
-    Ok((analyzer.out, analyzer.spans))
+}
+
+/// At most this many errors are collected from one file: past them, the file is
+/// more wrong than a list helps with.
+pub(crate) const MAX_ERRORS: usize = 50;
+
+/// [`analyze`] going on past an instruction that fails, with every error: a
+/// failed `FROM` still starts its stage (with no base), so the stages after it
+/// are counted as written.
+pub(crate) fn analyze_all(
+    cf: &Containerfile,
+    build_args: &BTreeMap<String, String>,
+) -> (Analysis, Vec<Range>, Vec<ParseError>) {
+    let mut analyzer = Analyzer::new(cf, build_args);
+    let mut errors = Vec::new();
+    for ins in &cf.instructions {
+        let stages = analyzer.out.stages.len();
+        if let Err(e) = analyzer.instruction(ins.line, &ins.body) {
+            errors.push(e);
+            if let Body::From { image, alias, .. } = &ins.body {
+                if analyzer.out.stages.len() == stages {
+                    analyzer.out.stages.push(StageInfo {
+                        name: alias.as_ref().map(|a| a.name.clone()),
+                        base_written: image.raw.clone(),
+                        base_resolved: String::new(),
+                        base_stage: None,
+                        line: ins.line,
+                        platform: None,
+                    });
+                    analyzer.env.clear();
+                    analyzer.args.clear();
+                }
+            }
+            // Past the total expansion limit every word fails alike: one error says it.
+            if analyzer.grown.get() > MAX_TOTAL_EXPANSION || errors.len() >= MAX_ERRORS {
+                break;
+            }
+        }
+    }
+    (analyzer.out, analyzer.spans, errors)
 }
 
 /// The state of one pass over the instructions: variables in scope, and what was found.

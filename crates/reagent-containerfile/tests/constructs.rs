@@ -499,3 +499,30 @@ fn constructs_newer_builders_read_are_listed_with_their_lines() {
     );
     assert!(parse("FROM a\nRUN true\n").unwrap().constructs().is_empty());
 }
+
+#[test]
+fn onbuild_triggers_of_the_built_stage_and_what_they_read() {
+    let text = "FROM a AS build\nONBUILD COPY nope /nope\nFROM b AS runtime\nONBUILD COPY app.conf /etc/app.conf\nONBUILD RUN echo hi\nFROM c AS other\nONBUILD ADD other /o\n";
+    let file = parse(text).unwrap();
+    let last: Vec<usize> = file.onbuild_triggers(None).iter().map(|t| t.line).collect();
+    assert_eq!(last, [7]);
+    let runtime = file.onbuild_triggers(Some("Runtime"));
+    let lines: Vec<usize> = runtime.iter().map(|t| t.line).collect();
+    assert_eq!(lines, [4, 5]);
+    assert_eq!(runtime[0].instruction, "COPY app.conf /etc/app.conf");
+    let reads = runtime[0].analyze(&BTreeMap::new()).unwrap();
+    assert_eq!(paths(&reads), ["app.conf"]);
+    assert!(runtime[1]
+        .analyze(&BTreeMap::new())
+        .unwrap()
+        .context_sources
+        .is_empty());
+    // A heredoc trigger reads its body, not the context.
+    let heredoc = parse("FROM a\nONBUILD COPY <<EOF /x\nbody\nEOF\n").unwrap();
+    let t = heredoc.onbuild_triggers(None);
+    assert!(t[0]
+        .analyze(&BTreeMap::new())
+        .unwrap()
+        .context_sources
+        .is_empty());
+}

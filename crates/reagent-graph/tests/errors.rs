@@ -403,3 +403,31 @@ fn docker_hub_short_names_match_a_docker_io_registry() {
         assert_eq!(parents, ["base"], "{child}");
     }
 }
+
+#[test]
+fn every_error_of_a_containerfile_is_listed() {
+    let f = family();
+    f.image(
+        "app",
+        "FROM base\nFROBNICATE x\nCOPY --bogus=1 a /a\nRUN --network=maybe true\nFROM base AS x\nFROM base AS x\n",
+    )
+    .image(
+        "web",
+        "FROM base\nCOPY ${A?missing} /a\nCOPY --from=3 /a /a\nFROM ${NOPE}\nRUN true\n",
+    );
+    let e = f.errors();
+    let at: Vec<&str> = e.iter().map(|m| m.split(": ").next().unwrap()).collect();
+    assert_eq!(
+        at,
+        [
+            "images/app/Containerfile:2",
+            "images/app/Containerfile:3",
+            "images/app/Containerfile:4",
+            "images/app/Containerfile:6",
+            "images/web/Containerfile:2",
+            "images/web/Containerfile:3",
+            "images/web/Containerfile:4",
+        ],
+        "{e:#?}"
+    );
+}

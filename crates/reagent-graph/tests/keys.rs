@@ -525,3 +525,37 @@ fn a_file_copy_excludes_is_not_an_input() {
     f.write("images/app/main.c", "int main = 1;\n");
     assert_ne!(before, f.key("app"));
 }
+
+#[test]
+fn files_a_parents_onbuild_trigger_reads_are_the_childs_inputs() {
+    let f = Fixture::new();
+    f.write("graph.toml", "[buildah]\nformat = \"docker\"\n");
+    f.image(
+        "base",
+        "FROM scratch\nONBUILD COPY app.conf /etc/app.conf\n",
+    )
+    .image("app", "FROM base\n")
+    .image("copier", "FROM scratch\nCOPY --from=base /etc /etc\n");
+    f.write("images/app/app.conf", "port=80\n");
+    let before = f.key("app");
+    let copier = f.key("copier");
+    let p = f.load().unwrap();
+    let m = &p.graph.by_name("app").unwrap().manifest;
+    assert!(m.get("context:app.conf").is_some(), "{:?}", m.inputs);
+    f.write("images/app/app.conf", "port=8080\n");
+    assert_ne!(
+        before,
+        f.key("app"),
+        "the trigger's file did not move the key"
+    );
+    // COPY --from runs no trigger: nothing of it is an input there.
+    assert_eq!(copier, f.key("copier"));
+
+    std::fs::remove_file(f.path("images/app/app.conf")).unwrap();
+    let e = f.errors();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("images/app/Containerfile:1: the ONBUILD trigger `COPY app.conf /etc/app.conf` of `base` (images/base/Containerfile:2) fails in this image: source `app.conf` does not exist in the build context"),
+        "{e:?}"
+    );
+}

@@ -132,14 +132,19 @@ impl Loader<'_> {
                 _ => e,
             }]
         })?;
-        let located = |e: ParseError| vec![parse_error(&rel, &text, &e)];
-        let parsed = reagent_containerfile::parse(&text).map_err(located)?;
+        let located = |errors: Vec<ParseError>| {
+            errors
+                .iter()
+                .map(|e| parse_error(&rel, &text, e))
+                .collect::<Vec<_>>()
+        };
+        let parsed = reagent_containerfile::parse_all(&text).map_err(located)?;
         let read_args = crate::platform::build_args(
             section.platform.as_deref(),
             &crate::platform::Platform::host(),
             &section.args,
         );
-        let analysis = parsed.analyze(&read_args).map_err(located)?;
+        let analysis = parsed.analyze_all(&read_args).map_err(located)?;
         Ok(Read {
             file: folder.containerfile.clone(),
             text,

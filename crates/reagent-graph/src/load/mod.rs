@@ -16,6 +16,7 @@ mod discover;
 mod image;
 mod link;
 mod lock;
+mod onbuild;
 mod snapshot;
 mod stage;
 
