@@ -44,7 +44,7 @@ pub mod render;
 pub use config::Config;
 pub use error::{ProjectError, ProjectErrors};
 pub use graph::{Cycle, Graph};
-pub use load::{LoadOptions, Project, Unlocked};
+pub use load::{Broken, LoadOptions, Project, Unlocked};
 pub use lockfile::{Lockfile, LOCK_FILE};
 pub use model::{
     path_subject, ExternalImage, ImageFormat, ImageRecipe, Input, InputClass, Key, Label, Manifest,

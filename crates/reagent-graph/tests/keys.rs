@@ -397,6 +397,7 @@ fn loading_writes_nothing_and_hands_back_the_snapshot_cache() {
     let cache = state.path().join("state/snapshot-cache");
     let opts = reagent_graph::LoadOptions {
         snapshot_cache: Some(cache.clone()),
+        ..Default::default()
     };
     let p = reagent_graph::Project::load_with(f.root(), &opts).unwrap();
     assert!(p.snapshot_cache_update.is_some());

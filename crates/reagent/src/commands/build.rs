@@ -135,7 +135,25 @@ fn request(project: &Project, args: &BuildArgs) -> Result<Request, Failure> {
 /// `reagent build`. With `--report`, the report is written however the run
 /// ends once the project is read: from the run, the plan (`-n`) or the error.
 pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
-    let mut loaded = crate::load(cli)?;
+    let patterns = regexes(
+        &args
+            .targets
+            .iter()
+            .chain(&args.build)
+            .filter(|w| *w != "all")
+            .cloned()
+            .collect::<Vec<_>>(),
+    )?;
+    let all = args.targets.iter().chain(&args.build).any(|w| w == "all");
+    // Only the targets and their ancestors must load cleanly (-i may name any image).
+    let selected = |name: &str| {
+        if args.only.is_empty() {
+            all || args.initial || patterns.iter().any(|r| r.is_match(name))
+        } else {
+            args.only.iter().any(|n| n == name)
+        }
+    };
+    let mut loaded = crate::load_selected(cli, &selected)?;
     let mut report: Option<Report> = None;
     let result = build(&mut loaded, args, &mut report);
     let Some(path) = &args.report else {
