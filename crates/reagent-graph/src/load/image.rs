@@ -40,7 +40,7 @@ struct Read {
     parsed: Containerfile,
     analysis: Analysis,
     /// The build args it was analysed with (platform args, then the image's own).
-    read_args: BTreeMap<String, String>,
+    build_args: BTreeMap<String, String>,
 }
 
 impl Loader<'_> {
@@ -92,7 +92,7 @@ impl Loader<'_> {
                 parsed: read.parsed,
                 context: folder.context.clone(),
                 args: section.args.clone(),
-                read_args: read.read_args,
+                read_args: read.build_args,
                 target: section.target.as_ref().map(|t| t.get_ref().clone()),
                 tags: section.tags.iter().map(|t| t.get_ref().clone()).collect(),
                 squash: section.squash,
@@ -150,7 +150,7 @@ impl Loader<'_> {
             text,
             parsed,
             analysis,
-            read_args,
+            build_args: read_args,
         })
     }
 

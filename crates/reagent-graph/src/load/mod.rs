@@ -123,7 +123,11 @@ impl Project {
             opts,
             lock: &lock,
         };
-        let (graph, snapshot_cache_update, broken) = match loader.run() {
+        let Loaded {
+            graph,
+            snapshot_cache_update,
+            broken,
+        } = match loader.run() {
             Ok(keyed) if errors.is_empty() => keyed,
             Ok(_) => return Err(ProjectErrors(errors)),
             Err(more) => {
@@ -180,6 +184,14 @@ struct Loader<'a> {
     lock: &'a Lockfile,
 }
 
+/// What a load makes of the folder: the keyed graph, the snapshot's cache
+/// update and (partial loads only) the images left out.
+struct Loaded {
+    graph: Graph,
+    snapshot_cache_update: Option<Vec<u8>>,
+    broken: Vec<Broken>,
+}
+
 /// A node before linking: everything but its id, edges and key.
 struct Draft {
     name: String,
@@ -202,7 +214,7 @@ impl Loader<'_> {
         ProjectError::at_span(CONFIG_FILE, self.config_text, span, message)
     }
 
-    fn run(&self) -> Result<(Graph, Option<Vec<u8>>, Vec<Broken>), ProjectErrors> {
+    fn run(&self) -> Result<Loaded, ProjectErrors> {
         let mut errors = Vec::new();
         let snapshot = self.snapshot(&mut errors);
         let portage = self.portage_inputs(&mut errors);
@@ -259,7 +271,11 @@ impl Loader<'_> {
         if !broken.is_empty() {
             self.leave_out_children(&mut drafts, &mut broken);
         }
-        Ok((self.link(drafts)?, cache_update, broken))
+        Ok(Loaded {
+            graph: self.link(drafts)?,
+            snapshot_cache_update: cache_update,
+            broken,
+        })
     }
 
     /// Leave out of `drafts` every image built from a broken one, transitively,

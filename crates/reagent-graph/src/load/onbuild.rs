@@ -106,7 +106,7 @@ impl Loader<'_> {
                                 }
                             }
                             Err(problem) => {
-                                errors.push(at(format!("fails in this image: {problem}")))
+                                errors.push(at(format!("fails in this image: {problem}")));
                             }
                         }
                     }
