@@ -62,11 +62,33 @@ fn load(cli: &Cli) -> Result<Loaded, Failure> {
 fn load_selected(cli: &Cli, selected: &dyn Fn(&str) -> bool) -> Result<Loaded, Failure> {
     let mut loaded = load_with(cli, true)?;
     let broken = std::mem::take(&mut loaded.project.broken);
-    let (chosen, others): (Vec<_>, Vec<_>) = broken.into_iter().partition(|b| selected(&b.name));
-    if !chosen.is_empty() {
-        let errors = chosen.into_iter().flat_map(|b| b.errors).collect();
+    // A selected image left out for a broken parent fails with that parent's
+    // problems too: they are what to fix.
+    let mut needed: Vec<&str> = broken
+        .iter()
+        .filter(|b| selected(&b.name))
+        .map(|b| b.name.as_str())
+        .collect();
+    let mut i = 0;
+    while i < needed.len() {
+        let parent = broken
+            .iter()
+            .find(|b| b.name == needed[i])
+            .and_then(|b| b.built_from.as_deref());
+        if let Some(p) = parent.filter(|p| !needed.contains(p)) {
+            needed.push(p);
+        }
+        i += 1;
+    }
+    if !needed.is_empty() {
+        let errors = broken
+            .iter()
+            .filter(|b| needed.contains(&b.name.as_str()))
+            .flat_map(|b| b.errors.iter().cloned())
+            .collect();
         return Err(Failure::Project(reagent_graph::ProjectErrors(errors)));
     }
+    let others = broken;
     for b in &others {
         for e in &b.errors {
             eprintln!(

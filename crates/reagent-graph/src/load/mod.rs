@@ -73,6 +73,8 @@ pub struct Broken {
     pub name: String,
     /// Its own problems, or where it names a broken parent.
     pub errors: Vec<ProjectError>,
+    /// The broken parent it is left out for, when it has no problems of its own.
+    pub built_from: Option<String>,
 }
 
 /// How to load a project.
@@ -261,6 +263,7 @@ impl Loader<'_> {
                 Err(e) if self.opts.partial => broken.push(Broken {
                     name: folder.name.clone(),
                     errors: e,
+                    built_from: None,
                 }),
                 Err(e) => errors.extend(e),
             }
@@ -305,6 +308,7 @@ impl Loader<'_> {
                         *line,
                         format!("built from `{parent}`, which has problems"),
                     )],
+                    built_from: Some(parent.clone()),
                 });
                 false
             });
