@@ -133,17 +133,6 @@ fn another_format_is_bad_input_at_its_line() {
     );
 }
 
-/// The text of `path` in the image `node` was last built as.
-fn file_in(p: &BuildahProject, node: &str, path: &str) -> String {
-    let image = format!("localhost/{node}:{}", p.key16(node));
-    let container = p.storage.buildah(&["from", "--pull=never", &image]);
-    let container = container.trim();
-    let root = p.storage.buildah(&["mount", container]);
-    let text = std::fs::read_to_string(std::path::Path::new(root.trim()).join(path));
-    p.storage.buildah(&["rm", container]);
-    text.unwrap_or_else(|e| panic!("{path} in {image}: {e}"))
-}
-
 #[test]
 fn editing_a_file_a_parents_onbuild_trigger_reads_rebuilds_the_child() {
     if tools_missing() {
@@ -154,9 +143,9 @@ fn editing_a_file_a_parents_onbuild_trigger_reads_rebuilds_the_child() {
     p.write("images/app/Containerfile", "FROM base\nRUN true\n");
     p.write("images/app/app.conf", "port=80\n");
     p.build_all();
-    assert_eq!(file_in(&p, "app", "etc/app.conf"), "port=80\n");
+    assert_eq!(p.file_in("app", "etc/app.conf"), "port=80\n");
 
     p.write("images/app/app.conf", "port=8080\n");
     p.build_all();
-    assert_eq!(file_in(&p, "app", "etc/app.conf"), "port=8080\n");
+    assert_eq!(p.file_in("app", "etc/app.conf"), "port=8080\n");
 }
