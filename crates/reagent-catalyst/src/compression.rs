@@ -43,6 +43,32 @@ pub const KNOWN_MODES: [&str; 18] = {
     names
 };
 
+/// The extensions a `source_subpath` may end with and still name another spec's build:
+/// every extension catalyst's compressor gives a capture, and the short forms its decompressor
+/// also reads. Catalyst finds the seed under `<storedir>/builds/` with or without one.
+pub const SOURCE_EXTENSIONS: [&str; 13] = [
+    "tar.xz", "tar.bz2", "tar.gz", "tar.zst", "tar.lzma", "tar.lzip", "tar.lz", "tar.lzop", "tar",
+    "squashfs", "tbz2", "txz", "tgz",
+];
+
+/// `path` without one of [`SOURCE_EXTENSIONS`] at its end (and its dot), or `path` itself.
+///
+/// ```
+/// use reagent_catalyst::compression::strip_extension;
+/// assert_eq!(strip_extension("r/stage1-arm64-1.tar.xz"), "r/stage1-arm64-1");
+/// assert_eq!(strip_extension("r/stage1-arm64-2024.1"), "r/stage1-arm64-2024.1");
+/// ```
+pub fn strip_extension(path: &str) -> &str {
+    SOURCE_EXTENSIONS
+        .iter()
+        .find_map(|ext| {
+            path.strip_suffix(ext)
+                .and_then(|rest| rest.strip_suffix('.'))
+                .filter(|rest| !rest.is_empty() && !rest.ends_with('/'))
+        })
+        .unwrap_or(path)
+}
+
 /// The file extension (without the leading dot) a capture in `mode` gets, or `None` for a mode
 /// catalyst does not know.
 ///

@@ -2,11 +2,11 @@
 
 /// Why a spec file could not be parsed.
 ///
-/// Every variant carries `line`, the 1-based line of the spec file where the problem can be fixed
-/// ([`SpecError::line`]); the message (`Display`) does not repeat it, so a caller that shows
-/// `file:line` next to the message prints the line once.
-/// For a missing key that is the file's last line (its line count): the key belongs somewhere in
-/// the file, and the end is where catalyst noticed it was missing.
+/// Every variant but [`SpecError::MissingKey`] carries `line`, the 1-based line of the spec file
+/// where the problem can be fixed ([`SpecError::line`]); the message (`Display`) does not repeat
+/// it, so a caller that shows `file:line` next to the message prints the line once. A missing key
+/// has no line: it belongs somewhere in the file, and its message says it is missing from the
+/// file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SpecError {
     /// A `@NAME@` placeholder that the caller gave no value for.
@@ -59,10 +59,8 @@ pub enum SpecError {
     },
 
     /// A key that catalyst requires for this target is missing or has no value.
-    #[error("required key `{key}` is missing{}", target_note(target.as_deref()))]
+    #[error("required key `{key}` is missing from the file{}", target_note(target.as_deref()))]
     MissingKey {
-        /// The file's line count (catalyst looks for the key in the whole file).
-        line: usize,
         /// The missing key.
         key: String,
         /// The target that requires it, when known.
@@ -97,6 +95,18 @@ pub enum SpecError {
         /// The mode as written.
         mode: String,
     },
+
+    /// A `rename_regexp:` that is not a `sed -E` substitution reagent can apply
+    /// (`s<d>regexp<d>replacement<d>` with flags `g` or `I`).
+    #[error("rename_regexp `{expr}` is not a sed substitution reagent can apply: {reason}")]
+    BadRenameRegexp {
+        /// Line of the `rename_regexp:` key.
+        line: usize,
+        /// The expression as written.
+        expr: String,
+        /// What is wrong with it.
+        reason: String,
+    },
 }
 
 fn target_note(target: Option<&str>) -> String {
@@ -107,18 +117,21 @@ fn target_note(target: Option<&str>) -> String {
 }
 
 impl SpecError {
-    /// The 1-based line where the problem can be fixed.
-    pub fn line(&self) -> usize {
-        match self {
+    /// The 1-based line where the problem can be fixed; `None` for a missing key, which belongs
+    /// somewhere in the file.
+    pub fn line(&self) -> Option<usize> {
+        let line = match self {
+            SpecError::MissingKey { .. } => return None,
             SpecError::UnfilledPlaceholder { line, .. }
             | SpecError::BadPlaceholderValue { line, .. }
             | SpecError::DuplicateKey { line, .. }
             | SpecError::OrphanValue { line, .. }
             | SpecError::InvalidKey { line, .. }
-            | SpecError::MissingKey { line, .. }
             | SpecError::NotSingle { line, .. }
             | SpecError::UnknownTarget { line, .. }
-            | SpecError::UnknownCompressionMode { line, .. } => *line,
-        }
+            | SpecError::UnknownCompressionMode { line, .. }
+            | SpecError::BadRenameRegexp { line, .. } => *line,
+        };
+        Some(line)
     }
 }

@@ -54,7 +54,7 @@
 //!
 //! // A missing placeholder value is an error naming the line.
 //! let err = reagent_catalyst::parse(text, &BTreeMap::new()).unwrap_err();
-//! assert_eq!(err.line(), 3);
+//! assert_eq!(err.line(), Some(3));
 //! # Ok::<(), reagent_catalyst::SpecError>(())
 //! ```
 //!
@@ -63,12 +63,14 @@
 
 pub mod compression;
 mod error;
+pub mod output;
 mod parse;
 mod spec;
 pub mod target;
 
 pub use compression::{extension_for_mode, DEFAULT_MODE};
 pub use error::SpecError;
+pub use output::{Output, OutputKind};
 pub use parse::{placeholders, Placeholder};
 pub use spec::{parse, Entry, SnapshotRef, Spec, CANONICAL_HEADER};
 pub use target::TargetKind;

@@ -38,6 +38,7 @@ pub struct Placeholder {
 /// assert_eq!((found[0].line, found[0].name.as_str()), (1, "TIMESTAMP"));
 /// ```
 pub fn placeholders(text: &str) -> Vec<Placeholder> {
+    let text = strip_bom(text);
     let mut found = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let mut rest = strip_comment(line);
@@ -111,6 +112,11 @@ pub(crate) fn read_entries(
         }
     }
     Ok(entries)
+}
+
+/// `text` without a leading byte-order mark (U+FEFF), which editors on Windows write.
+pub(crate) fn strip_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
 }
 
 /// The part of `line` before its first `#`.

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::compression::{extension_for_mode, DEFAULT_MODE};
+use crate::compression::{extension_for_mode, strip_extension, DEFAULT_MODE};
 use crate::error::SpecError;
-use crate::parse::read_entries;
+use crate::output::{Output, OutputKind, Substitution};
+use crate::parse::{read_entries, strip_bom};
 use crate::target::{TargetKind, SINGLE_VALUED, STAGE_REQUIRED};
 
 /// The first line of [`Spec::canonical`]; bump it when the encoding changes.
@@ -66,7 +67,11 @@ pub struct Spec {
 
 /// Parse the text of a spec file, filling `@NAME@` placeholders from `vars`, and check the keys
 /// catalyst requires for its target.
+///
+/// A byte-order mark at the start of the text is skipped, as catalyst's reader (Python's
+/// `utf-8-sig`-tolerant tools) and the Containerfile reader do.
 pub fn parse(text: &str, vars: &BTreeMap<String, String>) -> Result<Spec, SpecError> {
+    let text = strip_bom(text);
     let entries = read_entries(text, vars)?;
     let line_count = text.lines().count().max(1);
     Spec::from_entries(entries, line_count)
@@ -97,7 +102,6 @@ impl Spec {
             Some(e) if !e.is_empty() => e,
             _ => {
                 return Err(SpecError::MissingKey {
-                    line: line_count,
                     key: "target".to_string(),
                     target: None,
                 })
@@ -110,7 +114,6 @@ impl Spec {
         })?;
 
         let missing = |key: &str| SpecError::MissingKey {
-            line: line_count,
             key: key.to_string(),
             target: Some(kind.name().to_string()),
         };
@@ -136,6 +139,16 @@ impl Spec {
                 return Err(SpecError::UnknownCompressionMode {
                     line: entry.line,
                     mode: entry.values[0].clone(),
+                });
+            }
+        }
+
+        if let Some(entry) = lookup("rename_regexp").filter(|e| !e.is_empty()) {
+            if let Err(reason) = Substitution::parse(&entry.raw) {
+                return Err(SpecError::BadRenameRegexp {
+                    line: entry.line,
+                    expr: entry.raw.clone(),
+                    reason,
                 });
             }
         }
@@ -176,7 +189,7 @@ impl Spec {
         self.kind
     }
 
-    /// The number of lines in the source text (the line missing-key errors point at).
+    /// The number of lines in the source text.
     pub fn line_count(&self) -> usize {
         self.line_count
     }
@@ -211,6 +224,14 @@ impl Spec {
     /// its seed, without the compression extension. Always set for stage targets.
     pub fn source_subpath(&self) -> Option<&str> {
         self.value("source_subpath")
+    }
+
+    /// The build `source_subpath` names, as [`Spec::produces`] names builds: the value without
+    /// a compression extension. Releng writes `source_subpath: <rel>/stage1-…-@TIMESTAMP@.tar.xz`
+    /// in many specs, and catalyst finds the file with or without one; either way it is the
+    /// build another spec produces. Always set for stage targets.
+    pub fn source_build(&self) -> Option<&str> {
+        self.source_subpath().map(strip_extension)
     }
 
     /// The portage snapshot: `snapshot_treeish` (catalyst 4) when set, else `snapshot`
@@ -249,9 +270,9 @@ impl Spec {
     /// giving `.tar.xz`. If `catalyst.conf` sets its own `compression_mode`, use
     /// [`Spec::tarball_path_with`] instead.
     ///
-    /// Catalyst's `rename_regexp` option, which renames the tarball after capture, is not
-    /// applied. Only targets that capture a tarball ([`TargetKind::captures_tarball`]) write
-    /// this file.
+    /// This is the name before catalyst's `rename_regexp` is applied; [`Spec::output`] gives the
+    /// file as it is left. Only targets that capture a tarball ([`TargetKind::captures_tarball`])
+    /// write it.
     pub fn tarball_path(&self, storedir: &Path) -> PathBuf {
         let mode = self.compression_mode().unwrap_or(DEFAULT_MODE);
         // Both the spec's mode (checked by `parse`) and the default are known modes.
@@ -264,6 +285,47 @@ impl Spec {
     pub fn tarball_path_with(&self, storedir: &Path, default_mode: &str) -> Option<PathBuf> {
         let mode = self.compression_mode().unwrap_or(default_mode);
         extension_for_mode(mode).map(|ext| self.builds_path(storedir, ext))
+    }
+
+    /// What catalyst leaves behind for this spec (see [`crate::output`]): the stage tarball
+    /// after `rename_regexp`, the ISO (`livecd/iso`), the disk image (`diskimage/qcow2`) or the
+    /// netboot folder. The tarball's extension comes from the spec's `compression_mode` or
+    /// catalyst's default, as in [`Spec::tarball_path`].
+    pub fn output(&self, storedir: &Path) -> Output {
+        match self.kind.output_kind() {
+            OutputKind::StageTarball => {
+                let tarball = self.tarball_path(storedir);
+                let renamed = self
+                    .get("rename_regexp")
+                    .filter(|e| !e.is_empty())
+                    .and_then(|e| Substitution::parse(&e.raw).ok())
+                    .map(|sed| PathBuf::from(sed.apply(&tarball.to_string_lossy())));
+                Output::Tarball(renamed.unwrap_or(tarball))
+            }
+            OutputKind::Iso => Output::Iso(self.image_path(storedir, "livecd/iso")),
+            OutputKind::DiskImage => {
+                Output::DiskImage(self.image_path(storedir, "diskimage/qcow2"))
+            }
+            OutputKind::Folder => {
+                let mut path = storedir.join("builds");
+                path.push(self.produces());
+                Output::Folder(path)
+            }
+        }
+    }
+
+    /// An image path key (`livecd/iso`): absolute as written, else under
+    /// `<storedir>/builds/<rel_type>/` (catalyst's `set_iso`, `set_qcow2`).
+    fn image_path(&self, storedir: &Path, key: &str) -> PathBuf {
+        let value = self.value(key).unwrap_or_default();
+        if value.starts_with('/') {
+            PathBuf::from(value)
+        } else {
+            let mut path = storedir.join("builds");
+            path.push(self.rel_type());
+            path.push(value);
+            path
+        }
     }
 
     fn builds_path(&self, storedir: &Path, ext: &str) -> PathBuf {

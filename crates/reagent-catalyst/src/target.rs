@@ -30,6 +30,8 @@ pub const SINGLE_VALUED: [&str; 9] = [
     "compression_mode",
 ];
 
+use crate::output::OutputKind;
+
 /// One catalyst build target, as named by a spec's `target:` key.
 ///
 /// Catalyst accepts the names with `-` or `_` (`livecd-stage1` and `livecd_stage1`);
@@ -134,13 +136,27 @@ impl TargetKind {
         )
     }
 
+    /// What a run of this target leaves behind (see [`crate::output`]).
+    pub fn output_kind(self) -> OutputKind {
+        match self {
+            TargetKind::LivecdStage2 => OutputKind::Iso,
+            TargetKind::DiskimageStage2 => OutputKind::DiskImage,
+            TargetKind::Netboot => OutputKind::Folder,
+            _ => OutputKind::StageTarball,
+        }
+    }
+
     /// Keys this target requires beyond [`STAGE_REQUIRED`] and the snapshot key.
     pub fn extra_required(self) -> &'static [&'static str] {
         match self {
             TargetKind::Stage4 => &["stage4/packages"],
             TargetKind::LivecdStage1 => &["livecd/packages"],
-            TargetKind::LivecdStage2 => &["boot/kernel"],
+            // catalyst requires boot/kernel; reagent also requires the image's path, without
+            // which catalyst writes nothing (it only warns).
+            TargetKind::LivecdStage2 => &["boot/kernel", "livecd/iso"],
             TargetKind::DiskimageStage1 => &["diskimage/packages"],
+            TargetKind::DiskimageStage2 => &["boot/kernel", "diskimage/qcow2"],
+            TargetKind::Netboot => &["boot/kernel"],
             _ => &[],
         }
     }

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-use reagent_catalyst::{parse, SnapshotRef, Spec, SpecError, TargetKind};
+use reagent_catalyst::{parse, Output, SnapshotRef, Spec, SpecError, TargetKind};
 
 fn vars() -> BTreeMap<String, String> {
     BTreeMap::from([
@@ -194,7 +194,7 @@ fn unfilled_placeholder_names_line_and_placeholder() {
             name: "NOPE".into()
         }
     );
-    assert_eq!(e.line(), 8);
+    assert_eq!(e.line(), Some(8));
     assert!(
         !e.to_string().contains("line 8"),
         "the line is not repeated: {e}"
@@ -235,7 +235,7 @@ fn duplicate_key_names_both_lines() {
             key: "subarch".into()
         }
     );
-    assert_eq!(e.line(), 10);
+    assert_eq!(e.line(), Some(10));
     assert!(e.to_string().contains("already set on line 1"), "{e}");
 }
 
@@ -264,12 +264,11 @@ fn key_with_inner_whitespace_is_an_error() {
 }
 
 #[test]
-fn missing_target_names_the_line_count() {
+fn missing_target_has_no_line() {
     let e = err("subarch: amd64\n\n# end\n");
     assert_eq!(
         e,
         SpecError::MissingKey {
-            line: 3,
             key: "target".into(),
             target: None
         }
@@ -296,7 +295,6 @@ fn each_stage_required_key_is_reported_when_missing() {
         assert_eq!(
             e,
             SpecError::MissingKey {
-                line: 6,
                 key: key.into(),
                 target: Some("stage3".into())
             },
@@ -311,7 +309,6 @@ fn empty_required_key_counts_as_missing() {
     assert_eq!(
         e,
         SpecError::MissingKey {
-            line: 7,
             key: "profile".into(),
             target: Some("stage3".into())
         }
@@ -322,7 +319,7 @@ fn empty_required_key_counts_as_missing() {
 fn missing_snapshot_is_reported_as_snapshot_treeish() {
     let e = err(&BASE.replace("snapshot_treeish: abc\n", ""));
     assert!(
-        matches!(&e, SpecError::MissingKey { line: 6, key, .. } if key == "snapshot_treeish"),
+        matches!(&e, SpecError::MissingKey { key, .. } if key == "snapshot_treeish"),
         "{e:?}"
     );
 }
@@ -331,7 +328,7 @@ fn missing_snapshot_is_reported_as_snapshot_treeish() {
 fn stage4_requires_its_packages() {
     let e = err(&BASE.replace("target: stage3", "target: stage4"));
     assert!(
-        matches!(&e, SpecError::MissingKey { line: 7, key, .. } if key == "stage4/packages"),
+        matches!(&e, SpecError::MissingKey { key, .. } if key == "stage4/packages"),
         "{e:?}"
     );
 }
@@ -621,4 +618,137 @@ fn an_indented_line_with_a_colon_starts_a_new_key() {
     assert_eq!(spec.values("stage4/packages"), ["app-admin/sudo"]);
     assert_eq!(spec.values("stage4/use"), ["ipv6"]);
     assert_eq!(spec.get("stage4/use").unwrap().line, 10);
+}
+
+// ---- issue 8 §1: real releng shapes -----------------------------------------------------
+
+#[test]
+fn a_byte_order_mark_before_the_first_key_is_skipped() {
+    let spec = parse(&format!("\u{feff}{BASE}"), &vars()).expect("a BOM is not part of a key");
+    assert_eq!(spec.subarch(), "amd64");
+    assert_eq!(spec.get("subarch").unwrap().line, 1);
+    assert_eq!(spec.canonical(), base_with("").canonical());
+}
+
+#[test]
+fn a_missing_key_is_missing_from_the_file_not_at_a_line() {
+    let e = err(&BASE.replace("subarch: amd64\n", ""));
+    assert_eq!(e.line(), None, "{e:?}");
+    assert!(e.to_string().contains("missing from the file"), "{e}");
+    // Other errors keep their line.
+    let e = err(&BASE.replace("target: stage3", "target: stage9"));
+    assert_eq!(e.line(), Some(2));
+}
+
+#[test]
+fn source_build_is_source_subpath_without_a_catalyst_extension() {
+    let with = |src: &str| {
+        base_with("")
+            .entries()
+            .iter()
+            .map(|e| {
+                if e.key == "source_subpath" {
+                    format!("source_subpath: {src}\n")
+                } else {
+                    format!("{}: {}\n", e.key, e.raw)
+                }
+            })
+            .collect::<String>()
+    };
+    for (written, build) in [
+        (
+            "23.0-default/stage1-arm64-openrc-1.tar.xz",
+            "23.0-default/stage1-arm64-openrc-1",
+        ),
+        ("r/stage3-amd64-x.tar.bz2", "r/stage3-amd64-x"),
+        ("r/stage3-amd64-x.tar.gz", "r/stage3-amd64-x"),
+        ("r/stage3-amd64-x.tar", "r/stage3-amd64-x"),
+        ("r/stage3-amd64-x.squashfs", "r/stage3-amd64-x"),
+        ("r/stage3-amd64-x.tar.zst", "r/stage3-amd64-x"),
+        ("r/stage3-amd64-x", "r/stage3-amd64-x"),
+        // A dot in a version stamp is not an extension.
+        ("r/stage3-amd64-2024.1", "r/stage3-amd64-2024.1"),
+    ] {
+        let spec = parse(&with(written), &vars()).unwrap();
+        assert_eq!(spec.source_subpath(), Some(written));
+        assert_eq!(spec.source_build(), Some(build), "{written}");
+    }
+}
+
+#[test]
+fn rename_regexp_renames_the_tarball_as_catalysts_sed_does() {
+    let store = Path::new("/var/tmp/catalyst");
+    let spec = base_with("compression_mode: pixz\nrename_regexp: s_.tar.xz$_.wsl_\n");
+    assert_eq!(
+        spec.output(store),
+        Output::Tarball(store.join("builds/23.0-default/stage3-amd64-openrc-1.wsl"))
+    );
+    // Groups and `&`, and a regexp that matches nothing leaves the name.
+    let spec = base_with("rename_regexp: s|stage3-(amd64)-openrc-1(.*)|&-\\1\\2|\n");
+    assert_eq!(
+        spec.output(store).path(),
+        store.join("builds/23.0-default/stage3-amd64-openrc-1.tar.bz2-amd64.tar.bz2")
+    );
+    let spec = base_with("rename_regexp: s/nothing-here/x/g\n");
+    assert_eq!(spec.output(store).path(), spec.tarball_path(store));
+}
+
+#[test]
+fn a_rename_regexp_that_is_not_a_sed_substitution_is_rejected_at_its_line() {
+    for bad in ["y/abc/xyz/", "s/unclosed", "s/(/x/", "s/a/b/q"] {
+        let e = err(&format!("{BASE}rename_regexp: {bad}\n"));
+        assert!(
+            matches!(&e, SpecError::BadRenameRegexp { line: 8, .. }),
+            "{bad}: {e:?}"
+        );
+        assert!(e.to_string().contains(bad), "{e}");
+    }
+}
+
+#[test]
+fn image_targets_write_an_iso_a_disk_image_or_a_folder() {
+    let store = Path::new("/var/tmp/catalyst");
+    let stage2 = |target: &str, extra: &str| {
+        parse(
+            &format!(
+                "{}boot/kernel: gentoo\n{extra}",
+                BASE.replace("target: stage3", &format!("target: {target}"))
+            ),
+            &vars(),
+        )
+    };
+    let iso = stage2("livecd-stage2", "livecd/iso: install-amd64-minimal-1.iso\n").unwrap();
+    assert_eq!(
+        iso.output(store),
+        Output::Iso(store.join("builds/23.0-default/install-amd64-minimal-1.iso"))
+    );
+    assert!(!iso.output(store).is_stage_tarball());
+    let abs = stage2("livecd-stage2", "livecd/iso: /srv/out/x.iso\n").unwrap();
+    assert_eq!(abs.output(store), Output::Iso("/srv/out/x.iso".into()));
+    let qcow = stage2(
+        "diskimage-stage2",
+        "diskimage/qcow2: di-amd64-console-1.qcow2\n",
+    )
+    .unwrap();
+    assert_eq!(
+        qcow.output(store),
+        Output::DiskImage(store.join("builds/23.0-default/di-amd64-console-1.qcow2"))
+    );
+    let netboot = stage2("netboot", "").unwrap();
+    assert_eq!(
+        netboot.output(store),
+        Output::Folder(store.join("builds/23.0-default/netboot-amd64-openrc-1"))
+    );
+    // Without its image key catalyst writes nothing reagent could record.
+    let e = stage2("livecd-stage2", "").unwrap_err();
+    assert!(
+        matches!(&e, SpecError::MissingKey { key, .. } if key == "livecd/iso"),
+        "{e:?}"
+    );
+    let e = stage2("diskimage-stage2", "").unwrap_err();
+    assert!(
+        matches!(&e, SpecError::MissingKey { key, .. } if key == "diskimage/qcow2"),
+        "{e:?}"
+    );
+    assert!(base_with("").output(store).is_stage_tarball());
 }

@@ -34,6 +34,14 @@ pub enum Reason {
     Changed(Vec<Change>),
     /// Built before with this very key, but the image is in no storage any more.
     Missing,
+    /// An artifact stage (an ISO, a disk image) built before with this very key, whose
+    /// result is no longer where catalyst wrote it.
+    OutputMissing {
+        /// What it is (`ISO image`, `disk image`, `netboot folder`).
+        what: &'static str,
+        /// Where it should be.
+        path: std::path::PathBuf,
+    },
     /// `--force` asked for it.
     Forced,
     /// What its last build read of the snapshot changed (and maybe other inputs).
@@ -50,6 +58,11 @@ impl std::fmt::Display for Reason {
         match self {
             Reason::NeverBuilt => f.write_str("never built"),
             Reason::Missing => f.write_str("image missing (built before with this key)"),
+            Reason::OutputMissing { what, path } => write!(
+                f,
+                "{what} {} missing (built before with this key)",
+                path.display()
+            ),
             Reason::Forced => f.write_str("forced"),
             Reason::Changed(changes) if changes.is_empty() => f.write_str("inputs changed"),
             Reason::Changed(changes) => {
@@ -450,8 +463,15 @@ impl Facts<'_> {
     /// Whether an image with the node's key exists locally. It counts only if
     /// it carries the key label AND the key tag: an image whose tests failed
     /// keeps the label but never gets the tag.
+    ///
+    /// An artifact (an ISO, a disk image: [`reagent_graph::Node::artifact`]) has no
+    /// image: it is "local" when the build record holds a successful build of its key
+    /// and catalyst's output is still where the spec puts it.
     fn is_local(&self, id: NodeId) -> bool {
         let node = self.graph.node(id);
+        if node.artifact().is_some() {
+            return artifact_present(self.input.history, node);
+        }
         self.local
             .get(&node.key.hex())
             .is_some_and(|image| image.names.contains(&names::local_ref(node)))
@@ -471,6 +491,11 @@ impl Facts<'_> {
         let graph = self.graph;
         let mut ask = Vec::new();
         for &id in ids {
+            if graph.node(id).artifact().is_some() {
+                // Never in a registry.
+                self.remote.insert(id, false);
+                continue;
+            }
             if self.input.force.contains(&id) || self.remote.contains_key(&id) {
                 continue;
             }
@@ -507,13 +532,21 @@ impl Facts<'_> {
                 .history
                 .unfinished_publish(&node.name)
                 .is_some_and(|key| key == node.key.hex());
-            if input.registry.is_some() && (!self.in_registry(id) || unfinished) {
+            let pushable = node.artifact().is_none();
+            if pushable && input.registry.is_some() && (!self.in_registry(id) || unfinished) {
                 Action::Push
             } else {
                 Action::UpToDate(Place::Local)
             }
         } else if self.in_registry(id) {
             Action::UpToDate(Place::Registry)
+        } else if let Some(output) = artifact_output(node)
+            .filter(|_| node.artifact().is_some() && artifact_built(input.history, node))
+        {
+            Action::Build(Reason::OutputMissing {
+                what: output.kind().describe(),
+                path: output.path().to_path_buf(),
+            })
         } else {
             let snapshot = self
                 .graph
@@ -527,6 +560,28 @@ impl Facts<'_> {
             ))
         }
     }
+}
+
+/// Whether the artifact stage `node` was built with its current key and its output is
+/// still on disk.
+fn artifact_present(history: &History, node: &reagent_graph::Node) -> bool {
+    artifact_built(history, node) && artifact_output(node).is_some_and(|o| o.exists())
+}
+
+/// Whether the build record holds a build of `node` with its current key.
+fn artifact_built(history: &History, node: &reagent_graph::Node) -> bool {
+    let key = node.key.hex();
+    history
+        .of_node(&node.name)
+        .any(|r| r.key == key && r.outcome == reagent_state::Outcome::Built)
+}
+
+/// What catalyst leaves for the spec stage `node`.
+fn artifact_output(node: &reagent_graph::Node) -> Option<reagent_graph::Output> {
+    let reagent_graph::Recipe::Stage(stage) = &node.recipe else {
+        return None;
+    };
+    Some(stage.spec.as_ref()?.output(&stage.storedir))
 }
 
 /// The nodes the plan needs: the targets, the forced nodes, and, children first,

@@ -407,6 +407,10 @@ fn record_of(
         out.outcome(work),
     )
     .with_project(project);
+    let record = match &out.image {
+        Some(id) => record.with_image(id.clone()),
+        None => record,
+    };
     match discovery.and_then(|d| serde_json::to_value(d).ok()) {
         Some(d) => record.with_discovery(d),
         None => record,

@@ -297,3 +297,178 @@ fn a_cancel_while_catalyst_runs_interrupts_the_stage() {
     assert_eq!(stage[0].outcome, Outcome::Interrupted);
     assert!(records.iter().all(|r| r.node != "base"));
 }
+
+// ---- issue 8 §1: what real releng specs leave behind ------------------------------------
+
+/// A stage3 spec naming its stage1 by the tarball's file name, as 54 releng specs do.
+const STAGE3_BY_TARBALL: &str = "subarch: amd64\ntarget: stage3\nversion_stamp: openrc-@TIMESTAMP@\nrel_type: 23.0-default\nprofile: default/linux/amd64/23.0\nsnapshot_treeish: @TREEISH@\nsource_subpath: 23.0-default/stage1-amd64-openrc-@TIMESTAMP@.tar.xz\ncompression_mode: pixz\n";
+
+/// What catalyst leaves for the spec stage `name`, as the loaded spec says.
+fn output(env: &Env, name: &str) -> reagent_graph::Output {
+    let Recipe::Stage(stage) = &env.project.graph.node(env.id(name)).recipe else {
+        panic!("{name} is not a stage")
+    };
+    stage.spec.as_ref().unwrap().output(&stage.storedir)
+}
+
+fn imported(env: &Env) -> Vec<PathBuf> {
+    imports(env)
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::ImportTarball { tarball, .. } => Some(tarball),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_stage_naming_its_parent_by_tarball_is_built_after_it_and_from_it() {
+    let p = stage_project();
+    p.fixture
+        .write("stages/stage3-amd64.spec", STAGE3_BY_TARBALL)
+        .write(
+            "images/01-base/Containerfile",
+            "FROM stage3-amd64\nRUN true\n",
+        );
+    let env = Env::new(&p.fixture);
+    env.fake
+        .tool_writes("catalyst", &tarball(&env), b"stage1 tarball");
+    env.fake.tool_writes(
+        "catalyst",
+        output(&env, "stage3-amd64").path(),
+        b"stage3 tarball",
+    );
+    let (summary, rec) = env.run(&env.plan_all(), 4);
+    assert!(summary.ok(), "{summary:?} {:?}", rec.events);
+    assert!(
+        rec.finished_at(STAGE) < rec.started_at("stage3-amd64"),
+        "stage3 started before its parent finished: {:?}",
+        rec.events
+    );
+    // The child's seed is its parent's build, not an external one.
+    let Recipe::Stage(s3) = &env.project.graph.node(env.id("stage3-amd64")).recipe else {
+        unreachable!()
+    };
+    assert_eq!(s3.external_source, None);
+    assert_eq!(
+        env.project
+            .graph
+            .parents(env.id("stage3-amd64"))
+            .iter()
+            .map(|&d| env.project.graph.node(d).name.clone())
+            .collect::<Vec<_>>(),
+        ["portage", STAGE]
+    );
+}
+
+#[test]
+fn a_renamed_tarball_is_found_and_imported() {
+    let p = stage_project();
+    p.fixture.write(
+        &format!("stages/{STAGE}.spec"),
+        &format!("{STAGE1}rename_regexp: s_.tar.xz$_.wsl_\n"),
+    );
+    let env = Env::new(&p.fixture);
+    let renamed = output(&env, STAGE);
+    assert_eq!(
+        renamed.path(),
+        p.storedir
+            .path()
+            .join("builds/23.0-default/stage1-amd64-openrc-20260101T000000Z.wsl")
+    );
+    env.fake
+        .tool_writes("catalyst", renamed.path(), b"a WSL stage");
+    let (summary, rec) = env.run(&env.plan_all(), 2);
+    assert!(summary.ok(), "{summary:?} {:?}", rec.events);
+    assert_eq!(imported(&env), [renamed.path().to_path_buf()]);
+}
+
+/// A livecd-stage2 spec on the project's stage1 (as releng chains them).
+const LIVECD2: &str = "subarch: amd64\ntarget: livecd-stage2\nversion_stamp: @TIMESTAMP@\nrel_type: 23.0-default\nprofile: default/linux/amd64/23.0\nsnapshot_treeish: @TREEISH@\nsource_subpath: 23.0-default/stage1-amd64-openrc-@TIMESTAMP@.tar.xz\nboot/kernel: gentoo\nlivecd/iso: install-amd64-minimal-@TIMESTAMP@.iso\n";
+
+#[test]
+fn an_iso_stage_is_an_artifact_recorded_without_an_image_and_never_pushed() {
+    let p = stage_project();
+    p.fixture.write("stages/livecd.spec", LIVECD2);
+    let env = Env::new(&p.fixture);
+    let iso = output(&env, "livecd");
+    assert_eq!(
+        iso.path(),
+        p.storedir
+            .path()
+            .join("builds/23.0-default/install-amd64-minimal-20260101T000000Z.iso")
+    );
+    env.fake
+        .tool_writes("catalyst", &tarball(&env), b"stage1 tarball");
+    env.fake.tool_writes("catalyst", iso.path(), b"an ISO");
+    let plan = env.plan(&env.all(), &[], Some(common::REGISTRY));
+    let (summary, rec) = env.run_with(
+        &plan,
+        stop_at_failure(2),
+        Some(common::REGISTRY),
+        &Cancel::new(),
+    );
+    assert!(summary.ok(), "{summary:?} {:?}", rec.events);
+    // catalyst made it; nothing was imported, looked up or pushed for it.
+    assert_eq!(imported(&env), [tarball(&env)], "only the stage1 tarball");
+    let about_livecd = |c: &Call| match c {
+        Call::RemoteExists { remote } | Call::Push { remote, .. } => remote.contains("/livecd:"),
+        _ => false,
+    };
+    assert!(
+        !env.fake.calls().iter().any(about_livecd),
+        "{:?}",
+        env.fake.calls()
+    );
+    assert!(env
+        .records()
+        .iter()
+        .any(|r| r.node == "livecd" && r.outcome == Outcome::Built && r.key == env.key("livecd")));
+    // Built and still there: up to date, with or without a registry.
+    for registry in [None, Some(common::REGISTRY)] {
+        let plan = env.plan(&env.all(), &[], registry);
+        assert!(
+            !env.action(&plan, "livecd").is_work(),
+            "{:?}",
+            env.action(&plan, "livecd")
+        );
+    }
+    // The ISO removed: built again.
+    std::fs::remove_file(iso.path()).unwrap();
+    let plan = env.plan_all();
+    assert!(env.action(&plan, "livecd").is_work());
+    assert_eq!(
+        env.action(&plan, "livecd").reason(),
+        format!(
+            "ISO image {} missing (built before with this key)",
+            iso.path().display()
+        )
+    );
+    assert!(!env.action(&plan, STAGE).is_work());
+}
+
+#[test]
+fn catalyst_that_writes_no_iso_fails_the_stage_naming_the_iso() {
+    let p = stage_project();
+    p.fixture.write("stages/livecd.spec", LIVECD2);
+    let env = Env::new(&p.fixture);
+    env.fake
+        .tool_writes("catalyst", &tarball(&env), b"stage1 tarball");
+    let (_, rec) = env.run_with(&env.plan_all(), keep_going(2), None, &Cancel::new());
+    assert_eq!(rec.failed(), ["livecd"]);
+    let error = rec
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::Failed { error, .. } => Some(error.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        error.contains(&format!(
+            "catalyst finished but wrote no ISO image {}",
+            output(&env, "livecd").path().display()
+        )),
+        "{error}"
+    );
+}

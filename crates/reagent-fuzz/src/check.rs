@@ -185,8 +185,8 @@ fn spec(text: &str) -> Result<String, Failure> {
     let spec = match reagent_catalyst::parse(text, &spec_vars()) {
         Ok(spec) => spec,
         Err(e) => {
-            ensure((1..=lines).contains(&e.line()), || {
-                format!("error line {} outside 1..={lines}: {e}", e.line())
+            ensure(e.line().is_none_or(|l| (1..=lines).contains(&l)), || {
+                format!("error line {:?} outside 1..={lines}: {e}", e.line())
             })?;
             ensure(!e.to_string().trim().is_empty(), || {
                 format!("empty message: {e:?}")

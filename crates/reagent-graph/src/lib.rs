@@ -50,5 +50,6 @@ pub use model::{
     path_subject, ExternalImage, ImageFormat, ImageRecipe, Input, InputClass, Key, Label, Manifest,
     Node, NodeId, NodeKind, Recipe, Seed, SnapshotRecipe, StageRecipe,
 };
+pub use reagent_catalyst::{Output, OutputKind};
 pub use reagent_containerfile::Construct;
 pub use reagent_containerfile::ParseError as ContainerfileError;

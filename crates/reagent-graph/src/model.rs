@@ -412,6 +412,18 @@ pub struct Node {
     pub recipe: Recipe,
 }
 
+impl Node {
+    /// For a stage whose catalyst target makes no stage tarball (`livecd-stage2`,
+    /// `diskimage-stage2`, `netboot`): what it makes. Such a node is an artifact: it has
+    /// no image, and no image can be built `FROM` it.
+    pub fn artifact(&self) -> Option<reagent_catalyst::OutputKind> {
+        match &self.recipe {
+            Recipe::Stage(stage) => stage.artifact(),
+            _ => None,
+        }
+    }
+}
+
 /// How a node is made: everything the executor needs, with absolute paths.
 #[derive(Debug, Clone)]
 pub enum Recipe {
@@ -441,7 +453,8 @@ pub struct StageRecipe {
     pub spec_file: Option<PathBuf>,
     /// A seed tarball to import instead of running catalyst.
     pub seed: Option<Seed>,
-    /// `<rel_type>/<target>-<subarch>-<version_stamp>` for spec stages.
+    /// `<rel_type>/<target>-<subarch>-<version_stamp>` for spec stages (the name
+    /// another spec's `source_subpath` gives it, without an extension).
     pub produces: Option<String>,
     /// A `source_subpath` no stage of the project produces: an external seed.
     pub external_source: Option<String>,
@@ -450,6 +463,15 @@ pub struct StageRecipe {
     pub seed_lock: Option<crate::lockfile::Tarball>,
     /// catalyst's storedir.
     pub storedir: PathBuf,
+}
+
+impl StageRecipe {
+    /// What catalyst leaves for this stage when it is not a stage tarball (see
+    /// [`Node::artifact`]); `None` for tarball stages and seeds.
+    pub fn artifact(&self) -> Option<reagent_catalyst::OutputKind> {
+        let kind = self.spec.as_ref()?.kind().output_kind();
+        (!kind.is_stage_tarball()).then_some(kind)
+    }
 }
 
 /// A stage tarball given in `graph.toml`.

@@ -34,11 +34,14 @@ fn tree_node(
 ) {
     let n = graph.node(id);
     let again = !shown.insert(id);
+    let kind = match n.artifact() {
+        Some(artifact) => format!("{}, {}", n.kind, artifact.describe()),
+        None => n.kind.to_string(),
+    };
     let _ = writeln!(
         out,
-        "{lead}{} ({}, {}){}",
+        "{lead}{} ({kind}, {}){}",
         n.name,
-        n.kind,
         n.key.short(),
         if again { " (*)" } else { "" }
     );
@@ -78,17 +81,21 @@ pub fn dot(graph: &Graph, selection: &[NodeId]) -> String {
     );
     for &id in selection {
         let n = graph.node(id);
-        let (shape, colour) = match n.kind {
-            NodeKind::Snapshot => ("cylinder", "#f6d7a7"),
-            NodeKind::Stage => ("box3d", "#b7d7e8"),
-            NodeKind::Image => ("box", "#c8e6c9"),
+        let (shape, colour) = match (n.kind, n.artifact()) {
+            (NodeKind::Stage, Some(_)) => ("note", "#e1d5e7"),
+            (NodeKind::Snapshot, _) => ("cylinder", "#f6d7a7"),
+            (NodeKind::Stage, None) => ("box3d", "#b7d7e8"),
+            (NodeKind::Image, _) => ("box", "#c8e6c9"),
+        };
+        let kind = match n.artifact() {
+            Some(artifact) => format!("{}: {}", n.kind, artifact.describe()),
+            None => n.kind.to_string(),
         };
         let _ = writeln!(
             out,
-            "  {} [shape={shape}, fillcolor=\"{colour}\", label=\"{}\\n{} {}\"];",
+            "  {} [shape={shape}, fillcolor=\"{colour}\", label=\"{}\\n{kind} {}\"];",
             quote(&n.name),
             escape(&n.name),
-            n.kind,
             n.key.short()
         );
     }
@@ -138,6 +145,10 @@ pub struct JsonNode<'a> {
     pub deps: Vec<&'a str>,
     /// Where it is defined, relative to the project.
     pub path: String,
+    /// For a stage that makes no stage tarball, what it makes instead (`iso`, `disk`,
+    /// `netboot`); absent otherwise. Such a node has no image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub artifact: Option<&'static str>,
 }
 
 /// `{"version":1,"nodes":[...]}` for the selection.
@@ -158,6 +169,7 @@ pub fn json(graph: &Graph, selection: &[NodeId]) -> String {
                         .map(|d| graph.node(d).name.as_str())
                         .collect(),
                     path: n.path.to_string_lossy().into_owned(),
+                    artifact: n.artifact().map(reagent_catalyst::OutputKind::word),
                 }
             })
             .collect(),

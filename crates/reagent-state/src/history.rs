@@ -115,6 +115,16 @@ impl History {
         self.of_node(node).next_back()
     }
 
+    /// The id of the image the newest build of `node` with `key` made, whether its tests
+    /// passed or not ([`Outcome::Built`] or [`Outcome::TestFailed`] records that name one).
+    pub fn image_of(&self, node: &str, key: &str) -> Option<&str> {
+        self.of_node(node)
+            .rev()
+            .filter(|r| r.key == key)
+            .filter(|r| matches!(r.outcome, Outcome::Built | Outcome::TestFailed))
+            .find_map(|r| r.image.as_deref())
+    }
+
     /// The newest record of `node` that left a usable result
     /// ([`Outcome::Built`] or [`Outcome::Pulled`]).
     pub fn last_success(&self, node: &str) -> Option<&Record> {

@@ -5,7 +5,8 @@ use serde::{Deserialize, Serialize};
 /// The build record version this reagent writes, and the newest it reads.
 ///
 /// - 1: the first format, whose lines have no `version` field.
-/// - 2: adds `version` and the optional `project`.
+/// - 2: adds `version` and the optional `project`; later also the optional
+///   `discovery` and `image` (fields an older reader ignores).
 ///
 /// Reading accepts every version up to this one; a log holding a newer
 /// record is refused ([`StateError::NewerRecord`](crate::StateError::NewerRecord))
@@ -68,6 +69,10 @@ pub struct Record {
     /// the snapshot they make up), when it did; opaque here. Version 2 on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub discovery: Option<serde_json::Value>,
+    /// The id of the local image the build made, when it made one: also an image left
+    /// untagged because its tests or audit failed, so `reagent test` can test it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
 }
 
 /// The version of a line that has no `version` field.
@@ -98,6 +103,7 @@ impl Record {
             outcome,
             project: None,
             discovery: None,
+            image: None,
         }
     }
 
@@ -112,6 +118,13 @@ impl Record {
     #[must_use]
     pub fn with_discovery(mut self, discovery: serde_json::Value) -> Record {
         self.discovery = Some(discovery);
+        self
+    }
+
+    /// The same record, with the id of the image the build made.
+    #[must_use]
+    pub fn with_image(mut self, id: impl Into<String>) -> Record {
+        self.image = Some(id.into());
         self
     }
 

@@ -274,3 +274,25 @@ fn from_bytes_reads_like_load_and_from_records_indexes_alike() {
     assert_eq!(direct.newest("app"), h.newest("app"));
     assert_eq!(direct.durations(), h.durations());
 }
+
+#[test]
+fn image_of_is_the_image_the_newest_build_of_that_key_made_tests_passed_or_not() {
+    let history = History::from_records(vec![
+        record("app", "aaaa1111", 0, 1, Outcome::Built).with_image("img-1"),
+        record("app", "bbbb2222", 1, 2, Outcome::Built).with_image("img-2"),
+        record("app", "aaaa1111", 2, 3, Outcome::TestFailed).with_image("img-3"),
+        // A failed build or a pull made no image of its own.
+        record("app", "aaaa1111", 3, 4, Outcome::Failed),
+        record("app", "aaaa1111", 4, 5, Outcome::Pulled),
+        record("web", "aaaa1111", 5, 6, Outcome::Built).with_image("img-web"),
+    ]);
+    assert_eq!(history.image_of("app", &key("aaaa1111")), Some("img-3"));
+    assert_eq!(history.image_of("app", &key("bbbb2222")), Some("img-2"));
+    assert_eq!(history.image_of("app", &key("cccc3333")), None);
+    assert_eq!(history.image_of("base", &key("aaaa1111")), None);
+    // The id survives a write and a read.
+    let line = serde_json::to_string(&history.records()[0]).unwrap();
+    assert!(line.contains(r#""image":"img-1""#), "{line}");
+    let back: Record = serde_json::from_str(&line).unwrap();
+    assert_eq!(back.image.as_deref(), Some("img-1"));
+}

@@ -113,3 +113,34 @@ fn a_spec_error_names_its_line_once_and_underlines_a_graph_toml_value() {
         out.stderr
     );
 }
+
+/// A releng-shaped stage3 spec; `@TIMESTAMP@` comes from `[stages] vars`.
+const STAGE3: &str = "subarch: amd64\ntarget: stage3\nversion_stamp: openrc-@TIMESTAMP@\nrel_type: 23.0-default\nprofile: default/linux/amd64/23.0\nsnapshot_treeish: abc\nsource_subpath: 23.0-default/stage1-amd64-openrc-@TIMESTAMP@.tar.xz\n";
+const STAGES_TOML: &str = "[stages]\nvars = { TIMESTAMP = \"1\" }\n";
+
+#[test]
+fn two_specs_building_the_same_stage_exit_2_naming_both() {
+    Test::new()
+        .file("graph.toml", STAGES_TOML)
+        .file("stages/a.spec", STAGE3)
+        .file("stages/b.spec", STAGE3)
+        .args(["check"])
+        .status(2)
+        .stderr_contains("--> stages/b.spec")
+        .stderr_contains(
+            "builds `23.0-default/stage3-amd64-openrc-1`, which `stages/a.spec` builds too",
+        )
+        .run();
+}
+
+#[test]
+fn a_snapshot_spec_exits_2_at_its_target_line() {
+    Test::new()
+        .file("graph.toml", STAGES_TOML)
+        .file("stages/snap.spec", "target: snapshot\nversion_stamp: x\n")
+        .args(["check"])
+        .status(2)
+        .stderr_contains("--> stages/snap.spec:1")
+        .stderr_contains("`[snapshot] path`")
+        .run();
+}

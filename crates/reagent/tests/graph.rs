@@ -111,3 +111,26 @@ fn bundled_gentoo_example_draws() {
     assert!(stdout.contains("shape=box3d"), "stage nodes");
     assert!(stdout.contains("\"stage1-amd64-openrc\" -> \"stage3-amd64-openrc\""));
 }
+
+#[test]
+fn an_iso_stage_is_shown_as_an_artifact() {
+    let spec = "subarch: amd64\ntarget: livecd-stage2\nversion_stamp: 1\nrel_type: 23.0-default\nprofile: default/linux/amd64/23.0\nsnapshot_treeish: abc\nsource_subpath: 23.0-default/livecd-stage1-amd64-1.tar.xz\nboot/kernel: gentoo\nlivecd/iso: install-amd64-minimal-1.iso\n";
+    let out = Test::new()
+        .file("stages/livecd.spec", spec)
+        .args(["graph"])
+        .run();
+    assert!(
+        out.stdout.starts_with("livecd (stage, ISO image, "),
+        "{}",
+        out.stdout
+    );
+    let out = Test::new()
+        .file("stages/livecd.spec", spec)
+        .args(["graph", "--json"])
+        .run();
+    assert!(
+        out.stdout.contains("\"artifact\": \"iso\""),
+        "{}",
+        out.stdout
+    );
+}

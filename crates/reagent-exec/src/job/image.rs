@@ -34,6 +34,7 @@ impl JobContext<'_> {
             req.tags.clear();
         }
         let id = self.backend.build(&req, self.cancel, progress)?;
+        gathered.image = Some(id.clone());
         if let Some(log) = emerge_log {
             gathered.discovery = self.discover(node, &id, &log)?;
         }

@@ -47,10 +47,12 @@ pub enum JobError {
         /// Actual hash.
         actual: String,
     },
-    /// catalyst finished but left no tarball where the spec says it writes one.
-    #[error("catalyst finished but wrote no {}", expected.display())]
-    NoTarball {
-        /// Where the tarball should be.
+    /// catalyst finished but left nothing where the spec says it writes its result.
+    #[error("catalyst finished but wrote no {what} {}", expected.display())]
+    NoOutput {
+        /// What it should have written (`stage tarball`, `ISO image`, ...).
+        what: &'static str,
+        /// Where.
         expected: PathBuf,
     },
     /// Reading or writing a file failed.
@@ -230,6 +232,9 @@ pub struct JobOutput {
     pub registry_refs: Vec<String>,
     /// What its build read of the snapshot, when it recorded that.
     pub discovery: Option<crate::discover::Discovery>,
+    /// The id of the image its build made, when it made one (tagged or, when its
+    /// tests or audit failed, not).
+    pub image: Option<String>,
 }
 
 impl JobOutput {
@@ -250,6 +255,7 @@ struct Gathered {
     cases: Vec<Case>,
     registry_refs: Vec<String>,
     discovery: Option<crate::discover::Discovery>,
+    image: Option<String>,
 }
 
 impl JobContext<'_> {
@@ -278,6 +284,8 @@ impl JobContext<'_> {
         let start = Instant::now();
         let mut gathered = Gathered::default();
         let result = match work {
+            // An artifact (an ISO, a disk image) has no image to push.
+            Work::Build if node.artifact().is_some() => self.build(node, emit, &mut gathered),
             Work::Build => self
                 .build(node, emit, &mut gathered)
                 .and_then(|()| self.publish(node, &mut gathered)),
@@ -292,6 +300,7 @@ impl JobContext<'_> {
             cases: gathered.cases,
             registry_refs: gathered.registry_refs,
             discovery: gathered.discovery,
+            image: gathered.image,
         }
     }
 

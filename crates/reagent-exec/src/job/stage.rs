@@ -3,11 +3,11 @@
 //! runner, like every other program) and its tarball imported.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use reagent_backend::redact::Secrets;
 use reagent_backend::{BuildProgress, BuildRequest, ImageFormat, ToolRequest};
-use reagent_graph::{Node, SnapshotRecipe, StageRecipe};
+use reagent_graph::{Node, Output, SnapshotRecipe, StageRecipe};
 use sha2::Digest;
 
 use super::{write_file, JobContext, JobError};
@@ -49,6 +49,8 @@ impl JobContext<'_> {
     }
 
     /// A stage: its seed (checked against its SHA-256) or catalyst's tarball, imported.
+    /// A target that makes an ISO, a disk image or a netboot folder is an artifact: catalyst
+    /// must leave it where the spec says, and nothing is imported.
     pub(super) fn build_stage(
         &self,
         node: &Node,
@@ -60,7 +62,10 @@ impl JobContext<'_> {
             seed.tarball.clone()
         } else {
             verify_external_seed(stage)?;
-            self.catalyst(node, stage, log)?
+            match self.catalyst(node, stage, log)? {
+                Output::Tarball(tarball) => tarball,
+                _artifact => return Ok(()),
+            }
         };
         self.backend.import_tarball(
             &tarball,
@@ -72,8 +77,8 @@ impl JobContext<'_> {
         Ok(())
     }
 
-    /// Run `catalyst -f SPEC` and return the tarball it wrote.
-    fn catalyst(&self, node: &Node, stage: &StageRecipe, log: &Path) -> Result<PathBuf, JobError> {
+    /// Run `catalyst -f SPEC` and return what it wrote (checked to be there).
+    fn catalyst(&self, node: &Node, stage: &StageRecipe, log: &Path) -> Result<Output, JobError> {
         let Some(spec) = &stage.spec else {
             // The loader gives every stage a spec or a seed.
             return Err(JobError::Io {
@@ -93,11 +98,14 @@ impl JobContext<'_> {
             timeout: None,
         };
         self.backend.run_tool(&req, self.cancel, &mut |_| {})?;
-        let tarball = spec.tarball_path(&stage.storedir);
-        if !tarball.is_file() {
-            return Err(JobError::NoTarball { expected: tarball });
+        let output = spec.output(&stage.storedir);
+        if !output.exists() {
+            return Err(JobError::NoOutput {
+                what: output.kind().describe(),
+                expected: output.path().to_path_buf(),
+            });
         }
-        Ok(tarball)
+        Ok(output)
     }
 }
 

@@ -4,6 +4,9 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use reagent_catalyst::compression::strip_extension;
+use reagent_catalyst::OutputKind;
+
 use super::{Draft, Loader};
 use crate::config::CONFIG_FILE;
 use crate::error::{relative, ProjectError, ProjectErrors};
@@ -30,17 +33,18 @@ impl Loader<'_> {
             .map(|(i, d)| (d.name.clone(), NodeId(i)))
             .collect();
         // Stages chain through source_subpath; spec stages all read the snapshot.
-        let produced: HashMap<String, String> = drafts
-            .iter()
-            .filter_map(|d| match &d.recipe {
-                Recipe::Stage(s) => s.produces.clone().map(|p| (p, d.name.clone())),
-                _ => None,
-            })
-            .collect();
+        let (produced, mut errors) = producers(&drafts);
         let snapshot = drafts
             .iter()
             .find(|d| d.kind == NodeKind::Snapshot)
             .map(|d| ids[&d.name]);
+        let artifacts: HashMap<String, OutputKind> = drafts
+            .iter()
+            .filter_map(|d| match &d.recipe {
+                Recipe::Stage(s) => s.artifact().map(|a| (d.name.clone(), a)),
+                _ => None,
+            })
+            .collect();
         let sites = self.edge_sites(&drafts, &produced);
         let mut nodes = Vec::with_capacity(drafts.len());
         let mut edges = Vec::new();
@@ -50,7 +54,7 @@ impl Loader<'_> {
             match &mut d.recipe {
                 Recipe::Stage(stage) => {
                     if let Some(src) = stage.external_source.clone() {
-                        if let Some(parent) = produced.get(&src) {
+                        if let Some(parent) = produced.get(strip_extension(&src)) {
                             edges.push((ids[parent], id));
                             stage.external_source = None;
                         } else {
@@ -63,8 +67,20 @@ impl Loader<'_> {
                     }
                 }
                 Recipe::Image(image) => {
-                    for (name, resolved, _) in &d.parents {
+                    for (name, resolved, line) in &d.parents {
                         let parent = ids[name];
+                        if let Some(artifact) = artifacts.get(name) {
+                            errors.push(ProjectError::at(
+                                relative(self.root, &image.containerfile),
+                                *line,
+                                format!(
+                                    "`{name}` makes {} {}, not a stage tarball: no image \
+                                     can be built FROM it",
+                                    article(artifact.describe()),
+                                    artifact.describe()
+                                ),
+                            ));
+                        }
                         image.node_refs.push((resolved.clone(), parent));
                         edges.push((parent, id));
                     }
@@ -86,6 +102,9 @@ impl Loader<'_> {
             });
             // The partial manifest waits until the parents are keyed.
             partial.push(d.inputs);
+        }
+        if !errors.is_empty() {
+            return Err(ProjectErrors(errors));
         }
         let mut graph = Graph::new(nodes, edges).map_err(|cycle| cycle_error(&cycle, &sites))?;
         fill_keys(&mut graph, partial);
@@ -112,9 +131,10 @@ impl Loader<'_> {
                     else {
                         continue;
                     };
-                    if let (Some(parent), Some(entry)) =
-                        (produced.get(src), spec.get("source_subpath"))
-                    {
+                    if let (Some(parent), Some(entry)) = (
+                        produced.get(strip_extension(src)),
+                        spec.get("source_subpath"),
+                    ) {
                         sites.insert(
                             (d.name.clone(), parent.clone()),
                             (relative(self.root, file), entry.line),
@@ -125,6 +145,46 @@ impl Loader<'_> {
             }
         }
         sites
+    }
+}
+
+/// Which stage produces each build (by [`reagent_catalyst::Spec::produces`]), and an
+/// error for each build two specs produce: catalyst would write one over the other,
+/// and a child naming it could not say which it means.
+fn producers(drafts: &[Draft]) -> (HashMap<String, String>, Vec<ProjectError>) {
+    let mut produced: HashMap<String, String> = HashMap::new();
+    let mut paths: HashMap<String, PathBuf> = HashMap::new();
+    let mut errors = Vec::new();
+    for d in drafts {
+        let Recipe::Stage(stage) = &d.recipe else {
+            continue;
+        };
+        let Some(build) = &stage.produces else {
+            continue;
+        };
+        if let Some(first) = paths.get(build) {
+            errors.push(ProjectError::in_file(
+                &d.path,
+                format!(
+                    "builds `{build}`, which `{}` builds too; catalyst would write one over \
+                     the other: change the version_stamp, rel_type or subarch of one",
+                    first.display()
+                ),
+            ));
+            continue;
+        }
+        paths.insert(build.clone(), d.path.clone());
+        produced.insert(build.clone(), d.name.clone());
+    }
+    (produced, errors)
+}
+
+/// `a` or `an` before `word`.
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u', 'I', 'A', 'E', 'O', 'U']) {
+        "an"
+    } else {
+        "a"
     }
 }
 

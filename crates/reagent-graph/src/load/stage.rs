@@ -53,8 +53,24 @@ impl Loader<'_> {
         }
         let text = read_text(file, &rel).map_err(|e| errors.push(e)).ok()?;
         let spec = reagent_catalyst::parse(&text, &self.config.stages.vars)
-            .map_err(|e| errors.push(ProjectError::at_line(&rel, &text, e.line(), e.to_string())))
+            .map_err(|e| {
+                errors.push(match e.line() {
+                    Some(line) => ProjectError::at_line(&rel, &text, line, e.to_string()),
+                    None => ProjectError::in_file(&rel, e.to_string()),
+                });
+            })
             .ok()?;
+        if spec.kind() == reagent_catalyst::TargetKind::Snapshot {
+            let line = spec.get("target").map_or(1, |e| e.line);
+            errors.push(ProjectError::at_line(
+                &rel,
+                &text,
+                line,
+                "target `snapshot` makes a portage snapshot, not a stage; reagent takes the \
+                 ebuild tree as `[snapshot] path` in graph.toml: remove this spec",
+            ));
+            return None;
+        }
         let mut inputs = ManifestBuilder::new();
         inputs.shown(Label::of(InputClass::Kind), "stage");
         for entry in spec.entries() {
