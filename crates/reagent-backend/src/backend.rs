@@ -504,6 +504,9 @@ pub trait Backend: Send + Sync {
         cancel: &Cancel,
         on_line: &mut dyn FnMut(&str),
     ) -> Result<(), BackendError>;
+    /// The version of the builder (`buildah version`), asked once per backend:
+    /// what a Containerfile's constructs are checked against before a build.
+    fn builder_version(&self) -> Result<crate::Version, BackendError>;
 }
 
 #[cfg(test)]

@@ -107,6 +107,8 @@ pub struct Buildah {
     /// Stops registry lookups, which take no [`Cancel`] of their own (see
     /// [`Buildah::with_cancel`]).
     cancel: Cancel,
+    /// `buildah version`, asked once.
+    version: OnceLock<crate::Version>,
 }
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
@@ -299,6 +301,7 @@ impl Buildah {
             settings,
             store: OnceLock::new(),
             cancel: Cancel::new(),
+            version: OnceLock::new(),
         }
     }
 
@@ -584,7 +587,27 @@ impl Buildah {
     }
 }
 
+/// What `buildah version --json` says, of which reagent reads the version.
+#[derive(serde::Deserialize)]
+struct VersionReport {
+    version: String,
+}
+
 impl Backend for Buildah {
+    fn builder_version(&self) -> Result<crate::Version, BackendError> {
+        if let Some(v) = self.version.get() {
+            return Ok(*v);
+        }
+        let mut c = self.buildah();
+        c.args(["version", "--json"]);
+        let out = c.checked()?;
+        let report: VersionReport =
+            serde_json::from_str(out.trim()).map_err(|e| c.bad_output(e))?;
+        let version = crate::Version::parse(&report.version)
+            .ok_or_else(|| c.bad_output(format!("`{}` is not a version", report.version)))?;
+        Ok(*self.version.get_or_init(|| version))
+    }
+
     fn build(
         &self,
         req: &BuildRequest,

@@ -212,6 +212,8 @@ struct State {
     push_failures: HashSet<String>,
     /// Files a run of a host tool writes, by the tool's file name.
     tool_writes: HashMap<String, Vec<(PathBuf, Vec<u8>)>>,
+    /// What `builder_version` says; [`FakeBackend::BUILDER_VERSION`] when not set.
+    builder_version: Option<crate::Version>,
     /// Messages runs of a host tool fail with, by the tool's file name.
     tool_failures: HashMap<String, String>,
     /// Host tools whose runs wait until cancelled.
@@ -311,6 +313,15 @@ fn wait(d: Duration, cancel: &Cancel) -> Result<(), BackendError> {
 }
 
 impl FakeBackend {
+    /// The builder version a fake reports unless told otherwise: new enough for
+    /// every construct reagent knows.
+    pub const BUILDER_VERSION: crate::Version = crate::Version::new(1, 99);
+
+    /// Make `builder_version` report `version`.
+    pub fn set_builder_version(&self, version: crate::Version) {
+        self.lock().builder_version = Some(version);
+    }
+
     /// An empty fake: no images, empty reachable remote.
     pub fn new() -> Self {
         Self::default()
@@ -1022,6 +1033,13 @@ impl Backend for FakeBackend {
             }
         }
         Ok(())
+    }
+
+    fn builder_version(&self) -> Result<crate::Version, BackendError> {
+        Ok(self
+            .lock()
+            .builder_version
+            .unwrap_or(FakeBackend::BUILDER_VERSION))
     }
 
     fn run_tool(

@@ -41,6 +41,7 @@ pub mod fake;
 mod process;
 pub mod redact;
 mod storage;
+pub mod version;
 
 pub use backend::{
     Backend, BackendError, BuildProgress, BuildRequest, Cancel, ImageFormat, LocalImage,
@@ -50,3 +51,4 @@ pub use backend::{
 pub use buildah::{BasePull, Buildah, BuildahSettings};
 pub use fake::FakeBackend;
 pub use process::kill_running;
+pub use version::Version;

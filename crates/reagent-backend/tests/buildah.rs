@@ -138,6 +138,24 @@ fn build_with_args_labels_tags_and_progress() {
 }
 
 #[test]
+fn builder_version_is_what_buildah_version_says() {
+    tools_or_skip!();
+    let storage = Storage::new();
+    let backend = Buildah::new(storage.settings());
+    let plain = Command::new("buildah").arg("version").output().unwrap();
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    let line = plain
+        .lines()
+        .find_map(|l| l.strip_prefix("Version:"))
+        .unwrap()
+        .trim();
+    let version = backend.builder_version().unwrap();
+    assert_eq!(version.to_string(), line);
+    // Asked once: the second answer is the first.
+    assert_eq!(backend.builder_version().unwrap(), version);
+}
+
+#[test]
 fn images_finds_the_store_through_buildah_info() {
     tools_or_skip!();
     let storage = Storage::new();

@@ -72,6 +72,10 @@ pub struct ContextSource {
     pub instruction: String,
     /// The path after substitution, as written: may contain globs (`*`, `?`, `[...]`).
     pub path: String,
+    /// `COPY`/`ADD --exclude=` patterns after substitution: what under `path` the
+    /// instruction does not read (matched as `.containerignore` lines are, against
+    /// paths in the context, as buildah matches them).
+    pub exclude: Vec<String>,
 }
 
 /// A source `ADD` fetches over the network.
@@ -118,11 +122,52 @@ pub(crate) fn analyze(
     cf: &Containerfile,
     build_args: &BTreeMap<String, String>,
 ) -> Result<(Analysis, Vec<Range>), ParseError> {
-    let mut analyzer = Analyzer::new(cf, build_args);
-    for ins in &cf.instructions {
-        analyzer.instruction(ins.line, &ins.body)?;
+    let (analysis, spans, mut errors) = analyze_all(cf, build_args);
+    if errors.is_empty() {
+        Ok((analysis, spans))
+    } else {
+        Err(errors.swap_remove(0))
     }
-    Ok((analyzer.out, analyzer.spans))
+}
+
+/// At most this many errors are collected from one file: past them, the file is
+/// more wrong than a list helps with.
+pub(crate) const MAX_ERRORS: usize = 50;
+
+/// [`analyze`] going on past an instruction that fails, with every error: a
+/// failed `FROM` still starts its stage (with no base), so the stages after it
+/// are counted as written.
+pub(crate) fn analyze_all(
+    cf: &Containerfile,
+    build_args: &BTreeMap<String, String>,
+) -> (Analysis, Vec<Range>, Vec<ParseError>) {
+    let mut analyzer = Analyzer::new(cf, build_args);
+    let mut errors = Vec::new();
+    for ins in &cf.instructions {
+        let stages = analyzer.out.stages.len();
+        if let Err(e) = analyzer.instruction(ins.line, &ins.body) {
+            errors.push(e);
+            if let Body::From { image, alias, .. } = &ins.body {
+                if analyzer.out.stages.len() == stages {
+                    analyzer.out.stages.push(StageInfo {
+                        name: alias.as_ref().map(|a| a.name.clone()),
+                        base_written: image.raw.clone(),
+                        base_resolved: String::new(),
+                        base_stage: None,
+                        line: ins.line,
+                        platform: None,
+                    });
+                    analyzer.env.clear();
+                    analyzer.args.clear();
+                }
+            }
+            // Past the total expansion limit every word fails alike: one error says it.
+            if analyzer.grown.get() > MAX_TOTAL_EXPANSION || errors.len() >= MAX_ERRORS {
+                break;
+            }
+        }
+    }
+    (analyzer.out, analyzer.spans, errors)
 }
 
 /// The state of one pass over the instructions: variables in scope, and what was found.
@@ -188,11 +233,16 @@ impl<'a> Analyzer<'a> {
             Body::Arg(pairs) if self.out.stages.is_empty() => self.global_args(line, pairs),
             Body::Arg(pairs) => self.stage_args(line, pairs),
             Body::Env(pairs) => self.env(line, pairs),
-            Body::Copy { add, from, sources } => {
+            Body::Copy {
+                add,
+                from,
+                sources,
+                exclude,
+            } => {
                 let keyword = if *add { Keyword::Add } else { Keyword::Copy };
                 match from {
                     Some(from) => self.copy_from(line, keyword, from),
-                    None => self.copy_sources(line, keyword, sources),
+                    None => self.copy_sources(line, keyword, sources, exclude),
                 }
             }
             Body::Run { mounts } => mounts
@@ -290,7 +340,11 @@ impl<'a> Analyzer<'a> {
         if resolved.is_empty() {
             return Err(ParseError::new(
                 line,
-                format!("FROM `{}` expands to an empty image name", image.raw),
+                format!(
+                    "FROM `{}` expands to an empty image name{}",
+                    image.raw,
+                    self.undeclared_hint(&image.raw)
+                ),
             )
             .with_span(image.span));
         }
@@ -320,6 +374,28 @@ impl<'a> Analyzer<'a> {
         self.env.clear();
         self.args.clear();
         Ok(())
+    }
+
+    /// A hint for a `FROM` word that reads build args no `ARG` before the first
+    /// `FROM` declares (buildah leaves them empty there), or `""`.
+    fn undeclared_hint(&self, word: &str) -> String {
+        let names: Vec<String> = crate::expand::variables(word, self.escape)
+            .into_iter()
+            .filter(|n| {
+                self.build_args.contains_key(n)
+                    && !self.globals.contains_key(n)
+                    && !AUTOMATIC_ARGS.contains(&n.as_str())
+            })
+            .collect();
+        if names.is_empty() {
+            return String::new();
+        }
+        let args: Vec<String> = names.iter().map(|n| format!("`ARG {n}`")).collect();
+        format!(
+            ": {} given as a build arg but not declared, so FROM cannot see it; add {} before the first FROM",
+            names.join(", "),
+            args.join(" and ")
+        )
     }
 
     /// The earlier stage that `FROM resolved` (stage `index`) builds on, if any. Naming a
@@ -430,7 +506,12 @@ impl<'a> Analyzer<'a> {
         line: usize,
         keyword: Keyword,
         sources: &[Source],
+        exclude: &[Token],
     ) -> Result<(), ParseError> {
+        let exclude = exclude
+            .iter()
+            .map(|t| self.expand_token(line, t))
+            .collect::<Result<Vec<_>, _>>()?;
         for source in sources {
             let Source::Word { raw, span } = source else {
                 continue;
@@ -454,6 +535,7 @@ impl<'a> Analyzer<'a> {
                     line,
                     instruction: keyword.to_string(),
                     path,
+                    exclude: exclude.clone(),
                 });
             }
         }
@@ -512,6 +594,7 @@ impl<'a> Analyzer<'a> {
                 } else {
                     path
                 },
+                exclude: Vec::new(),
             });
         }
         Ok(())

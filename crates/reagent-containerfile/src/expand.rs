@@ -58,6 +58,22 @@ pub(crate) fn expand_word(
     ex.process(None, limit)
 }
 
+/// The names of the variables `word` reads, in order, each once (with every one
+/// unset, so a `${A:-$B}` reads both).
+pub(crate) fn variables(word: &str, escape: char) -> Vec<String> {
+    let names = std::cell::RefCell::new(Vec::<String>::new());
+    let lookup = |n: &str| {
+        let mut names = names.borrow_mut();
+        if !names.iter().any(|m| m == n) {
+            names.push(n.to_string());
+        }
+        None
+    };
+    // Only the names are wanted: an error (`${A?}`) ends the list where it stops.
+    let _ = expand_word(word, escape, &lookup, word.len().saturating_mul(2));
+    names.into_inner()
+}
+
 /// A lookup under which every variable is set: used to check syntax without knowing values.
 pub(crate) fn check_word(word: &str, escape: char) -> Result<(), String> {
     // Every variable is one byte long, so the expansion is never longer than the word.

@@ -70,6 +70,8 @@ pub(crate) enum Body {
         add: bool,
         from: Option<Token>,
         sources: Vec<Source>,
+        /// `--exclude=` patterns, as written.
+        exclude: Vec<Token>,
     },
     Run {
         mounts: Vec<Vec<MountField>>,
@@ -516,6 +518,12 @@ fn copy_body(p: &Parts<'_>) -> Result<Body, ParseError> {
         add: p.keyword == Keyword::Add,
         from: p.flag_value("from").map(|r| token(p.ll, r)),
         sources,
+        exclude: p
+            .flags
+            .iter()
+            .filter(|f| f.name == "exclude")
+            .filter_map(|f| f.value.map(|r| token(p.ll, r)))
+            .collect(),
     })
 }
 

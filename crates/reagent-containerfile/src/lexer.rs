@@ -222,7 +222,8 @@ fn join_continuations(lines: &[(usize, &str)], i: &mut usize, escape: char) -> O
     })
 }
 
-/// The heredoc bodies that follow `ll` (only `RUN`, `COPY` and `ADD` take them), read
+/// The heredoc bodies that follow `ll` (only `RUN`, `COPY` and `ADD` take them, also
+/// as an `ONBUILD` trigger), read
 /// from `lines[*i..]`; `*i` is left after the last delimiter line.
 fn heredocs(
     ll: &LogicalLine,
@@ -230,11 +231,19 @@ fn heredocs(
     i: &mut usize,
     escape: char,
 ) -> Result<Vec<Heredoc>, ParseError> {
-    let keyword = ll.text.split_whitespace().next().unwrap_or("");
+    let mut words = ll.text.split_whitespace();
+    let mut keyword = words.next().unwrap_or("");
+    let mut from = keyword.len();
+    // `ONBUILD RUN <<EOF`: the trigger takes the heredocs its instruction would.
+    if keyword.eq_ignore_ascii_case("onbuild") {
+        keyword = words.next().unwrap_or("");
+        from = ll.text[from..]
+            .find(keyword)
+            .map_or(ll.text.len(), |at| from + at + keyword.len());
+    }
     if !keyword.parse().is_ok_and(Keyword::takes_heredocs) {
         return Ok(Vec::new());
     }
-    let from = keyword.len();
     let rest = &ll.text[from..];
     let mut out = Vec::new();
     for (a, b) in split_quoted(rest, escape) {
@@ -325,6 +334,16 @@ mod tests {
         assert_eq!(lx.lines[1].heredocs[0].body, "x\n");
         let (s, e) = lx.lines[1].original((0, 3));
         assert_eq!(&src[s..e], "RUN");
+    }
+
+    #[test]
+    fn onbuild_run_takes_a_heredoc() {
+        let lx = lex("FROM a\nONBUILD RUN <<EOF\necho hi\nEOF\nCMD x\n").unwrap();
+        assert_eq!(lx.lines.len(), 3);
+        assert_eq!(lx.lines[1].heredocs[0].body, "echo hi\n");
+        assert_eq!(lx.lines[2].text, "CMD x");
+        let lx = lex("FROM a\nONBUILD LABEL a=<<EOF\nCMD x\n").unwrap();
+        assert!(lx.lines[1].heredocs.is_empty());
     }
 
     #[test]

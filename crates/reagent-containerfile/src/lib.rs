@@ -70,6 +70,47 @@ pub use lexer::Heredoc;
 
 use instruction::{parse_instruction, Body};
 
+/// An `ONBUILD` trigger of an image (see [`Containerfile::onbuild_triggers`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Trigger {
+    /// The 1-based line of the `ONBUILD` in the file that declares it.
+    pub line: usize,
+    /// The instruction it runs, as written after `ONBUILD`.
+    pub instruction: String,
+    /// The instruction alone after a `FROM scratch`, heredoc bodies included:
+    /// what [`Trigger::analyze`] reads.
+    text: String,
+}
+
+impl Trigger {
+    /// What the trigger reads when it runs in a build with `build_args`: its
+    /// context sources, remote sources and images. Lines in the result are
+    /// those of the trigger alone (2 for its instruction).
+    pub fn analyze(&self, build_args: &BTreeMap<String, String>) -> Result<Analysis, ParseError> {
+        parse(&self.text)?.analyze(build_args)
+    }
+}
+
+/// A construct of the Containerfile syntax that older builders do not read (see
+/// [`Containerfile::constructs`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Construct {
+    /// A heredoc (`RUN <<EOF`, `COPY <<EOF /file`, `ONBUILD RUN <<EOF`).
+    Heredoc,
+    /// `COPY --exclude=` / `ADD --exclude=`.
+    CopyExclude,
+}
+
+impl Construct {
+    /// How the construct is written, for messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Construct::Heredoc => "heredocs (`<<EOF`)",
+            Construct::CopyExclude => "`COPY --exclude`/`ADD --exclude`",
+        }
+    }
+}
+
 /// A parsed Containerfile: its instructions with line numbers, and its escape character.
 ///
 /// It owns plain data only (the text it was parsed from, and per instruction its words
@@ -89,35 +130,61 @@ pub struct Containerfile {
 /// Parse a Containerfile. Only syntax is checked here; variables are resolved by
 /// [`Containerfile::analyze`].
 pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
-    let lexed = lexer::lex(text)?;
+    parse_all(text).map_err(|mut errors| errors.swap_remove(0))
+}
+
+/// [`parse`], going on past an instruction that fails to report every error (at
+/// most 50), in file order. An error in the file's structure (an unterminated
+/// heredoc, a bad parser directive) stops at once.
+pub fn parse_all(text: &str) -> Result<Containerfile, Vec<ParseError>> {
+    let lexed = lexer::lex(text).map_err(|e| vec![e])?;
     let mut instructions = Vec::new();
+    let mut errors = Vec::new();
     let mut names: HashSet<String> = HashSet::new();
     let mut seen_from = false;
     for ll in &lexed.lines {
-        let ins = parse_instruction(ll, lexed.escape)?;
+        if errors.len() >= analyze::MAX_ERRORS {
+            break;
+        }
+        let ins = match parse_instruction(ll, lexed.escape) {
+            Ok(ins) => ins,
+            Err(e) => {
+                // A broken FROM is still a FROM: what follows is not "before FROM".
+                seen_from |= ll
+                    .text
+                    .get(..5)
+                    .is_some_and(|w| w.eq_ignore_ascii_case("from "));
+                errors.push(e);
+                continue;
+            }
+        };
         match &ins.body {
             Body::From { alias, .. } => {
                 seen_from = true;
                 if let Some(a) = alias {
                     if !names.insert(a.name.clone()) {
-                        return Err(ParseError::new(
-                            ins.line,
-                            format!("stage name `{}` is used twice", a.name),
-                        )
-                        .with_span(a.span));
+                        errors.push(
+                            ParseError::new(
+                                ins.line,
+                                format!("stage name `{}` is used twice", a.name),
+                            )
+                            .with_span(a.span),
+                        );
                     }
                 }
             }
             Body::Arg(_) => {}
             _ if !seen_from => {
-                return Err(ParseError::new(
-                    ins.line,
-                    format!(
-                        "{} before the first FROM: only ARG may come before FROM",
-                        ins.keyword
-                    ),
-                )
-                .with_span(ins.keyword_span));
+                errors.push(
+                    ParseError::new(
+                        ins.line,
+                        format!(
+                            "{} before the first FROM: only ARG may come before FROM",
+                            ins.keyword
+                        ),
+                    )
+                    .with_span(ins.keyword_span),
+                );
             }
             _ => {}
         }
@@ -125,7 +192,10 @@ pub fn parse(text: &str) -> Result<Containerfile, ParseError> {
     }
     if !seen_from {
         let line = instructions.last().map_or(1, |i| i.line);
-        return Err(ParseError::new(line, "no FROM instruction"));
+        errors.push(ParseError::new(line, "no FROM instruction"));
+    }
+    if !errors.is_empty() {
+        return Err(errors);
     }
     Ok(Containerfile {
         source: text.to_string(),
@@ -138,6 +208,20 @@ impl Containerfile {
     /// Resolve variables with the given build args, and report what the file depends on.
     pub fn analyze(&self, build_args: &BTreeMap<String, String>) -> Result<Analysis, ParseError> {
         analyze::analyze(self, build_args).map(|(a, _)| a)
+    }
+
+    /// [`Containerfile::analyze`], going on past an instruction that fails to
+    /// report every error (at most 50), in file order.
+    pub fn analyze_all(
+        &self,
+        build_args: &BTreeMap<String, String>,
+    ) -> Result<Analysis, Vec<ParseError>> {
+        let (analysis, _, errors) = analyze::analyze_all(self, build_args);
+        if errors.is_empty() {
+            Ok(analysis)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Return `text` with each external image reference for which `map` returns
@@ -188,6 +272,68 @@ impl Containerfile {
             })
             .flatten()
             .collect()
+    }
+
+    /// The names of the variables `word` (written in this file, e.g. a reference's
+    /// [`ImageReference::written`]) reads, in order, each once.
+    pub fn variables_in(&self, word: &str) -> Vec<String> {
+        expand::variables(word, self.escape)
+    }
+
+    /// The `ONBUILD` triggers the image this file builds carries: those of its
+    /// last stage, or of stage `target` (by its `AS` name). They run in the
+    /// build of every image `FROM` it, as if written after that `FROM`.
+    pub fn onbuild_triggers(&self, target: Option<&str>) -> Vec<Trigger> {
+        let target = target.map(str::to_ascii_lowercase);
+        let mut stage: Vec<&Instruction> = Vec::new();
+        for ins in &self.instructions {
+            if matches!(ins.body, Body::From { .. }) {
+                if target.is_some()
+                    && stage.first().is_some_and(|f| match &f.body {
+                        Body::From { alias: Some(a), .. } => Some(&a.name) == target.as_ref(),
+                        _ => false,
+                    })
+                {
+                    break;
+                }
+                stage.clear();
+            }
+            stage.push(ins);
+        }
+        stage
+            .iter()
+            .filter(|i| i.keyword == Keyword::Onbuild)
+            .map(|i| {
+                let mut text = format!("FROM scratch\n{}\n", i.arguments);
+                for h in &i.heredocs {
+                    text.push_str(&h.body);
+                    text.push_str(&h.name);
+                    text.push('\n');
+                }
+                Trigger {
+                    line: i.line,
+                    instruction: i.arguments.clone(),
+                    text,
+                }
+            })
+            .collect()
+    }
+
+    /// Every construct of this file that not every builder reads, with the line
+    /// of the instruction that uses it, in file order.
+    pub fn constructs(&self) -> Vec<(Construct, usize)> {
+        let mut out = Vec::new();
+        for ins in &self.instructions {
+            if !ins.heredocs.is_empty() {
+                out.push((Construct::Heredoc, ins.line));
+            }
+            if let Body::Copy { exclude, .. } = &ins.body {
+                if !exclude.is_empty() {
+                    out.push((Construct::CopyExclude, ins.line));
+                }
+            }
+        }
+        out
     }
 
     /// The `AS` names of the stages, one entry per `FROM` (lower-cased; `None` if unnamed).

@@ -256,6 +256,29 @@ ADD git://host/repo /src2
 }
 
 #[test]
+fn onbuild_run_heredoc_is_a_heredoc() {
+    let text = "\
+FROM base
+ONBUILD RUN <<EOF
+echo built from me
+EOF
+CMD [\"sh\"]
+";
+    let file = parse(text).unwrap();
+    let kws: Vec<_> = file
+        .instructions()
+        .iter()
+        .map(|i| i.keyword.as_str())
+        .collect();
+    assert_eq!(kws, ["FROM", "ONBUILD", "CMD"]);
+    assert_eq!(
+        file.instructions()[1].heredocs[0].body,
+        "echo built from me\n"
+    );
+    assert_eq!(file.instructions()[2].line, 5);
+}
+
+#[test]
 fn heredoc_run_body_is_not_parsed() {
     let text = "\
 FROM base
@@ -459,4 +482,47 @@ ADD [\"https://example.org/$TOKEN/y\", \"/opt/\"]
         .remote_sources
         .iter()
         .all(|r| !r.written.contains("s3cret")));
+}
+
+#[test]
+fn constructs_newer_builders_read_are_listed_with_their_lines() {
+    use reagent_containerfile::Construct;
+    let text = "FROM base\nRUN <<EOF\necho\nEOF\nCOPY --exclude=*.md . /app\nONBUILD RUN <<X\ntrue\nX\nRUN true\n";
+    let file = parse(text).unwrap();
+    assert_eq!(
+        file.constructs(),
+        [
+            (Construct::Heredoc, 2),
+            (Construct::CopyExclude, 5),
+            (Construct::Heredoc, 6)
+        ]
+    );
+    assert!(parse("FROM a\nRUN true\n").unwrap().constructs().is_empty());
+}
+
+#[test]
+fn onbuild_triggers_of_the_built_stage_and_what_they_read() {
+    let text = "FROM a AS build\nONBUILD COPY nope /nope\nFROM b AS runtime\nONBUILD COPY app.conf /etc/app.conf\nONBUILD RUN echo hi\nFROM c AS other\nONBUILD ADD other /o\n";
+    let file = parse(text).unwrap();
+    let last: Vec<usize> = file.onbuild_triggers(None).iter().map(|t| t.line).collect();
+    assert_eq!(last, [7]);
+    let runtime = file.onbuild_triggers(Some("Runtime"));
+    let lines: Vec<usize> = runtime.iter().map(|t| t.line).collect();
+    assert_eq!(lines, [4, 5]);
+    assert_eq!(runtime[0].instruction, "COPY app.conf /etc/app.conf");
+    let reads = runtime[0].analyze(&BTreeMap::new()).unwrap();
+    assert_eq!(paths(&reads), ["app.conf"]);
+    assert!(runtime[1]
+        .analyze(&BTreeMap::new())
+        .unwrap()
+        .context_sources
+        .is_empty());
+    // A heredoc trigger reads its body, not the context.
+    let heredoc = parse("FROM a\nONBUILD COPY <<EOF /x\nbody\nEOF\n").unwrap();
+    let t = heredoc.onbuild_triggers(None);
+    assert!(t[0]
+        .analyze(&BTreeMap::new())
+        .unwrap()
+        .context_sources
+        .is_empty());
 }

@@ -20,6 +20,7 @@
 
 pub mod audit;
 pub mod binhost;
+pub mod builder;
 pub mod clock;
 pub mod discover;
 pub mod events;

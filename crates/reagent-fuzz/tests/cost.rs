@@ -78,6 +78,7 @@ fn globs(dir: &Path, n: usize) {
             line: 2,
             instruction: "COPY".into(),
             path: format!("f{i}.t?t"),
+            exclude: Vec::new(),
         })
         .collect();
     let entries = Context::open(dir)

@@ -229,6 +229,9 @@ pub struct BuildahSection {
     /// Extra global arguments passed before every buildah subcommand.
     #[serde(default)]
     pub args: Vec<Spanned<String>>,
+    /// The image format of every image that does not choose its own
+    /// (`[image.<name>] format`); OCI when neither does.
+    pub format: Option<ImageFormat>,
 }
 
 /// `[audit]`.
@@ -266,10 +269,10 @@ pub struct ImageSection {
     pub containerfile: Option<Spanned<String>>,
     /// Target platform, e.g. `linux/amd64`.
     pub platform: Option<String>,
-    /// The image format: `oci` (the default) or `docker`, which keeps
-    /// `HEALTHCHECK`, `ONBUILD` and `SHELL`.
-    #[serde(default)]
-    pub format: ImageFormat,
+    /// The image format: `oci` or `docker`, which keeps `HEALTHCHECK`,
+    /// `ONBUILD` and `SHELL`; `[buildah] format` when not given (see
+    /// [`Config::image_format`]).
+    pub format: Option<ImageFormat>,
     /// Secret files by id (`--secret id=ID,src=FILE`), read by
     /// `RUN --mount=type=secret,id=ID`; relative paths are relative to the project.
     #[serde(default)]
@@ -504,6 +507,15 @@ impl Config {
         self.image.get(name)
     }
 
+    /// The image format image `name` is written in: its own `format`, else
+    /// `[buildah] format`, else OCI.
+    pub fn image_format(&self, name: &str) -> ImageFormat {
+        self.image(name)
+            .and_then(|i| i.format)
+            .or(self.buildah.format)
+            .unwrap_or_default()
+    }
+
     /// The line in `text` (this config's source) where `[image.<name>]` is written.
     pub fn image_span(&self, name: &str) -> Option<Range<usize>> {
         self.image
@@ -628,11 +640,12 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
     #[test]
     fn image_format_is_oci_or_docker() {
         assert_eq!(
-            parse("[image.a]\n").unwrap().image("a").unwrap().format,
+            parse("[image.a]\n").unwrap().image_format("a"),
             ImageFormat::Oci
         );
         let c = parse("[image.a]\nformat = \"docker\"\n").unwrap();
-        assert_eq!(c.image("a").unwrap().format, ImageFormat::Docker);
+        assert_eq!(c.image_format("a"), ImageFormat::Docker);
+        assert_eq!(c.image_format("b"), ImageFormat::Oci);
         let e = parse("[image.a]\nsquash = true\nformat = \"Docker\"\n").unwrap_err();
         assert_eq!(e.line, Some(3));
         assert!(e.message.contains("`Docker`"), "{}", e.message);
@@ -641,6 +654,15 @@ sha256 = "0000000000000000000000000000000000000000000000000000000000000000"
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn buildah_format_is_the_default_an_image_overrides() {
+        let c = parse("[buildah]\nformat = \"docker\"\n[image.a]\nformat = \"oci\"\n").unwrap();
+        assert_eq!(c.image_format("a"), ImageFormat::Oci);
+        assert_eq!(c.image_format("b"), ImageFormat::Docker);
+        let e = parse("[buildah]\nformat = \"v2s2\"\n").unwrap_err();
+        assert_eq!(e.line, Some(2));
     }
 
     #[test]

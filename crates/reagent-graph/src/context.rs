@@ -154,11 +154,33 @@ impl Context {
     }
 
     /// Resolve every source to context entries, hashed; sorted by path, no duplicates.
-    /// The context is walked once for all glob sources together.
+    /// The context is walked once for all glob sources together without `--exclude`
+    /// patterns; a source with some is resolved on its own, less what they exclude
+    /// (another instruction may still read it).
     pub fn entries(&self, sources: &[ContextSource]) -> Result<Vec<ContextEntry>, SourceProblem> {
+        let (plain, excluding): (Vec<&ContextSource>, Vec<&ContextSource>) =
+            sources.iter().partition(|s| s.exclude.is_empty());
+        let mut found = self.found(&plain)?;
+        for src in excluding {
+            let at = |problem| SourceProblem {
+                line: src.line,
+                problem,
+            };
+            let exclude = Exclude::new(src).map_err(at)?;
+            for (rel, entry) in self.found(&[src])? {
+                if !exclude.excludes(&rel) {
+                    found.entry(rel).or_insert(entry);
+                }
+            }
+        }
+        hash_all(found)
+    }
+
+    /// What `sources` read, not yet hashed.
+    fn found(&self, sources: &[&ContextSource]) -> Result<Found, SourceProblem> {
         let mut found = Found::new();
         let mut globs = Vec::new();
-        for src in sources {
+        for &src in sources {
             let at = |problem| SourceProblem {
                 line: src.line,
                 problem,
@@ -175,7 +197,7 @@ impl Context {
         if !globs.is_empty() {
             self.resolve_globs(&globs, &mut found)?;
         }
-        hash_all(found)
+        Ok(found)
     }
 
     fn resolve_path(
@@ -325,6 +347,39 @@ impl Context {
     }
 }
 
+/// One source's `--exclude` patterns, each anchored as a `.containerignore` line
+/// is and matched, as buildah matches them, against an entry's path in the
+/// context (`BuildKit` matches below the source instead: `--exclude=sub` with
+/// source `app/` excludes `app/sub` there, and nothing in buildah).
+struct Exclude {
+    patterns: Gitignore,
+}
+
+impl Exclude {
+    fn new(src: &ContextSource) -> Result<Exclude, ContextProblem> {
+        let text = src.exclude.join("\n");
+        let patterns = docker_ignore(Path::new("/"), "--exclude", &text).map_err(|e| match e {
+            ContextProblem::IgnoreFile { message, .. } => ContextProblem::BadGlob {
+                source_path: src.path.clone(),
+                reason: message,
+            },
+            other => other,
+        })?;
+        Ok(Exclude { patterns })
+    }
+
+    /// Whether the entry `rel` (a found key: folders end in `/`) is excluded.
+    fn excludes(&self, rel: &[u8]) -> bool {
+        let is_dir = rel.ends_with(b"/");
+        let path = rel.strip_suffix(b"/").unwrap_or(rel);
+        !path.is_empty()
+            && self
+                .patterns
+                .matched_path_or_any_parents(OsStr::from_bytes(path), is_dir)
+                .is_ignore()
+    }
+}
+
 fn io(rel: &[u8], source: std::io::Error) -> ContextProblem {
     ContextProblem::Io {
         path: path_subject(rel),
@@ -457,6 +512,7 @@ mod tests {
             line: 3,
             instruction: "COPY".into(),
             path: path.into(),
+            exclude: Vec::new(),
         }
     }
 
@@ -550,6 +606,38 @@ mod tests {
     }
 
     #[test]
+    fn excluded_entries_are_not_read_unless_another_source_reads_them() {
+        let d = ctx();
+        fs::create_dir_all(d.path().join("app/logs")).unwrap();
+        fs::write(d.path().join("app/main.c"), "x").unwrap();
+        fs::write(d.path().join("app/notes.md"), "x").unwrap();
+        fs::write(d.path().join("app/logs/1.log"), "x").unwrap();
+        fs::write(d.path().join("top.md"), "x").unwrap();
+        let c = Context::open(d.path()).unwrap();
+        let mut app = src("app");
+        app.exclude = vec!["app/*.md".into(), "app/logs".into(), "main.c".into()];
+        let paths = |s: &[ContextSource]| -> Vec<String> {
+            c.entries(s)
+                .unwrap()
+                .iter()
+                .map(ContextEntry::subject)
+                .collect()
+        };
+        let read = paths(std::slice::from_ref(&app));
+        // Patterns are paths in the context, not below the source.
+        assert!(read.contains(&"app/main.c".to_string()), "{read:?}");
+        assert_eq!(read, ["app/", "app/main.c"]);
+        let mut all = src(".");
+        all.exclude = vec!["app/logs".into(), "*.md".into()];
+        let read = paths(&[all]);
+        assert!(read.contains(&"app/notes.md".to_string()), "{read:?}");
+        assert!(!read.contains(&"top.md".to_string()), "{read:?}");
+        assert!(!read.iter().any(|p| p.contains("logs")), "{read:?}");
+        let read = paths(&[app, src("app/notes.md")]);
+        assert!(read.contains(&"app/notes.md".to_string()), "{read:?}");
+    }
+
+    #[test]
     fn missing_and_outside_sources_are_errors() {
         let d = ctx();
         let c = Context::open(d.path()).unwrap();
@@ -596,6 +684,7 @@ mod tests {
                 line: i + 2,
                 instruction: "COPY".into(),
                 path: format!("f{i}.t?t"),
+                exclude: Vec::new(),
             })
             .collect();
         let entries = c.entries(&sources).unwrap();

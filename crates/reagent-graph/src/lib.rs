@@ -37,17 +37,19 @@ mod input;
 pub mod load;
 pub mod lockfile;
 pub mod model;
+pub mod platform;
 pub mod reference;
 pub mod render;
 
 pub use config::Config;
 pub use error::{ProjectError, ProjectErrors};
 pub use graph::{Cycle, Graph};
-pub use load::{LoadOptions, Project, Unlocked};
+pub use load::{Broken, LoadOptions, Project, Unlocked};
 pub use lockfile::{Lockfile, LOCK_FILE};
 pub use model::{
     path_subject, ExternalImage, ImageFormat, ImageRecipe, Input, InputClass, Key, Label, Manifest,
     Node, NodeId, NodeKind, Recipe, Seed, SnapshotRecipe, StageRecipe,
 };
 pub use reagent_catalyst::{Output, OutputKind};
+pub use reagent_containerfile::Construct;
 pub use reagent_containerfile::ParseError as ContainerfileError;

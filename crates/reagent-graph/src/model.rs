@@ -495,6 +495,9 @@ pub struct ImageRecipe {
     pub context: PathBuf,
     /// Build args from `graph.toml`.
     pub args: BTreeMap<String, String>,
+    /// The build args the Containerfile was read with: the platform args
+    /// ([`crate::platform::build_args`]) with [`ImageRecipe::args`] over them.
+    pub read_args: BTreeMap<String, String>,
     /// `--target` stage, if any.
     pub target: Option<String>,
     /// Extra tags from `graph.toml`.
@@ -571,7 +574,7 @@ impl ImageRecipe {
         pin: &dyn Fn(&str) -> Option<String>,
     ) -> Result<String, reagent_containerfile::ParseError> {
         self.parsed
-            .rewrite_references(self.parsed.text(), &self.args, &|r| pin(&r.resolved))
+            .rewrite_references(self.parsed.text(), &self.read_args, &|r| pin(&r.resolved))
     }
 }
 

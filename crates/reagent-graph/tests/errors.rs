@@ -305,3 +305,129 @@ fn a_bad_context_or_containerfile_setting_names_its_graph_toml_line() {
         ["graph.toml:3: `images/app/Nope` does not exist"]
     );
 }
+
+#[test]
+fn references_buildah_rejects_are_errors_at_their_line() {
+    let f = Fixture::new();
+    f.image("a", "FROM Alpine:3.20\n")
+        .image("b", "FROM alpine::3\n")
+        .image("c", "FROM alpine:3.20:extra\n")
+        .image("d", "ARG SUFFIX\nFROM binaries-$SUFFIX\n")
+        .image("e", "FROM alpine@sha256:nothex\n")
+        .image("f", "FROM scratch\nCOPY --from=Busybox /bin/sh /bin/sh\n");
+    let e = f.errors();
+    for (file, line, word) in [
+        (
+            "a",
+            1,
+            "`Alpine:3.20` is not a valid image reference: repository names must be lower-case",
+        ),
+        ("b", 1, "`alpine::3` is not a valid image reference"),
+        ("c", 1, "`alpine:3.20:extra` is not a valid image reference"),
+        ("d", 2, "`binaries-` is not a valid image reference"),
+        (
+            "e",
+            1,
+            "`alpine@sha256:nothex` is not a valid image reference: a digest",
+        ),
+        ("f", 2, "`Busybox` is not a valid image reference"),
+    ] {
+        let at = format!("images/{file}/Containerfile:{line}: {word}");
+        assert!(e.iter().any(|m| m.starts_with(&at)), "{at}\n{e:#?}");
+    }
+    assert_eq!(e.len(), 6, "{e:#?}");
+}
+
+#[test]
+fn an_unset_variable_in_a_reference_is_named() {
+    let f = family();
+    f.image("app", "ARG TAG\nFROM base:${TAG}\n");
+    let e = f.errors();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("images/app/Containerfile:2: `base:` is not a valid image reference: the tag after `:` is empty (written `base:${TAG}`: is `TAG` unset?"),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn a_build_arg_from_cannot_see_says_to_declare_it() {
+    let f = family();
+    f.write(
+        "graph.toml",
+        "[image.app.args]\nIMAGE_PARENT = \"base\"\n[image.web.args]\nIMAGE_PARENT = \"base\"\n",
+    );
+    f.image("app", "FROM ${IMAGE_PARENT}\n")
+        .image("web", "FROM ${IMAGE_PARENT}:1\n");
+    let e = f.errors();
+    assert_eq!(e.len(), 2, "{e:#?}");
+    assert!(
+        e.iter().any(|m| m.starts_with("images/app/Containerfile:1: FROM `${IMAGE_PARENT}` expands to an empty image name: IMAGE_PARENT given as a build arg but not declared, so FROM cannot see it; add `ARG IMAGE_PARENT` before the first FROM")),
+        "{e:#?}"
+    );
+    assert!(
+        e.iter().any(|m| m
+            .starts_with("images/web/Containerfile:1: `:1` is not a valid image reference")
+            && m.contains("add `ARG IMAGE_PARENT` before the first FROM")),
+        "{e:#?}"
+    );
+    // Declared, it links.
+    f.image("app", "ARG IMAGE_PARENT\nFROM ${IMAGE_PARENT}\n")
+        .image("web", "ARG IMAGE_PARENT\nFROM ${IMAGE_PARENT}:1\n");
+    let p = f.load().unwrap();
+    let app = p.graph.by_name("app").unwrap().id;
+    let parents: Vec<&str> = p
+        .graph
+        .parents(app)
+        .iter()
+        .map(|n| p.graph.node(*n).name.as_str())
+        .collect();
+    assert_eq!(parents, ["base"]);
+}
+
+#[test]
+fn docker_hub_short_names_match_a_docker_io_registry() {
+    let f = family();
+    f.write("graph.toml", "[project]\nregistry = \"docker.io/kubler\"\n");
+    f.image("app", "FROM kubler/base:20240101\n")
+        .image("web", "FROM docker.io/kubler/base\n");
+    let p = f.load().unwrap();
+    for child in ["app", "web"] {
+        let id = p.graph.by_name(child).unwrap().id;
+        let parents: Vec<&str> = p
+            .graph
+            .parents(id)
+            .iter()
+            .map(|n| p.graph.node(*n).name.as_str())
+            .collect();
+        assert_eq!(parents, ["base"], "{child}");
+    }
+}
+
+#[test]
+fn every_error_of_a_containerfile_is_listed() {
+    let f = family();
+    f.image(
+        "app",
+        "FROM base\nFROBNICATE x\nCOPY --bogus=1 a /a\nRUN --network=maybe true\nFROM base AS x\nFROM base AS x\n",
+    )
+    .image(
+        "web",
+        "FROM base\nCOPY ${A?missing} /a\nCOPY --from=3 /a /a\nFROM ${NOPE}\nRUN true\n",
+    );
+    let e = f.errors();
+    let at: Vec<&str> = e.iter().map(|m| m.split(": ").next().unwrap()).collect();
+    assert_eq!(
+        at,
+        [
+            "images/app/Containerfile:2",
+            "images/app/Containerfile:3",
+            "images/app/Containerfile:4",
+            "images/app/Containerfile:6",
+            "images/web/Containerfile:2",
+            "images/web/Containerfile:3",
+            "images/web/Containerfile:4",
+        ],
+        "{e:#?}"
+    );
+}

@@ -397,6 +397,7 @@ fn loading_writes_nothing_and_hands_back_the_snapshot_cache() {
     let cache = state.path().join("state/snapshot-cache");
     let opts = reagent_graph::LoadOptions {
         snapshot_cache: Some(cache.clone()),
+        ..Default::default()
     };
     let p = reagent_graph::Project::load_with(f.root(), &opts).unwrap();
     assert!(p.snapshot_cache_update.is_some());
@@ -410,7 +411,7 @@ fn loading_writes_nothing_and_hands_back_the_snapshot_cache() {
 #[test]
 fn docker_format_moves_the_key_and_writing_the_default_does_not() {
     let f = Fixture::new();
-    f.image("app", "FROM scratch\nHEALTHCHECK CMD true\n");
+    f.image("app", "FROM scratch\nLABEL a=b\n");
     let plain = f.key("app");
     f.write("graph.toml", "[image.app]\nformat = \"oci\"\n");
     assert_eq!(plain, f.key("app"), "oci is the default: the same image");
@@ -450,4 +451,112 @@ fn every_context_path_is_its_own_input_whatever_its_bytes() {
         .filter(|l| l.starts_with("context:a/") && !l.ends_with('/'))
         .collect();
     assert_eq!(context.len(), 4, "{context:?}");
+}
+
+/// The names of `child`'s parents.
+fn parent_names(p: &reagent_graph::Project, child: &str) -> Vec<String> {
+    let id = p.graph.by_name(child).unwrap().id;
+    p.graph
+        .parents(id)
+        .iter()
+        .map(|n| p.graph.node(*n).name.clone())
+        .collect()
+}
+
+#[test]
+fn target_args_come_from_the_image_platform() {
+    let f = Fixture::new();
+    f.image("base-amd64", "FROM scratch\nLABEL arch=amd64\n")
+        .image("base-arm64", "FROM scratch\nLABEL arch=arm64\n")
+        .image("app", "FROM localhost/base-${TARGETARCH}\n")
+        .image("host", "FROM localhost/base-${BUILDARCH}\n")
+        .image("own", "FROM localhost/base-${TARGETARCH}\n");
+    f.write(
+        "graph.toml",
+        "[image.app]\nplatform = \"linux/arm64\"\n\
+         [image.host]\nplatform = \"linux/arm64\"\n\
+         [image.own]\nplatform = \"linux/arm64\"\nargs = { TARGETARCH = \"amd64\" }\n",
+    );
+    let p = f.load().unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(parent_names(&p, "app"), ["base-arm64"]);
+    let host = reagent_graph::platform::Platform::host().arch;
+    if host == "amd64" || host == "arm64" {
+        assert_eq!(parent_names(&p, "host"), [format!("base-{host}")]);
+    }
+    assert_eq!(parent_names(&p, "own"), ["base-amd64"]);
+}
+
+#[test]
+fn a_stage_named_by_a_platform_arg_is_a_stage_not_an_image() {
+    // docker/buildx's Dockerfile: `FROM binaries-$TARGETOS AS binaries`.
+    let f = Fixture::new();
+    f.image(
+        "buildx",
+        "FROM scratch AS binaries-linux\nCOPY a /a\nFROM scratch AS binaries-darwin\nFROM binaries-$TARGETOS AS binaries\n",
+    );
+    f.write("images/buildx/a", "a");
+    f.write("graph.toml", "[image.buildx]\nplatform = \"linux/arm64\"\n");
+    let p = f.load().unwrap_or_else(|e| panic!("{e}"));
+    let node = p.graph.by_name("buildx").unwrap();
+    let reagent_graph::Recipe::Image(recipe) = &node.recipe else {
+        panic!("an image")
+    };
+    assert!(recipe.external.is_empty(), "{:?}", recipe.external);
+    assert!(parent_names(&p, "buildx").is_empty());
+}
+
+#[test]
+fn a_file_copy_excludes_is_not_an_input() {
+    let f = Fixture::new();
+    f.image(
+        "app",
+        "FROM scratch\nCOPY --exclude=*.log --exclude=cache . /app/\n",
+    );
+    f.write("images/app/main.c", "int main;\n");
+    f.write("images/app/debug.log", "one\n");
+    f.write("images/app/cache/blob", "one\n");
+    let before = f.key("app");
+    f.write("images/app/debug.log", "two\n");
+    f.write("images/app/cache/blob", "two\n");
+    assert_eq!(before, f.key("app"), "an excluded file moved the key");
+    let p = f.load().unwrap();
+    let m = &p.graph.by_name("app").unwrap().manifest;
+    assert!(m.get("context:debug.log").is_none());
+    assert!(m.get("context:main.c").is_some());
+    f.write("images/app/main.c", "int main = 1;\n");
+    assert_ne!(before, f.key("app"));
+}
+
+#[test]
+fn files_a_parents_onbuild_trigger_reads_are_the_childs_inputs() {
+    let f = Fixture::new();
+    f.write("graph.toml", "[buildah]\nformat = \"docker\"\n");
+    f.image(
+        "base",
+        "FROM scratch\nONBUILD COPY app.conf /etc/app.conf\n",
+    )
+    .image("app", "FROM base\n")
+    .image("copier", "FROM scratch\nCOPY --from=base /etc /etc\n");
+    f.write("images/app/app.conf", "port=80\n");
+    let before = f.key("app");
+    let copier = f.key("copier");
+    let p = f.load().unwrap();
+    let m = &p.graph.by_name("app").unwrap().manifest;
+    assert!(m.get("context:app.conf").is_some(), "{:?}", m.inputs);
+    f.write("images/app/app.conf", "port=8080\n");
+    assert_ne!(
+        before,
+        f.key("app"),
+        "the trigger's file did not move the key"
+    );
+    // COPY --from runs no trigger: nothing of it is an input there.
+    assert_eq!(copier, f.key("copier"));
+
+    std::fs::remove_file(f.path("images/app/app.conf")).unwrap();
+    let e = f.errors();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(
+        e[0].starts_with("images/app/Containerfile:1: the ONBUILD trigger `COPY app.conf /etc/app.conf` of `base` (images/base/Containerfile:2) fails in this image: source `app.conf` does not exist in the build context"),
+        "{e:?}"
+    );
 }

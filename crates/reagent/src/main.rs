@@ -53,6 +53,59 @@ pub struct Loaded {
 /// Load the project at `-C`. Loading reads the snapshot's stat cache from the
 /// state folder when there is one, and writes nothing.
 fn load(cli: &Cli) -> Result<Loaded, Failure> {
+    load_with(cli, false)
+}
+
+/// Load the project at `-C` for a command that works on the images `selected`
+/// says (by name) and their ancestors: only those must load cleanly. Another
+/// image with problems is left out of the graph, with a warning per problem; a
+/// selected one (or one built from an image with problems) fails the command
+/// with its problems.
+fn load_selected(cli: &Cli, selected: &dyn Fn(&str) -> bool) -> Result<Loaded, Failure> {
+    let mut loaded = load_with(cli, true)?;
+    let broken = std::mem::take(&mut loaded.project.broken);
+    // A selected image left out for a broken parent fails with that parent's
+    // problems too: they are what to fix.
+    let mut needed: Vec<&str> = broken
+        .iter()
+        .filter(|b| selected(&b.name))
+        .map(|b| b.name.as_str())
+        .collect();
+    let mut i = 0;
+    while i < needed.len() {
+        let parent = broken
+            .iter()
+            .find(|b| b.name == needed[i])
+            .and_then(|b| b.built_from.as_deref());
+        if let Some(p) = parent.filter(|p| !needed.contains(p)) {
+            needed.push(p);
+        }
+        i += 1;
+    }
+    if !needed.is_empty() {
+        let errors = broken
+            .iter()
+            .filter(|b| needed.contains(&b.name.as_str()))
+            .flat_map(|b| b.errors.iter().cloned())
+            .collect();
+        return Err(Failure::Project(reagent_graph::ProjectErrors(errors)));
+    }
+    let others = broken;
+    for b in &others {
+        for e in &b.errors {
+            eprintln!(
+                "warning: {}: {} (image `{}` is left out; `reagent check` lists every problem)",
+                e.location(),
+                e.message,
+                b.name
+            );
+        }
+    }
+    Ok(loaded)
+}
+
+/// Load the project at `-C`, partially (see [`load_selected`]) or not.
+fn load_with(cli: &Cli, partial: bool) -> Result<Loaded, Failure> {
     let given = match &cli.state_dir {
         Some(d) if d.is_relative() => Some(
             std::env::current_dir()
@@ -67,6 +120,7 @@ fn load(cli: &Cli) -> Result<Loaded, Failure> {
         .unwrap_or_else(|| cli.dir.join(reagent_state::DEFAULT_STATE_DIR));
     let opts = reagent_graph::LoadOptions {
         snapshot_cache: Some(cache_dir.join(reagent_exec::session::SNAPSHOT_CACHE)),
+        partial,
     };
     let project = reagent_graph::Project::load_with(&cli.dir, &opts)?;
     let state_dir = given.unwrap_or_else(|| project.root.join(reagent_state::DEFAULT_STATE_DIR));

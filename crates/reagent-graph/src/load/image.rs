@@ -2,15 +2,17 @@
 //! its build-context inputs, its settings from `graph.toml`, and the references
 //! that name other nodes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
-use reagent_containerfile::{Analysis, Containerfile, ParseError};
+use reagent_containerfile::{
+    Analysis, Containerfile, ImageReference, Keyword, ParseError, ReferenceKind,
+};
 use toml::Spanned;
 
 use super::discover::ImageFolder;
 use super::{Draft, Loader};
-use crate::config::ImageSection;
+use crate::config::{ImageSection, CONFIG_FILE};
 use crate::context::{Context, ContextProblem};
 use crate::error::{relative, ProjectError};
 use crate::input::read_text;
@@ -19,7 +21,7 @@ use crate::model::{
     effective_use, use_string, ExternalImage, ImageFormat, ImageRecipe, InputClass, Label,
     ManifestBuilder, NodeKind, Recipe,
 };
-use crate::reference::{classify, Referent};
+use crate::reference::{check, classify, Referent};
 
 /// What every image's loading reads besides its own folder.
 #[derive(Clone, Copy)]
@@ -37,6 +39,8 @@ struct Read {
     text: String,
     parsed: Containerfile,
     analysis: Analysis,
+    /// The build args it was analysed with (platform args, then the image's own).
+    build_args: BTreeMap<String, String>,
 }
 
 impl Loader<'_> {
@@ -57,17 +61,20 @@ impl Loader<'_> {
             }]);
         }
         self.check_target(folder, &section, &read)?;
+        let format = self.config.image_format(&folder.name);
+
+        let mut errors = self.dropped_by_format(folder, format, &read);
 
         let mut inputs = ManifestBuilder::new();
         inputs.shown(Label::of(InputClass::Kind), "image");
         inputs.bytes(Label::of(InputClass::Containerfile), read.text.as_bytes());
-        let mut errors = Vec::new();
         if let Err(e) = self.context_inputs(folder, &read, &mut inputs) {
             errors.push(e);
         }
-        let use_flags = self.settings_inputs(&section, shared, &mut inputs);
+        let use_flags = self.settings_inputs(&section, format, shared, &mut inputs);
         let (parents, external) = self.references(
             &read,
+            &section.args,
             shared,
             section.platform.as_deref(),
             &mut inputs,
@@ -85,11 +92,12 @@ impl Loader<'_> {
                 parsed: read.parsed,
                 context: folder.context.clone(),
                 args: section.args.clone(),
+                read_args: read.build_args,
                 target: section.target.as_ref().map(|t| t.get_ref().clone()),
                 tags: section.tags.iter().map(|t| t.get_ref().clone()).collect(),
                 squash: section.squash,
                 platform: section.platform.clone(),
-                format: section.format,
+                format,
                 tests: section.test.iter().map(|t| t.get_ref().clone()).collect(),
                 secrets: section
                     .secrets
@@ -124,14 +132,25 @@ impl Loader<'_> {
                 _ => e,
             }]
         })?;
-        let located = |e: ParseError| vec![parse_error(&rel, &text, &e)];
-        let parsed = reagent_containerfile::parse(&text).map_err(located)?;
-        let analysis = parsed.analyze(&section.args).map_err(located)?;
+        let located = |errors: Vec<ParseError>| {
+            errors
+                .iter()
+                .map(|e| parse_error(&rel, &text, e))
+                .collect::<Vec<_>>()
+        };
+        let parsed = reagent_containerfile::parse_all(&text).map_err(located)?;
+        let read_args = crate::platform::build_args(
+            section.platform.as_deref(),
+            &crate::platform::Platform::host(),
+            &section.args,
+        );
+        let analysis = parsed.analyze_all(&read_args).map_err(located)?;
         Ok(Read {
             file: folder.containerfile.clone(),
             text,
             parsed,
             analysis,
+            build_args: read_args,
         })
     }
 
@@ -168,6 +187,51 @@ impl Loader<'_> {
                 }
             ),
         )])
+    }
+
+    /// Every instruction the image format drops (`HEALTHCHECK`, `ONBUILD` and
+    /// `SHELL` in OCI), each an error at its line naming the setting to change:
+    /// buildah would only warn in the node's log, and `SHELL` would not even
+    /// apply to the file's own `RUN` steps.
+    fn dropped_by_format(
+        &self,
+        folder: &ImageFolder,
+        format: ImageFormat,
+        read: &Read,
+    ) -> Vec<ProjectError> {
+        if format != ImageFormat::Oci {
+            return Vec::new();
+        }
+        let cf_rel = relative(self.root, &read.file);
+        let setting = if self.config.buildah.format.is_some() {
+            format!("[image.{}] format = \"docker\"", folder.name)
+        } else {
+            format!(
+                "[image.{}] format = \"docker\" (or [buildah] format = \"docker\" for every image)",
+                folder.name
+            )
+        };
+        read.parsed
+            .instructions()
+            .iter()
+            .filter(|i| matches!(i.keyword, Keyword::Healthcheck | Keyword::Onbuild | Keyword::Shell))
+            .map(|i| {
+                let what = if i.keyword == Keyword::Shell {
+                    "buildah ignores it, even for this file's own RUN steps"
+                } else {
+                    "buildah only warns in the node's log"
+                };
+                ProjectError::at_line(
+                    &cf_rel,
+                    &read.text,
+                    i.line,
+                    format!(
+                        "{} is dropped by the OCI image format ({what}): set {setting} in {CONFIG_FILE}",
+                        i.keyword
+                    ),
+                )
+            })
+            .collect()
     }
 
     /// One input per build-context entry the Containerfile reads, and one per remote
@@ -216,6 +280,7 @@ impl Loader<'_> {
     fn settings_inputs(
         &self,
         section: &ImageSection,
+        format: ImageFormat,
         shared: &Shared<'_>,
         inputs: &mut ManifestBuilder,
     ) -> std::collections::BTreeMap<String, bool> {
@@ -234,8 +299,8 @@ impl Loader<'_> {
         }
         // Only a format other than the default is an input, so every key made
         // before `format` existed stays what it was.
-        if section.format != ImageFormat::Oci {
-            inputs.shown(Label::of(InputClass::Format), section.format.as_str());
+        if format != ImageFormat::Oci {
+            inputs.shown(Label::of(InputClass::Format), format.as_str());
         }
         for (label, hash) in shared.portage {
             inputs.hash(label.clone(), *hash, None);
@@ -256,10 +321,12 @@ impl Loader<'_> {
 
     /// The references that name other nodes (parents), as `(name, reference, line)`,
     /// and the external images, each keyed by the digest `reagent.lock` pins it to for
-    /// `platform` (see [`crate::lockfile`]); a `localhost/` name no node has is an error.
+    /// `platform` (see [`crate::lockfile`]); a `localhost/` name no node has, and a
+    /// reference buildah would not parse, are errors.
     fn references(
         &self,
         read: &Read,
+        args: &BTreeMap<String, String>,
         shared: &Shared<'_>,
         platform: Option<&str>,
         inputs: &mut ManifestBuilder,
@@ -269,6 +336,19 @@ impl Loader<'_> {
         let mut parents = Vec::new();
         let mut external: Vec<ExternalImage> = Vec::new();
         for r in &read.analysis.references {
+            if let Err(why) = check(&r.resolved) {
+                errors.push(ProjectError::at_line(
+                    &cf_rel,
+                    &read.text,
+                    r.line,
+                    format!(
+                        "`{}` is not a valid image reference: {why}{}",
+                        r.resolved,
+                        variable_hint(read, r, args)
+                    ),
+                ));
+                continue;
+            }
             match classify(&r.resolved, shared.registry, |n| {
                 shared.names.contains_key(n)
             }) {
@@ -302,6 +382,37 @@ impl Loader<'_> {
         }
         (parents, external)
     }
+}
+
+/// What the variables in an invalid reference's written form may explain: a build
+/// arg a `FROM` cannot see without `ARG`, or a variable that is not set; `""` when
+/// it was written as is.
+fn variable_hint(read: &Read, r: &ImageReference, args: &BTreeMap<String, String>) -> String {
+    let names = read.parsed.variables_in(&r.written);
+    if names.is_empty() {
+        return String::new();
+    }
+    let declared: Vec<&str> = read.parsed.global_args().iter().map(|(n, _)| *n).collect();
+    let undeclared: Vec<&String> = names
+        .iter()
+        .filter(|n| {
+            r.kind == ReferenceKind::From
+                && args.contains_key(*n)
+                && !declared.contains(&n.as_str())
+        })
+        .collect();
+    if let Some(n) = undeclared.first() {
+        return format!(
+            " (written `{}`: `{n}` is given in [image] args but not declared, so FROM cannot see it; add `ARG {n}` before the first FROM)",
+            r.written
+        );
+    }
+    let list: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    format!(
+        " (written `{}`: is {} unset? give it a default, or a value in [image] args)",
+        r.written,
+        list.join(" or ")
+    )
 }
 
 /// A Containerfile error at its span when the parser knows one, else at its line.

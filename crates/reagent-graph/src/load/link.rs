@@ -23,6 +23,10 @@ impl Loader<'_> {
     /// compute keys.
     pub(super) fn link(&self, mut drafts: Vec<Draft>) -> Result<Graph, ProjectErrors> {
         drafts.sort_by(|a, b| a.name.cmp(&b.name));
+        let errors = self.onbuild_inputs(&mut drafts);
+        if !errors.is_empty() {
+            return Err(ProjectErrors(errors));
+        }
         let ids: HashMap<String, NodeId> = drafts
             .iter()
             .enumerate()

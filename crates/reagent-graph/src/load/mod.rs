@@ -16,6 +16,7 @@ mod discover;
 mod image;
 mod link;
 mod lock;
+mod onbuild;
 mod snapshot;
 mod stage;
 
@@ -57,8 +58,23 @@ pub struct Project {
     /// External inputs the lock lacks, each once, at the first place the project
     /// names it: they are keyed by their name until they are locked.
     pub unlocked: Vec<Unlocked>,
-    /// Entries of the lock that nothing in the project uses any more.
+    /// Entries of the lock that nothing in the project uses any more (empty when
+    /// images are [`Project::broken`]: what they use cannot be told).
     pub unused: Vec<Entry>,
+    /// With [`LoadOptions::partial`], the images left out of the graph: those
+    /// with problems, and those built from them. Empty otherwise.
+    pub broken: Vec<Broken>,
+}
+
+/// An image left out of a partially loaded project, and why.
+#[derive(Debug, Clone)]
+pub struct Broken {
+    /// The node's name.
+    pub name: String,
+    /// Its own problems, or where it names a broken parent.
+    pub errors: Vec<ProjectError>,
+    /// The broken parent it is left out for, when it has no problems of its own.
+    pub built_from: Option<String>,
 }
 
 /// How to load a project.
@@ -67,6 +83,11 @@ pub struct LoadOptions {
     /// A stat cache for identifying the snapshot tree (read only). reagent keeps it at
     /// `<state dir>/snapshot-cache`.
     pub snapshot_cache: Option<PathBuf>,
+    /// Load what can be loaded: an image with problems (and every image built
+    /// from it) is left out of the graph and listed in [`Project::broken`]
+    /// instead of failing the load. Problems outside images (`graph.toml`,
+    /// specs, the lock, duplicate names, cycles) still fail it.
+    pub partial: bool,
 }
 
 impl Project {
@@ -104,7 +125,11 @@ impl Project {
             opts,
             lock: &lock,
         };
-        let (graph, snapshot_cache_update) = match loader.run() {
+        let Loaded {
+            graph,
+            snapshot_cache_update,
+            broken,
+        } = match loader.run() {
             Ok(keyed) if errors.is_empty() => keyed,
             Ok(_) => return Err(ProjectErrors(errors)),
             Err(more) => {
@@ -112,7 +137,10 @@ impl Project {
                 return Err(ProjectErrors(errors));
             }
         };
-        let (unlocked, unused) = lock::status(&root, &graph, &lock);
+        let (unlocked, mut unused) = lock::status(&root, &graph, &lock);
+        if !broken.is_empty() {
+            unused.clear();
+        }
         Ok(Project {
             root,
             config,
@@ -121,6 +149,7 @@ impl Project {
             lock,
             unlocked,
             unused,
+            broken,
         })
     }
 
@@ -167,6 +196,14 @@ struct Loader<'a> {
     lock: &'a Lockfile,
 }
 
+/// What a load makes of the folder: the keyed graph, the snapshot's cache
+/// update and (partial loads only) the images left out.
+struct Loaded {
+    graph: Graph,
+    snapshot_cache_update: Option<Vec<u8>>,
+    broken: Vec<Broken>,
+}
+
 /// A node before linking: everything but its id, edges and key.
 struct Draft {
     name: String,
@@ -189,7 +226,7 @@ impl Loader<'_> {
         ProjectError::at_span(CONFIG_FILE, self.config_text, span, message)
     }
 
-    fn run(&self) -> Result<(Graph, Option<Vec<u8>>), ProjectErrors> {
+    fn run(&self) -> Result<Loaded, ProjectErrors> {
         let mut errors = Vec::new();
         let snapshot = self.snapshot(&mut errors);
         let portage = self.portage_inputs(&mut errors);
@@ -229,15 +266,65 @@ impl Loader<'_> {
             .par_iter()
             .map(|folder| self.image(folder, &shared))
             .collect();
-        for d in image_drafts {
+        let mut broken = Vec::new();
+        for (folder, d) in images.iter().zip(image_drafts) {
             match d {
                 Ok(d) => drafts.push(d),
+                Err(e) if self.opts.partial => broken.push(Broken {
+                    name: folder.name.clone(),
+                    errors: e,
+                    built_from: None,
+                }),
                 Err(e) => errors.extend(e),
             }
         }
         if !errors.is_empty() {
             return Err(ProjectErrors(errors));
         }
-        Ok((self.link(drafts)?, cache_update))
+        if !broken.is_empty() {
+            self.leave_out_children(&mut drafts, &mut broken);
+        }
+        Ok(Loaded {
+            graph: self.link(drafts)?,
+            snapshot_cache_update: cache_update,
+            broken,
+        })
+    }
+
+    /// Leave out of `drafts` every image built from a broken one, transitively,
+    /// each listed in `broken` at the line that names its broken parent.
+    fn leave_out_children(&self, drafts: &mut Vec<Draft>, broken: &mut Vec<Broken>) {
+        loop {
+            let gone: std::collections::HashSet<String> =
+                broken.iter().map(|b| b.name.clone()).collect();
+            let before = broken.len();
+            drafts.retain(|d| {
+                let Some((parent, _, line)) = d.parents.iter().find(|(p, _, _)| gone.contains(p))
+                else {
+                    return true;
+                };
+                let (file, text) = match &d.recipe {
+                    Recipe::Image(image) => (
+                        relative(self.root, &image.containerfile),
+                        image.parsed.text(),
+                    ),
+                    _ => (d.path.clone(), ""),
+                };
+                broken.push(Broken {
+                    name: d.name.clone(),
+                    errors: vec![ProjectError::at_line(
+                        file,
+                        text,
+                        *line,
+                        format!("built from `{parent}`, which has problems"),
+                    )],
+                    built_from: Some(parent.clone()),
+                });
+                false
+            });
+            if broken.len() == before {
+                return;
+            }
+        }
     }
 }

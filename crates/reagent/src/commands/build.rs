@@ -159,7 +159,25 @@ fn request(project: &Project, args: &BuildArgs) -> Result<Request, Failure> {
 /// `reagent build`. With `--report`, the report is written however the run
 /// ends once the project is read: from the run, the plan (`-n`) or the error.
 pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
-    let mut loaded = crate::load(cli)?;
+    let patterns = regexes(
+        &args
+            .targets
+            .iter()
+            .chain(&args.build)
+            .filter(|w| *w != "all")
+            .cloned()
+            .collect::<Vec<_>>(),
+    )?;
+    let all = args.targets.iter().chain(&args.build).any(|w| w == "all");
+    // Only the targets and their ancestors must load cleanly (-i may name any image).
+    let selected = |name: &str| {
+        if args.only.is_empty() {
+            all || args.initial || patterns.iter().any(|r| r.is_match(name))
+        } else {
+            args.only.iter().any(|n| n == name)
+        }
+    };
+    let mut loaded = crate::load_selected(cli, &selected)?;
     let mut report: Option<Report> = None;
     let result = build(&mut loaded, args, &mut report);
     let Some(path) = &args.report else {
@@ -235,6 +253,7 @@ fn build(
     if cancel.is_cancelled() {
         return Err(Failure::Interrupted);
     }
+    check_builder(project, &backend, &plan)?;
     if args.dry_run || args.explain {
         print_plan(session.graph(), &plan, args)?;
         if args.dry_run {
@@ -294,6 +313,35 @@ fn build(
         return Err(Failure::Failed(what));
     }
     Ok(())
+}
+
+/// Every construct the nodes to build use that this buildah cannot read: bad
+/// input (exit 2) before anything is built. `buildah version` is asked only
+/// when there is an image to build.
+fn check_builder(
+    project: &Project,
+    backend: &impl reagent_backend::Backend,
+    plan: &Plan,
+) -> Result<(), Failure> {
+    let building: Vec<NodeId> = plan
+        .steps
+        .iter()
+        .filter(|s| matches!(s.action, Action::Build(_)))
+        .map(|s| s.node)
+        .filter(|id| matches!(project.graph.node(*id).recipe, Recipe::Image(_)))
+        .collect();
+    if building.is_empty() {
+        return Ok(());
+    }
+    let version = backend
+        .builder_version()
+        .map_err(|e| Failure::Failed(format!("cannot read buildah's version: {e}")))?;
+    let errors = reagent_exec::builder::unsupported(project, building, version);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Failure::Project(reagent_graph::ProjectErrors(errors)))
+    }
 }
 
 /// `-j`, else `[project] jobs`, else the CPU count.

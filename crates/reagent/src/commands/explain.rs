@@ -15,7 +15,7 @@ use crate::report::Failure;
 
 /// `reagent explain NODE`.
 pub fn run(cli: &Cli, args: &ExplainArgs) -> Result<(), Failure> {
-    let loaded = crate::load(cli)?;
+    let loaded = crate::load_selected(cli, &|name| name == args.node)?;
     node_named(&loaded.project.graph, &args.node)?;
     let history = History::load(&loaded.state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
     crate::output::warn_damaged(&loaded.state_dir, &history);

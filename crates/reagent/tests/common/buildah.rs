@@ -102,6 +102,18 @@ impl BuildahProject {
         self
     }
 
+    /// The text of `path` (relative to the root) in the image `node` was last
+    /// built as, read through a mount (nothing runs in the image).
+    pub fn file_in(&self, node: &str, path: &str) -> String {
+        let image = format!("localhost/{node}:{}", self.key16(node));
+        let container = self.storage.buildah(&["from", "--pull=never", &image]);
+        let container = container.trim();
+        let root = self.storage.buildah(&["mount", container]);
+        let text = std::fs::read_to_string(std::path::Path::new(root.trim()).join(path));
+        self.storage.buildah(&["rm", container]);
+        text.unwrap_or_else(|e| panic!("{path} in {image}: {e}"))
+    }
+
     /// `images/01-base`: busybox installed ([`BUSYBOX_BASE`]).
     pub fn with_busybox_base(self) -> BuildahProject {
         self.with_busybox_base_and("")
