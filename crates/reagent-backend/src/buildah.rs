@@ -376,6 +376,40 @@ impl Buildah {
         }
     }
 
+    /// A registry lookup (`skopeo <args> … <reference>`, under the deadline of
+    /// [`Buildah::query`]): its stdout; `None` when the registry says it has no
+    /// such thing; an error when it cannot be asked or fails otherwise.
+    fn lookup(&self, args: &[&str], reference: &str) -> Result<Option<String>, BackendError> {
+        let c = self.skopeo_query(args, reference);
+        let out = self.query(&c, reference)?;
+        if out.code == Some(0) {
+            return Ok(Some(out.stdout));
+        }
+        // A registry that never held a repository answers with a bare 404.
+        if out.stderr.contains("404 (Not Found)") {
+            return Ok(None);
+        }
+        match classify_registry_error(&out.stderr) {
+            RegistryAnswer::NotFound => Ok(None),
+            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(tail(&out.stderr))),
+            RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
+        }
+    }
+
+    /// [`Buildah::lookup`], its JSON answer read as `T`.
+    fn lookup_json<T: serde::de::DeserializeOwned>(
+        &self,
+        args: &[&str],
+        reference: &str,
+    ) -> Result<Option<T>, BackendError> {
+        let Some(stdout) = self.lookup(args, reference)? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&stdout)
+            .map(Some)
+            .map_err(|e| self.skopeo_query(args, reference).bad_output(e))
+    }
+
     /// Run a push, upload or pull of `reference`, stopped as
     /// [`BackendError::RegistryTimeout`] once it moves no byte for
     /// [`BuildahSettings::registry_timeout`], and as
@@ -867,16 +901,7 @@ impl Backend for Buildah {
     }
 
     fn remote_exists(&self, remote: &str) -> Result<bool, BackendError> {
-        let c = self.skopeo_query(&["inspect", "--raw"], remote);
-        let out = self.query(&c, remote)?;
-        if out.code == Some(0) {
-            return Ok(true);
-        }
-        match classify_registry_error(&out.stderr) {
-            RegistryAnswer::NotFound => Ok(false),
-            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(tail(&out.stderr))),
-            RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
-        }
+        Ok(self.lookup(&["inspect", "--raw"], remote)?.is_some())
     }
 
     fn remote_labels(
@@ -888,18 +913,8 @@ impl Backend for Buildah {
             #[serde(default, rename = "Labels")]
             labels: Option<BTreeMap<String, String>>,
         }
-        let c = self.skopeo_query(&["inspect"], remote);
-        let out = self.query(&c, remote)?;
-        if out.code == Some(0) {
-            let parsed: Inspected =
-                serde_json::from_str(&out.stdout).map_err(|e| c.bad_output(e))?;
-            return Ok(Some(parsed.labels.unwrap_or_default()));
-        }
-        match classify_registry_error(&out.stderr) {
-            RegistryAnswer::NotFound => Ok(None),
-            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
-            RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
-        }
+        let inspected: Option<Inspected> = self.lookup_json(&["inspect"], remote)?;
+        Ok(inspected.map(|i| i.labels.unwrap_or_default()))
     }
 
     fn remote_tags(&self, repository: &str) -> Result<Vec<String>, BackendError> {
@@ -908,21 +923,8 @@ impl Backend for Buildah {
             #[serde(default, rename = "Tags")]
             tags: Option<Vec<String>>,
         }
-        let c = self.skopeo_query(&["list-tags"], repository);
-        let out = self.query(&c, repository)?;
-        if out.code == Some(0) {
-            let parsed: Listed = serde_json::from_str(&out.stdout).map_err(|e| c.bad_output(e))?;
-            return Ok(parsed.tags.unwrap_or_default());
-        }
-        // A registry that never held the repository answers the tag list with a bare 404.
-        if out.stderr.contains("404 (Not Found)") {
-            return Ok(Vec::new());
-        }
-        match classify_registry_error(&out.stderr) {
-            RegistryAnswer::NotFound => Ok(Vec::new()),
-            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
-            RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
-        }
+        let listed: Option<Listed> = self.lookup_json(&["list-tags"], repository)?;
+        Ok(listed.and_then(|l| l.tags).unwrap_or_default())
     }
 
     fn remote_image(&self, remote: &str) -> Result<Option<RemoteImage>, BackendError> {
@@ -935,35 +937,23 @@ impl Backend for Buildah {
             #[serde(default, rename = "Labels")]
             labels: Option<BTreeMap<String, String>>,
         }
-        let c = self.skopeo_query(&["inspect"], remote);
-        let out = self.query(&c, remote)?;
-        if out.code == Some(0) {
-            let parsed: Inspected =
-                serde_json::from_str(&out.stdout).map_err(|e| c.bad_output(e))?;
-            return Ok(Some(RemoteImage {
-                digest: parsed.digest,
-                created: parsed.created,
-                labels: parsed.labels.unwrap_or_default(),
-            }));
-        }
-        match classify_registry_error(&out.stderr) {
-            RegistryAnswer::NotFound => Ok(None),
-            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
-            RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
-        }
+        let inspected: Option<Inspected> = self.lookup_json(&["inspect"], remote)?;
+        Ok(inspected.map(|i| RemoteImage {
+            digest: i.digest,
+            created: i.created,
+            labels: i.labels.unwrap_or_default(),
+        }))
     }
 
     fn remote_delete(&self, remote: &str) -> Result<(), BackendError> {
         let c = self.skopeo_query(&["delete"], remote);
         let out = self.query(&c, remote)?;
         if out.code == Some(0) {
-            return Ok(());
-        }
-        match classify_registry_error(&out.stderr) {
-            RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
-            RegistryAnswer::NotFound | RegistryAnswer::Other => {
-                Err(c.failed(out.code, out.signal, &out.stderr))
-            }
+            Ok(())
+        } else if classify_registry_error(&out.stderr) == RegistryAnswer::Unreachable {
+            Err(BackendError::Unreachable(tail(&out.stderr)))
+        } else {
+            Err(c.failed(out.code, out.signal, &out.stderr))
         }
     }
 
@@ -1018,16 +1008,10 @@ impl Backend for Buildah {
         reference: &str,
         platform: Option<&str>,
     ) -> Result<Option<String>, BackendError> {
-        let c = self.skopeo_query(&["inspect", "--raw"], reference);
-        let out = self.query(&c, reference)?;
-        if out.code != Some(0) {
-            return match classify_registry_error(&out.stderr) {
-                RegistryAnswer::NotFound => Ok(None),
-                RegistryAnswer::Unreachable => Err(BackendError::Unreachable(out.stderr)),
-                RegistryAnswer::Other => Err(c.failed(out.code, out.signal, &out.stderr)),
-            };
-        }
-        digest_for(&out.stdout, platform)
+        let Some(raw) = self.lookup(&["inspect", "--raw"], reference)? else {
+            return Ok(None);
+        };
+        digest_for(&raw, platform)
             .map(Some)
             .map_err(|listed| BackendError::NoPlatform {
                 reference: reference.to_string(),

@@ -207,17 +207,7 @@ impl Cmd {
         if cancel.is_cancelled() {
             return Err(BackendError::Interrupted);
         }
-        let mut command = self.command();
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = command.spawn().map_err(|source| BackendError::Spawn {
-            tool: self.tool(),
-            source,
-        })?;
-        register(&child);
+        let mut child = self.spawn_piped()?;
         let read_all = |pipe: Option<Box<dyn Read + Send>>| {
             thread::spawn(move || {
                 let mut bytes = Vec::new();
@@ -299,6 +289,24 @@ impl Cmd {
     }
 
     /// The error for this command exiting 0 with output that does not parse.
+    /// Start the command in a process group of its own, stdin closed, stdout
+    /// and stderr piped, and register it so a second signal can kill it
+    /// ([`kill_running`]).
+    fn spawn_piped(&self) -> Result<Child, BackendError> {
+        let mut command = self.command();
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let child = command.spawn().map_err(|source| BackendError::Spawn {
+            tool: self.tool(),
+            source,
+        })?;
+        register(&child);
+        Ok(child)
+    }
+
     pub(crate) fn bad_output(&self, problem: impl std::fmt::Display) -> BackendError {
         BackendError::BadOutput {
             command: self.display(),
@@ -320,17 +328,7 @@ impl Cmd {
             Some(p) => Some((open_log(p)?, p)),
             None => None,
         };
-        let mut command = self.command();
-        command
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
-        let mut child = command.spawn().map_err(|source| BackendError::Spawn {
-            tool: self.tool(),
-            source,
-        })?;
-        register(&child);
+        let mut child = self.spawn_piped()?;
         let (tx, rx) = mpsc::channel::<String>();
         if let Some(out) = child.stdout.take() {
             spawn_reader(out, tx.clone());

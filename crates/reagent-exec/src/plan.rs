@@ -742,37 +742,16 @@ fn stale_moving_tags(
     registry: &str,
     ids: &[NodeId],
 ) -> Result<Vec<NodeId>, BackendError> {
-    let chunk = ids.len().div_ceil(8).max(1);
-    std::thread::scope(|s| {
-        let handles: Vec<_> = ids
-            .chunks(chunk)
-            .map(|part| {
-                s.spawn(move || {
-                    let mut stale = Vec::new();
-                    for id in part {
-                        let node = graph.node(*id);
-                        let key = node.key.hex();
-                        for tag in names::moving_tags(node) {
-                            let labels =
-                                backend.remote_labels(&names::remote_tag(registry, node, &tag))?;
-                            let carried = labels.as_ref().and_then(|l| l.get(LABEL_KEY));
-                            if carried != Some(&key) {
-                                stale.push(*id);
-                                break;
-                            }
-                        }
-                    }
-                    Ok::<_, BackendError>(stale)
-                })
-            })
-            .collect();
-        let mut out = Vec::new();
-        for h in handles {
-            out.extend(h.join().map_err(|_| {
-                BackendError::Unreachable("registry lookup thread panicked".into())
-            })??);
+    each_in_parallel(ids, |id| {
+        let node = graph.node(id);
+        let key = node.key.hex();
+        for tag in names::moving_tags(node) {
+            let labels = backend.remote_labels(&names::remote_tag(registry, node, &tag))?;
+            if labels.as_ref().and_then(|l| l.get(LABEL_KEY)) != Some(&key) {
+                return Ok(Some(id));
+            }
         }
-        Ok(out)
+        Ok(None)
     })
 }
 
@@ -783,27 +762,40 @@ fn remote_lookup(
     registry: &str,
     ids: &[NodeId],
 ) -> Result<HashMap<NodeId, bool>, BackendError> {
+    let found = each_in_parallel(ids, |id| {
+        let r = names::remote_ref(registry, graph.node(id));
+        backend.remote_exists(&r).map(|e| Some((id, e)))
+    })?;
+    Ok(found.into_iter().collect())
+}
+
+/// `ask` for each of `ids` on up to 8 threads (registry lookups wait on the
+/// network, not the CPU): the answers that are `Some`, in no fixed order;
+/// the first error wins.
+fn each_in_parallel<T: Send>(
+    ids: &[NodeId],
+    ask: impl Fn(NodeId) -> Result<Option<T>, BackendError> + Sync,
+) -> Result<Vec<T>, BackendError> {
     let chunk = ids.len().div_ceil(8).max(1);
+    let ask = &ask;
     std::thread::scope(|s| {
         let handles: Vec<_> = ids
             .chunks(chunk)
             .map(|part| {
                 s.spawn(move || {
-                    part.iter()
-                        .map(|id| {
-                            let r = names::remote_ref(registry, graph.node(*id));
-                            backend.remote_exists(&r).map(|e| (*id, e))
-                        })
-                        .collect::<Result<Vec<_>, _>>()
+                    let mut answers = Vec::new();
+                    for &id in part {
+                        answers.extend(ask(id)?);
+                    }
+                    Ok::<_, BackendError>(answers)
                 })
             })
             .collect();
-        let mut out = HashMap::new();
+        let mut out = Vec::new();
         for h in handles {
-            let part = h.join().map_err(|_| {
+            out.extend(h.join().map_err(|_| {
                 BackendError::Unreachable("registry lookup thread panicked".into())
-            })??;
-            out.extend(part);
+            })??);
         }
         Ok(out)
     })
