@@ -317,7 +317,7 @@ fn build(
 
 /// Every construct the nodes to build use that this buildah cannot read: bad
 /// input (exit 2) before anything is built. `buildah version` is asked only
-/// when there is an image to build.
+/// when an image to build uses such a construct.
 fn check_builder(
     project: &Project,
     backend: &impl reagent_backend::Backend,
@@ -328,8 +328,13 @@ fn check_builder(
         .iter()
         .filter(|s| matches!(s.action, Action::Build(_)))
         .map(|s| s.node)
-        .filter(|id| matches!(project.graph.node(*id).recipe, Recipe::Image(_)))
+        .filter(|id| match &project.graph.node(*id).recipe {
+            Recipe::Image(image) => !image.parsed.constructs().is_empty(),
+            _ => false,
+        })
         .collect();
+    // Only a Containerfile with a construct some buildah lacks needs the
+    // version: a build without one runs no extra buildah process.
     if building.is_empty() {
         return Ok(());
     }
