@@ -17,13 +17,16 @@ use std::sync::Mutex;
 
 use reagent_snapshot::cache::{encode, push_record, Cache, Stamp, StatKey};
 
+/// The records a load used: absolute path → (stat, content hash).
+type Used = HashMap<Vec<u8>, (StatKey, blake3::Hash)>;
+
 /// The context-file hashes known before a load, and those it used.
 #[derive(Debug)]
 pub struct FileCache {
     cache: Cache,
     stamp: Stamp,
     /// The records this load used; `None` when there is no cache to update.
-    used: Option<Mutex<HashMap<Vec<u8>, (StatKey, blake3::Hash)>>>,
+    used: Option<Mutex<Used>>,
     reads: AtomicUsize,
 }
 
@@ -51,12 +54,11 @@ impl FileCache {
     ) -> std::io::Result<blake3::Hash> {
         let key = StatKey::from_metadata(meta);
         let abs = path.as_os_str().as_bytes();
-        let hash = match self.cache.lookup(abs, &key) {
-            Some(hash) => hash,
-            None => {
-                self.reads.fetch_add(1, Ordering::Relaxed);
-                reagent_snapshot::hash_file(path).map_err(std::io::Error::other)?
-            }
+        let hash = if let Some(hash) = self.cache.lookup(abs, &key) {
+            hash
+        } else {
+            self.reads.fetch_add(1, Ordering::Relaxed);
+            reagent_snapshot::hash_file(path).map_err(std::io::Error::other)?
         };
         if let Some(used) = &self.used {
             used.lock()
