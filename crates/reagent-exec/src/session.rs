@@ -49,6 +49,8 @@ pub use crate::run::{NodeOutcome, NodeReport, RunOptions, RunReport};
 
 /// File name of the snapshot's stat cache in the state folder.
 pub const SNAPSHOT_CACHE: &str = "snapshot-cache";
+/// File name of the context files' stat cache in the state folder.
+pub const CONTEXT_CACHE: &str = "context-cache";
 
 /// Why a session could not be opened, planned or run.
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +165,9 @@ impl<'a> Session<'a> {
         let lock = StateLock::acquire(state_dir, wait, on_wait).map_err(SessionError::Lock)?;
         if let Some(bytes) = &project.snapshot_cache_update {
             reagent_state::write_atomic(state_dir.join(SNAPSHOT_CACHE), bytes)?;
+        }
+        if let Some(bytes) = &project.context_cache_update {
+            reagent_state::write_atomic(state_dir.join(CONTEXT_CACHE), bytes)?;
         }
         Ok(Session {
             project,

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use reagent_containerfile::ContextSource;
 
+use crate::file_cache::FileCache;
 use crate::glob::{GlobIndex, Pattern};
 use crate::model::path_subject;
 
@@ -93,18 +94,19 @@ pub struct SourceProblem {
 }
 
 /// The files of one build context that a Containerfile reads.
-pub struct Context {
+pub struct Context<'c> {
     root: PathBuf,
     ignore: Option<Gitignore>,
+    files: Option<&'c FileCache>,
 }
 
 /// A found entry: its absolute path and the Containerfile line that first read it.
 type Found = BTreeMap<Vec<u8>, (PathBuf, usize)>;
 
-impl Context {
+impl<'c> Context<'c> {
     /// A context rooted at `root`, reading its `.containerignore` (or, failing
     /// that, `.dockerignore`). A malformed ignore pattern is reported at its line.
-    pub fn open(root: &Path) -> Result<Context, ContextProblem> {
+    pub fn open(root: &Path) -> Result<Context<'c>, ContextProblem> {
         let mut ignore = None;
         for name in [".containerignore", ".dockerignore"] {
             let file = root.join(name);
@@ -126,22 +128,32 @@ impl Context {
         Ok(Context {
             root: root.to_path_buf(),
             ignore,
+            files: None,
         })
     }
 
     /// A folder read whole, with no ignore file (e.g. a portage config folder).
-    pub fn without_ignore(root: &Path) -> Context {
+    pub fn without_ignore(root: &Path) -> Context<'c> {
         Context {
             root: root.to_path_buf(),
             ignore: None,
+            files: None,
         }
+    }
+
+    /// Take file contents' hashes from `files` where their stat allows (see
+    /// [`FileCache`]); without it every file is read.
+    #[must_use]
+    pub fn with_cache(mut self, files: &'c FileCache) -> Context<'c> {
+        self.files = Some(files);
+        self
     }
 
     /// Every entry below the root, hashed.
     pub fn all_entries(&self) -> Result<Vec<ContextEntry>, ContextProblem> {
         let mut found = Found::new();
         self.collect_dir(b"", 0, &mut found)?;
-        hash_all(found).map_err(|p| p.problem)
+        hash_all(found, self.files).map_err(|p| p.problem)
     }
 
     fn ignored(&self, rel: &[u8], is_dir: bool) -> bool {
@@ -173,7 +185,7 @@ impl Context {
                 }
             }
         }
-        hash_all(found)
+        hash_all(found, self.files)
     }
 
     /// What `sources` read, not yet hashed.
@@ -399,10 +411,10 @@ fn walk_error(e: walkdir::Error) -> ContextProblem {
 }
 
 /// Hash every found entry; a failure is reported at the line that read it.
-fn hash_all(found: Found) -> Result<Vec<ContextEntry>, SourceProblem> {
+fn hash_all(found: Found, files: Option<&FileCache>) -> Result<Vec<ContextEntry>, SourceProblem> {
     let mut out = Vec::with_capacity(found.len());
     for (rel, (abs, line)) in found {
-        let hash = hash_entry(&abs).map_err(|source| SourceProblem {
+        let hash = hash_entry(&abs, files).map_err(|source| SourceProblem {
             line,
             problem: io(&rel, source),
         })?;
@@ -412,7 +424,8 @@ fn hash_all(found: Found) -> Result<Vec<ContextEntry>, SourceProblem> {
 }
 
 /// blake3 over the entry's type, executable bit and content (files), target (links) or nothing (folders).
-fn hash_entry(path: &Path) -> std::io::Result<blake3::Hash> {
+/// The content hash comes from `files` when given (see [`FileCache::content_hash`]).
+fn hash_entry(path: &Path, files: Option<&FileCache>) -> std::io::Result<blake3::Hash> {
     let meta = std::fs::symlink_metadata(path)?;
     let mut h = blake3::Hasher::new();
     if meta.file_type().is_symlink() {
@@ -435,7 +448,10 @@ fn hash_entry(path: &Path) -> std::io::Result<blake3::Hash> {
     } else {
         let exec = reagent_snapshot::merkle::is_executable(meta.permissions().mode());
         h.update(if exec { b"exec\0" } else { b"file\0" });
-        let content = reagent_snapshot::hash_file(path).map_err(std::io::Error::other)?;
+        let content = match files {
+            Some(files) => files.content_hash(path, &meta)?,
+            None => reagent_snapshot::hash_file(path).map_err(std::io::Error::other)?,
+        };
         h.update(content.as_bytes());
     }
     Ok(h.finalize())
@@ -732,7 +748,7 @@ mod tests {
         // Found at line 7, gone when hashed (as a file removed mid-load would be).
         let d = ctx();
         let found = Found::from([(b"gone".to_vec(), (d.path().join("gone"), 7))]);
-        let e = hash_all(found).unwrap_err();
+        let e = hash_all(found, None).unwrap_err();
         assert_eq!(e.line, 7);
         assert!(e.to_string().starts_with("cannot read `gone`"), "{e}");
     }

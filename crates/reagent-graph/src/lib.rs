@@ -31,6 +31,7 @@ pub mod config;
 pub mod context;
 pub mod diff;
 pub mod error;
+pub mod file_cache;
 mod glob;
 pub mod graph;
 mod input;

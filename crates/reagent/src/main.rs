@@ -120,6 +120,7 @@ fn load_with(cli: &Cli, partial: bool) -> Result<Loaded, Failure> {
         .unwrap_or_else(|| cli.dir.join(reagent_state::DEFAULT_STATE_DIR));
     let opts = reagent_graph::LoadOptions {
         snapshot_cache: Some(cache_dir.join(reagent_exec::session::SNAPSHOT_CACHE)),
+        context_cache: Some(cache_dir.join(reagent_exec::session::CONTEXT_CACHE)),
         partial,
     };
     let project = reagent_graph::Project::load_with(&cli.dir, &opts)?;

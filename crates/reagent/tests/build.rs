@@ -171,6 +171,8 @@ fn context_edit_rebuilds_that_image_and_its_descendants_only() {
     }
     let p = project(None);
     build(&p, &["-R", "all"]).ok();
+    // The build kept the context files' hashes by stat; the edit below must still be seen.
+    assert!(p.path(".reagent/context-cache").is_file());
     p.write("images/app/app.conf", "port=8080\n");
 
     let dry = p.command(&["build", "-R", "-n", "all"]).output().unwrap();

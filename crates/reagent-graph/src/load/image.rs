@@ -243,20 +243,24 @@ impl Loader<'_> {
         inputs: &mut ManifestBuilder,
     ) -> Result<(), ProjectError> {
         let cf_rel = relative(self.root, &read.file);
-        let ctx = Context::open(&folder.context).map_err(|e| match e {
-            ContextProblem::IgnoreFile {
-                file,
-                line,
-                message,
-            } => {
-                let file = relative(self.root, &folder.context.join(&file));
-                match line {
-                    Some(line) => ProjectError::at(file, line, message),
-                    None => ProjectError::in_file(file, message),
+        let ctx = Context::open(&folder.context)
+            .map(|c| c.with_cache(self.files))
+            .map_err(|e| match e {
+                ContextProblem::IgnoreFile {
+                    file,
+                    line,
+                    message,
+                } => {
+                    let file = relative(self.root, &folder.context.join(&file));
+                    match line {
+                        Some(line) => ProjectError::at(file, line, message),
+                        None => ProjectError::in_file(file, message),
+                    }
                 }
-            }
-            other => ProjectError::in_file(relative(self.root, &folder.context), other.to_string()),
-        })?;
+                other => {
+                    ProjectError::in_file(relative(self.root, &folder.context), other.to_string())
+                }
+            })?;
         let entries = ctx.entries(&read.analysis.context_sources).map_err(|e| {
             ProjectError::at_line(&cf_rel, &read.text, e.line, e.problem.to_string())
         })?;

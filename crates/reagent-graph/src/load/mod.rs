@@ -11,6 +11,8 @@
 //! Loading reads and never writes: the snapshot's stat cache is read from
 //! [`LoadOptions::snapshot_cache`], and its update is handed back in
 //! [`Project::snapshot_cache_update`] for the caller to store (under its lock).
+//! Context files' hashes are likewise read from [`LoadOptions::context_cache`] and
+//! handed back in [`Project::context_cache_update`].
 
 mod discover;
 mod image;
@@ -28,6 +30,7 @@ use regex::Regex;
 
 use crate::config::{Config, CONFIG_FILE};
 use crate::error::{relative, ProjectError, ProjectErrors};
+use crate::file_cache::FileCache;
 use crate::graph::Graph;
 use crate::input::read_text;
 use crate::lockfile::{Entry, Lockfile};
@@ -52,6 +55,12 @@ pub struct Project {
     /// The snapshot's new stat cache, when [`LoadOptions::snapshot_cache`] was given and
     /// the cache should change; nothing was written (see [`reagent_snapshot::Report::cache_update`]).
     pub snapshot_cache_update: Option<Vec<u8>>,
+    /// The new context-file hash cache, when [`LoadOptions::context_cache`] was given
+    /// and the cache should change; nothing was written.
+    pub context_cache_update: Option<Vec<u8>>,
+    /// How many context files (build contexts and the portage config folder) were read
+    /// to hash them; the others' hashes came from [`LoadOptions::context_cache`].
+    pub context_reads: usize,
     /// `reagent.lock` as read (empty when the project has none), or as last given to
     /// [`Project::apply_lock`]. External inputs are keyed by what it pins.
     pub lock: Lockfile,
@@ -83,6 +92,9 @@ pub struct LoadOptions {
     /// A stat cache for identifying the snapshot tree (read only). reagent keeps it at
     /// `<state dir>/snapshot-cache`.
     pub snapshot_cache: Option<PathBuf>,
+    /// A stat cache of context files' content hashes (read only; see
+    /// [`crate::file_cache`]). reagent keeps it at `<state dir>/context-cache`.
+    pub context_cache: Option<PathBuf>,
     /// Load what can be loaded: an image with problems (and every image built
     /// from it) is left out of the graph and listed in [`Project::broken`]
     /// instead of failing the load. Problems outside images (`graph.toml`,
@@ -118,12 +130,14 @@ impl Project {
             Ok(lock) => (lock, Vec::new()),
             Err(e) => (Lockfile::new(), e),
         };
+        let files = FileCache::load(opts.context_cache.as_deref());
         let loader = Loader {
             root: &root,
             config: &config,
             config_text: &config_text,
             opts,
             lock: &lock,
+            files: &files,
         };
         let Loaded {
             graph,
@@ -146,6 +160,8 @@ impl Project {
             config,
             graph,
             snapshot_cache_update,
+            context_cache_update: files.update(),
+            context_reads: files.reads(),
             lock,
             unlocked,
             unused,
@@ -194,6 +210,8 @@ struct Loader<'a> {
     config_text: &'a str,
     opts: &'a LoadOptions,
     lock: &'a Lockfile,
+    /// Context files' hashes by stat.
+    files: &'a FileCache,
 }
 
 /// What a load makes of the folder: the keyed graph, the snapshot's cache

@@ -90,6 +90,7 @@ impl Loader<'_> {
                     };
                     if !reads.context_sources.is_empty() {
                         let entries = Context::open(&image.context)
+                            .map(|c| c.with_cache(self.files))
                             .map_err(|e| e.to_string())
                             .and_then(|ctx| {
                                 ctx.entries(&reads.context_sources)

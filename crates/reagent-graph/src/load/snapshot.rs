@@ -86,7 +86,10 @@ impl Loader<'_> {
             ));
             return Vec::new();
         }
-        match Context::without_ignore(&abs).all_entries() {
+        match Context::without_ignore(&abs)
+            .with_cache(self.files)
+            .all_entries()
+        {
             Ok(entries) => entries
                 .into_iter()
                 .map(|e| (Label::with(InputClass::Portage, &e.subject()), e.hash))
