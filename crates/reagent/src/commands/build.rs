@@ -261,6 +261,16 @@ fn build(
             return Ok(());
         }
     }
+    // Working containers that a killed run of this project left are removed
+    // before this run makes its own (see `reagent_exec::runs`).
+    let (_run, removed) = reagent_exec::runs::begin(&loaded.state_dir, &project.root, &backend)
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    if removed > 0 {
+        eprintln!(
+            "removed {removed} working container{} left by a killed run",
+            output::plural(removed)
+        );
+    }
     let mut reporter: Box<dyn Reporter> = if args.json {
         Box::new(Json::new(std::io::stdout()))
     } else if std::io::stderr().is_terminal() && !args.verbose {
