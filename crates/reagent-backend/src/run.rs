@@ -44,7 +44,6 @@ impl RunId {
     pub fn is_alive(&self) -> bool {
         start_time(self.pid) == Some(self.start)
     }
-
 }
 
 /// `<pid>.<start>`: the form containers carry.
@@ -98,7 +97,10 @@ mod tests {
 
     #[test]
     fn containers_belong_to_the_run_in_their_name_or_build_argument() {
-        let run = RunId { pid: 12, start: 345 };
+        let run = RunId {
+            pid: 12,
+            start: 345,
+        };
         let names = |n: &str| vec![n.to_string()];
         assert!(is_of_run(&names("reagent-run-12.345-0-ff"), None, run));
         assert!(!is_of_run(&names("reagent-run-112.345-0-ff"), None, run));

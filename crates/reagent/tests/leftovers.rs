@@ -59,7 +59,7 @@ fn kill_all_with(markers: &[&str]) {
 fn names(listing: &[String]) -> Vec<String> {
     listing
         .iter()
-        .filter_map(|l| l.split_once(" ").map(|(_, n)| n.trim().to_string()))
+        .filter_map(|l| l.split_once(' ').map(|(_, n)| n.trim().to_string()))
         .collect()
 }
 
@@ -80,8 +80,12 @@ fn the_next_run_removes_the_containers_of_a_killed_run_and_leaves_others_alone()
     wait_or_fail(&mut child, GUARD);
     kill_all_with(&[&store, &marker]);
     // Another project's working container in the same store.
-    p.storage
-        .buildah(&["from", "--name", "other-project-working-container", "scratch"]);
+    p.storage.buildah(&[
+        "from",
+        "--name",
+        "other-project-working-container",
+        "scratch",
+    ]);
     let left = names(&p.storage.containers());
     assert!(
         left.len() >= 2,
