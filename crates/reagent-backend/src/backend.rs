@@ -486,6 +486,14 @@ pub trait Backend: Send + Sync {
     /// Remove these local names (full references); an image left with no name
     /// is deleted, unless a container uses it.
     fn remove_image(&self, names: &[String]) -> Result<(), BackendError>;
+    /// Remove the working containers that the run `run` made
+    /// ([`crate::run`]) and answer how many there were: the leftovers of a run
+    /// whose process is gone. Containers of any other run, or made by hand,
+    /// stay. A backend that keeps no working containers has none to remove.
+    fn remove_run_containers(&self, run: crate::RunId) -> Result<usize, BackendError> {
+        let _ = run;
+        Ok(0)
+    }
     /// Run a program on the host, through the same process runner as every
     /// buildah and skopeo call: first a `$ <command>` line (secrets masked) is
     /// appended to `req.log`, then every output line, masked, goes to the log

@@ -19,6 +19,7 @@ use crate::backend::{
     NamedImage, OciArtifact, RegistryOp, RemoteImage, RunOutcome, ToolRequest,
 };
 use crate::process::{tail, Captured, Cmd, Stop};
+use crate::run::{self, RunId};
 use crate::storage;
 
 /// Whether `FROM` images missing from local storage may be pulled during a build.
@@ -113,13 +114,14 @@ pub struct Buildah {
 
 static UNIQUE: AtomicU64 = AtomicU64::new(0);
 
-/// A container name no other reagent process or call uses.
+/// A container name no other reagent process or call uses, carrying this
+/// run's id ([`crate::run`]).
 fn unique_name(kind: &str) -> String {
     let n = UNIQUE.fetch_add(1, Ordering::Relaxed);
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    format!("reagent-{kind}-{}-{n}-{nanos:x}", std::process::id())
+    format!("reagent-{kind}-{}-{n}-{nanos:x}", RunId::current())
 }
 
 /// Strip a `sha256:` prefix: ids are bare hex everywhere in this crate.
@@ -475,6 +477,29 @@ impl Buildah {
         Ok(list.unwrap_or_default().into_iter().map(|c| c.id).collect())
     }
 
+    /// Ids of the store's working containers that `run` made ([`crate::run`]),
+    /// read from the store's files; `None` when reagent does not know where the
+    /// store is or how it is laid out.
+    fn containers_of_run(&self, run: RunId) -> Option<Vec<String>> {
+        let (root, driver) = self.store_location()?;
+        let listed = storage::list_named_containers(root, driver)?;
+        Some(
+            listed
+                .into_iter()
+                .filter(|c| {
+                    let names = c.names.as_deref().unwrap_or_default();
+                    run::is_of_run(names, None, run)
+                        || run::is_of_run(
+                            &[],
+                            storage::container_build_args(root, driver, &c.id).as_ref(),
+                            run,
+                        )
+                })
+                .map(|c| c.id)
+                .collect(),
+        )
+    }
+
     fn remove_containers(&self, ids: &[String]) {
         if ids.is_empty() {
             return;
@@ -666,6 +691,9 @@ impl Backend for Buildah {
         });
         c.args(["--layers", "--force-rm", "--iidfile"])
             .arg(iid.display().to_string());
+        // Marks this build's working containers as this run's (see `crate::run`).
+        c.arg("--build-arg")
+            .arg(format!("{}={}", run::RUN_ARG, RunId::current()));
         for (k, v) in &req.args {
             c.secret_pair("--build-arg", k, v);
         }
@@ -708,12 +736,13 @@ impl Backend for Buildah {
             progress(BuildProgress::Line(line.to_string()));
         })?;
         if ended.stop == Some(Stop::Cancelled) {
-            // Working containers this build left: those that appeared while it ran.
-            // Builds sharing one store are cancelled together (one Cancel per run),
-            // so anything new is a leftover of a build being stopped.
-            if let Ok(after) = self.containers() {
+            // Working containers this build left: those that appeared while it
+            // ran and carry this run's id. Builds of this run are cancelled
+            // together (one Cancel per run); another process's builds in the same
+            // store are not, and their containers are left alone.
+            if let Some(mine) = self.containers_of_run(RunId::current()) {
                 let leftovers: Vec<String> =
-                    after.into_iter().filter(|c| !before.contains(c)).collect();
+                    mine.into_iter().filter(|c| !before.contains(c)).collect();
                 self.remove_containers(&leftovers);
             }
             return Err(BackendError::Interrupted);
@@ -1046,6 +1075,21 @@ impl Backend for Buildah {
             .arg(docker_ref(&untagged(reference)));
         crate::process::append_line(log, &format!("$ {}", c.display()))?;
         self.transfer(&mut c, RegistryOp::Pull, reference, Some(log), cancel)
+    }
+
+    fn remove_run_containers(&self, run: RunId) -> Result<usize, BackendError> {
+        // Where reagent does not know the store's layout, it cannot tell which
+        // run made a container; it removes nothing rather than guess.
+        let Some(ids) = self.containers_of_run(run) else {
+            return Ok(0);
+        };
+        if ids.is_empty() {
+            return Ok(0);
+        }
+        let mut c = self.buildah();
+        c.arg("rm").args(ids.iter().cloned());
+        c.checked()?;
+        Ok(ids.len())
     }
 
     fn remove_image(&self, names: &[String]) -> Result<(), BackendError> {

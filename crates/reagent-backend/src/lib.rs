@@ -40,6 +40,7 @@ pub mod buildah;
 pub mod fake;
 mod process;
 pub mod redact;
+pub mod run;
 mod storage;
 pub mod version;
 
@@ -51,4 +52,5 @@ pub use backend::{
 pub use buildah::{BasePull, Buildah, BuildahSettings};
 pub use fake::FakeBackend;
 pub use process::kill_running;
+pub use run::RunId;
 pub use version::Version;

@@ -59,6 +59,33 @@ pub(crate) fn list_containers(graph_root: &Path, driver: &str) -> Option<Vec<Str
     Some(entries.into_iter().map(|c| c.id).collect())
 }
 
+/// The containers of the store, each with its names, as [`list_containers`] reads them.
+pub(crate) fn list_named_containers(graph_root: &Path, driver: &str) -> Option<Vec<StoredImage>> {
+    read_list(graph_root, driver, "containers")
+}
+
+/// The build arguments buildah recorded for a working container of `buildah
+/// build` (`Args` in `<root>/<driver>-containers/<id>/userdata/buildah.json`);
+/// `None` when there is no such file or it does not parse.
+pub(crate) fn container_build_args(
+    graph_root: &Path,
+    driver: &str,
+    id: &str,
+) -> Option<BTreeMap<String, String>> {
+    #[derive(serde::Deserialize)]
+    struct State {
+        #[serde(rename = "Args", default)]
+        args: Option<BTreeMap<String, String>>,
+    }
+    let path = graph_root
+        .join(format!("{driver}-containers"))
+        .join(id)
+        .join("userdata")
+        .join("buildah.json");
+    let bytes = std::fs::read(path).ok()?;
+    serde_json::from_slice::<State>(&bytes).ok()?.args
+}
+
 /// `<root>/<driver>-<kind>/<kind>.json`, parsed; `None` for an unknown layout.
 fn read_list(graph_root: &Path, driver: &str, kind: &str) -> Option<Vec<StoredImage>> {
     if driver.is_empty() || driver.contains('/') {

@@ -34,6 +34,7 @@ pub mod plan;
 pub mod prune;
 pub mod report;
 pub mod run;
+pub mod runs;
 pub mod sbom;
 pub mod secrets;
 pub mod session;

@@ -261,6 +261,7 @@ fn build(
             return Ok(());
         }
     }
+    let _run = begin_run(loaded, &backend)?;
     let mut reporter: Box<dyn Reporter> = if args.json {
         Box::new(Json::new(std::io::stdout()))
     } else if std::io::stderr().is_terminal() && !args.verbose {
@@ -313,6 +314,24 @@ fn build(
         return Err(Failure::Failed(what));
     }
     Ok(())
+}
+
+/// Remove the working containers that killed runs of this project left, then
+/// record this run until the returned guard drops (see `reagent_exec::runs`).
+fn begin_run(
+    loaded: &Loaded,
+    backend: &impl reagent_backend::Backend,
+) -> Result<reagent_exec::runs::Run, Failure> {
+    let (run, removed) =
+        reagent_exec::runs::begin(&loaded.state_dir, &loaded.project.root, backend)
+            .map_err(|e| Failure::Failed(e.to_string()))?;
+    if removed > 0 {
+        eprintln!(
+            "removed {removed} working container{} left by a killed run",
+            output::plural(removed)
+        );
+    }
+    Ok(run)
 }
 
 /// Every construct the nodes to build use that this buildah cannot read: bad
