@@ -10,8 +10,8 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::buildah::{
-    registry_labels, registry_tags, run_guarded, send_signal, start_until_step, tools_missing,
-    wait_or_fail, BuildahProject,
+    processes_with, registry_labels, registry_tags, run_guarded, send_signal, start_until_step,
+    tools_missing, wait_or_fail, BuildahProject,
 };
 use reagent_testkit::{Registry, SilentRegistry, Tmpfs};
 
@@ -134,21 +134,6 @@ fn a_registry_that_never_answers_stops_the_run_and_the_next_run_resumes() {
         registry_tags(real.host(), "acme/tools"),
         vec![tools, "latest".to_string()]
     );
-}
-
-/// Pids of processes whose command line mentions `marker`.
-fn processes_with(marker: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains(marker) {
-            out.push(pid);
-        }
-    }
-    out
 }
 
 #[test]

@@ -6,22 +6,7 @@ mod common;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
-use common::buildah::{send_signal, tools_missing, BuildahProject};
-
-/// Pids of processes whose command line mentions `marker`.
-fn processes_with(marker: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains(marker) {
-            out.push(pid);
-        }
-    }
-    out
-}
+use common::buildah::{processes_with, send_signal, tools_missing, BuildahProject};
 
 const SPEC: &str = "subarch: amd64\ntarget: stage3\nversion_stamp: t1\nrel_type: default\nprofile: default/linux/amd64/23.0\nsnapshot_treeish: abc\nsource_subpath: default/stage3-amd64-seed\n";
 

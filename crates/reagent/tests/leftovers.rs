@@ -7,25 +7,12 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::buildah::{send_signal, start_until_step, tools_missing, wait_or_fail, BuildahProject};
+use common::buildah::{
+    processes_with, send_signal, start_until_step, tools_missing, wait_or_fail, BuildahProject,
+};
 
 /// Only catches hangs; nothing is asserted about speed.
 const GUARD: Duration = Duration::from_secs(300);
-
-/// Pids of processes whose command line mentions `marker`.
-fn processes_with(marker: &str) -> Vec<u32> {
-    let mut out = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
-            continue;
-        };
-        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-        if String::from_utf8_lossy(&cmdline).contains(marker) {
-            out.push(pid);
-        }
-    }
-    out
-}
 
 /// Wait until a process whose command line mentions `marker` runs.
 fn wait_for_process(marker: &str) {

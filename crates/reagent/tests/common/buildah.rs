@@ -372,3 +372,18 @@ pub fn registry_labels(reference: &str) -> Value {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     v["Labels"].clone()
 }
+
+/// Pids of processes whose command line mentions `marker`.
+pub fn processes_with(marker: &str) -> Vec<u32> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if String::from_utf8_lossy(&cmdline).contains(marker) {
+            out.push(pid);
+        }
+    }
+    out
+}
