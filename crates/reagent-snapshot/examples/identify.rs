@@ -8,6 +8,10 @@ use std::time::Instant;
 use clap::Parser;
 use reagent_snapshot::{identify, Options};
 
+/// The allocator the `reagent` binary uses, so this measures what reagent does.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Identify a portage tree (or any directory) by content.
 #[derive(Parser)]
 struct Args {

@@ -27,12 +27,13 @@
 //! key includes ctime, which no user call can set, an edit that restores size and mtime (e.g.
 //! `touch -d`) is still seen as a change.
 
-use std::collections::HashMap;
 use std::fs;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::Hasher;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
+
+use hashbrown::HashTable;
 
 const MAGIC: &[u8; 8] = b"RGNTSNAP";
 /// The cache format version written in the header; other versions are ignored.
@@ -70,6 +71,21 @@ impl StatKey {
             ctime: meta.ctime(),
             ctime_ns: clamp_ns(meta.ctime_nsec()),
             ino: meta.ino(),
+        }
+    }
+
+    /// Takes the key fields from an `fstatat` result: the same values
+    /// [`StatKey::from_metadata`] takes from `statx`.
+    // The fields' integer types differ between architectures; on some a conversion is a no-op.
+    #[allow(clippy::useless_conversion)]
+    pub fn from_stat(stat: &rustix::fs::Stat) -> Self {
+        StatKey {
+            size: u64::try_from(stat.st_size).unwrap_or(0),
+            mtime: i64::try_from(stat.st_mtime).unwrap_or(i64::MAX),
+            mtime_ns: clamp_ns(i64::try_from(stat.st_mtime_nsec).unwrap_or(0)),
+            ctime: i64::try_from(stat.st_ctime).unwrap_or(i64::MAX),
+            ctime_ns: clamp_ns(i64::try_from(stat.st_ctime_nsec).unwrap_or(0)),
+            ino: u64::try_from(stat.st_ino).unwrap_or(0),
         }
     }
 
@@ -142,20 +158,26 @@ impl Hasher for PathHasher {
     }
 }
 
-type PathMap = HashMap<Box<[u8]>, Record, BuildHasherDefault<PathHasher>>;
-
-/// One cached record.
-#[derive(Clone, Copy, Debug)]
-struct Record {
-    key: StatKey,
-    hash: [u8; 32],
+fn hash_path(path: &[u8]) -> u64 {
+    let mut hasher = PathHasher::default();
+    hasher.write(path);
+    hasher.finish()
 }
 
 /// A loaded cache: lookups by relative path.
+///
+/// The records stay in the bytes they were read as, indexed by offset: loading
+/// a 150,000-record cache makes no allocation per record, and dropping it frees
+/// two blocks.
 #[derive(Debug)]
 pub struct Cache {
     stamp: Stamp,
-    records: PathMap,
+    /// The records as encoded (see the module docs), each checked when loaded.
+    records: Vec<u8>,
+    /// Where each record starts in `records`, in file order.
+    offsets: Vec<usize>,
+    /// Each path's record (its number in `offsets`), by the path's hash.
+    index: HashTable<usize>,
 }
 
 impl Cache {
@@ -163,7 +185,9 @@ impl Cache {
     pub fn empty() -> Self {
         Cache {
             stamp: Stamp { secs: 0, nanos: 0 },
-            records: PathMap::default(),
+            records: Vec::new(),
+            offsets: Vec::new(),
+            index: HashTable::new(),
         }
     }
 
@@ -175,29 +199,59 @@ impl Cache {
             return Self::empty();
         }
         match fs::read(path) {
-            Ok(bytes) => Self::decode(&bytes).unwrap_or_else(Self::empty),
+            Ok(bytes) => Self::decode_owned(bytes).unwrap_or_else(Self::empty),
             Err(_) => Self::empty(),
         }
     }
 
     /// Number of records held.
     pub fn len(&self) -> usize {
-        self.records.len()
+        self.index.len()
     }
 
     /// Whether the cache holds no record.
     pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
+        self.index.is_empty()
     }
 
     /// The cached hash of `rel` if its stat still matches and the record is not racy.
     pub fn lookup(&self, rel: &[u8], key: &StatKey) -> Option<blake3::Hash> {
-        let record = self.records.get(rel)?;
-        (record.key == *key && key.trusted_at(self.stamp)).then(|| blake3::Hash::from(record.hash))
+        self.find(rel, key).map(|(hash, _)| hash)
+    }
+
+    /// [`Cache::lookup`], also saying which record answered: its number, below
+    /// [`Cache::records`], for [`Cache::record_bytes`].
+    pub fn find(&self, rel: &[u8], key: &StatKey) -> Option<(blake3::Hash, usize)> {
+        let n = *self
+            .index
+            .find(hash_path(rel), |&n| self.path_of(n) == rel)?;
+        let (record_key, hash) = fields_at(&self.records, self.offsets[n]);
+        (record_key == *key && key.trusted_at(self.stamp)).then(|| (blake3::Hash::from(hash), n))
+    }
+
+    /// How many records the file holds (a path written twice counts twice).
+    pub fn records(&self) -> usize {
+        self.offsets.len()
+    }
+
+    /// Record number `n` as encoded, ready to copy into a new cache image.
+    pub fn record_bytes(&self, n: usize) -> &[u8] {
+        let at = self.offsets[n];
+        let len = self.path_of(n).len();
+        &self.records[at..at + 4 + len + FIXED_RECORD_LEN]
+    }
+
+    fn path_of(&self, n: usize) -> &[u8] {
+        path_at(&self.records, self.offsets[n])
     }
 
     /// Decodes a cache image; `None` for anything but a well-formed version-1 cache.
     pub fn decode(bytes: &[u8]) -> Option<Self> {
+        Self::decode_owned(bytes.to_vec())
+    }
+
+    /// [`Cache::decode`], keeping `bytes` as the records' storage.
+    fn decode_owned(mut bytes: Vec<u8>) -> Option<Self> {
         let body_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
         let (body, checksum) = bytes.split_at(body_len);
         if blake3::hash(body).as_bytes() != checksum {
@@ -216,26 +270,73 @@ impl Cache {
         if count > body.len() / (FIXED_RECORD_LEN + 4) {
             return None;
         }
-        let mut records = PathMap::with_capacity_and_hasher(count, BuildHasherDefault::default());
-        for _ in 0..count {
-            let len = usize::try_from(r.u32()?).ok()?;
-            let rel: Box<[u8]> = r.take(len)?.into();
-            let key = StatKey {
-                size: r.u64()?,
-                mtime: r.i64()?,
-                mtime_ns: r.u32()?,
-                ctime: r.i64()?,
-                ctime_ns: r.u32()?,
-                ino: r.u64()?,
+        // From here on offsets are into the records alone.
+        bytes.truncate(body_len);
+        bytes.drain(..HEADER_LEN);
+        let records = bytes;
+        let mut index = HashTable::with_capacity(count);
+        let mut offsets = Vec::with_capacity(count);
+        let mut at = 0;
+        for n in 0..count {
+            let mut r = Reader {
+                bytes: &records[at..],
             };
-            let hash: [u8; 32] = r.take(32)?.try_into().ok()?;
-            records.insert(rel, Record { key, hash });
+            let len = usize::try_from(r.u32()?).ok()?;
+            let path = r.take(len)?;
+            r.take(FIXED_RECORD_LEN)?;
+            // A path written twice: the later record stands, as it always has.
+            let path_of = |other: &usize| path_at(&records, offsets[*other]);
+            match index.entry(
+                hash_path(path),
+                |other| path_of(other) == path,
+                |other| hash_path(path_of(other)),
+            ) {
+                hashbrown::hash_table::Entry::Occupied(mut e) => *e.get_mut() = n,
+                hashbrown::hash_table::Entry::Vacant(e) => {
+                    e.insert(n);
+                }
+            }
+            offsets.push(at);
+            at += 4 + len + FIXED_RECORD_LEN;
         }
-        if !r.bytes.is_empty() {
+        if at != records.len() {
             return None;
         }
-        Some(Cache { stamp, records })
+        Some(Cache {
+            stamp,
+            records,
+            offsets,
+            index,
+        })
     }
+}
+
+/// The path of the record at `at` (checked when the cache was decoded).
+fn path_at(records: &[u8], at: usize) -> &[u8] {
+    let len = u32::from_le_bytes(le(&records[at..]));
+    &records[at + 4..at + 4 + len as usize]
+}
+
+/// The stat fields and hash of the record at `at` (checked when decoded).
+fn fields_at(records: &[u8], at: usize) -> (StatKey, [u8; 32]) {
+    let len = u32::from_le_bytes(le(&records[at..])) as usize;
+    let f = &records[at + 4 + len..];
+    let key = StatKey {
+        size: u64::from_le_bytes(le(f)),
+        mtime: i64::from_le_bytes(le(&f[8..])),
+        mtime_ns: u32::from_le_bytes(le(&f[16..])),
+        ctime: i64::from_le_bytes(le(&f[20..])),
+        ctime_ns: u32::from_le_bytes(le(&f[28..])),
+        ino: u64::from_le_bytes(le(&f[32..])),
+    };
+    (key, le(&f[40..]))
+}
+
+/// The first `N` bytes of `bytes` (which holds at least that many).
+fn le<const N: usize>(bytes: &[u8]) -> [u8; N] {
+    let mut out = [0; N];
+    out.copy_from_slice(&bytes[..N]);
+    out
 }
 
 struct Reader<'a> {

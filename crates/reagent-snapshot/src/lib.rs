@@ -155,7 +155,11 @@ pub fn identify(tree: &Path, opts: &Options) -> Result<Report, SnapshotError> {
     let cache_update = cache
         .as_ref()
         .filter(|cache| !(cache_hits == files && cache.len() as u64 == files))
-        .map(|_| cache::encode(stamp, files, &out.chunks));
+        .map(|_| {
+            let mut chunks = out.chunks;
+            chunks.push(walker.hit_records());
+            cache::encode(stamp, files, &chunks)
+        });
     Ok(Report {
         identity: Identity::Tree(out.hash),
         files,
