@@ -38,6 +38,20 @@ impl From<String> for ExpandError {
     }
 }
 
+/// Whether `word` has nothing to expand or remove (no `$`, quote or escape
+/// character): it then expands to itself, and checking it finds nothing. Most words
+/// of a Containerfile are such; they skip the expander and its copy of the word.
+fn is_literal(word: &str, escape: char) -> bool {
+    // A byte scan when the escape is ASCII (it is `\\` or a backtick): no byte of a
+    // multi-byte character is ASCII, so no other byte can match.
+    match u8::try_from(escape) {
+        Ok(e) if e.is_ascii() => !word
+            .bytes()
+            .any(|b| matches!(b, b'$' | b'\'' | b'"') || b == e),
+        _ => !word.contains(['$', '\'', '"', escape]),
+    }
+}
+
 /// Expand variables in `word` and remove its quotes; the result, and every partial
 /// result on the way to it (inside quotes, in a `${VAR:-default}`), holds at most
 /// `limit` bytes. Errors are plain messages; the caller adds the line.
@@ -47,15 +61,18 @@ pub(crate) fn expand_word(
     lookup: &Lookup<'_, '_>,
     limit: usize,
 ) -> Result<String, ExpandError> {
-    let chars: Vec<char> = word.chars().collect();
+    if word.len() <= limit && is_literal(word, escape) {
+        return Ok(word.to_string());
+    }
     let mut ex = Expander {
-        chars: &chars,
+        text: word,
         pos: 0,
         escape,
         lookup,
         depth: 0,
+        keep: true,
     };
-    ex.process(None, limit)
+    Ok(ex.process(None, limit)?.text)
 }
 
 /// The names of the variables `word` reads, in order, each once (with every one
@@ -76,8 +93,20 @@ pub(crate) fn variables(word: &str, escape: char) -> Vec<String> {
 
 /// A lookup under which every variable is set: used to check syntax without knowing values.
 pub(crate) fn check_word(word: &str, escape: char) -> Result<(), String> {
+    if is_literal(word, escape) {
+        return Ok(());
+    }
     // Every variable is one byte long, so the expansion is never longer than the word.
-    match expand_word(word, escape, &|_| Some("x"), word.len()) {
+    // Only its length is kept: with every variable set, no message quotes a word.
+    let mut ex = Expander {
+        text: word,
+        pos: 0,
+        escape,
+        lookup: &|_| Some("x"),
+        depth: 0,
+        keep: false,
+    };
+    match ex.process(None, word.len()) {
         Ok(_) => Ok(()),
         Err(ExpandError::Message(m)) => Err(m),
         Err(ExpandError::TooLong) => Err("variable substitution is too long".to_string()),
@@ -86,65 +115,101 @@ pub(crate) fn check_word(word: &str, escape: char) -> Result<(), String> {
 
 /// An expansion being built, refused as soon as it would pass its limit.
 struct Out {
+    /// The expansion; left empty when only its length is kept.
     text: String,
+    /// Its length in bytes.
+    len: usize,
     limit: usize,
+    /// Whether `text` is kept; checking syntax needs only `len`.
+    keep: bool,
 }
 
 impl Out {
-    fn new(limit: usize) -> Self {
+    fn new(limit: usize, keep: bool) -> Self {
         Out {
             text: String::new(),
+            len: 0,
             limit,
+            keep,
         }
     }
 
     /// How many more bytes fit.
     fn room(&self) -> usize {
-        self.limit.saturating_sub(self.text.len())
+        self.limit.saturating_sub(self.len)
     }
 
     fn push_str(&mut self, s: &str) -> Result<(), ExpandError> {
         if s.len() > self.room() {
             return Err(ExpandError::TooLong);
         }
-        self.text.push_str(s);
+        self.len += s.len();
+        if self.keep {
+            self.text.push_str(s);
+        }
         Ok(())
     }
 
     fn push(&mut self, c: char) -> Result<(), ExpandError> {
-        self.push_str(c.encode_utf8(&mut [0; 4]))
+        if c.len_utf8() > self.room() {
+            return Err(ExpandError::TooLong);
+        }
+        self.len += c.len_utf8();
+        if self.keep {
+            self.text.push(c);
+        }
+        Ok(())
+    }
+
+    /// Append another expansion (a `${VAR:-word}` word).
+    fn append(&mut self, other: &Out) -> Result<(), ExpandError> {
+        if other.len > self.room() {
+            return Err(ExpandError::TooLong);
+        }
+        self.len += other.len;
+        if self.keep {
+            self.text.push_str(&other.text);
+        }
+        Ok(())
     }
 }
 
 struct Expander<'a, 'v, 'l> {
-    chars: &'a [char],
+    /// The word, read in place: `pos` is a byte offset, always at a character boundary.
+    text: &'a str,
     pos: usize,
     escape: char,
     lookup: &'a Lookup<'v, 'l>,
     /// How many `${` the current position is inside.
     depth: usize,
+    /// Whether the expansion's text is kept (see [`Out::keep`]).
+    keep: bool,
 }
 
-impl Expander<'_, '_, '_> {
+impl<'a> Expander<'a, '_, '_> {
     fn peek(&self) -> Option<char> {
-        self.chars.get(self.pos).copied()
+        let b = *self.text.as_bytes().get(self.pos)?;
+        if b.is_ascii() {
+            return Some(char::from(b));
+        }
+        self.text[self.pos..].chars().next()
     }
 
     fn next(&mut self) -> Option<char> {
         let c = self.peek();
-        if c.is_some() {
-            self.pos += 1;
+        if let Some(c) = c {
+            self.pos += c.len_utf8();
         }
         c
     }
 
     /// Process until the end, or until an unquoted, unescaped `stop` (which is consumed),
     /// into at most `limit` bytes.
-    fn process(&mut self, stop: Option<char>, limit: usize) -> Result<String, ExpandError> {
-        let mut out = Out::new(limit);
+    fn process(&mut self, stop: Option<char>, limit: usize) -> Result<Out, ExpandError> {
+        let mut out = Out::new(limit, self.keep);
         while let Some(c) = self.next() {
             if Some(c) == stop {
-                return Ok(out.text);
+                return Ok(out);
             }
             if c == self.escape {
                 if let Some(n) = self.next() {
@@ -162,7 +227,7 @@ impl Expander<'_, '_, '_> {
         }
         match stop {
             Some(_) => Err("unterminated `${`: missing `}`".to_string().into()),
-            None => Ok(out.text),
+            None => Ok(out),
         }
     }
 
@@ -184,7 +249,7 @@ impl Expander<'_, '_, '_> {
                 Some('$') => self.dollar(out)?,
                 Some(c) if c == self.escape => match self.peek() {
                     Some(n) if n == '"' || n == '$' || n == self.escape => {
-                        self.pos += 1;
+                        self.pos += n.len_utf8();
                         out.push(n)?;
                     }
                     Some(_) => out.push(c)?,
@@ -195,17 +260,17 @@ impl Expander<'_, '_, '_> {
         }
     }
 
-    fn name(&mut self) -> String {
-        let mut name = String::new();
-        while let Some(c) = self.peek() {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                name.push(c);
-                self.pos += 1;
-            } else {
-                break;
-            }
-        }
-        name
+    /// The variable name at the current position (ASCII letters, digits, `_`), possibly
+    /// empty; the position moves past it.
+    fn name(&mut self) -> &'a str {
+        let text = self.text;
+        let start = self.pos;
+        let len = text.as_bytes()[start..]
+            .iter()
+            .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_')
+            .count();
+        self.pos += len;
+        &text[start..self.pos]
     }
 
     /// Called just after a `$`.
@@ -217,7 +282,7 @@ impl Expander<'_, '_, '_> {
             }
             Some(c) if c.is_ascii_alphabetic() || c == '_' => {
                 let name = self.name();
-                out.push_str((self.lookup)(&name).unwrap_or_default())
+                out.push_str((self.lookup)(name).unwrap_or_default())
             }
             _ => out.push('$'),
         }
@@ -233,7 +298,7 @@ impl Expander<'_, '_, '_> {
             }
             .into());
         }
-        let value = (self.lookup)(&name);
+        let value = (self.lookup)(name);
         let colon = if self.peek() == Some(':') {
             self.pos += 1;
             true
@@ -267,15 +332,16 @@ impl Expander<'_, '_, '_> {
         };
         match op {
             '-' if set => out.push_str(value.unwrap_or_default()),
-            '-' => out.push_str(&word),
-            '+' if set => out.push_str(&word),
+            '-' => out.append(&word),
+            '+' if set => out.append(&word),
             '+' => Ok(()),
             _ if set => out.push_str(value.unwrap_or_default()),
             _ => {
-                let msg = if word.is_empty() {
+                // Unset needs a lookup that leaves variables unset, so the text is kept.
+                let msg = if word.text.is_empty() {
                     "is not set".to_string()
                 } else {
-                    word
+                    word.text
                 };
                 Err(format!("{name}: {msg}").into())
             }

@@ -4,7 +4,7 @@ use crate::error::ParseError;
 use crate::expand::check_word;
 use crate::keyword::{Keyword, UnknownKeyword};
 use crate::lexer::{Heredoc, LogicalLine};
-use crate::words::{heredoc_marker, split_plain, split_quoted, Range};
+use crate::words::{heredoc_marker, quoted_words, split_plain, split_quoted, Range};
 
 /// One instruction of a Containerfile.
 #[derive(Debug, Clone)]
@@ -137,7 +137,17 @@ fn flags(
     let rest = &ll.text[from..];
     let mut out: Vec<Flag> = Vec::new();
     let mut args_start = ll.text.len();
-    for (a, b) in split_quoted(rest, escape) {
+    // The first word starts at the first non-whitespace character: if that does not
+    // start `--`, there are no flags, and the arguments start there.
+    let trimmed = rest.trim_start();
+    if !trimmed.starts_with("--") {
+        if !trimmed.is_empty() {
+            args_start = ll.text.len() - trimmed.len();
+        }
+        return Ok((out, args_start));
+    }
+    // Only the leading words are read: the first that is not a flag ends the loop.
+    for (a, b) in quoted_words(rest, escape) {
         let word = &rest[a..b];
         if word == "--" {
             args_start = from + b;

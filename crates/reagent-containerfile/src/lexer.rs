@@ -1,6 +1,6 @@
 //! From text to logical lines: parser directives, comments, blank lines, line continuations
-//! and heredoc bodies. Each logical line remembers, for every byte, where it came from in
-//! the original text, so that words can be rewritten in place.
+//! and heredoc bodies. Each logical line remembers where each of its joined pieces came
+//! from in the original text, so that words can be rewritten in place.
 
 use crate::error::ParseError;
 use crate::keyword::Keyword;
@@ -26,8 +26,10 @@ pub(crate) struct LogicalLine {
     pub line: usize,
     /// The joined text, leading whitespace removed.
     pub text: String,
-    /// For each byte of `text`, its offset in the original text.
-    pub offsets: Vec<usize>,
+    /// The pieces `text` is joined from, in order, none empty: `(start in text, start in
+    /// the original text)`. A piece runs to the next one's start (or the end of `text`),
+    /// byte for byte as in the original.
+    pub pieces: Vec<(usize, usize)>,
     /// Offset just past the last byte of the instruction's own text (before any heredoc body).
     pub end: usize,
     /// Heredoc bodies that follow the instruction.
@@ -35,14 +37,25 @@ pub(crate) struct LogicalLine {
 }
 
 impl LogicalLine {
+    /// Where byte `i` of `text` is in the original text; `None` past its end.
+    fn offset(&self, i: usize) -> Option<usize> {
+        if i >= self.text.len() {
+            return None;
+        }
+        // The last piece starting at or before `i`: the first starts at 0.
+        let k = self.pieces.partition_point(|&(t, _)| t <= i);
+        let (t, o) = self.pieces[k.checked_sub(1)?];
+        Some(o + (i - t))
+    }
+
     /// Map a byte range of `text` to a byte range of the original text.
     pub fn original(&self, (a, b): (usize, usize)) -> (usize, usize) {
         if a >= b {
-            let at = self.offsets.get(a).copied().unwrap_or(self.end);
+            let at = self.offset(a).unwrap_or(self.end);
             return (at, at);
         }
-        match (self.offsets.get(a), self.offsets.get(b - 1)) {
-            (Some(s), Some(e)) => (*s, *e + 1),
+        match (self.offset(a), self.offset(b - 1)) {
+            (Some(s), Some(e)) => (s, e + 1),
             _ => (self.end, self.end),
         }
     }
@@ -178,7 +191,7 @@ fn directives(lines: &[(usize, &str)]) -> Result<(char, usize), ParseError> {
 fn join_continuations(lines: &[(usize, &str)], i: &mut usize, escape: char) -> Option<LogicalLine> {
     let start_line = *i + 1;
     let mut text = String::new();
-    let mut offsets = Vec::new();
+    let mut pieces: Vec<(usize, usize)> = Vec::new();
     let (first_off, first) = lines[*i];
     let trimmed = first.trim_start();
     let mut off = first_off + (first.len() - trimmed.len());
@@ -189,8 +202,10 @@ fn join_continuations(lines: &[(usize, &str)], i: &mut usize, escape: char) -> O
             Some(p) => (p, true),
             None => (content, false),
         };
+        if !part.is_empty() {
+            pieces.push((text.len(), off));
+        }
         text.push_str(part);
-        offsets.extend(off..off + part.len());
         end = off + part.len();
         *i += 1;
         if !more {
@@ -210,13 +225,26 @@ fn join_continuations(lines: &[(usize, &str)], i: &mut usize, escape: char) -> O
     let lead = text.len() - text.trim_start().len();
     if lead > 0 {
         text.drain(..lead);
-        offsets.drain(..lead);
+        // Pieces wholly inside the lead go; the one it ends in starts later.
+        let ends: Vec<usize> = pieces.iter().skip(1).map(|p| p.0).collect();
+        let mut kept = Vec::with_capacity(pieces.len());
+        for (k, &(t, o)) in pieces.iter().enumerate() {
+            let end = ends.get(k).copied().unwrap_or(text.len() + lead);
+            if end <= lead {
+                continue;
+            }
+            kept.push(match t.checked_sub(lead) {
+                Some(t) => (t, o),
+                None => (0, o + (lead - t)),
+            });
+        }
+        pieces = kept;
     }
     // Only escape characters and blank lines: nothing to run.
     (!text.is_empty()).then_some(LogicalLine {
         line: start_line,
         text,
-        offsets,
+        pieces,
         end,
         heredocs: Vec::new(),
     })
@@ -231,6 +259,11 @@ fn heredocs(
     i: &mut usize,
     escape: char,
 ) -> Result<Vec<Heredoc>, ParseError> {
+    // Every heredoc marker holds `<<`: without one, there is nothing to look for (the
+    // one-byte search is a memchr; most lines have no `<` at all).
+    if !(ll.text.contains('<') && ll.text.contains("<<")) {
+        return Ok(Vec::new());
+    }
     let mut words = ll.text.split_whitespace();
     let mut keyword = words.next().unwrap_or("");
     let mut from = keyword.len();
@@ -309,6 +342,32 @@ mod tests {
         let b = run.text.find('b').unwrap();
         let (s, e) = run.original((b, b + 1));
         assert_eq!(&src[s..e], "b");
+    }
+
+    #[test]
+    fn every_byte_maps_to_the_same_byte_of_the_original() {
+        // Pieces from continuations, skipped comments, a lead of (non-ASCII)
+        // whitespace dropped across pieces, CRLF, trailing blanks after the escape.
+        let src = "\u{feff}FROM a\r\n \\\n\u{85}\\ \n# c\n\n \u{2000} RUN x \\  \r\n  y\\\n\\\nz\n";
+        let lx = lex(src).unwrap();
+        for ll in &lx.lines {
+            let mut last = None;
+            for (i, byte) in ll.text.bytes().enumerate() {
+                let (s, e) = ll.original((i, i + 1));
+                assert_eq!(
+                    (e, src.as_bytes()[s]),
+                    (s + 1, byte),
+                    "{:?} byte {i}",
+                    ll.text
+                );
+                assert!(last < Some(s));
+                last = Some(s);
+            }
+            let n = ll.text.len();
+            assert_eq!(ll.original((n, n)), (ll.end, ll.end));
+            assert_eq!(ll.original((0, n)).1, last.unwrap() + 1);
+        }
+        assert_eq!(lx.lines[1].text, "RUN x   yz");
     }
 
     #[test]
