@@ -100,8 +100,28 @@ pub struct Context<'c> {
     files: Option<&'c FileCache>,
 }
 
-/// A found entry: its absolute path and the Containerfile line that first read it.
-type Found = BTreeMap<Vec<u8>, (PathBuf, usize)>;
+/// Found entries by context-relative path (folders end in `/`).
+type Found = BTreeMap<Vec<u8>, FoundEntry>;
+
+/// A found entry: its absolute path, the Containerfile line that first read it, and
+/// what finding it already learnt about it.
+#[derive(Debug)]
+struct FoundEntry {
+    abs: PathBuf,
+    line: usize,
+    known: Known,
+}
+
+/// What finding an entry learnt of it, so hashing it stats it only when it must.
+#[derive(Debug)]
+enum Known {
+    /// Only its name (from a folder listing): hashing it stats it.
+    Name,
+    /// A folder, as its listing said: its hash needs nothing more.
+    Dir,
+    /// Its `lstat`, taken when it was resolved as a source.
+    Stat(std::fs::Metadata),
+}
 
 impl<'c> Context<'c> {
     /// A context rooted at `root`, reading its `.containerignore` (or, failing
@@ -152,7 +172,7 @@ impl<'c> Context<'c> {
     /// Every entry below the root, hashed.
     pub fn all_entries(&self) -> Result<Vec<ContextEntry>, ContextProblem> {
         let mut found = Found::new();
-        self.collect_dir(b"", 0, &mut found)?;
+        self.walk_dir(&self.root, b"", 0, &mut found)?;
         hash_all(found, self.files).map_err(|p| p.problem)
     }
 
@@ -220,7 +240,7 @@ impl<'c> Context<'c> {
         found: &mut Found,
     ) -> Result<(), ContextProblem> {
         if rel.is_empty() {
-            return self.collect_dir(b"", line, found);
+            return self.walk_dir(&self.root, b"", line, found);
         }
         let abs = self.root.join(OsStr::from_bytes(rel));
         let meta = std::fs::symlink_metadata(&abs)
@@ -228,7 +248,7 @@ impl<'c> Context<'c> {
         if self.ignored(rel, meta.is_dir()) {
             return Err(ContextProblem::Ignored(written.to_string()));
         }
-        self.collect(rel, line, found)
+        self.collect_stat(rel, abs, meta, line, found)
     }
 
     /// Match every glob source against one walk of the context, no deeper than the
@@ -300,6 +320,18 @@ impl<'c> Context<'c> {
         if self.ignored(rel, meta.is_dir()) {
             return Ok(());
         }
+        self.collect_stat(rel, abs, meta, line, found)
+    }
+
+    /// [`Context::collect`] of `rel`, not ignored, at `abs` with `lstat` `meta`.
+    fn collect_stat(
+        &self,
+        rel: &[u8],
+        abs: PathBuf,
+        meta: std::fs::Metadata,
+        line: usize,
+        found: &mut Found,
+    ) -> Result<(), ContextProblem> {
         if meta.file_type().is_symlink() {
             // A source that is itself a link is followed by the build: its target must be
             // inside the context. Links met while copying a folder are copied as links.
@@ -319,41 +351,70 @@ impl<'c> Context<'c> {
             }
         }
         if meta.is_dir() {
-            self.collect_dir(rel, line, found)
+            let mut key = rel.to_vec();
+            key.push(b'/');
+            found.entry(key).or_insert_with(|| FoundEntry {
+                abs: abs.clone(),
+                line,
+                known: Known::Dir,
+            });
+            self.walk_dir(&abs, rel, line, found)
         } else {
-            found.entry(rel.to_vec()).or_insert((abs, line));
+            found.entry(rel.to_vec()).or_insert(FoundEntry {
+                abs,
+                line,
+                known: Known::Stat(meta),
+            });
             Ok(())
         }
     }
 
-    fn collect_dir(
+    /// Add everything below the folder `rel` (at `dir`) that is not ignored, depth
+    /// first in name order. Each folder is listed once and its entries' types come
+    /// from the listing (`d_type`), so nothing is stat'ed here but entries whose type
+    /// the file system does not give; files are stat'ed once, when hashed.
+    fn walk_dir(
         &self,
+        dir: &Path,
         rel: &[u8],
         line: usize,
         found: &mut Found,
     ) -> Result<(), ContextProblem> {
-        let dir = self.root.join(OsStr::from_bytes(rel));
-        let mut walk = walkdir::WalkDir::new(&dir).sort_by_file_name().into_iter();
-        while let Some(entry) = walk.next() {
-            let entry = entry.map_err(walk_error)?;
-            let r = rel_of(&self.root, entry.path());
-            if r.is_empty() {
-                continue; // the context root itself
+        let mut entries = Vec::new();
+        for entry in std::fs::read_dir(dir).map_err(|e| walk_io(dir, &e))? {
+            let entry = entry.map_err(|e| walk_io(dir, &e))?;
+            let file_type = entry.file_type().map_err(|e| walk_io(&entry.path(), &e))?;
+            entries.push((entry.file_name(), file_type));
+        }
+        entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        for (name, file_type) in entries {
+            let mut r = Vec::with_capacity(rel.len() + 1 + name.len() + 1);
+            r.extend_from_slice(rel);
+            if !rel.is_empty() {
+                r.push(b'/');
             }
-            let is_dir = entry.file_type().is_dir();
+            r.extend_from_slice(name.as_bytes());
+            let is_dir = file_type.is_dir();
             if self.ignored(&r, is_dir) {
-                if is_dir {
-                    walk.skip_current_dir();
-                }
                 continue;
             }
-            let mut key = r;
+            let abs = dir.join(&name);
             if is_dir {
+                let mut key = r.clone();
                 key.push(b'/');
+                found.entry(key).or_insert_with(|| FoundEntry {
+                    abs: abs.clone(),
+                    line,
+                    known: Known::Dir,
+                });
+                self.walk_dir(&abs, &r, line, found)?;
+            } else {
+                found.entry(r).or_insert(FoundEntry {
+                    abs,
+                    line,
+                    known: Known::Name,
+                });
             }
-            found
-                .entry(key)
-                .or_insert_with(|| (entry.path().to_path_buf(), line));
         }
         Ok(())
     }
@@ -399,6 +460,18 @@ fn io(rel: &[u8], source: std::io::Error) -> ContextProblem {
     }
 }
 
+/// A failure listing `path` while walking a folder, worded as `walkdir` words it
+/// (the glob walk still uses it), so both walks report alike.
+fn walk_io(path: &Path, e: &std::io::Error) -> ContextProblem {
+    ContextProblem::Io {
+        path: path.display().to_string(),
+        source: std::io::Error::new(
+            e.kind(),
+            format!("IO error for operation on {}: {e}", path.display()),
+        ),
+    }
+}
+
 fn walk_error(e: walkdir::Error) -> ContextProblem {
     let path = e
         .path()
@@ -413,8 +486,8 @@ fn walk_error(e: walkdir::Error) -> ContextProblem {
 /// Hash every found entry; a failure is reported at the line that read it.
 fn hash_all(found: Found, files: Option<&FileCache>) -> Result<Vec<ContextEntry>, SourceProblem> {
     let mut out = Vec::with_capacity(found.len());
-    for (rel, (abs, line)) in found {
-        let hash = hash_entry(&abs, files).map_err(|source| SourceProblem {
+    for (rel, FoundEntry { abs, line, known }) in found {
+        let hash = hash_entry(&abs, known, files).map_err(|source| SourceProblem {
             line,
             problem: io(&rel, source),
         })?;
@@ -425,8 +498,17 @@ fn hash_all(found: Found, files: Option<&FileCache>) -> Result<Vec<ContextEntry>
 
 /// blake3 over the entry's type, executable bit and content (files), target (links) or nothing (folders).
 /// The content hash comes from `files` when given (see [`FileCache::content_hash`]).
-fn hash_entry(path: &Path, files: Option<&FileCache>) -> std::io::Result<blake3::Hash> {
-    let meta = std::fs::symlink_metadata(path)?;
+/// What finding the entry learnt (`known`) spares a second `lstat`.
+fn hash_entry(
+    path: &Path,
+    known: Known,
+    files: Option<&FileCache>,
+) -> std::io::Result<blake3::Hash> {
+    let meta = match known {
+        Known::Dir => return Ok(blake3::hash(b"dir\0")),
+        Known::Stat(meta) => meta,
+        Known::Name => std::fs::symlink_metadata(path)?,
+    };
     let mut h = blake3::Hasher::new();
     if meta.file_type().is_symlink() {
         let target = std::fs::read_link(path)?;
@@ -747,7 +829,14 @@ mod tests {
     fn an_entry_that_cannot_be_read_is_blamed_on_the_line_that_reads_it() {
         // Found at line 7, gone when hashed (as a file removed mid-load would be).
         let d = ctx();
-        let found = Found::from([(b"gone".to_vec(), (d.path().join("gone"), 7))]);
+        let found = Found::from([(
+            b"gone".to_vec(),
+            FoundEntry {
+                abs: d.path().join("gone"),
+                line: 7,
+                known: Known::Name,
+            },
+        )]);
         let e = hash_all(found, None).unwrap_err();
         assert_eq!(e.line, 7);
         assert!(e.to_string().starts_with("cannot read `gone`"), "{e}");

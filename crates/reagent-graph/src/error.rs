@@ -1,8 +1,10 @@
 //! Errors in a project's input, each naming the file and line the user can fix,
 //! with the offending line as it was read (so nothing reads the file again to show it).
 
+use std::ffi::OsStr;
 use std::fmt;
 use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 /// One problem found in a project's input files.
@@ -172,6 +174,9 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 
 /// `path` relative to `root` when it lies below it (`.` for `root` itself), else unchanged.
 pub fn relative(root: &Path, path: &Path) -> PathBuf {
+    if let Some(rest) = plain_rest(root, path) {
+        return PathBuf::from(rest);
+    }
     match path.strip_prefix(root) {
         Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
         Ok(rel) => rel.to_path_buf(),
@@ -179,9 +184,62 @@ pub fn relative(root: &Path, path: &Path) -> PathBuf {
     }
 }
 
+/// What follows `root/` in `path`, when comparing bytes is enough to know it is what
+/// [`Path::strip_prefix`] would give: `root` is absolute with no empty, `.` or `..`
+/// component and no trailing `/`, and the rest does not begin or end with what
+/// `strip_prefix` trims (`/`, a `.` component). `None` sends the caller the slow way.
+/// Loading calls [`relative`] a few times per image; parsing components each time
+/// cost more than the rest of the image's bookkeeping.
+fn plain_rest<'p>(root: &Path, path: &'p Path) -> Option<&'p OsStr> {
+    let root = root.as_os_str().as_bytes();
+    let path = path.as_os_str().as_bytes();
+    let clean = root.len() > 1
+        && root[0] == b'/'
+        && root[1..]
+            .split(|b| *b == b'/')
+            .all(|part| !matches!(part, b"" | b"." | b".."));
+    let rest = path.strip_prefix(root)?.strip_prefix(b"/")?;
+    let plain = clean
+        && !rest.is_empty()
+        && rest != b"."
+        && !rest.starts_with(b"/")
+        && !rest.starts_with(b"./")
+        && !rest.ends_with(b"/")
+        && !rest.ends_with(b"/.");
+    plain.then(|| OsStr::from_bytes(rest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_is_strip_prefix() {
+        // What `relative` gave when it always used `strip_prefix`.
+        fn slow(root: &Path, path: &Path) -> PathBuf {
+            match path.strip_prefix(root) {
+                Ok(rel) if rel.as_os_str().is_empty() => PathBuf::from("."),
+                Ok(rel) => rel.to_path_buf(),
+                Err(_) => path.to_path_buf(),
+            }
+        }
+        let roots = [
+            "/p", "/p/", "/a/p", "/a//p", "/a/./p", "/a/../p", "/", "p", "/p/.",
+        ];
+        let rests = [
+            "", "/", "/x", "/x/y", "/x/", "/x/.", "/./x", "//x", "/.", "/x/./y", "/x//y", "x",
+            "/..", "/../x", "/x/..",
+        ];
+        for root in roots {
+            for prefix in [root, "/p", "/other"] {
+                for rest in rests {
+                    let path = format!("{prefix}{rest}");
+                    let (root, path) = (Path::new(root), Path::new(&path));
+                    assert_eq!(relative(root, path), slow(root, path), "{root:?} {path:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn a_span_gives_its_line_and_columns() {

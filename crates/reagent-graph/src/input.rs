@@ -40,7 +40,6 @@ pub fn read_text(path: &Path, shown: &Path) -> Result<String, ProjectError> {
 /// its descriptor. Anything else (not there, not a regular file, a link that
 /// leads nowhere) goes the slow way, which says exactly what is wrong.
 fn read_bytes(path: &Path, shown: &Path) -> Result<Vec<u8>, ProjectError> {
-    use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let nonblocking = i32::from_ne_bytes(rustix::fs::OFlags::NONBLOCK.bits().to_ne_bytes());
     if let Ok(file) = fs::OpenOptions::new()
@@ -51,16 +50,42 @@ fn read_bytes(path: &Path, shown: &Path) -> Result<Vec<u8>, ProjectError> {
         if let Ok(meta) = file.metadata() {
             if meta.is_file() {
                 let len = usize::try_from(meta.len()).unwrap_or(0);
-                let mut bytes = Vec::with_capacity(len.saturating_add(1));
-                (&file)
-                    .take(u64::MAX)
-                    .read_to_end(&mut bytes)
-                    .map_err(|e| not_readable(shown, &e))?;
-                return Ok(bytes);
+                return read_sized(&file, len).map_err(|e| not_readable(shown, &e));
             }
         }
     }
     read_bytes_checked(path, shown)
+}
+
+/// Read a regular file whose `fstat` said `len` bytes, to its end.
+///
+/// `read_to_end` asks once more after the last byte to see the end; here a read
+/// that comes back short exactly at `len` is the end (a regular file returns fewer
+/// bytes than asked for only there), which saves that call per file. A file that
+/// grew since its `fstat` is read on to its new end.
+fn read_sized(mut file: &fs::File, len: usize) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = vec![0; len.saturating_add(1)];
+    let mut filled = 0;
+    loop {
+        if filled == bytes.len() {
+            bytes.resize(bytes.len().saturating_mul(2), 0);
+        }
+        let asked = bytes.len() - filled;
+        match file.read(&mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(n) => {
+                filled += n;
+                if filled == len && n < asked {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    bytes.truncate(filled);
+    Ok(bytes)
 }
 
 /// [`read_bytes`] the slow way: `lstat` first, so a non-regular file is

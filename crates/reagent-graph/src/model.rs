@@ -72,12 +72,12 @@ pub struct Key(pub [u8; 32]);
 impl Key {
     /// All 64 hex digits.
     pub fn hex(&self) -> String {
-        blake3::Hash::from(self.0).to_hex().to_string()
+        blake3::Hash::from(self.0).to_hex().as_str().to_owned()
     }
 
     /// The first 16 hex digits: the image tag reagent gives a build.
     pub fn short(&self) -> String {
-        self.hex()[..16].to_string()
+        blake3::Hash::from(self.0).to_hex()[..16].to_owned()
     }
 
     /// Parse 64 hex digits.
@@ -206,7 +206,12 @@ impl Label {
 
     /// A label with a subject (`context:app.conf`).
     pub fn with(class: InputClass, subject: &str) -> Label {
-        Label(format!("{}:{subject}", class.as_str()))
+        let class = class.as_str();
+        let mut label = String::with_capacity(class.len() + 1 + subject.len());
+        label.push_str(class);
+        label.push(':');
+        label.push_str(subject);
+        Label(label)
     }
 
     /// Its class; `None` for a label this version of reagent does not know (read from a
@@ -280,16 +285,23 @@ impl Manifest {
     /// The key this manifest yields: blake3 over a versioned, length-prefixed
     /// encoding of every (label, hash) pair in label order.
     pub fn key(&self) -> Key {
-        let mut h = blake3::Hasher::new();
-        h.update(KEY_VERSION.as_bytes());
-        h.update(&[0]);
+        // The encoding is laid out in one buffer and hashed at once: the same bytes
+        // as updating a hasher piece by piece, without its cost per (small) update.
+        let len = self
+            .inputs
+            .iter()
+            .map(|i| 8 + i.label.as_str().len() + i.hash.len())
+            .sum::<usize>();
+        let mut bytes = Vec::with_capacity(KEY_VERSION.len() + 1 + len);
+        bytes.extend_from_slice(KEY_VERSION.as_bytes());
+        bytes.push(0);
         for input in &self.inputs {
             let label = input.label.as_str();
-            h.update(&(label.len() as u64).to_le_bytes());
-            h.update(label.as_bytes());
-            h.update(input.hash.as_bytes());
+            bytes.extend_from_slice(&(label.len() as u64).to_le_bytes());
+            bytes.extend_from_slice(label.as_bytes());
+            bytes.extend_from_slice(input.hash.as_bytes());
         }
-        Key(*h.finalize().as_bytes())
+        Key(*blake3::hash(&bytes).as_bytes())
     }
 
     /// Digest of the manifest itself (what the `org.reagent.manifest` label holds):
@@ -371,7 +383,7 @@ impl ManifestBuilder {
             label.clone(),
             Input {
                 label,
-                hash: hash.to_hex().to_string(),
+                hash: hash.to_hex().as_str().to_owned(),
                 detail,
             },
         );
@@ -497,7 +509,8 @@ pub struct ImageRecipe {
     pub args: BTreeMap<String, String>,
     /// The build args the Containerfile was read with: the platform args
     /// ([`crate::platform::build_args`]) with [`ImageRecipe::args`] over them.
-    pub read_args: BTreeMap<String, String>,
+    /// Images with no args of their own and no other platform share one map.
+    pub read_args: std::sync::Arc<BTreeMap<String, String>>,
     /// `--target` stage, if any.
     pub target: Option<String>,
     /// Extra tags from `graph.toml`.
@@ -580,11 +593,17 @@ impl ImageRecipe {
 
 /// Render a flag map as portage's USE string (`a b -c`).
 pub fn use_string(flags: &BTreeMap<String, bool>) -> String {
-    flags
-        .iter()
-        .map(|(f, on)| if *on { f.clone() } else { format!("-{f}") })
-        .collect::<Vec<_>>()
-        .join(" ")
+    let mut out = String::new();
+    for (i, (f, on)) in flags.iter().enumerate() {
+        if i > 0 {
+            out.push(' ');
+        }
+        if !on {
+            out.push('-');
+        }
+        out.push_str(f);
+    }
+    out
 }
 
 /// Fold USE flag lists in order: `flag` enables, `-flag` disables, `-*` clears.

@@ -6,6 +6,7 @@
 //! `args` win over them.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// `os/arch[/variant]` split into its parts, with the arch and variant Go
 /// (and so buildah) uses: `linux/amd64`, `linux/arm64`, `linux/arm/v7`.
@@ -95,6 +96,41 @@ pub fn build_args(
     out
 }
 
+/// [`build_args`] for many images on one host: the host's args are made once and
+/// copied for each image that does not name another platform.
+#[derive(Debug, Clone)]
+pub struct HostArgs {
+    host: Platform,
+    /// `build_args(None, &host, &{})`.
+    args: Arc<BTreeMap<String, String>>,
+}
+
+impl HostArgs {
+    /// The args of `host`.
+    pub fn new(host: Platform) -> HostArgs {
+        let args = Arc::new(build_args(None, &host, &BTreeMap::new()));
+        HostArgs { host, args }
+    }
+
+    /// The same as [`build_args`]`(platform, host, args)`; the host's own map, shared,
+    /// when there is no platform and no arg to put over it.
+    pub fn build_args(
+        &self,
+        platform: Option<&str>,
+        args: &BTreeMap<String, String>,
+    ) -> Arc<BTreeMap<String, String>> {
+        if platform.and_then(Platform::parse).is_some() {
+            return Arc::new(build_args(platform, &self.host, args));
+        }
+        if args.is_empty() {
+            return Arc::clone(&self.args);
+        }
+        let mut out = BTreeMap::clone(&self.args);
+        out.extend(args.iter().map(|(k, v)| (k.clone(), v.clone())));
+        Arc::new(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,5 +151,26 @@ mod tests {
         assert_eq!(build_args(None, &host, &own)["TARGETOS"], "linux");
         assert_eq!(Platform::parse("linux"), None);
         assert_eq!(Platform::parse("linux//v7"), None);
+    }
+
+    #[test]
+    fn host_args_are_build_args() {
+        let host = Platform::parse("linux/amd64").unwrap();
+        let made = HostArgs::new(host.clone());
+        let own = BTreeMap::from([("TARGETARCH".to_string(), "riscv64".to_string())]);
+        for platform in [
+            None,
+            Some("linux/arm/v7"),
+            Some("linux"),
+            Some("linux/amd64"),
+        ] {
+            for args in [&BTreeMap::new(), &own] {
+                assert_eq!(
+                    *made.build_args(platform, args),
+                    build_args(platform, &host, args),
+                    "{platform:?} {args:?}"
+                );
+            }
+        }
     }
 }

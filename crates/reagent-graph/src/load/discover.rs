@@ -3,6 +3,7 @@
 
 use std::collections::HashSet;
 use std::ops::Range;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
 use toml::Spanned;
@@ -21,12 +22,28 @@ pub(super) struct ImageFolder {
     pub context_at: Option<Range<usize>>,
     /// Where `graph.toml` sets `containerfile`, when it does.
     pub containerfile_at: Option<Range<usize>>,
+    /// Whether discovery already found `context` to be a folder (the image's own
+    /// folder), so loading the image need not stat it again.
+    pub context_is_dir: bool,
 }
 
 impl Loader<'_> {
     /// The entries of the project's `stages/` or `images/` folder; none when it does not
     /// exist, an error when it exists but is not a folder that can be listed.
     pub(super) fn list_dir(&self, name: &str, errors: &mut Vec<ProjectError>) -> Vec<PathBuf> {
+        self.list_dir_typed(name, errors)
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect()
+    }
+
+    /// [`Loader::list_dir`] with each entry's type as the listing gives it (`None`
+    /// when the file system does not say).
+    fn list_dir_typed(
+        &self,
+        name: &str,
+        errors: &mut Vec<ProjectError>,
+    ) -> Vec<(PathBuf, Option<std::fs::FileType>)> {
         let dir = self.root.join(name);
         let listing = match std::fs::read_dir(&dir) {
             Ok(l) => l,
@@ -56,7 +73,9 @@ impl Loader<'_> {
         let mut out = Vec::new();
         for entry in listing {
             match entry {
-                Ok(e) => out.push(e.path()),
+                // `file_type` comes from the listing (d_type) and stats only
+                // where the file system leaves the type unknown.
+                Ok(e) => out.push((e.path(), e.file_type().ok())),
                 Err(e) => {
                     errors.push(ProjectError::in_file(
                         name,
@@ -72,14 +91,16 @@ impl Loader<'_> {
     /// The image folders under `images/`, sorted; a symlink that leads nowhere is an error.
     fn image_dirs(&self, errors: &mut Vec<ProjectError>) -> Vec<PathBuf> {
         let mut dirs = Vec::new();
-        for path in self.list_dir("images", errors) {
+        for (path, file_type) in self.list_dir_typed("images", errors) {
             let hidden = path
                 .file_name()
                 .is_some_and(|n| n.as_encoded_bytes().starts_with(b"."));
             if hidden {
                 continue;
             }
-            if path.is_dir() {
+            // A folder as listed needs no stat; a symlink is followed to see whether
+            // it leads to one.
+            if file_type.is_some_and(|t| t.is_dir()) || path.is_dir() {
                 dirs.push(path);
                 continue;
             }
@@ -97,7 +118,9 @@ impl Loader<'_> {
                 ));
             }
         }
-        dirs.sort();
+        // Every entry is `images/<name>`: ordering the paths' bytes is ordering their
+        // names, as `Path`'s component-wise order would, without parsing components.
+        dirs.sort_unstable_by(|a, b| a.as_os_str().as_bytes().cmp(b.as_os_str().as_bytes()));
         dirs
     }
 
@@ -148,6 +171,7 @@ impl Loader<'_> {
                 order,
                 context_at: context_at.map(Spanned::span),
                 containerfile_at: containerfile_at.map(Spanned::span),
+                context_is_dir: context_at.is_none(),
             });
         }
         self.config_only_images(&seen, &mut out, errors);
@@ -193,6 +217,7 @@ impl Loader<'_> {
                 order: None,
                 context_at: section.context.as_ref().map(Spanned::span),
                 containerfile_at: Some(cf.span()),
+                context_is_dir: false,
             });
         }
     }

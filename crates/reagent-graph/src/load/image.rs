@@ -31,6 +31,8 @@ pub(super) struct Shared<'a> {
     pub names: &'a HashMap<String, PathBuf>,
     /// `portage:<path>` inputs of the portage config folder.
     pub portage: &'a [(Label, blake3::Hash)],
+    /// The host's platform build args, made once.
+    pub host_args: &'a crate::platform::HostArgs,
 }
 
 /// A Containerfile as read: where it is, its text, and what parsing made of it.
@@ -40,7 +42,7 @@ struct Read {
     parsed: Containerfile,
     analysis: Analysis,
     /// The build args it was analysed with (platform args, then the image's own).
-    build_args: BTreeMap<String, String>,
+    build_args: std::sync::Arc<BTreeMap<String, String>>,
 }
 
 impl Loader<'_> {
@@ -51,9 +53,9 @@ impl Loader<'_> {
         shared: &Shared<'_>,
     ) -> Result<Draft, Vec<ProjectError>> {
         let section = self.config.image(&folder.name).cloned().unwrap_or_default();
-        let read = self.read_containerfile(folder, &section)?;
+        let read = self.read_containerfile(folder, &section, shared)?;
         let context_rel = relative(self.root, &folder.context);
-        if !folder.context.is_dir() {
+        if !folder.context_is_dir && !folder.context.is_dir() {
             let message = format!("build context of image `{}` is not a folder", folder.name);
             return Err(vec![match &folder.context_at {
                 Some(span) => self.config_error(span.clone(), message),
@@ -123,6 +125,7 @@ impl Loader<'_> {
         &self,
         folder: &ImageFolder,
         section: &ImageSection,
+        shared: &Shared<'_>,
     ) -> Result<Read, Vec<ProjectError>> {
         let rel = relative(self.root, &folder.containerfile);
         let text = read_text(&folder.containerfile, &rel).map_err(|e| {
@@ -139,11 +142,9 @@ impl Loader<'_> {
                 .collect::<Vec<_>>()
         };
         let parsed = reagent_containerfile::parse_all(&text).map_err(located)?;
-        let read_args = crate::platform::build_args(
-            section.platform.as_deref(),
-            &crate::platform::Platform::host(),
-            &section.args,
-        );
+        let read_args = shared
+            .host_args
+            .build_args(section.platform.as_deref(), &section.args);
         let analysis = parsed.analyze_all(&read_args).map_err(located)?;
         Ok(Read {
             file: folder.containerfile.clone(),

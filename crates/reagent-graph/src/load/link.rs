@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use rayon::prelude::*;
 use reagent_catalyst::compression::strip_extension;
 use reagent_catalyst::OutputKind;
 
@@ -202,21 +203,52 @@ fn cycle_error(cycle: &Cycle, sites: &Sites) -> ProjectError {
 }
 
 /// Finish every node's manifest with its parents' keys, parents first, and key it.
-fn fill_keys(graph: &mut Graph, mut partial: Vec<ManifestBuilder>) {
-    let order = graph.topological().to_vec();
-    for id in order {
-        let mut inputs = std::mem::take(&mut partial[id.0]);
-        for parent in graph.parents(id) {
-            let parent = graph.node(parent);
-            inputs.hash(
-                Label::with(InputClass::Parent, &parent.name),
-                blake3::Hash::from(parent.key.0),
-                Some(parent.key.short()),
-            );
+///
+/// Nodes are keyed a wave at a time, each wave on every core: a wave holds the
+/// nodes whose parents are all in earlier waves. A project is shallow (snapshot,
+/// stages, base, build-deps, leaves), so its widest waves hold nearly all nodes.
+fn fill_keys(graph: &mut Graph, partial: Vec<ManifestBuilder>) {
+    let mut partial: Vec<Option<ManifestBuilder>> = partial.into_iter().map(Some).collect();
+    let mut depth = vec![0usize; graph.len()];
+    let mut waves: Vec<Vec<NodeId>> = Vec::new();
+    for &id in graph.topological() {
+        let d = graph
+            .parents(id)
+            .iter()
+            .map(|p| depth[p.0] + 1)
+            .max()
+            .unwrap_or(0);
+        depth[id.0] = d;
+        if waves.len() <= d {
+            waves.resize_with(d + 1, Vec::new);
         }
-        let manifest = inputs.finish();
-        let node = graph.node_mut(id);
-        node.key = manifest.key();
-        node.manifest = manifest;
+        waves[d].push(id);
+    }
+    for wave in waves {
+        let work: Vec<(NodeId, ManifestBuilder)> = wave
+            .iter()
+            .map(|&id| (id, partial[id.0].take().unwrap_or_default()))
+            .collect();
+        let keyed_so_far = &*graph;
+        let keyed: Vec<(NodeId, Key, Manifest)> = work
+            .into_par_iter()
+            .map(|(id, mut inputs)| {
+                for parent in keyed_so_far.parents(id) {
+                    let parent = keyed_so_far.node(parent);
+                    inputs.hash(
+                        Label::with(InputClass::Parent, &parent.name),
+                        blake3::Hash::from(parent.key.0),
+                        Some(parent.key.short()),
+                    );
+                }
+                let manifest = inputs.finish();
+                (id, manifest.key(), manifest)
+            })
+            .collect();
+        for (id, key, manifest) in keyed {
+            let node = graph.node_mut(id);
+            node.key = key;
+            node.manifest = manifest;
+        }
     }
 }

@@ -279,6 +279,7 @@ impl Loader<'_> {
                 .map(|r| r.get_ref().as_str()),
             names: &names,
             portage: &portage,
+            host_args: &crate::platform::HostArgs::new(crate::platform::Platform::host()),
         };
         let image_drafts: Vec<Result<Draft, Vec<ProjectError>>> = images
             .par_iter()
