@@ -38,6 +38,7 @@
 pub mod backend;
 pub mod buildah;
 pub mod fake;
+mod image_list;
 mod process;
 pub mod redact;
 pub mod run;

@@ -109,7 +109,8 @@ fn read_list(graph_root: &Path, driver: &str, kind: &str) -> Option<Vec<StoredIm
 /// The entries of an `images.json` (or `containers.json`) document: objects
 /// with a bare 64-hex `id`; `None` when it is not one.
 pub(crate) fn parse_images(bytes: &[u8]) -> Option<Vec<StoredImage>> {
-    let images: Vec<StoredImage> = serde_json::from_slice(bytes).ok()?;
+    let images: Vec<StoredImage> =
+        crate::image_list::scan(bytes).or_else(|| serde_json::from_slice(bytes).ok())?;
     // An id is a bare 64-hex digest; anything else is a layout reagent does not know.
     images
         .iter()
