@@ -239,8 +239,8 @@ fn one_slice(tree_dir: &Path, history: &History) {
     let d = history
         .records()
         .first()
-        .and_then(|r| r.discovery.clone())
-        .and_then(|v| serde_json::from_value::<Discovery>(v).ok())
+        .and_then(|r| r.discovery.as_ref())
+        .and_then(|d| d.parse::<Discovery>().ok())
         .expect("a discovery");
     d.slice_in(&reader).expect("slice");
     println!("one_slice_secs {:.4}", start.elapsed().as_secs_f64());

@@ -219,7 +219,7 @@ fn decide(
         .rev()
         .filter(|r| r.outcome.is_success())
         .filter_map(|r| r.discovery.as_ref())
-        .filter_map(|d| Discovery::deserialize(d).ok())
+        .filter_map(|d| d.parse::<Discovery>().ok())
         .filter(|d| d.k0 == k0_hex)
         .take(CANDIDATES)
         .collect();

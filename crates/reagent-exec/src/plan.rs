@@ -27,7 +27,6 @@ use reagent_backend::{Backend, BackendError, NamedImage, LABEL_KEY};
 use reagent_graph::diff::{diff, Change};
 use reagent_graph::{Graph, Manifest, NodeId};
 use reagent_state::{History, Seen};
-use serde::Deserialize;
 
 pub use crate::events::{Place, StepKind, Work};
 use crate::names;
@@ -293,7 +292,7 @@ fn recorded_reason(history: &History, node: &reagent_graph::Node) -> Reason {
     }
     // A record from an older reagent may hold a manifest this one cannot read:
     // then all that is known is that the inputs changed.
-    match Manifest::deserialize(&last.manifest) {
+    match last.manifest.parse::<Manifest>() {
         Ok(old) => Reason::Changed(diff(&old, &node.manifest)),
         Err(_) => Reason::Changed(Vec::new()),
     }

@@ -14,7 +14,6 @@ use reagent_backend::fake::Call;
 use reagent_backend::FakeBackend;
 use reagent_exec::discover::{Discovery, EMERGE_LOG};
 use reagent_exec::plan::{Action, Reason, StepKind};
-use serde::Deserialize;
 
 const MOUNT: &str =
     "RUN --mount=type=bind,from=portage,source=/var/db/repos/gentoo,target=/var/db/repos/gentoo";
@@ -156,7 +155,7 @@ fn builds_record_what_they_read_and_mount_the_log_without_the_layer_cache() {
     );
 
     let app = env.history().last_success("app").unwrap().clone();
-    let d = Discovery::deserialize(app.discovery.as_ref().unwrap()).unwrap();
+    let d: Discovery = app.discovery.as_ref().unwrap().parse().unwrap();
     assert_eq!(
         d.packages,
         [

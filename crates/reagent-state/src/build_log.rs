@@ -1,5 +1,6 @@
 //! The append-only build log, `builds.jsonl`: its format and its writer.
 
+use rayon::prelude::*;
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
@@ -262,30 +263,36 @@ pub(crate) struct Parsed {
 /// [`StateError::NewerRecord`]: a newer format may not even parse as a
 /// record, and must not pass for damage.
 pub(crate) fn parse_log(path: &Path, bytes: &[u8]) -> Result<Parsed> {
-    let mut parsed = Parsed::default();
-    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if is_blank(line) {
-            continue;
-        }
-        parsed.lines += 1;
-        let version = match serde_json::from_slice::<Record>(line) {
-            Ok(r) if r.version <= RECORD_VERSION => {
-                parsed.records.push(r);
-                continue;
-            }
-            Ok(r) => Some(r.version),
-            Err(_) => newer_version(line),
-        };
-        match version {
-            Some(version) => {
+    let numbered: Vec<(usize, &[u8])> = lines(bytes)
+        .enumerate()
+        .map(|(i, line)| (i + 1, line.strip_suffix(b"\r").unwrap_or(line)))
+        .filter(|(_, line)| !is_blank(line))
+        .collect();
+    // Lines parse independently: a long log is read on every core, in order.
+    let read: Vec<std::result::Result<Record, Option<u32>>> = numbered
+        .par_iter()
+        .map(|&(_, line)| match serde_json::from_slice::<Record>(line) {
+            Ok(r) if r.version <= RECORD_VERSION => Ok(r),
+            Ok(r) => Err(Some(r.version)),
+            Err(_) => Err(newer_version(line)),
+        })
+        .collect();
+    let mut parsed = Parsed {
+        records: Vec::with_capacity(read.len()),
+        corrupt_lines: Vec::new(),
+        lines: read.len(),
+    };
+    for ((line, _), result) in numbered.iter().zip(read) {
+        match result {
+            Ok(record) => parsed.records.push(record),
+            Err(Some(version)) => {
                 return Err(StateError::NewerRecord {
                     path: path.to_path_buf(),
-                    line: i + 1,
+                    line: *line,
                     version,
                 })
             }
-            None => parsed.corrupt_lines.push(i + 1),
+            Err(None) => parsed.corrupt_lines.push(*line),
         }
     }
     Ok(parsed)
@@ -297,6 +304,18 @@ fn newer_version(line: &[u8]) -> Option<u32> {
     let value: serde_json::Value = serde_json::from_slice(line).ok()?;
     let version = value.as_object()?.get("version")?.as_u64()?;
     (version > u64::from(RECORD_VERSION)).then(|| u32::try_from(version).unwrap_or(u32::MAX))
+}
+
+/// The lines of `bytes` (split at each `\n`, as `split` would, a last empty one
+/// included), found with `memchr`: a long log is mostly long lines.
+fn lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    let ends = memchr::memchr_iter(b'\n', bytes).chain(std::iter::once(bytes.len()));
+    ends.map(move |end| {
+        let line = &bytes[start..end];
+        start = end + 1;
+        line
+    })
 }
 
 fn is_blank(line: &[u8]) -> bool {

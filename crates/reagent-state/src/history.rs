@@ -53,22 +53,23 @@ impl History {
     /// A history of these records, oldest first, taken as they are (their
     /// versions are not checked).
     pub fn from_records(records: Vec<Record>) -> History {
-        let mut by_node: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-        let mut by_key = HashMap::new();
+        // Grouped in a hash map first, then sorted once: inserting each new node into
+        // the tree would cost a search of string comparisons per record.
+        let mut grouped: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_key = HashMap::with_capacity(records.len());
         for (i, r) in records.iter().enumerate() {
-            match by_node.get_mut(&r.node) {
-                Some(positions) => positions.push(i),
-                None => {
-                    by_node.insert(r.node.clone(), vec![i]);
-                }
-            }
-            match by_key.get_mut(&r.key) {
+            grouped.entry(r.node.as_str()).or_default().push(i);
+            match by_key.get_mut(r.key.as_str()) {
                 Some(newest) => *newest = i,
                 None => {
                     by_key.insert(r.key.clone(), i);
                 }
             }
         }
+        let by_node: BTreeMap<String, Vec<usize>> = grouped
+            .into_iter()
+            .map(|(node, positions)| (node.to_string(), positions))
+            .collect();
         History {
             records,
             corrupt_lines: Vec::new(),
@@ -149,8 +150,17 @@ impl History {
     /// [`duration`](History::duration) of every node that has one: the
     /// weights for the scheduler.
     pub fn durations(&self) -> HashMap<String, Duration> {
-        self.nodes()
-            .filter_map(|node| Some((node.to_string(), self.duration(node)?)))
+        // Straight from the index: a lookup per node would cost a tree search each.
+        self.by_node
+            .iter()
+            .filter_map(|(node, positions)| {
+                let newest_built = positions
+                    .iter()
+                    .rev()
+                    .map(|&i| &self.records[i])
+                    .find(|r| r.outcome == Outcome::Built)?;
+                Some((node.clone(), newest_built.duration()))
+            })
             .collect()
     }
 

@@ -58,5 +58,5 @@ pub use error::{KeyPrefixError, Result, StateError};
 pub use history::{History, MIN_KEY_PREFIX};
 pub use lock::{StateLock, LOCK_FILE};
 pub use logs::log_path;
-pub use record::{Outcome, Record, RECORD_VERSION};
+pub use record::{Outcome, RawJson, Record, RECORD_VERSION};
 pub use seen::{Seen, SEEN_FILE, SEEN_TTL};

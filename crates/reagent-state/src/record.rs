@@ -1,6 +1,8 @@
 //! One line of the build log.
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// The build record version this reagent writes, and the newest it reads.
 ///
@@ -54,7 +56,7 @@ pub struct Record {
     /// The digest of the resulting image manifest (empty if none).
     pub manifest_digest: String,
     /// The node's input list, kept to explain later rebuilds; opaque here.
-    pub manifest: serde_json::Value,
+    pub manifest: RawJson,
     /// When the attempt started, in unix milliseconds.
     pub start: u64,
     /// When it ended, in unix milliseconds.
@@ -68,11 +70,53 @@ pub struct Record {
     /// What the build discovered it read (the packages it merged and the slice of
     /// the snapshot they make up), when it did; opaque here. Version 2 on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discovery: Option<serde_json::Value>,
+    pub discovery: Option<RawJson>,
     /// The id of the local image the build made, when it made one: also an image left
     /// untagged because its tests or audit failed, so `reagent test` can test it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image: Option<String>,
+}
+
+/// A JSON value kept as the text it was read as. A record's opaque parts (the
+/// input list, the discovery) are parsed only where they are used, so reading
+/// a long build log builds no tree for every line, and a line rewritten (on
+/// compaction) keeps them byte for byte.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+
+    /// Parse the text as a `T`.
+    pub fn parse<T: DeserializeOwned>(&self) -> serde_json::Result<T> {
+        serde_json::from_str(self.0.get())
+    }
+
+    /// The text as a JSON tree (`null` if it is not one, which reading never lets in).
+    pub fn to_value(&self) -> serde_json::Value {
+        self.parse().unwrap_or(serde_json::Value::Null)
+    }
+}
+
+impl From<serde_json::Value> for RawJson {
+    /// `value` as JSON text.
+    fn from(value: serde_json::Value) -> RawJson {
+        // A `Value` always serializes (its map keys are strings).
+        RawJson(
+            serde_json::value::to_raw_value(&value).unwrap_or_else(|_| RawValue::NULL.to_owned()),
+        )
+    }
+}
+
+/// Equal when they hold the same JSON value, however it is spaced or ordered.
+impl PartialEq for RawJson {
+    fn eq(&self, other: &RawJson) -> bool {
+        self.get() == other.get() || self.to_value() == other.to_value()
+    }
 }
 
 /// The version of a line that has no `version` field.
@@ -97,7 +141,7 @@ impl Record {
             node: node.into(),
             key: key.into(),
             manifest_digest: manifest_digest.into(),
-            manifest,
+            manifest: RawJson::from(manifest),
             start,
             end,
             outcome,
@@ -117,7 +161,7 @@ impl Record {
     /// The same record, with what the build discovered it read.
     #[must_use]
     pub fn with_discovery(mut self, discovery: serde_json::Value) -> Record {
-        self.discovery = Some(discovery);
+        self.discovery = Some(RawJson::from(discovery));
         self
     }
 
@@ -137,6 +181,23 @@ impl Record {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn opaque_parts_are_written_back_as_they_were_read() {
+        let line = r#"{"version":2,"node":"base","key":"ab","manifest_digest":"","manifest":{"inputs": [ {"label":"kind","hash":"01"} ]},"start":1,"end":2,"outcome":"built","discovery":{"k0" :"x"}}"#;
+        let r: Record = serde_json::from_str(line).unwrap();
+        assert_eq!(
+            r.manifest.get(),
+            r#"{"inputs": [ {"label":"kind","hash":"01"} ]}"#
+        );
+        assert_eq!(serde_json::to_string(&r).unwrap(), line);
+        let tree: serde_json::Value =
+            serde_json::json!({"inputs": [{"hash": "01", "label": "kind"}]});
+        assert_eq!(r.manifest.to_value(), tree);
+        assert_eq!(r.manifest, RawJson::from(tree), "equal as JSON values");
+        assert_ne!(r.manifest, RawJson::from(serde_json::json!({"inputs": []})));
+        assert_eq!(r.discovery.unwrap().get(), r#"{"k0" :"x"}"#);
+    }
 
     #[test]
     fn a_line_without_version_reads_as_version_1() {

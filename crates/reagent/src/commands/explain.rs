@@ -6,7 +6,6 @@ use std::fmt::Write;
 use reagent_exec::discover::Verdict;
 use reagent_graph::{Manifest, Node, Recipe};
 use reagent_state::History;
-use serde::Deserialize;
 
 use super::node_named;
 use crate::cli::{Cli, ExplainArgs};
@@ -112,7 +111,7 @@ fn since_last_build(history: &History, node: &Node) -> String {
         "last build: key {}\n",
         reagent_exec::names::short_key(&record.key)
     );
-    let Ok(old) = Manifest::deserialize(&record.manifest) else {
+    let Ok(old) = record.manifest.parse::<Manifest>() else {
         text.push_str("  (its inputs were recorded in a form this reagent cannot read)\n");
         return text;
     };
