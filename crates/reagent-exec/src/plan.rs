@@ -306,6 +306,18 @@ pub fn local_names(images: &[NamedImage]) -> HashMap<&str, &NamedImage> {
         .collect()
 }
 
+/// Each node's local image (by node index): the one tagged with its key tag.
+fn local_by_node<'a>(graph: &Graph, images: &'a [NamedImage]) -> Vec<Option<&'a NamedImage>> {
+    if images.is_empty() {
+        return vec![None; graph.len()];
+    }
+    let local = local_names(images);
+    graph
+        .nodes()
+        .map(|node| local.get(names::local_ref(node).as_str()).copied())
+        .collect()
+}
+
 /// Plan a run. `images` is the one listing of local storage (names only).
 pub fn plan(
     graph: &Graph,
@@ -317,7 +329,7 @@ pub fn plan(
         graph,
         backend,
         input,
-        local: local_names(images),
+        local: local_by_node(graph, images),
         snapshot: graph.snapshot().map(|s| graph.node(s).name.as_str()),
         verified: HashSet::new(),
         rejected: HashSet::new(),
@@ -475,8 +487,9 @@ struct Facts<'a> {
     graph: &'a Graph,
     backend: &'a dyn Backend,
     input: &'a PlanInput<'a>,
-    /// Local images by name.
-    local: HashMap<&'a str, &'a NamedImage>,
+    /// Each node's key-tagged local image, by node index, looked up once (a
+    /// lookup formats the node's reference).
+    local: Vec<Option<&'a NamedImage>>,
     /// The snapshot node's name, looked up once (finding it scans every node).
     snapshot: Option<&'a str>,
     /// Nodes whose local image's key label was read and matches.
@@ -502,8 +515,7 @@ impl Facts<'_> {
         if self.rejected.contains(&id) {
             return None;
         }
-        let node = self.graph.node(id);
-        self.local.get(names::local_ref(node).as_str()).copied()
+        self.local[id.0]
     }
 
     /// Whether the node's build exists locally (see [`Facts::local_image`]).
@@ -658,15 +670,18 @@ impl Facts<'_> {
         if input.force.contains(&id) {
             Action::Build(Reason::Forced)
         } else if self.is_local(id) {
-            let unfinished = input
-                .history
-                .unfinished_publish(&node.name)
-                .is_some_and(|key| key == node.key.hex());
+            // Asked only when there is a registry to push to.
+            let unfinished = || {
+                input
+                    .history
+                    .unfinished_publish(&node.name)
+                    .is_some_and(|key| key == node.key.hex())
+            };
             let pushable = node.artifact().is_none();
             let stale = self.moving_stale.contains(&id);
             if pushable
                 && input.registry.is_some()
-                && (!self.in_registry(id) || unfinished || stale)
+                && (!self.in_registry(id) || stale || unfinished())
             {
                 Action::Push
             } else {

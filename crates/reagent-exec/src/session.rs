@@ -130,8 +130,10 @@ impl Request {
 /// A locked state folder, its build record, and the project being built.
 pub struct Session<'a> {
     project: &'a Project,
-    /// The project's graph keyed with discovered inputs by the last [`Session::plan`].
-    graph: Graph,
+    /// The project's graph re-keyed with discovered inputs by the last
+    /// [`Session::plan`]; `None` while the project's own keys stand (no plan yet, or
+    /// no snapshot to discover from), so a project without one is never copied.
+    rekeyed: Option<Graph>,
     /// What discovered inputs decided per node, from the last [`Session::plan`].
     verdicts: HashMap<NodeId, Verdict>,
     backend: &'a dyn Backend,
@@ -171,7 +173,7 @@ impl<'a> Session<'a> {
         }
         Ok(Session {
             project,
-            graph: project.graph.clone(),
+            rekeyed: None,
             verdicts: HashMap::new(),
             backend,
             clock,
@@ -190,7 +192,7 @@ impl<'a> Session<'a> {
 
     /// The graph as keyed by the last [`Session::plan`] (the project's, before one).
     pub fn graph(&self) -> &Graph {
-        &self.graph
+        self.rekeyed.as_ref().unwrap_or(&self.project.graph)
     }
 
     /// What discovered inputs decided for each node built from the snapshot, by the
@@ -203,13 +205,17 @@ impl<'a> Session<'a> {
     /// the targets and their ancestors (with [`Request::only`]: the targets and the
     /// parents their builds need), what to do and why.
     pub fn plan(&mut self, request: &Request) -> Result<Plan, SessionError> {
-        let mut graph = self.project.graph.clone();
         let remote = request.registry.as_deref().map(|registry| Remote {
             backend: self.backend,
             registry,
         });
-        self.verdicts = crate::discover::resolve(&mut graph, &self.history, remote)?;
-        self.graph = graph;
+        self.rekeyed = None;
+        self.verdicts = HashMap::new();
+        if crate::discover::snapshot_tree(&self.project.graph).is_some() {
+            let mut graph = self.project.graph.clone();
+            self.verdicts = crate::discover::resolve(&mut graph, &self.history, remote)?;
+            self.rekeyed = Some(graph);
+        }
         let images = self.backend.image_names()?;
         let notes: HashMap<NodeId, Vec<String>> = self
             .verdicts
@@ -230,7 +236,7 @@ impl<'a> Session<'a> {
             snapshot_changes: &notes,
             only: request.only,
         };
-        plan(&self.graph, self.backend, &images, &input).map_err(|e| match e {
+        plan(self.graph(), self.backend, &images, &input).map_err(|e| match e {
             PlanError::Backend(b) => SessionError::Backend(b),
             other @ PlanError::MissingParents { .. } => SessionError::Plan(other),
         })
@@ -281,7 +287,7 @@ impl<'a> Session<'a> {
         };
         let ctx = JobContext {
             project: self.project,
-            graph: &self.graph,
+            graph: self.graph(),
             backend: self.backend,
             state_dir: &self.state_dir,
             registry: request.registry.as_deref(),
