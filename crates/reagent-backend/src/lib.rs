@@ -52,6 +52,6 @@ pub use backend::{
 };
 pub use buildah::{BasePull, Buildah, BuildahSettings};
 pub use fake::FakeBackend;
-pub use process::kill_running;
+pub use process::{kill_running, killing_all};
 pub use run::RunId;
 pub use version::Version;

@@ -12,6 +12,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -27,6 +28,9 @@ pub(crate) const KILL_GRACE: Duration = Duration::from_secs(3);
 /// a process stuck in the kernel (uninterruptible sleep) outlives SIGKILL for
 /// long; nobody can kill it, so after this the stop gives up waiting.
 const KILL_WAIT: Duration = Duration::from_secs(10);
+/// How long [`kill_running`] waits, in all, for the groups it killed to be gone:
+/// reagent is exiting at once, so a process stuck in the kernel is left to it.
+const KILL_EXIT_WAIT: Duration = Duration::from_secs(2);
 /// How often the run loop looks at `cancel` and the clock.
 const POLL: Duration = Duration::from_millis(50);
 /// How many trailing output lines an error message keeps.
@@ -42,9 +46,20 @@ fn running() -> MutexGuard<'static, BTreeSet<i32>> {
     RUNNING.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Note a child just spawned (the leader of its own group) as running.
+/// Set, under the [`RUNNING`] lock, by [`kill_running`]: from then on a child
+/// spawned is killed as it registers (it may have been started by a thread that
+/// did not yet see the stop).
+static KILLED: AtomicBool = AtomicBool::new(false);
+
+/// Note a child just spawned (the leader of its own group) as running; killed
+/// at once when [`kill_running`] already ran.
 fn register(child: &Child) {
-    running().insert(Pid::from_child(child).as_raw_pid());
+    let mut set = running();
+    let pgid = Pid::from_child(child);
+    if KILLED.load(Ordering::SeqCst) {
+        signal_group(pgid, Signal::KILL);
+    }
+    set.insert(pgid.as_raw_pid());
 }
 
 /// Forget a child about to be reaped.
@@ -64,15 +79,33 @@ fn try_reap(child: &mut Child) -> std::io::Result<Option<ExitStatus>> {
 }
 
 /// SIGKILL the process group of every command this process runs now
-/// (buildah, skopeo, host tools, with all they started), without waiting:
-/// for a second signal, when reagent exits at once instead of stopping them
-/// cleanly. Their working containers may be left behind.
+/// (buildah, skopeo, host tools, with all they started), and of every one
+/// started from now on: for a second signal, when reagent exits at once instead
+/// of stopping them cleanly. Their working containers may be left behind.
+///
+/// It waits (up to 2 s in all) until no process of those groups
+/// is running any more, so none is still exiting when reagent is gone.
 pub fn kill_running() {
-    for pgid in running().iter() {
-        if let Some(pgid) = Pid::from_raw(*pgid) {
-            signal_group(pgid, Signal::KILL);
+    // Signalled under the lock: a pid leaves the set before its process is
+    // reaped, so a group signalled here is never someone else's.
+    let killed: Vec<Pid> = {
+        let set = running();
+        KILLED.store(true, Ordering::SeqCst);
+        let killed: Vec<Pid> = set.iter().filter_map(|pgid| Pid::from_raw(*pgid)).collect();
+        for pgid in &killed {
+            signal_group(*pgid, Signal::KILL);
         }
+        killed
+    };
+    let deadline = Instant::now() + KILL_EXIT_WAIT;
+    for pgid in killed {
+        wait_for_group(pgid, deadline.saturating_duration_since(Instant::now()));
     }
+}
+
+/// Whether [`kill_running`] was called: the process is being ended by it.
+pub fn killing_all() -> bool {
+    KILLED.load(Ordering::SeqCst)
 }
 
 /// One command line: the real argv and the argv shown in messages, where

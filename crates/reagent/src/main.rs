@@ -33,6 +33,14 @@ fn main() -> ExitCode {
         Command::Import(cmd) => commands::import::run(&cli, cmd),
         Command::Lock(args) => commands::lock::run(&cli, args),
     };
+    if reagent_backend::killing_all() {
+        // A second signal is ending the process (see `signals`): its thread exits
+        // with 130 once what it killed is gone; the command's own end must not
+        // come first.
+        loop {
+            std::thread::park();
+        }
+    }
     match result {
         Ok(()) => ExitCode::from(report::EXIT_OK),
         Err(failure) => {
