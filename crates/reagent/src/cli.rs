@@ -345,7 +345,7 @@ pub struct BuildArgs {
     /// Fail at once if another reagent holds the project's state lock, instead of waiting.
     #[arg(long)]
     pub no_wait: bool,
-    /// Stream buildah's output.
+    /// Stream buildah's output, and name each node that is up to date.
     #[arg(short = 'v', long)]
     pub verbose: bool,
     /// Print newline-delimited JSON events on stdout.

@@ -58,10 +58,16 @@ pub fn summary_line(s: &Summary) -> String {
 
 fn plain_line(event: &Event, verbose: bool) -> Option<String> {
     Some(match event {
-        Event::UpToDate { node, place } => format!("up to date  {node} ({})", place.as_str()),
+        // A node with nothing to do says so only when asked: a no-op build of a large
+        // project would otherwise print a line per image, where the summary counts them.
+        Event::UpToDate { node, place } if verbose => {
+            format!("up to date  {node} ({})", place.as_str())
+        }
         Event::Started { node, action } => format!("{:<11} {node}", action.as_str()),
         Event::Step { node, n, of, text } if verbose => format!("{node}: STEP {n}/{of}: {text}"),
-        Event::Plan { .. } | Event::Tested { .. } | Event::Step { .. } => return None,
+        Event::Plan { .. } | Event::Tested { .. } | Event::Step { .. } | Event::UpToDate { .. } => {
+            return None
+        }
         Event::Output { node, line } => format!("{node}: {line}"),
         Event::Finished {
             node,
@@ -101,8 +107,10 @@ fn plain_line(event: &Event, verbose: bool) -> Option<String> {
 
 impl<W: Write> Reporter for Plain<W> {
     fn report(&mut self, event: &Event) {
-        if let Some(line) = plain_line(event, self.verbose) {
-            let _ = writeln!(self.out, "{line}");
+        if let Some(mut line) = plain_line(event, self.verbose) {
+            // One write per line: stderr is unbuffered, and `writeln!` would make two.
+            line.push('\n');
+            let _ = self.out.write_all(line.as_bytes());
         }
     }
 }
@@ -283,6 +291,23 @@ mod tests {
         assert_eq!(
             text,
             "build       app\nFAILED      app (build): RUN exited 1\n            log: /p/.reagent/logs/app-0123.log\n"
+        );
+    }
+
+    #[test]
+    fn up_to_date_nodes_are_named_only_when_verbose() {
+        let event = Event::UpToDate {
+            node: "base".into(),
+            place: reagent_exec::events::Place::Registry,
+        };
+        let mut quiet = Vec::new();
+        Plain::new(&mut quiet, false).report(&event);
+        assert_eq!(String::from_utf8(quiet).unwrap(), "");
+        let mut verbose = Vec::new();
+        Plain::new(&mut verbose, true).report(&event);
+        assert_eq!(
+            String::from_utf8(verbose).unwrap(),
+            "up to date  base (registry)\n"
         );
     }
 
