@@ -7,7 +7,8 @@
 #
 #   1. `build -n -R all` on a BIG-image synthetic project (benches/gen_project.py),
 #      empty store.                      Peer: ninja's no-op on the same DAG.
-#   2. no-op `build -R all` with every image present, for each size in PRESENT.
+#   2. no-op `build -R all` with every image present and a build record of one
+#      line per image, for each size in PRESENT.
 #                                        Peers: `buildah images --json` on the same
 #                                        store, and ninja's no-op on the same DAG.
 #   3. warm snapshot re-identification (stat cache), FILES-file generated tree.
@@ -27,12 +28,13 @@
 # output and decides, which is what reagent's no-op must also do.
 #
 # The present images are real: one per node, FROM scratch, carrying that node's
-# key and node labels and its key tag (`buildah from`/`config`/`commit`, two
-# streams in parallel; untimed setup, printed).
+# key and node labels and its key tag (`buildah from`/`config`/`commit` in stores
+# of 500 merged into one, see present_images; untimed setup, printed).
 #
 # Usage: benches/perf.sh      RUNS=5 BIG=10000 PRESENT="1000" FILES=150000 by default;
 #        PRESENT="1000 10000" also measures the no-op with 10,000 present images
-#        (its setup makes 10,000 images: about 15 minutes on 2 cores).
+#        (its setup makes 10,000 images). PERF_CACHE=DIR keeps each set of present
+#        images there and reuses it while the keys stay the same.
 set -euo pipefail
 
 runs=${RUNS:-5}
@@ -171,6 +173,78 @@ mkdir -p "$work/wrap"
 printf '#!/bin/sh\nprintf "%%s\\n" "$*" >>"$BENCH_CALLS"\nexec %q "$@"\n' "$real_buildah" >"$work/wrap/buildah"
 chmod +x "$work/wrap/buildah"
 
+# present_images DIR: one real image per line "NAME KEY" of DIR/keys in the store
+# DIR/storage, FROM scratch, carrying the node's key and node labels and its key
+# tag. containers-storage rewrites its whole images.json on every commit, so one
+# store of 10,000 images takes hours to fill; the images are made by buildah in
+# stores of 500, two at a time, and the stores are then merged: their image
+# folders moved into one and their images.json lists concatenated (every image
+# is FROM scratch, so all share the one empty layer, which is checked).
+present_images() {
+    local dir=$1 chunk
+    mkdir -p "$dir/chunks"
+    split -l 500 -d -a 3 "$dir/keys" "$dir/chunks/keys."
+    for chunk in "$dir"/chunks/keys.*; do
+        printf '%s\n' "$chunk"
+    done | xargs -P 2 -I{} bash -c '
+        set -e
+        chunk=$1 buildah=$2
+        s=(--root "$chunk.storage" --runroot "$chunk.run" --storage-driver vfs)
+        ctr=$("$buildah" "${s[@]}" from scratch)
+        while read -r name key; do
+            "$buildah" "${s[@]}" config --label "org.reagent.key=$key" --label "org.reagent.node=$name" "$ctr"
+            "$buildah" "${s[@]}" commit --quiet "$ctr" "localhost/$name:${key:0:16}" >/dev/null
+        done <"$chunk"
+        "$buildah" "${s[@]}" rm "$ctr" >/dev/null
+    ' _ {} "$real_buildah"
+    python3 - "$dir" <<'PY'
+import glob, json, os, shutil, sys
+d = sys.argv[1]
+stores = sorted(glob.glob(os.path.join(d, "chunks", "keys.*.storage")))
+main = os.path.join(d, "storage")
+shutil.move(stores[0], main)
+images_json = os.path.join(main, "vfs-images", "images.json")
+images = json.load(open(images_json))
+(layer,) = {i["layer"] for i in images}
+for store in stores[1:]:
+    more = json.load(open(os.path.join(store, "vfs-images", "images.json")))
+    if {i["layer"] for i in more} != {layer}:
+        sys.exit(f"perf.sh: {store} has another layer than the empty one")
+    for i in more:
+        os.rename(os.path.join(store, "vfs-images", i["id"]), os.path.join(main, "vfs-images", i["id"]))
+    images += more
+    shutil.rmtree(store)
+tmp = images_json + ".tmp"
+with open(tmp, "w") as f:
+    json.dump(images, f, separators=(",", ":"))
+os.replace(tmp, images_json)
+PY
+    rm -rf --one-file-system -- "$dir/chunks"
+}
+
+# build_record DIR: DIR/p/.reagent/builds.jsonl with one "built" record per node
+# of DIR/graph.json, shaped like reagent's own (an input list of the node's kind,
+# Containerfile, context files and parents, with their hashes).
+build_record() {
+    mkdir -p "$1/p/.reagent"
+    python3 - "$1/graph.json" >"$1/p/.reagent/builds.jsonl" <<'PY'
+import hashlib, json, sys
+start = 1796672223709
+for i, n in enumerate(json.load(open(sys.argv[1]))["nodes"]):
+    h = lambda s: hashlib.blake2s(f"{n['name']}/{s}".encode()).hexdigest()
+    inputs = [{"label": "containerfile", "hash": h("Containerfile")},
+              {"label": "context:conf/common.conf", "hash": h("common")},
+              {"detail": "image", "label": "kind", "hash": h("kind")},
+              {"detail": "ssl -X", "label": "use", "hash": h("use")}]
+    inputs += [{"detail": d[:16], "label": f"parent:{d}", "hash": h(d)} for d in n["deps"]]
+    print(json.dumps({"version": 2, "node": n["name"], "key": n["key"],
+                      "manifest_digest": h("manifest"), "manifest": {"inputs": inputs},
+                      "start": start + 2000 * i, "end": start + 2000 * i + 1500,
+                      "outcome": "built", "project": "synthetic", "image": h("image")},
+                     separators=(",", ":")))
+PY
+}
+
 noop_calls=
 for n in $present; do
     echo "== 2. no-op build -R all, $n images present; buildah images --json; ninja no-op"
@@ -184,20 +258,27 @@ for n in json.load(open(sys.argv[1]))["nodes"]:
     print(n["name"], n["key"])
 ' "$d/graph.json" >"$d/keys"
     start=$EPOCHREALTIME
-    split -n l/2 "$d/keys" "$d/keys."
-    for part in "$d"/keys.a?; do
-        (
-            ctr=$("$real_buildah" "${storage[@]}" from scratch)
-            while read -r name key; do
-                "$real_buildah" "${storage[@]}" config --label "org.reagent.key=$key" \
-                    --label "org.reagent.node=$name" "$ctr"
-                "$real_buildah" "${storage[@]}" commit --quiet "$ctr" "localhost/$name:${key:0:16}" >/dev/null
-            done <"$part"
-            "$real_buildah" "${storage[@]}" rm "$ctr" >/dev/null
-        ) &
-    done
-    wait
-    echo "   setup (untimed): $n real images in $(awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.0f", e - s }') s"
+    if [ -n "${PERF_CACHE:-}" ] && cmp -s "$d/keys" "$PERF_CACHE/present-$n/keys"; then
+        # The same images as a kept earlier run made: reuse its store.
+        cp -a "$PERF_CACHE/present-$n/storage" "$d/storage"
+        echo "   setup (untimed): $n real images reused from $PERF_CACHE/present-$n"
+    else
+        present_images "$d"
+        echo "   setup (untimed): $n real images in $(awk -v s="$start" -v e="$EPOCHREALTIME" 'BEGIN { printf "%.0f", e - s }') s"
+        if [ -n "${PERF_CACHE:-}" ]; then
+            rm -rf --one-file-system -- "$PERF_CACHE/present-$n"
+            mkdir -p "$PERF_CACHE/present-$n"
+            cp -a "$d/keys" "$d/storage" "$PERF_CACHE/present-$n/"
+        fi
+    fi
+    listed=$("$real_buildah" "${storage[@]}" images --json | python3 -c 'import json, sys; print(len(json.load(sys.stdin)))')
+    [ "$listed" = "$n" ] || {
+        echo "perf.sh: buildah lists $listed images, not $n" >&2
+        exit 1
+    }
+    # The build record a user's no-op reads: one line per image, as if reagent had
+    # built each (ninja's peer likewise reads its .ninja_log, a line per output).
+    build_record "$d"
     noop() { "$reagent" -C "$d/p" build -R all; }
     listing() { "$real_buildah" "${storage[@]}" images --json; }
     noop_ninja() { ninja -C "$d/ninja"; }
