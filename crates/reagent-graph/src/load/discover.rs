@@ -1,16 +1,27 @@
 //! Finding what a project defines: its `stages/` and `images/` folders, the
 //! image folders' names and `NN-` order, and images defined in `graph.toml` only.
 
-use std::collections::HashSet;
 use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+use rayon::prelude::*;
+use rustc_hash::FxHashSet;
 use toml::Spanned;
 
 use super::Loader;
 use crate::error::{relative, ProjectError};
 use crate::input::kind_of;
+
+/// What one folder under `images/` turned out to be.
+enum Found {
+    /// Its name is not a node name.
+    BadName(ProjectError),
+    /// A node name, but the folder has no Containerfile.
+    NoContainerfile(String, ProjectError),
+    /// An image to load.
+    Folder(ImageFolder),
+}
 
 /// An image to load: its name, build context, Containerfile and `NN-` order.
 pub(super) struct ImageFolder {
@@ -127,61 +138,83 @@ impl Loader<'_> {
     /// Every image: the folders under `images/`, then images `graph.toml` defines with
     /// a `containerfile` of their own.
     pub(super) fn image_folders(&self, errors: &mut Vec<ProjectError>) -> Vec<ImageFolder> {
-        let mut out = Vec::new();
-        let mut seen = HashSet::new();
-        for dir in self.image_dirs(errors) {
-            let folder = dir
-                .file_name()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let (order, name) = split_order(&folder);
-            let rel = relative(self.root, &dir);
-            if let Err(msg) = check_name(name) {
-                errors.push(ProjectError::in_file(&rel, msg));
-                continue;
+        // Each folder is looked at on every core (its Containerfile is found by an
+        // `lstat`), and the answers taken in the folders' order.
+        let found: Vec<Found> = self
+            .image_dirs(errors)
+            .par_iter()
+            .map(|dir| self.image_folder(dir))
+            .collect();
+        let mut out = Vec::with_capacity(found.len());
+        let mut seen = FxHashSet::default();
+        seen.reserve(found.len());
+        for f in found {
+            match f {
+                Found::BadName(e) => errors.push(e),
+                Found::NoContainerfile(name, e) => {
+                    seen.insert(name);
+                    errors.push(e);
+                }
+                Found::Folder(folder) => {
+                    seen.insert(folder.name.clone());
+                    out.push(folder);
+                }
             }
-            // Known from here on, so a `[image.<name>]` table for it is not also
-            // reported as naming no image.
-            seen.insert(name.to_string());
-            let section = self.config.image(name);
-            let context_at = section.and_then(|s| s.context.as_ref());
-            let containerfile_at = section.and_then(|s| s.containerfile.as_ref());
-            let context = context_at.map_or_else(|| dir.clone(), |c| self.root.join(c.get_ref()));
-            let containerfile = if let Some(c) = containerfile_at {
-                self.root.join(c.get_ref())
-            } else if let Some(p) = ["Containerfile", "Dockerfile"]
-                .iter()
-                .map(|f| dir.join(f))
-                // Whatever is there under either name (even a folder or a dangling
-                // link) is taken, so reading it can say what is wrong with it.
-                .find(|p| std::fs::symlink_metadata(p).is_ok())
-            {
-                p
-            } else {
-                errors.push(ProjectError::in_file(
-                    &rel,
-                    "image folder has no Containerfile or Dockerfile",
-                ));
-                continue;
-            };
-            out.push(ImageFolder {
-                name: name.to_string(),
-                context,
-                containerfile,
-                order,
-                context_at: context_at.map(Spanned::span),
-                containerfile_at: containerfile_at.map(Spanned::span),
-                context_is_dir: context_at.is_none(),
-            });
         }
         self.config_only_images(&seen, &mut out, errors);
         out
     }
 
+    /// What the image folder `dir` holds.
+    fn image_folder(&self, dir: &Path) -> Found {
+        let folder = dir
+            .file_name()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let (order, name) = split_order(&folder);
+        if let Err(msg) = check_name(name) {
+            return Found::BadName(ProjectError::in_file(relative(self.root, dir), msg));
+        }
+        // Known from here on, so a `[image.<name>]` table for it is not also
+        // reported as naming no image.
+        let section = self.config.image(name);
+        let context_at = section.and_then(|s| s.context.as_ref());
+        let containerfile_at = section.and_then(|s| s.containerfile.as_ref());
+        let context = context_at.map_or_else(|| dir.to_path_buf(), |c| self.root.join(c.get_ref()));
+        let containerfile = if let Some(c) = containerfile_at {
+            self.root.join(c.get_ref())
+        } else if let Some(p) = ["Containerfile", "Dockerfile"]
+            .iter()
+            .map(|f| dir.join(f))
+            // Whatever is there under either name (even a folder or a dangling
+            // link) is taken, so reading it can say what is wrong with it.
+            .find(|p| std::fs::symlink_metadata(p).is_ok())
+        {
+            p
+        } else {
+            return Found::NoContainerfile(
+                name.to_string(),
+                ProjectError::in_file(
+                    relative(self.root, dir),
+                    "image folder has no Containerfile or Dockerfile",
+                ),
+            );
+        };
+        Found::Folder(ImageFolder {
+            name: name.to_string(),
+            context,
+            containerfile,
+            order,
+            context_at: context_at.map(Spanned::span),
+            containerfile_at: containerfile_at.map(Spanned::span),
+            context_is_dir: context_at.is_none(),
+        })
+    }
+
     /// Images defined only in graph.toml (a containerfile and context elsewhere).
     fn config_only_images(
         &self,
-        seen: &HashSet<String>,
+        seen: &FxHashSet<String>,
         out: &mut Vec<ImageFolder>,
         errors: &mut Vec<ProjectError>,
     ) {
