@@ -7,9 +7,10 @@
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
 
+use rustc_hash::{FxBuildHasher, FxHashMap};
+
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use petgraph::visit::{Dfs, Reversed, Walker};
 use petgraph::Direction;
 use regex::Regex;
 
@@ -29,7 +30,7 @@ pub struct Pin {
 #[derive(Debug, Clone)]
 pub struct Graph {
     dag: DiGraph<Node, ()>,
-    by_name: HashMap<String, NodeId>,
+    by_name: FxHashMap<String, NodeId>,
     order: Vec<NodeId>,
 }
 
@@ -58,15 +59,21 @@ impl Graph {
         nodes: Vec<Node>,
         edges: impl IntoIterator<Item = (NodeId, NodeId)>,
     ) -> Result<Graph, Cycle> {
-        let mut dag = DiGraph::with_capacity(nodes.len(), nodes.len());
-        let mut by_name = HashMap::with_capacity(nodes.len());
+        let mut edges: Vec<(NodeId, NodeId)> = edges.into_iter().collect();
+        // One edge per pair, however often a child names the parent: sorted and
+        // deduplicated here rather than searched for on each insert (`update_edge`
+        // walks the parent's edges, and a base has thousands).
+        edges.sort_unstable();
+        edges.dedup();
+        let mut dag = DiGraph::with_capacity(nodes.len(), edges.len());
+        let mut by_name = FxHashMap::with_capacity_and_hasher(nodes.len(), FxBuildHasher);
         for node in nodes {
             by_name.insert(node.name.clone(), node.id);
             let at = dag.add_node(node);
             debug_assert_eq!(at.index(), dag[at].id.0);
         }
         for (parent, child) in edges {
-            dag.update_edge(ix(parent), ix(child), ());
+            dag.add_edge(ix(parent), ix(child), ());
         }
         let order = topological_order(&dag).ok_or_else(|| find_cycle(&dag))?;
         Ok(Graph {
@@ -159,21 +166,25 @@ impl Graph {
     }
 
     fn closure(&self, ids: impl IntoIterator<Item = NodeId>, up: bool) -> Vec<NodeId> {
-        let mut seen = vec![false; self.len()];
-        let mut starts = ids.into_iter();
-        let Some(first) = starts.next() else {
-            return Vec::new();
+        let dir = if up {
+            Direction::Incoming
+        } else {
+            Direction::Outgoing
         };
-        let mut dfs = Dfs::new(&self.dag, ix(first));
-        for start in std::iter::once(first).chain(starts) {
-            dfs.move_to(ix(start));
-            if up {
-                for found in dfs.clone().iter(Reversed(&self.dag)) {
-                    seen[found.index()] = true;
-                }
-            } else {
-                for found in dfs.clone().iter(&self.dag) {
-                    seen[found.index()] = true;
+        // One walk for all starts: a node seen from one start is not walked again
+        // from the next (with `-R all` every node is a start).
+        let mut seen = vec![false; self.len()];
+        let mut stack: Vec<NodeIndex> = Vec::new();
+        for start in ids {
+            if std::mem::replace(&mut seen[start.0], true) {
+                continue;
+            }
+            stack.push(ix(start));
+            while let Some(n) = stack.pop() {
+                for next in self.dag.neighbors_directed(n, dir) {
+                    if !std::mem::replace(&mut seen[next.index()], true) {
+                        stack.push(next);
+                    }
                 }
             }
         }

@@ -2,7 +2,7 @@
 //! its build-context inputs, its settings from `graph.toml`, and the references
 //! that name other nodes.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use reagent_containerfile::{
@@ -28,7 +28,7 @@ use crate::reference::{check, classify, Referent};
 pub(super) struct Shared<'a> {
     pub registry: Option<&'a str>,
     /// Every node name, with where it is defined.
-    pub names: &'a HashMap<String, PathBuf>,
+    pub names: &'a rustc_hash::FxHashMap<String, PathBuf>,
     /// `portage:<path>` inputs of the portage config folder.
     pub portage: &'a [(Label, blake3::Hash)],
     /// The host's platform build args, made once.

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use rayon::prelude::*;
 use reagent_catalyst::compression::strip_extension;
 use reagent_catalyst::OutputKind;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 
 use super::{Draft, Loader};
 use crate::config::CONFIG_FILE;
@@ -22,35 +23,72 @@ type Sites = HashMap<(String, String), (PathBuf, usize)>;
 impl Loader<'_> {
     /// Assign ids (in name order), turn parent names into edges, check for cycles,
     /// compute keys.
-    pub(super) fn link(&self, mut drafts: Vec<Draft>) -> Result<Graph, ProjectErrors> {
-        drafts.sort_by(|a, b| a.name.cmp(&b.name));
+    pub(super) fn link(&self, drafts: Vec<Draft>) -> Result<Graph, ProjectErrors> {
+        let mut drafts = by_name(drafts);
         let errors = self.onbuild_inputs(&mut drafts);
         if !errors.is_empty() {
             return Err(ProjectErrors(errors));
         }
-        let ids: HashMap<String, NodeId> = drafts
-            .iter()
-            .enumerate()
-            .map(|(i, d)| (d.name.clone(), NodeId(i)))
-            .collect();
+        let (edges, errors) = self.edges(&mut drafts);
+        if !errors.is_empty() {
+            return Err(ProjectErrors(errors));
+        }
+        // Where each edge is written is wanted only to point at a cycle: looked up
+        // only when there is one.
+        let sites = has_cycle(drafts.len(), &edges).then(|| {
+            let (produced, _) = producers(&drafts);
+            self.edge_sites(&drafts, &produced)
+        });
+        let mut nodes = Vec::with_capacity(drafts.len());
+        let mut partial = Vec::with_capacity(drafts.len());
+        for (i, d) in drafts.into_iter().enumerate() {
+            nodes.push(Node {
+                id: NodeId(i),
+                name: d.name,
+                kind: d.kind,
+                path: d.path,
+                key: Key([0; 32]),
+                manifest: Manifest::default(),
+                recipe: d.recipe,
+            });
+            // The partial manifest waits until the parents are keyed.
+            partial.push(d.inputs);
+        }
+        let mut graph = Graph::new(nodes, edges)
+            .map_err(|cycle| cycle_error(&cycle, &sites.unwrap_or_default()))?;
+        fill_keys(&mut graph, partial);
+        Ok(graph)
+    }
+
+    /// The edges `(parent, child)` between `drafts` (ids are positions): each image's
+    /// parents, a stage's `source_subpath` producer and the snapshot under every
+    /// spec stage. Resolves what they name in the drafts (an image's node references,
+    /// a stage's external source and seed), with an error for each parent that
+    /// cannot be built from.
+    fn edges(&self, drafts: &mut [Draft]) -> (Vec<(NodeId, NodeId)>, Vec<ProjectError>) {
+        let mut ids: FxHashMap<String, NodeId> =
+            FxHashMap::with_capacity_and_hasher(drafts.len(), FxBuildHasher);
+        ids.extend(
+            drafts
+                .iter()
+                .enumerate()
+                .map(|(i, d)| (d.name.clone(), NodeId(i))),
+        );
         // Stages chain through source_subpath; spec stages all read the snapshot.
-        let (produced, mut errors) = producers(&drafts);
+        let (produced, mut errors) = producers(drafts);
         let snapshot = drafts
             .iter()
             .find(|d| d.kind == NodeKind::Snapshot)
             .map(|d| ids[&d.name]);
-        let artifacts: HashMap<String, OutputKind> = drafts
+        let artifacts: FxHashMap<String, OutputKind> = drafts
             .iter()
             .filter_map(|d| match &d.recipe {
                 Recipe::Stage(s) => s.artifact().map(|a| (d.name.clone(), a)),
                 _ => None,
             })
             .collect();
-        let sites = self.edge_sites(&drafts, &produced);
-        let mut nodes = Vec::with_capacity(drafts.len());
-        let mut edges = Vec::new();
-        let mut partial = Vec::with_capacity(drafts.len());
-        for (i, mut d) in drafts.into_iter().enumerate() {
+        let mut edges = Vec::with_capacity(drafts.len());
+        for (i, d) in drafts.iter_mut().enumerate() {
             let id = NodeId(i);
             match &mut d.recipe {
                 Recipe::Stage(stage) => {
@@ -92,24 +130,8 @@ impl Loader<'_> {
                 }
                 Recipe::Snapshot(_) => {}
             }
-            nodes.push(Node {
-                id,
-                name: d.name,
-                kind: d.kind,
-                path: d.path,
-                key: Key([0; 32]),
-                manifest: Manifest::default(),
-                recipe: d.recipe,
-            });
-            // The partial manifest waits until the parents are keyed.
-            partial.push(d.inputs);
         }
-        if !errors.is_empty() {
-            return Err(ProjectErrors(errors));
-        }
-        let mut graph = Graph::new(nodes, edges).map_err(|cycle| cycle_error(&cycle, &sites))?;
-        fill_keys(&mut graph, partial);
-        Ok(graph)
+        (edges, errors)
     }
 
     /// Where each edge `(child, parent)` is written: the Containerfile line naming the
@@ -200,6 +222,38 @@ fn cycle_error(cycle: &Cycle, sites: &Sites) -> ProjectError {
         Some((file, line)) => ProjectError::at(file, *line, message),
         None => ProjectError::in_file(CONFIG_FILE, message),
     }
+}
+
+/// `drafts` in name order (names are unique by now). A draft is large: the order
+/// is found on indices and each draft moved once, not at every step of a sort.
+fn by_name(drafts: Vec<Draft>) -> Vec<Draft> {
+    let mut order: Vec<usize> = (0..drafts.len()).collect();
+    order.sort_unstable_by(|&a, &b| drafts[a].name.cmp(&drafts[b].name));
+    let mut slots: Vec<Option<Draft>> = drafts.into_iter().map(Some).collect();
+    order.iter().filter_map(|&i| slots[i].take()).collect()
+}
+
+/// Whether the edges `(parent, child)` between `n` nodes (ids are positions) close
+/// a cycle: Kahn's algorithm, without building the graph.
+fn has_cycle(n: usize, edges: &[(NodeId, NodeId)]) -> bool {
+    let mut indegree = vec![0usize; n];
+    let mut children: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for &(parent, child) in edges {
+        indegree[child.0] += 1;
+        children[parent.0].push(child.0);
+    }
+    let mut ready: Vec<usize> = (0..n).filter(|&i| indegree[i] == 0).collect();
+    let mut done = 0;
+    while let Some(i) = ready.pop() {
+        done += 1;
+        for &c in &children[i] {
+            indegree[c] -= 1;
+            if indegree[c] == 0 {
+                ready.push(c);
+            }
+        }
+    }
+    done < n
 }
 
 /// Finish every node's manifest with its parents' keys, parents first, and key it.

@@ -22,7 +22,7 @@ mod onbuild;
 mod snapshot;
 mod stage;
 
-use std::collections::HashMap;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -257,17 +257,23 @@ impl Loader<'_> {
         drafts.extend(self.stages(&mut errors));
         let images = self.image_folders(&mut errors);
 
-        // Names must be unique before images resolve references against them.
-        let mut names: HashMap<String, PathBuf> = HashMap::new();
+        // Names must be unique before images resolve references against them. An
+        // image's context is kept as it is and made relative only for the message.
+        let mut names: FxHashMap<String, PathBuf> =
+            FxHashMap::with_capacity_and_hasher(drafts.len() + images.len(), FxBuildHasher);
         for d in &drafts {
             if let Some(prev) = names.insert(d.name.clone(), d.path.clone()) {
                 errors.push(discover::duplicate(&d.name, &prev, &d.path));
             }
         }
         for folder in &images {
-            let rel = relative(self.root, &folder.context);
-            if let Some(prev) = names.insert(folder.name.clone(), rel.clone()) {
-                errors.push(discover::duplicate(&folder.name, &prev, &rel));
+            if let Some(prev) = names.insert(folder.name.clone(), folder.context.clone()) {
+                let rel = relative(self.root, &folder.context);
+                errors.push(discover::duplicate(
+                    &folder.name,
+                    &relative(self.root, &prev),
+                    &rel,
+                ));
             }
         }
         let shared = image::Shared {
