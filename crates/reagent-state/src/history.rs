@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use crate::build_log::{parse_log, read_log};
@@ -16,14 +17,17 @@ pub const MIN_KEY_PREFIX: usize = 4;
 /// one copy instead of re-reading the file.
 ///
 /// It does not see later appends; load it again for that.
+///
+/// The two indexes are made on first use: a build with nothing to do asks
+/// nothing of a long record, and indexing it would be most of reading it.
 #[derive(Clone, Debug, Default)]
 pub struct History {
     records: Vec<Record>,
     corrupt_lines: Vec<usize>,
     /// Node name → positions of its records in `records`, oldest first.
-    by_node: BTreeMap<String, Vec<usize>>,
+    by_node: OnceLock<BTreeMap<String, Vec<usize>>>,
     /// Key → position of the newest record with that key.
-    by_key: HashMap<String, usize>,
+    by_key: OnceLock<HashMap<String, usize>>,
 }
 
 impl History {
@@ -53,29 +57,44 @@ impl History {
     /// A history of these records, oldest first, taken as they are (their
     /// versions are not checked).
     pub fn from_records(records: Vec<Record>) -> History {
-        // Grouped in a hash map first, then sorted once: inserting each new node into
-        // the tree would cost a search of string comparisons per record.
-        let mut grouped: HashMap<&str, Vec<usize>> = HashMap::new();
-        let mut by_key = HashMap::with_capacity(records.len());
-        for (i, r) in records.iter().enumerate() {
-            grouped.entry(r.node.as_str()).or_default().push(i);
-            match by_key.get_mut(r.key.as_str()) {
-                Some(newest) => *newest = i,
-                None => {
-                    by_key.insert(r.key.clone(), i);
-                }
-            }
-        }
-        let by_node: BTreeMap<String, Vec<usize>> = grouped
-            .into_iter()
-            .map(|(node, positions)| (node.to_string(), positions))
-            .collect();
         History {
             records,
             corrupt_lines: Vec::new(),
-            by_node,
-            by_key,
+            by_node: OnceLock::new(),
+            by_key: OnceLock::new(),
         }
+    }
+
+    /// Node name → positions of its records, made on first use.
+    fn node_index(&self) -> &BTreeMap<String, Vec<usize>> {
+        self.by_node.get_or_init(|| {
+            // Grouped in a hash map first, then sorted once: inserting each new node
+            // into the tree would cost a search of string comparisons per record.
+            let mut grouped: HashMap<&str, Vec<usize>> = HashMap::new();
+            for (i, r) in self.records.iter().enumerate() {
+                grouped.entry(r.node.as_str()).or_default().push(i);
+            }
+            grouped
+                .into_iter()
+                .map(|(node, positions)| (node.to_string(), positions))
+                .collect()
+        })
+    }
+
+    /// Key → position of its newest record, made on first use.
+    fn key_index(&self) -> &HashMap<String, usize> {
+        self.by_key.get_or_init(|| {
+            let mut by_key: HashMap<String, usize> = HashMap::with_capacity(self.records.len());
+            for (i, r) in self.records.iter().enumerate() {
+                match by_key.get_mut(r.key.as_str()) {
+                    Some(newest) => *newest = i,
+                    None => {
+                        by_key.insert(r.key.clone(), i);
+                    }
+                }
+            }
+            by_key
+        })
     }
 
     /// Every readable record, oldest first.
@@ -96,7 +115,7 @@ impl History {
 
     /// The names of the nodes that have records, sorted.
     pub fn nodes(&self) -> impl Iterator<Item = &str> {
-        self.by_node.keys().map(String::as_str)
+        self.node_index().keys().map(String::as_str)
     }
 
     /// The records of `node`, oldest first (`.rev()` for newest first).
@@ -104,7 +123,7 @@ impl History {
         &self,
         node: &str,
     ) -> impl DoubleEndedIterator<Item = &Record> + ExactSizeIterator {
-        self.by_node
+        self.node_index()
             .get(node)
             .map_or(&[][..], Vec::as_slice)
             .iter()
@@ -135,7 +154,7 @@ impl History {
     /// The newest record with this content key (64 hex, compared exactly),
     /// whatever its outcome.
     pub fn by_key(&self, key: &str) -> Option<&Record> {
-        self.by_key.get(key).map(|&i| &self.records[i])
+        self.key_index().get(key).map(|&i| &self.records[i])
     }
 
     /// How long the newest [`Outcome::Built`] record of `node` took. Pulls
@@ -151,7 +170,7 @@ impl History {
     /// weights for the scheduler.
     pub fn durations(&self) -> HashMap<String, Duration> {
         // Straight from the index: a lookup per node would cost a tree search each.
-        self.by_node
+        self.node_index()
             .iter()
             .filter_map(|(node, positions)| {
                 let newest_built = positions
