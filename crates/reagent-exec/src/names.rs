@@ -15,7 +15,14 @@ pub fn local_ref_of(name: &str, key: &str) -> String {
 
 /// The exact local reference of a node's build: `localhost/<name>:<key16>`.
 pub fn local_ref(node: &Node) -> String {
-    local_ref_of(&node.name, &node.key.hex())
+    // Put together by hand: a plan asks this of every node.
+    let short = node.key.short();
+    let mut r = String::with_capacity("localhost/".len() + node.name.len() + 1 + short.len());
+    r.push_str("localhost/");
+    r.push_str(&node.name);
+    r.push(':');
+    r.push_str(&short);
+    r
 }
 
 /// A moving local tag: `localhost/<name>:<tag>`.
@@ -62,5 +69,23 @@ mod tests {
             local_ref_of("app", &"0".repeat(64)),
             "localhost/app:0000000000000000"
         );
+    }
+
+    #[test]
+    fn a_nodes_local_ref_is_its_name_and_key_tag() {
+        let node = Node {
+            id: reagent_graph::NodeId(0),
+            name: "app".into(),
+            kind: reagent_graph::NodeKind::Snapshot,
+            path: "tree".into(),
+            key: reagent_graph::Key([0xab; 32]),
+            manifest: reagent_graph::Manifest::default(),
+            recipe: reagent_graph::Recipe::Snapshot(reagent_graph::SnapshotRecipe {
+                tree: "/tree".into(),
+                identity: "tree:00".into(),
+            }),
+        };
+        assert_eq!(local_ref(&node), local_ref_of("app", &node.key.hex()));
+        assert_eq!(local_ref(&node), "localhost/app:abababababababab");
     }
 }

@@ -21,6 +21,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
+use rustc_hash::{FxHashMap, FxHashSet};
+
 use std::time::SystemTime;
 
 use reagent_backend::{Backend, BackendError, NamedImage, LABEL_KEY};
@@ -331,13 +333,13 @@ pub fn plan(
         input,
         local: local_by_node(graph, images),
         snapshot: graph.snapshot().map(|s| graph.node(s).name.as_str()),
-        verified: HashSet::new(),
-        rejected: HashSet::new(),
-        remote: HashMap::new(),
-        moving_stale: HashSet::new(),
+        verified: FxHashSet::default(),
+        rejected: FxHashSet::default(),
+        remote: FxHashMap::default(),
+        moving_stale: FxHashSet::default(),
         found_remote: Vec::new(),
         cached: BTreeMap::new(),
-        cache_asked: HashSet::new(),
+        cache_asked: FxHashSet::default(),
     };
     // Each round that finds a wrong key label rejects at least one more node's
     // image, so this ends; almost always after the first round.
@@ -404,7 +406,7 @@ fn plan_closure(facts: &mut Facts<'_>) -> Result<Planned, PlanError> {
 /// Exactly the targets; the parents of those to build must exist somewhere.
 fn plan_only(facts: &mut Facts<'_>) -> Result<Planned, PlanError> {
     let graph = facts.graph;
-    let targets: HashSet<NodeId> = facts.input.targets.iter().copied().collect();
+    let targets: FxHashSet<NodeId> = facts.input.targets.iter().copied().collect();
     let ordered: Vec<NodeId> = graph
         .topological()
         .iter()
@@ -455,7 +457,7 @@ fn plan_only(facts: &mut Facts<'_>) -> Result<Planned, PlanError> {
         actions.insert(parent, action);
     }
     if !missing.is_empty() {
-        let position: HashMap<NodeId, usize> = graph
+        let position: FxHashMap<NodeId, usize> = graph
             .topological()
             .iter()
             .enumerate()
@@ -493,18 +495,18 @@ struct Facts<'a> {
     /// The snapshot node's name, looked up once (finding it scans every node).
     snapshot: Option<&'a str>,
     /// Nodes whose local image's key label was read and matches.
-    verified: HashSet<NodeId>,
+    verified: FxHashSet<NodeId>,
     /// Nodes whose key-tagged local image carries another key (or none): not theirs.
-    rejected: HashSet<NodeId>,
-    remote: HashMap<NodeId, bool>,
+    rejected: FxHashSet<NodeId>,
+    remote: FxHashMap<NodeId, bool>,
     /// Local nodes whose key tag is in the registry but a moving tag is not
     /// on that image (a publish cut short, by `kill -9` say, left no record).
-    moving_stale: HashSet<NodeId>,
+    moving_stale: FxHashSet<NodeId>,
     found_remote: Vec<String>,
     /// Nodes found in a cache registry (and not in `registry`), with the reference found.
     cached: BTreeMap<NodeId, String>,
     /// Nodes the cache registries were asked about.
-    cache_asked: HashSet<NodeId>,
+    cache_asked: FxHashSet<NodeId>,
 }
 
 impl Facts<'_> {
@@ -736,8 +738,8 @@ fn needed(
     selection: &[NodeId],
     actions: &BTreeMap<NodeId, Action>,
     input: &PlanInput<'_>,
-) -> HashSet<NodeId> {
-    let mut needed: HashSet<NodeId> = input.targets.iter().copied().collect();
+) -> FxHashSet<NodeId> {
+    let mut needed: FxHashSet<NodeId> = input.targets.iter().copied().collect();
     needed.extend(input.force.iter().copied());
     for id in selection.iter().rev() {
         if needed.contains(id) && matches!(actions.get(id), Some(Action::Build(_))) {
@@ -775,7 +777,7 @@ fn remote_lookup(
     backend: &dyn Backend,
     registry: &str,
     ids: &[NodeId],
-) -> Result<HashMap<NodeId, bool>, BackendError> {
+) -> Result<FxHashMap<NodeId, bool>, BackendError> {
     let found = each_in_parallel(ids, |id| {
         let r = names::remote_ref(registry, graph.node(id));
         backend.remote_exists(&r).map(|e| Some((id, e)))

@@ -266,7 +266,12 @@ impl<'a> Session<'a> {
         cancel: &Cancel,
         on_event: &mut dyn FnMut(&Event),
     ) -> Result<RunReport, SessionError> {
-        let weights = self.history.durations();
+        // The scheduler's weights, read from the record only when there is work to order.
+        let weights = if plan.steps.iter().any(|s| s.action.is_work()) {
+            self.history.durations()
+        } else {
+            HashMap::new()
+        };
         let project_name = self.project.name();
         let binhost = self.binhost_before(request, cancel, on_event)?;
         let log = &self.log;
