@@ -69,7 +69,7 @@ pub enum Status {
     Ok,
     /// A node failed or was skipped, or a build record was not written.
     Failed,
-    /// SIGINT or SIGTERM stopped the run.
+    /// SIGINT or SIGTERM stopped the run (or its planning).
     Interrupted,
     /// `-n`: only planned, nothing run.
     Planned,
@@ -265,6 +265,13 @@ impl Report {
             .map(|step| planned(project, step.node, &step.action))
             .collect();
         report
+    }
+
+    /// The report of a run that SIGINT or SIGTERM stopped before it had a plan
+    /// (while it waited for the state lock or asked the registry what it holds):
+    /// no node, no summary.
+    pub fn of_interrupt(project: &Project, registry: Option<&str>) -> Report {
+        Report::new(project, Status::Interrupted, registry)
     }
 
     /// The report of a run that stopped with `error` before any node ran.

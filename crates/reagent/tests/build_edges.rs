@@ -1,6 +1,7 @@
 //! Adversarial edges of `reagent build` against real buildah: secrets, the
 //! state lock between two processes, dry runs, a broken state folder,
-//! registries that answer 500 or 401, and a -j2 run stopped mid-build.
+//! registries that answer 500 or 401 or not at all, and a -j2 run stopped
+//! mid-build.
 
 mod common;
 
@@ -292,6 +293,48 @@ fn a_registry_answering_401_is_a_clear_error_without_a_hang() {
         "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\"}]}",
         "unauthorized",
     );
+}
+
+// ---------------------------------------------------------------- a stop while planning
+
+#[test]
+fn a_stop_while_the_plan_asks_the_registry_is_reported_as_interrupted() {
+    if tools_missing() {
+        return;
+    }
+    let server = reagent_testkit::SilentRegistry::start();
+    let p = project(&registry_config(server.host()), 0);
+    let report = p.path("out/report.json");
+    let mut child = p
+        .command(&["build", "--report", report.to_str().unwrap(), "all"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while server.held() == 0 {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the registry was never asked");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    send_signal(child.id(), 2);
+    let status = wait_or_fail(&mut child, Duration::from_secs(120));
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(written["status"], "interrupted", "{written}");
+    assert_eq!(written["nodes"], serde_json::json!([]), "{written}");
+    assert!(
+        written
+            .get("summary")
+            .is_none_or(serde_json::Value::is_null),
+        "{written}"
+    );
+    // Nothing was built or recorded.
+    let record = std::fs::read_to_string(p.path(".reagent/builds.jsonl")).unwrap_or_default();
+    assert_eq!(record, "");
 }
 
 // ---------------------------------------------------------------- -j2 stopped together

@@ -185,6 +185,10 @@ pub fn run(cli: &Cli, args: &BuildArgs) -> Result<(), Failure> {
     };
     let project = &loaded.project;
     let report = report.unwrap_or_else(|| {
+        // A stop before the run (the lock, the plan's registry lookups) is a stop.
+        if let Err(Failure::Interrupted) = &result {
+            return Report::of_interrupt(project, registry(project, args));
+        }
         let message = result.as_ref().err().map(Failure::message);
         Report::of_error(
             project,
