@@ -17,7 +17,9 @@ use std::sync::{mpsc, Mutex, MutexGuard, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rustix::process::{kill_process_group, test_kill_process_group, Pid, Signal};
+use rustix::process::{
+    kill_process_group, test_kill_process_group, Pid, Signal, WaitId, WaitIdOptions,
+};
 
 use crate::backend::{BackendError, Cancel, ToolRequest};
 use crate::redact::{Secrets, MASK};
@@ -46,20 +48,48 @@ fn running() -> MutexGuard<'static, BTreeSet<i32>> {
     RUNNING.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// Set, under the [`RUNNING`] lock, by [`kill_running`]: from then on a child
-/// spawned is killed as it registers (it may have been started by a thread that
-/// did not yet see the stop).
+/// Set, under the [`RUNNING`] lock, by [`kill_running`]: from then on no
+/// command is started.
 static KILLED: AtomicBool = AtomicBool::new(false);
 
-/// Note a child just spawned (the leader of its own group) as running; killed
-/// at once when [`kill_running`] already ran.
-fn register(child: &Child) {
+/// Spawn `command` (which makes its own process group) and note it as
+/// running, both under the [`RUNNING`] lock: [`kill_running`] either sees the
+/// child or runs first, and then nothing is spawned (`None`). A child spawned
+/// outside the lock could be started, by a thread that had not yet seen the
+/// stop, after [`kill_running`] looked, and outlive reagent.
+fn spawn_registered(command: &mut Command) -> Option<std::io::Result<Child>> {
     let mut set = running();
-    let pgid = Pid::from_child(child);
     if KILLED.load(Ordering::SeqCst) {
-        signal_group(pgid, Signal::KILL);
+        return None;
     }
-    set.insert(pgid.as_raw_pid());
+    Some(command.spawn().inspect(|child| {
+        set.insert(Pid::from_child(child).as_raw_pid());
+    }))
+}
+
+/// Block until `child` has exited, leaving it unreaped: its pid stays its own
+/// until [`try_reap`] takes it out of [`RUNNING`] and reaps it.
+fn wait_exited(child: &Child) -> std::io::Result<()> {
+    let pid = Pid::from_child(child);
+    let options = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
+    loop {
+        match rustix::process::waitid(WaitId::Pid(pid), options) {
+            Ok(_) => return Ok(()),
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
+/// Read `pipe` to its end on a thread of its own; the bytes when joined.
+fn drain(pipe: Option<impl Read + Send + 'static>) -> thread::JoinHandle<Vec<u8>> {
+    thread::spawn(move || {
+        let mut bytes = Vec::new();
+        if let Some(mut pipe) = pipe {
+            let _ = pipe.read_to_end(&mut bytes);
+        }
+        bytes
+    })
 }
 
 /// Forget a child about to be reaped.
@@ -79,9 +109,10 @@ fn try_reap(child: &mut Child) -> std::io::Result<Option<ExitStatus>> {
 }
 
 /// SIGKILL the process group of every command this process runs now
-/// (buildah, skopeo, host tools, with all they started), and of every one
-/// started from now on: for a second signal, when reagent exits at once instead
-/// of stopping them cleanly. Their working containers may be left behind.
+/// (buildah, skopeo, host tools, with all they started), and start none from
+/// now on (a start answers [`BackendError::Interrupted`]): for a second signal,
+/// when reagent exits at once instead of stopping them cleanly. Their working
+/// containers may be left behind.
 ///
 /// It waits (up to 2 s in all) until no process of those groups
 /// is running any more, so none is still exiting when reagent is gone.
@@ -201,21 +232,42 @@ impl Cmd {
     }
 
     /// Run to completion, capturing stdout and stderr (for short queries).
+    ///
+    /// Started like every command, in a group of its own and noted as running,
+    /// so a second signal kills it too: a `buildah rm` cleaning up after a
+    /// cancelled build must not outlive reagent.
     pub(crate) fn output(&self) -> Result<Captured, BackendError> {
-        let out = self
-            .command()
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|source| BackendError::Spawn {
-                tool: self.tool(),
-                source,
-            })?;
-        Ok(Captured {
-            code: out.status.code(),
-            signal: out.status.signal(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
+        let mut child = self.spawn_piped()?;
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let status = loop {
+            match try_reap(&mut child) {
+                Ok(Some(status)) => break status,
+                Ok(None) => wait_exited(&child)?,
+                Err(e) => {
+                    let _ = kill_group(&mut child);
+                    return Err(e.into());
+                }
+            }
+        };
+        Ok(self.captured(
+            status,
+            &stdout.join().unwrap_or_default(),
+            &stderr.join().unwrap_or_default(),
+        ))
+    }
+
+    /// What a finished command printed, its stderr masked.
+    fn captured(&self, status: ExitStatus, stdout: &[u8], stderr: &[u8]) -> Captured {
+        Captured {
+            code: status.code(),
+            signal: status.signal(),
+            stdout: String::from_utf8_lossy(stdout).into_owned(),
+            stderr: self
+                .secrets
+                .mask(&String::from_utf8_lossy(stderr))
+                .into_owned(),
+        }
     }
 
     /// Run to completion and fail unless it exits 0; returns stdout.
@@ -241,27 +293,8 @@ impl Cmd {
             return Err(BackendError::Interrupted);
         }
         let mut child = self.spawn_piped()?;
-        let read_all = |pipe: Option<Box<dyn Read + Send>>| {
-            thread::spawn(move || {
-                let mut bytes = Vec::new();
-                if let Some(mut pipe) = pipe {
-                    let _ = pipe.read_to_end(&mut bytes);
-                }
-                bytes
-            })
-        };
-        let stdout = read_all(
-            child
-                .stdout
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        );
-        let stderr = read_all(
-            child
-                .stderr
-                .take()
-                .map(|p| Box::new(p) as Box<dyn Read + Send>),
-        );
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
         let started = Instant::now();
         let status = loop {
             match try_reap(&mut child) {
@@ -285,15 +318,7 @@ impl Cmd {
         // started by the queries this serves.
         let stdout = stdout.join().unwrap_or_default();
         let stderr = stderr.join().unwrap_or_default();
-        Ok(Some(Captured {
-            code: status.code(),
-            signal: status.signal(),
-            stdout: String::from_utf8_lossy(&stdout).into_owned(),
-            stderr: self
-                .secrets
-                .mask(&String::from_utf8_lossy(&stderr))
-                .into_owned(),
-        }))
+        Ok(Some(self.captured(status, &stdout, &stderr)))
     }
 
     /// The error for this command ending other than with exit code 0:
@@ -321,7 +346,6 @@ impl Cmd {
         }
     }
 
-    /// The error for this command exiting 0 with output that does not parse.
     /// Start the command in a process group of its own, stdin closed, stdout
     /// and stderr piped, and register it so a second signal can kill it
     /// ([`kill_running`]).
@@ -332,14 +356,16 @@ impl Cmd {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        let child = command.spawn().map_err(|source| BackendError::Spawn {
+        let Some(spawned) = spawn_registered(&mut command) else {
+            return Err(BackendError::Interrupted);
+        };
+        spawned.map_err(|source| BackendError::Spawn {
             tool: self.tool(),
             source,
-        })?;
-        register(&child);
-        Ok(child)
+        })
     }
 
+    /// The error for this command exiting 0 with output that does not parse.
     pub(crate) fn bad_output(&self, problem: impl std::fmt::Display) -> BackendError {
         BackendError::BadOutput {
             command: self.display(),
