@@ -351,10 +351,13 @@ impl std::io::Write for HashWriter<'_> {
     }
 }
 
-/// Collects a node's inputs; finishing sorts them into a [`Manifest`].
+/// Collects a node's inputs; finishing sorts them into a [`Manifest`]. An input
+/// added again under a label it already has replaces the earlier one.
 #[derive(Debug, Default, Clone)]
 pub struct ManifestBuilder {
-    inputs: BTreeMap<Label, Input>,
+    /// In the order added; sorted (and the replaced ones dropped) by
+    /// [`ManifestBuilder::finish`], which is cheaper than keeping a sorted map.
+    inputs: Vec<Input>,
 }
 
 impl ManifestBuilder {
@@ -379,28 +382,32 @@ impl ManifestBuilder {
 
     /// Add an input by an already computed hash, with an optional readable detail.
     pub fn hash(&mut self, label: Label, hash: blake3::Hash, detail: Option<String>) -> &mut Self {
-        self.inputs.insert(
-            label.clone(),
-            Input {
-                label,
-                hash: hash.to_hex().as_str().to_owned(),
-                detail,
-            },
-        );
+        self.inputs.push(Input {
+            label,
+            hash: hash.to_hex().as_str().to_owned(),
+            detail,
+        });
         self
     }
 
     /// Add an input as it is (re-keying keeps a node's own inputs).
     pub fn input(&mut self, input: Input) -> &mut Self {
-        self.inputs.insert(input.label.clone(), input);
+        self.inputs.push(input);
         self
     }
 
     /// The sorted manifest.
-    pub fn finish(self) -> Manifest {
-        Manifest {
-            inputs: self.inputs.into_values().collect(),
+    pub fn finish(mut self) -> Manifest {
+        // A stable sort keeps inputs of one label in the order added: the last counts.
+        self.inputs.sort_by(|a, b| a.label.cmp(&b.label));
+        let mut inputs: Vec<Input> = Vec::with_capacity(self.inputs.len());
+        for input in self.inputs {
+            match inputs.last_mut() {
+                Some(last) if last.label == input.label => *last = input,
+                _ => inputs.push(input),
+            }
         }
+        Manifest { inputs }
     }
 }
 
@@ -636,6 +643,22 @@ mod tests {
         let mut b = ManifestBuilder::new();
         b.bytes(ctx("y"), b"2").bytes(ctx("x"), b"1");
         assert_eq!(a.finish().key(), b.finish().key());
+    }
+
+    #[test]
+    fn an_input_added_again_replaces_the_earlier_one() {
+        let mut m = ManifestBuilder::new();
+        m.shown(ctx("y"), "first")
+            .shown(ctx("x"), "x")
+            .shown(ctx("y"), "second")
+            .shown(ctx("y"), "third");
+        let m = m.finish();
+        let labels: Vec<&str> = m.inputs.iter().map(|i| i.label.as_str()).collect();
+        assert_eq!(labels, ["context:x", "context:y"]);
+        assert_eq!(m.get("context:y").unwrap().detail.as_deref(), Some("third"));
+        let mut once = ManifestBuilder::new();
+        once.shown(ctx("x"), "x").shown(ctx("y"), "third");
+        assert_eq!(m.key(), once.finish().key());
     }
 
     #[test]
