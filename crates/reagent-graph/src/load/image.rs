@@ -2,6 +2,7 @@
 //! its build-context inputs, its settings from `graph.toml`, and the references
 //! that name other nodes.
 
+use std::cell::LazyCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -200,7 +201,18 @@ impl Loader<'_> {
         format: ImageFormat,
         read: &Read,
     ) -> Vec<ProjectError> {
-        if format != ImageFormat::Oci {
+        let dropped: Vec<_> = read
+            .parsed
+            .instructions()
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i.keyword,
+                    Keyword::Healthcheck | Keyword::Onbuild | Keyword::Shell
+                )
+            })
+            .collect();
+        if format != ImageFormat::Oci || dropped.is_empty() {
             return Vec::new();
         }
         let cf_rel = relative(self.root, &read.file);
@@ -212,10 +224,8 @@ impl Loader<'_> {
                 folder.name
             )
         };
-        read.parsed
-            .instructions()
-            .iter()
-            .filter(|i| matches!(i.keyword, Keyword::Healthcheck | Keyword::Onbuild | Keyword::Shell))
+        dropped
+            .into_iter()
             .map(|i| {
                 let what = if i.keyword == Keyword::Shell {
                     "buildah ignores it, even for this file's own RUN steps"
@@ -243,7 +253,8 @@ impl Loader<'_> {
         read: &Read,
         inputs: &mut ManifestBuilder,
     ) -> Result<(), ProjectError> {
-        let cf_rel = relative(self.root, &read.file);
+        // Named only in errors: made when one is.
+        let cf_rel = LazyCell::new(|| relative(self.root, &read.file));
         let ctx = Context::open(&folder.context)
             .map(|c| c.with_cache(self.files))
             .map_err(|e| match e {
@@ -263,7 +274,7 @@ impl Loader<'_> {
                 }
             })?;
         let entries = ctx.entries(&read.analysis.context_sources).map_err(|e| {
-            ProjectError::at_line(&cf_rel, &read.text, e.line, e.problem.to_string())
+            ProjectError::at_line(&*cf_rel, &read.text, e.line, e.problem.to_string())
         })?;
         for e in entries {
             inputs.hash(Label::with(InputClass::Context, &e.subject()), e.hash, None);
@@ -337,13 +348,14 @@ impl Loader<'_> {
         inputs: &mut ManifestBuilder,
         errors: &mut Vec<ProjectError>,
     ) -> (Vec<(String, String, usize)>, Vec<ExternalImage>) {
-        let cf_rel = relative(self.root, &read.file);
+        // Named only in errors: made when one is.
+        let cf_rel = LazyCell::new(|| relative(self.root, &read.file));
         let mut parents = Vec::new();
         let mut external: Vec<ExternalImage> = Vec::new();
         for r in &read.analysis.references {
             if let Err(why) = check(&r.resolved) {
                 errors.push(ProjectError::at_line(
-                    &cf_rel,
+                    &*cf_rel,
                     &read.text,
                     r.line,
                     format!(
@@ -359,7 +371,7 @@ impl Loader<'_> {
             }) {
                 Referent::Node(n) => parents.push((n.to_string(), r.resolved.clone(), r.line)),
                 Referent::UnknownLocal(n) => errors.push(ProjectError::at_line(
-                    &cf_rel,
+                    &*cf_rel,
                     &read.text,
                     r.line,
                     format!(
