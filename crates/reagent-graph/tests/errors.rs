@@ -93,6 +93,26 @@ fn image_table_for_unknown_image_is_an_error() {
 }
 
 #[test]
+fn a_dockerfile_stands_in_for_a_missing_containerfile_but_not_for_a_broken_one() {
+    let f = family();
+    f.write("images/dock/Dockerfile", "FROM base\nRUN true\n");
+    let p = f.load().unwrap_or_else(|e| panic!("{e}"));
+    let dock = p.graph.by_name("dock").unwrap();
+    let reagent_graph::Recipe::Image(image) = &dock.recipe else {
+        panic!("dock is an image");
+    };
+    assert!(
+        image.containerfile.ends_with("images/dock/Dockerfile"),
+        "{image:?}"
+    );
+    // A Containerfile that is there but cannot be read is the error, not skipped.
+    std::os::unix::fs::symlink("nowhere", f.path("images/dock/Containerfile")).unwrap();
+    let e = f.errors();
+    assert_eq!(e.len(), 1, "{e:?}");
+    assert!(e[0].starts_with("images/dock/Containerfile"), "{e:?}");
+}
+
+#[test]
 fn image_folder_without_containerfile_is_an_error() {
     let f = family();
     f.write("images/empty/README", "nothing");

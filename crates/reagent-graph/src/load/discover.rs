@@ -5,23 +5,12 @@ use std::ops::Range;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use rayon::prelude::*;
 use rustc_hash::FxHashSet;
 use toml::Spanned;
 
 use super::Loader;
 use crate::error::{relative, ProjectError};
 use crate::input::kind_of;
-
-/// What one folder under `images/` turned out to be.
-enum Found {
-    /// Its name is not a node name.
-    BadName(ProjectError),
-    /// A node name, but the folder has no Containerfile.
-    NoContainerfile(String, ProjectError),
-    /// An image to load.
-    Folder(ImageFolder),
-}
 
 /// An image to load: its name, build context, Containerfile and `NN-` order.
 pub(super) struct ImageFolder {
@@ -36,6 +25,10 @@ pub(super) struct ImageFolder {
     /// Whether discovery already found `context` to be a folder (the image's own
     /// folder), so loading the image need not stat it again.
     pub context_is_dir: bool,
+    /// Whether `containerfile` is the folder's `Containerfile` by default (no
+    /// `containerfile` key): not looked at yet, it is read if there is one, else
+    /// the folder's `Dockerfile` (see `Loader::read_containerfile`).
+    pub containerfile_default: bool,
 }
 
 impl Loader<'_> {
@@ -138,69 +131,45 @@ impl Loader<'_> {
     /// Every image: the folders under `images/`, then images `graph.toml` defines with
     /// a `containerfile` of their own.
     pub(super) fn image_folders(&self, errors: &mut Vec<ProjectError>) -> Vec<ImageFolder> {
-        // Each folder is looked at on every core (its Containerfile is found by an
-        // `lstat`), and the answers taken in the folders' order.
-        let found: Vec<Found> = self
-            .image_dirs(errors)
-            .par_iter()
-            .map(|dir| self.image_folder(dir))
-            .collect();
-        let mut out = Vec::with_capacity(found.len());
+        let dirs = self.image_dirs(errors);
+        let mut out = Vec::with_capacity(dirs.len());
         let mut seen = FxHashSet::default();
-        seen.reserve(found.len());
-        for f in found {
-            match f {
-                Found::BadName(e) => errors.push(e),
-                Found::NoContainerfile(name, e) => {
-                    seen.insert(name);
-                    errors.push(e);
-                }
-                Found::Folder(folder) => {
+        seen.reserve(dirs.len());
+        for dir in &dirs {
+            match self.image_folder(dir) {
+                Ok(folder) => {
+                    // Known from here on, so a `[image.<name>]` table for it is not
+                    // also reported as naming no image.
                     seen.insert(folder.name.clone());
                     out.push(folder);
                 }
+                Err(e) => errors.push(e),
             }
         }
         self.config_only_images(&seen, &mut out, errors);
         out
     }
 
-    /// What the image folder `dir` holds.
-    fn image_folder(&self, dir: &Path) -> Found {
+    /// The image of the folder `dir`, or why its name is not a node name. Nothing
+    /// is read here: whether it has a Containerfile is found when it is read.
+    fn image_folder(&self, dir: &Path) -> Result<ImageFolder, ProjectError> {
         let folder = dir
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default();
         let (order, name) = split_order(&folder);
         if let Err(msg) = check_name(name) {
-            return Found::BadName(ProjectError::in_file(relative(self.root, dir), msg));
+            return Err(ProjectError::in_file(relative(self.root, dir), msg));
         }
-        // Known from here on, so a `[image.<name>]` table for it is not also
-        // reported as naming no image.
         let section = self.config.image(name);
         let context_at = section.and_then(|s| s.context.as_ref());
         let containerfile_at = section.and_then(|s| s.containerfile.as_ref());
         let context = context_at.map_or_else(|| dir.to_path_buf(), |c| self.root.join(c.get_ref()));
-        let containerfile = if let Some(c) = containerfile_at {
-            self.root.join(c.get_ref())
-        } else if let Some(p) = ["Containerfile", "Dockerfile"]
-            .iter()
-            .map(|f| dir.join(f))
-            // Whatever is there under either name (even a folder or a dangling
-            // link) is taken, so reading it can say what is wrong with it.
-            .find(|p| std::fs::symlink_metadata(p).is_ok())
-        {
-            p
-        } else {
-            return Found::NoContainerfile(
-                name.to_string(),
-                ProjectError::in_file(
-                    relative(self.root, dir),
-                    "image folder has no Containerfile or Dockerfile",
-                ),
-            );
-        };
-        Found::Folder(ImageFolder {
+        let containerfile = containerfile_at.map_or_else(
+            || dir.join("Containerfile"),
+            |c| self.root.join(c.get_ref()),
+        );
+        Ok(ImageFolder {
             name: name.to_string(),
             context,
             containerfile,
@@ -208,6 +177,7 @@ impl Loader<'_> {
             context_at: context_at.map(Spanned::span),
             containerfile_at: containerfile_at.map(Spanned::span),
             context_is_dir: context_at.is_none(),
+            containerfile_default: containerfile_at.is_none(),
         })
     }
 
@@ -251,6 +221,7 @@ impl Loader<'_> {
                 context_at: section.context.as_ref().map(Spanned::span),
                 containerfile_at: Some(cf.span()),
                 context_is_dir: false,
+                containerfile_default: false,
             });
         }
     }

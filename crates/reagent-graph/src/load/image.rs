@@ -128,14 +128,7 @@ impl Loader<'_> {
         section: &ImageSection,
         shared: &Shared<'_>,
     ) -> Result<Read, Vec<ProjectError>> {
-        let rel = relative(self.root, &folder.containerfile);
-        let text = read_text(&folder.containerfile, &rel).map_err(|e| {
-            // A path graph.toml gave is fixed there: say so at its line.
-            vec![match &folder.containerfile_at {
-                Some(span) if e.line.is_none() => self.config_error(span.clone(), e.message),
-                _ => e,
-            }]
-        })?;
+        let (file, rel, text) = self.containerfile_text(folder)?;
         let located = |errors: Vec<ParseError>| {
             errors
                 .iter()
@@ -148,12 +141,48 @@ impl Loader<'_> {
             .build_args(section.platform.as_deref(), &section.args);
         let analysis = parsed.analyze_all(&read_args).map_err(located)?;
         Ok(Read {
-            file: folder.containerfile.clone(),
+            file,
             text,
             parsed,
             analysis,
             build_args: read_args,
         })
+    }
+
+    /// The image's Containerfile (absolute and relative) and its text. A folder's
+    /// own is its `Containerfile`, else its `Dockerfile`: whatever is there under
+    /// either name (even a folder or a dangling link) is taken, so reading it
+    /// says what is wrong with it. The common case is one open, no `lstat`.
+    fn containerfile_text(
+        &self,
+        folder: &ImageFolder,
+    ) -> Result<(PathBuf, PathBuf, String), Vec<ProjectError>> {
+        // A path graph.toml gave is fixed there: say so at its line.
+        let located = |e: ProjectError| {
+            vec![match &folder.containerfile_at {
+                Some(span) if e.line.is_none() => self.config_error(span.clone(), e.message),
+                _ => e,
+            }]
+        };
+        let file = &folder.containerfile;
+        let rel = relative(self.root, file);
+        match read_text(file, &rel) {
+            Ok(text) => return Ok((file.clone(), rel, text)),
+            // Not there at all: the folder's Dockerfile, if it has one.
+            Err(_) if folder.containerfile_default && std::fs::symlink_metadata(file).is_err() => {}
+            Err(e) => return Err(located(e)),
+        }
+        let dockerfile = file.with_file_name("Dockerfile");
+        if std::fs::symlink_metadata(&dockerfile).is_err() {
+            let dir = file.parent().unwrap_or(self.root);
+            return Err(vec![ProjectError::in_file(
+                relative(self.root, dir),
+                "image folder has no Containerfile or Dockerfile",
+            )]);
+        }
+        let rel = relative(self.root, &dockerfile);
+        let text = read_text(&dockerfile, &rel).map_err(located)?;
+        Ok((dockerfile, rel, text))
     }
 
     /// `[image.x] target` must name a stage of the Containerfile.
