@@ -241,13 +241,14 @@ impl Cmd {
         let stdout = drain(child.stdout.take());
         let stderr = drain(child.stderr.take());
         let status = loop {
-            match try_reap(&mut child) {
+            let waited = match try_reap(&mut child) {
                 Ok(Some(status)) => break status,
-                Ok(None) => wait_exited(&child)?,
-                Err(e) => {
-                    let _ = kill_group(&mut child);
-                    return Err(e.into());
-                }
+                Ok(None) => wait_exited(&child),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = waited {
+                let _ = kill_group(&mut child);
+                return Err(e.into());
             }
         };
         Ok(self.captured(

@@ -27,7 +27,7 @@ pub(super) struct ImageFolder {
     pub context_is_dir: bool,
     /// Whether `containerfile` is the folder's `Containerfile` by default (no
     /// `containerfile` key): not looked at yet, it is read if there is one, else
-    /// the folder's `Dockerfile` (see `Loader::read_containerfile`).
+    /// the folder's `Dockerfile` (see `Loader::containerfile_text`).
     pub containerfile_default: bool,
 }
 
