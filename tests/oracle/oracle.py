@@ -33,14 +33,18 @@ evaluated, whatever its arch, so that an invalid one always raises.
 `python oracle.py --self-check` verifies that all of this imports and runs.
 """
 
+import atexit
 import contextlib
 import io
 import json
 import os
+import shutil
 import sys
 import tempfile
 
 _TMP = tempfile.mkdtemp(prefix="reagent-oracle-")
+# Portage's config root and the GLSA cases live here only while the oracle runs.
+atexit.register(shutil.rmtree, _TMP, ignore_errors=True)
 os.environ["PORTAGE_CONFIGROOT"] = _TMP
 os.environ["ROOT"] = _TMP
 os.environ.setdefault("PORTAGE_USERNAME", "root")
