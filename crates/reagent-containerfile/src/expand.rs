@@ -151,14 +151,7 @@ impl Out {
     }
 
     fn push(&mut self, c: char) -> Result<(), ExpandError> {
-        if c.len_utf8() > self.room() {
-            return Err(ExpandError::TooLong);
-        }
-        self.len += c.len_utf8();
-        if self.keep {
-            self.text.push(c);
-        }
-        Ok(())
+        self.push_str(c.encode_utf8(&mut [0; 4]))
     }
 
     /// Append another expansion (a `${VAR:-word}` word).

@@ -351,14 +351,7 @@ impl<'c> Context<'c> {
             }
         }
         if meta.is_dir() {
-            let mut key = rel.to_vec();
-            key.push(b'/');
-            found.entry(key).or_insert_with(|| FoundEntry {
-                abs: abs.clone(),
-                line,
-                known: Known::Dir,
-            });
-            self.walk_dir(&abs, rel, line, found)
+            self.add_dir(rel, &abs, line, found)
         } else {
             found.entry(rel.to_vec()).or_insert(FoundEntry {
                 abs,
@@ -367,6 +360,24 @@ impl<'c> Context<'c> {
             });
             Ok(())
         }
+    }
+
+    /// Add the folder `rel` (at `abs`, as `rel/`) and everything below it not ignored.
+    fn add_dir(
+        &self,
+        rel: &[u8],
+        abs: &Path,
+        line: usize,
+        found: &mut Found,
+    ) -> Result<(), ContextProblem> {
+        let mut key = rel.to_vec();
+        key.push(b'/');
+        found.entry(key).or_insert_with(|| FoundEntry {
+            abs: abs.to_path_buf(),
+            line,
+            known: Known::Dir,
+        });
+        self.walk_dir(abs, rel, line, found)
     }
 
     /// Add everything below the folder `rel` (at `dir`) that is not ignored, depth
@@ -400,14 +411,7 @@ impl<'c> Context<'c> {
             }
             let abs = dir.join(&name);
             if is_dir {
-                let mut key = r.clone();
-                key.push(b'/');
-                found.entry(key).or_insert_with(|| FoundEntry {
-                    abs: abs.clone(),
-                    line,
-                    known: Known::Dir,
-                });
-                self.walk_dir(&abs, &r, line, found)?;
+                self.add_dir(&r, &abs, line, found)?;
             } else {
                 found.entry(r).or_insert(FoundEntry {
                     abs,
