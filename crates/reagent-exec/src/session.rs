@@ -51,6 +51,8 @@ pub use crate::run::{NodeOutcome, NodeReport, RunOptions, RunReport};
 pub const SNAPSHOT_CACHE: &str = "snapshot-cache";
 /// File name of the context files' stat cache in the state folder.
 pub const CONTEXT_CACHE: &str = "context-cache";
+/// File name of the build contexts' folder-listing cache in the state folder.
+pub const CONTEXT_DIRS: &str = "context-dirs";
 
 /// Why a session could not be opened, planned or run.
 #[derive(Debug, thiserror::Error)]
@@ -170,6 +172,9 @@ impl<'a> Session<'a> {
         }
         if let Some(bytes) = &project.context_cache_update {
             reagent_state::write_atomic(state_dir.join(CONTEXT_CACHE), bytes)?;
+        }
+        if let Some(bytes) = &project.context_dirs_update {
+            reagent_state::write_atomic(state_dir.join(CONTEXT_DIRS), bytes)?;
         }
         Ok(Session {
             project,

@@ -6,13 +6,15 @@
 
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use ignore::gitignore::{Gitignore, GitignoreBuilder};
 use reagent_containerfile::ContextSource;
+use reagent_snapshot::cache::StatKey;
 
+use crate::dir_cache::Listing;
 use crate::file_cache::FileCache;
 use crate::glob::{GlobIndex, Pattern};
 use crate::model::path_subject;
@@ -127,14 +129,53 @@ impl<'c> Context<'c> {
     /// A context rooted at `root`, reading its `.containerignore` (or, failing
     /// that, `.dockerignore`). A malformed ignore pattern is reported at its line.
     pub fn open(root: &Path) -> Result<Context<'c>, ContextProblem> {
-        let mut ignore = None;
-        for name in [".containerignore", ".dockerignore"] {
-            let file = root.join(name);
-            // Present in any form: one that cannot be read must not be skipped silently,
-            // or files it excludes would be sent and hashed.
-            if std::fs::symlink_metadata(&file).is_err() {
-                continue;
+        let present = probe_ignore_files(root);
+        Self::with_ignore(root, present)
+    }
+
+    /// [`Context::open`] with [`Context::with_cache`], also learning which ignore
+    /// files the root holds from `files`' folder listings: one `stat` of the root
+    /// when it has not changed, instead of a probe for each name.
+    pub fn open_cached(root: &Path, files: &'c FileCache) -> Result<Context<'c>, ContextProblem> {
+        let present = match std::fs::metadata(root) {
+            Ok(meta) => {
+                let stat = StatKey::from_metadata(&meta);
+                let abs = root.as_os_str().as_bytes();
+                if let Some(listing) = files.dirs().get(abs, &stat, false) {
+                    IGNORE_FILES.map(|name| listing.has(name.as_bytes()))
+                } else {
+                    let present = probe_ignore_files(root);
+                    let entries = IGNORE_FILES
+                        .iter()
+                        .zip(present)
+                        .filter(|(_, here)| *here)
+                        .map(|(name, _)| (name.as_bytes().to_vec(), false))
+                        .collect();
+                    files.dirs().keep(
+                        abs,
+                        Listing {
+                            stat,
+                            complete: false,
+                            entries,
+                        },
+                    );
+                    present
+                }
             }
+            Err(_) => probe_ignore_files(root),
+        };
+        Ok(Self::with_ignore(root, present)?.with_cache(files))
+    }
+
+    /// A context at `root` reading the first of [`IGNORE_FILES`] that `present` says is there.
+    fn with_ignore(root: &Path, present: [bool; 2]) -> Result<Context<'c>, ContextProblem> {
+        let mut ignore = None;
+        if let Some(name) = IGNORE_FILES
+            .iter()
+            .zip(present)
+            .find_map(|(name, here)| here.then_some(*name))
+        {
+            let file = root.join(name);
             let text = crate::input::read_text(&file, Path::new(name)).map_err(|e| {
                 ContextProblem::IgnoreFile {
                     file: name.into(),
@@ -143,7 +184,6 @@ impl<'c> Context<'c> {
                 }
             })?;
             ignore = Some(docker_ignore(root, name, &text)?);
-            break;
         }
         Ok(Context {
             root: root.to_path_buf(),
@@ -172,7 +212,7 @@ impl<'c> Context<'c> {
     /// Every entry below the root, hashed.
     pub fn all_entries(&self) -> Result<Vec<ContextEntry>, ContextProblem> {
         let mut found = Found::new();
-        self.walk_dir(&self.root, b"", 0, &mut found)?;
+        self.walk_dir(&self.root, None, b"", 0, &mut found)?;
         hash_all(found, self.files).map_err(|p| p.problem)
     }
 
@@ -240,7 +280,7 @@ impl<'c> Context<'c> {
         found: &mut Found,
     ) -> Result<(), ContextProblem> {
         if rel.is_empty() {
-            return self.walk_dir(&self.root, b"", line, found);
+            return self.walk_dir(&self.root, None, b"", line, found);
         }
         let abs = self.root.join(OsStr::from_bytes(rel));
         let meta = std::fs::symlink_metadata(&abs)
@@ -351,7 +391,7 @@ impl<'c> Context<'c> {
             }
         }
         if meta.is_dir() {
-            self.add_dir(rel, &abs, line, found)
+            self.add_dir(rel, &abs, Some(&meta), line, found)
         } else {
             found.entry(rel.to_vec()).or_insert(FoundEntry {
                 abs,
@@ -367,6 +407,7 @@ impl<'c> Context<'c> {
         &self,
         rel: &[u8],
         abs: &Path,
+        stat: Option<&std::fs::Metadata>,
         line: usize,
         found: &mut Found,
     ) -> Result<(), ContextProblem> {
@@ -377,41 +418,35 @@ impl<'c> Context<'c> {
             line,
             known: Known::Dir,
         });
-        self.walk_dir(abs, rel, line, found)
+        self.walk_dir(abs, stat, rel, line, found)
     }
 
-    /// Add everything below the folder `rel` (at `dir`) that is not ignored, depth
-    /// first in name order. Each folder is listed once and its entries' types come
-    /// from the listing (`d_type`), so nothing is stat'ed here but entries whose type
-    /// the file system does not give; files are stat'ed once, when hashed.
+    /// Add everything below the folder `rel` (at `dir`, whose `stat` is known or
+    /// not) that is not ignored, depth first in name order. Each folder is listed
+    /// once (see [`Context::list`]) and its entries' types come from the listing
+    /// (`d_type`), so nothing is stat'ed here but entries whose type the file system
+    /// does not give; files are stat'ed once, when hashed.
     fn walk_dir(
         &self,
         dir: &Path,
+        stat: Option<&std::fs::Metadata>,
         rel: &[u8],
         line: usize,
         found: &mut Found,
     ) -> Result<(), ContextProblem> {
-        let mut entries = Vec::new();
-        for entry in std::fs::read_dir(dir).map_err(|e| walk_io(dir, &e))? {
-            let entry = entry.map_err(|e| walk_io(dir, &e))?;
-            let file_type = entry.file_type().map_err(|e| walk_io(&entry.path(), &e))?;
-            entries.push((entry.file_name(), file_type));
-        }
-        entries.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        for (name, file_type) in entries {
+        for (name, is_dir) in self.list(dir, stat)? {
             let mut r = Vec::with_capacity(rel.len() + 1 + name.len() + 1);
             r.extend_from_slice(rel);
             if !rel.is_empty() {
                 r.push(b'/');
             }
-            r.extend_from_slice(name.as_bytes());
-            let is_dir = file_type.is_dir();
+            r.extend_from_slice(&name);
             if self.ignored(&r, is_dir) {
                 continue;
             }
-            let abs = dir.join(&name);
+            let abs = dir.join(OsStr::from_bytes(&name));
             if is_dir {
-                self.add_dir(&r, &abs, line, found)?;
+                self.add_dir(&r, &abs, None, line, found)?;
             } else {
                 found.entry(r).or_insert(FoundEntry {
                     abs,
@@ -422,6 +457,62 @@ impl<'c> Context<'c> {
         }
         Ok(())
     }
+
+    /// The entries of the folder `dir` (name, is a folder), sorted by name: from the
+    /// cache's listing when the folder's stat (`stat`, or taken here, following
+    /// links as listing does) is unchanged, else read and kept for the next load.
+    fn list(
+        &self,
+        dir: &Path,
+        stat: Option<&std::fs::Metadata>,
+    ) -> Result<Vec<(Vec<u8>, bool)>, ContextProblem> {
+        let Some(files) = self.files else {
+            return read_listing(dir);
+        };
+        let stat = match stat {
+            Some(meta) => StatKey::from_metadata(meta),
+            None => match std::fs::metadata(dir) {
+                Ok(meta) => StatKey::from_metadata(&meta),
+                Err(_) => return read_listing(dir),
+            },
+        };
+        let abs = dir.as_os_str().as_bytes();
+        if let Some(listing) = files.dirs().get(abs, &stat, true) {
+            return Ok(listing.entries);
+        }
+        let entries = read_listing(dir)?;
+        files.dirs().keep(
+            abs,
+            Listing {
+                stat,
+                complete: true,
+                entries: entries.clone(),
+            },
+        );
+        Ok(entries)
+    }
+}
+
+/// The names a context's ignore file may have, in the order they are looked for.
+const IGNORE_FILES: [&str; 2] = [".containerignore", ".dockerignore"];
+
+/// Which of [`IGNORE_FILES`] are in `root`, in any form: one that cannot be read
+/// must not be skipped silently, or files it excludes would be sent and hashed.
+fn probe_ignore_files(root: &Path) -> [bool; 2] {
+    IGNORE_FILES.map(|name| std::fs::symlink_metadata(root.join(name)).is_ok())
+}
+
+/// The entries of the folder `dir` as a listing gives them: (name, is a folder),
+/// sorted by name.
+fn read_listing(dir: &Path) -> Result<Vec<(Vec<u8>, bool)>, ContextProblem> {
+    let mut entries = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(|e| walk_io(dir, &e))? {
+        let entry = entry.map_err(|e| walk_io(dir, &e))?;
+        let file_type = entry.file_type().map_err(|e| walk_io(&entry.path(), &e))?;
+        entries.push((entry.file_name().into_vec(), file_type.is_dir()));
+    }
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    Ok(entries)
 }
 
 /// One source's `--exclude` patterns, each anchored as a `.containerignore` line

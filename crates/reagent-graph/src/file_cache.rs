@@ -17,6 +17,8 @@ use std::sync::Mutex;
 
 use reagent_snapshot::cache::{encode, push_record, Cache, Stamp, StatKey};
 
+use crate::dir_cache::DirCache;
+
 /// The records a load used: absolute path → (stat, content hash).
 type Used = HashMap<Vec<u8>, (StatKey, blake3::Hash)>;
 
@@ -28,20 +30,34 @@ pub struct FileCache {
     /// The records this load used; `None` when there is no cache to update.
     used: Option<Mutex<Used>>,
     reads: AtomicUsize,
+    /// Folder listings by stat, kept beside the hashes.
+    dirs: DirCache,
 }
 
 impl FileCache {
-    /// The cache at `path` (missing, unreadable or corrupt: empty); the clock is read
-    /// now, before any file is hashed. With no path, every file is read and nothing
-    /// is kept.
-    pub fn load(path: Option<&Path>) -> Self {
+    /// The cache at `path` and the folder listings at `dirs` (missing, unreadable or
+    /// corrupt: empty); the clock is read now, before any file is hashed. With no
+    /// path, every file is read (every folder listed) and nothing is kept.
+    pub fn load(path: Option<&Path>, dirs: Option<&Path>) -> Self {
         let stamp = Stamp::now();
         FileCache {
             cache: path.map_or_else(Cache::empty, Cache::load),
             stamp,
             used: path.map(|_| Mutex::new(HashMap::new())),
             reads: AtomicUsize::new(0),
+            dirs: DirCache::load(dirs),
         }
+    }
+
+    /// The folder listings (see [`crate::dir_cache`]).
+    pub fn dirs(&self) -> &DirCache {
+        &self.dirs
+    }
+
+    /// The new folder-listing cache image, or `None` when there is nothing to keep
+    /// or nothing new (see [`DirCache::update`]).
+    pub fn dirs_update(&self) -> Option<Vec<u8>> {
+        self.dirs.update(self.stamp)
     }
 
     /// The content hash of the regular file `path` with metadata `meta`: from the

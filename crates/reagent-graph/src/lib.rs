@@ -30,6 +30,7 @@
 pub mod config;
 pub mod context;
 pub mod diff;
+pub mod dir_cache;
 pub mod error;
 pub mod file_cache;
 mod glob;

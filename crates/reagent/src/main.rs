@@ -137,6 +137,7 @@ fn load_with(cli: &Cli, partial: bool) -> Result<Loaded, Failure> {
     let opts = reagent_graph::LoadOptions {
         snapshot_cache: Some(cache_dir.join(reagent_exec::session::SNAPSHOT_CACHE)),
         context_cache: Some(cache_dir.join(reagent_exec::session::CONTEXT_CACHE)),
+        context_dirs: Some(cache_dir.join(reagent_exec::session::CONTEXT_DIRS)),
         partial,
     };
     let project = reagent_graph::Project::load_with(&cli.dir, &opts)?;

@@ -133,7 +133,7 @@ fn a_second_build_waits_for_the_lock_or_fails_at_once_with_no_wait() {
 // ---------------------------------------------------------------- dry run
 
 #[test]
-fn a_dry_run_changes_nothing_but_the_lock_and_the_stat_cache() {
+fn a_dry_run_changes_nothing_but_the_lock_and_the_stat_caches() {
     if tools_missing() {
         return;
     }
@@ -145,9 +145,9 @@ fn a_dry_run_changes_nothing_but_the_lock_and_the_stat_cache() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     names.sort();
-    // The context files' stat cache records what was read, not what was
-    // built: no build record, no log, no registry sighting.
-    assert_eq!(names, ["context-cache", "lock"]);
+    // The context files' stat cache and folder listings record what was read,
+    // not what was built: no build record, no log, no registry sighting.
+    assert_eq!(names, ["context-cache", "context-dirs", "lock"]);
     assert!(
         !p.storage
             .buildah(&["images", "--format", "{{.Name}}"])

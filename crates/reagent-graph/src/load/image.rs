@@ -284,24 +284,20 @@ impl Loader<'_> {
     ) -> Result<(), ProjectError> {
         // Named only in errors: made when one is.
         let cf_rel = LazyCell::new(|| relative(self.root, &read.file));
-        let ctx = Context::open(&folder.context)
-            .map(|c| c.with_cache(self.files))
-            .map_err(|e| match e {
-                ContextProblem::IgnoreFile {
-                    file,
-                    line,
-                    message,
-                } => {
-                    let file = relative(self.root, &folder.context.join(&file));
-                    match line {
-                        Some(line) => ProjectError::at(file, line, message),
-                        None => ProjectError::in_file(file, message),
-                    }
+        let ctx = Context::open_cached(&folder.context, self.files).map_err(|e| match e {
+            ContextProblem::IgnoreFile {
+                file,
+                line,
+                message,
+            } => {
+                let file = relative(self.root, &folder.context.join(&file));
+                match line {
+                    Some(line) => ProjectError::at(file, line, message),
+                    None => ProjectError::in_file(file, message),
                 }
-                other => {
-                    ProjectError::in_file(relative(self.root, &folder.context), other.to_string())
-                }
-            })?;
+            }
+            other => ProjectError::in_file(relative(self.root, &folder.context), other.to_string()),
+        })?;
         let entries = ctx.entries(&read.analysis.context_sources).map_err(|e| {
             ProjectError::at_line(&*cf_rel, &read.text, e.line, e.problem.to_string())
         })?;

@@ -12,7 +12,8 @@
 //! [`LoadOptions::snapshot_cache`], and its update is handed back in
 //! [`Project::snapshot_cache_update`] for the caller to store (under its lock).
 //! Context files' hashes are likewise read from [`LoadOptions::context_cache`] and
-//! handed back in [`Project::context_cache_update`].
+//! handed back in [`Project::context_cache_update`], and so are build contexts'
+//! folder listings ([`LoadOptions::context_dirs`], [`Project::context_dirs_update`]).
 
 mod discover;
 mod image;
@@ -58,6 +59,9 @@ pub struct Project {
     /// The new context-file hash cache, when [`LoadOptions::context_cache`] was given
     /// and the cache should change; nothing was written.
     pub context_cache_update: Option<Vec<u8>>,
+    /// The new folder-listing cache, when [`LoadOptions::context_dirs`] was given and
+    /// the cache should change; nothing was written.
+    pub context_dirs_update: Option<Vec<u8>>,
     /// How many context files (build contexts and the portage config folder) were read
     /// to hash them; the others' hashes came from [`LoadOptions::context_cache`].
     pub context_reads: usize,
@@ -95,6 +99,10 @@ pub struct LoadOptions {
     /// A stat cache of context files' content hashes (read only; see
     /// [`crate::file_cache`]). reagent keeps it at `<state dir>/context-cache`.
     pub context_cache: Option<PathBuf>,
+    /// A cache of folder listings by stat for build contexts' walks and ignore
+    /// files (read only; see [`crate::dir_cache`]). reagent keeps it at
+    /// `<state dir>/context-dirs`.
+    pub context_dirs: Option<PathBuf>,
     /// Load what can be loaded: an image with problems (and every image built
     /// from it) is left out of the graph and listed in [`Project::broken`]
     /// instead of failing the load. Problems outside images (`graph.toml`,
@@ -130,7 +138,7 @@ impl Project {
             Ok(lock) => (lock, Vec::new()),
             Err(e) => (Lockfile::new(), e),
         };
-        let files = FileCache::load(opts.context_cache.as_deref());
+        let files = FileCache::load(opts.context_cache.as_deref(), opts.context_dirs.as_deref());
         let loader = Loader {
             root: &root,
             config: &config,
@@ -161,6 +169,7 @@ impl Project {
             graph,
             snapshot_cache_update,
             context_cache_update: files.update(),
+            context_dirs_update: files.dirs_update(),
             context_reads: files.reads(),
             lock,
             unlocked,

@@ -89,8 +89,7 @@ impl Loader<'_> {
                         }
                     };
                     if !reads.context_sources.is_empty() {
-                        let entries = Context::open(&image.context)
-                            .map(|c| c.with_cache(self.files))
+                        let entries = Context::open_cached(&image.context, self.files)
                             .map_err(|e| e.to_string())
                             .and_then(|ctx| {
                                 ctx.entries(&reads.context_sources)
