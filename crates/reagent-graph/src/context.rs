@@ -142,7 +142,7 @@ impl<'c> Context<'c> {
                 let stat = StatKey::from_metadata(&meta);
                 let abs = root.as_os_str().as_bytes();
                 if let Some(listing) = files.dirs().get(abs, &stat, false) {
-                    IGNORE_FILES.map(|name| listing.has(name.as_bytes()))
+                    IGNORE_FILES.map(|name| listing.clone().has(name.as_bytes()))
                 } else {
                     let present = probe_ignore_files(root);
                     let entries = IGNORE_FILES
@@ -478,7 +478,9 @@ impl<'c> Context<'c> {
         };
         let abs = dir.as_os_str().as_bytes();
         if let Some(listing) = files.dirs().get(abs, &stat, true) {
-            return Ok(listing.entries);
+            return Ok(listing
+                .map(|(name, is_dir)| (name.to_vec(), is_dir))
+                .collect());
         }
         let entries = read_listing(dir)?;
         files.dirs().keep(

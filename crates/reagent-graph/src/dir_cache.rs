@@ -28,15 +28,19 @@
 //!
 //! A missing, truncated, corrupt or foreign file is an empty cache.
 
-use std::collections::HashMap;
+use std::hash::Hasher;
+use std::ops::Range;
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
+use hashbrown::HashTable;
 use reagent_snapshot::cache::{Stamp, StatKey};
+use rustc_hash::{FxHashMap, FxHasher};
 
 const MAGIC: &[u8; 8] = b"RGNTDIRS";
 const VERSION: u32 = 1;
+const HEADER_LEN: usize = 8 + 4 + 8 + 4 + 8;
 const CHECKSUM_LEN: usize = 32;
 
 /// One folder's entries as a listing gave them: (name, is a folder), sorted by
@@ -51,124 +55,222 @@ pub struct Listing {
     pub entries: Vec<(Vec<u8>, bool)>,
 }
 
-impl Listing {
-    /// Whether an entry is called `name`.
-    pub fn has(&self, name: &[u8]) -> bool {
-        self.entries.iter().any(|(n, _)| n == name)
+/// A cached listing's entries, read from the cache as they are asked for.
+#[derive(Debug, Clone)]
+pub struct Entries<'a> {
+    bytes: &'a [u8],
+    left: u32,
+}
+
+impl<'a> Iterator for Entries<'a> {
+    /// (name, is a folder)
+    type Item = (&'a [u8], bool);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        // Checked when the cache was loaded: every entry is whole.
+        self.left = self.left.checked_sub(1)?;
+        let mut r = Reader(self.bytes);
+        let is_dir = r.take(1)? == [1];
+        let name = r.bytes()?;
+        self.bytes = r.0;
+        Some((name, is_dir))
     }
 }
 
+impl Entries<'_> {
+    /// Whether an entry is called `name`.
+    pub fn has(self, name: &[u8]) -> bool {
+        self.into_iter().any(|(n, _)| n == name)
+    }
+}
+
+/// Where one record of the file is, and its fixed fields.
+#[derive(Debug)]
+struct Record {
+    /// The whole record in the cache's bytes.
+    at: Range<usize>,
+    /// Its path in the cache's bytes.
+    path: Range<usize>,
+    stat: StatKey,
+    complete: bool,
+    /// Its entries in the cache's bytes, and how many.
+    entries: Range<usize>,
+    count: u32,
+}
+
 /// Listings known before a load, and those it used.
+///
+/// The file is kept as read and indexed by path: loading allocates nothing per
+/// record, and a listing is read from it only when asked for.
 #[derive(Debug)]
 pub struct DirCache {
     stamp: Stamp,
-    known: HashMap<Vec<u8>, Listing>,
-    /// The listings this load used or made; `None` when nothing is kept.
-    used: Option<Mutex<HashMap<Vec<u8>, Listing>>>,
+    bytes: Vec<u8>,
+    records: Vec<Record>,
+    /// Each path's record (its number in `records`), by the path's hash.
+    index: HashTable<usize>,
+    /// Which records this load used.
+    hit: Vec<AtomicBool>,
+    /// The listings this load made; `None` when nothing is kept.
+    made: Option<Mutex<FxHashMap<Vec<u8>, Listing>>>,
     misses: AtomicUsize,
+}
+
+fn hash_path(path: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(path);
+    h.finish()
 }
 
 impl DirCache {
     /// The cache at `path` (missing, unreadable or corrupt: empty). With no path
     /// every folder is listed and nothing is kept.
     pub fn load(path: Option<&Path>) -> Self {
-        let (stamp, known) = path
+        let bytes = path
             .filter(|p| std::fs::metadata(p).is_ok_and(|m| m.is_file()))
             .and_then(|p| std::fs::read(p).ok())
-            .and_then(|bytes| decode(&bytes))
-            .unwrap_or((Stamp { secs: 0, nanos: 0 }, HashMap::new()));
+            .unwrap_or_default();
+        let (stamp, records) = decode(&bytes).unwrap_or((Stamp { secs: 0, nanos: 0 }, Vec::new()));
+        let mut index = HashTable::with_capacity(records.len());
+        for (n, r) in records.iter().enumerate() {
+            let p = &bytes[r.path.clone()];
+            let h = hash_path(p);
+            // A path written twice: the later record answers.
+            match index.find_mut(h, |&m: &usize| bytes[records[m].path.clone()] == *p) {
+                Some(m) => *m = n,
+                None => {
+                    index.insert_unique(h, n, |&m: &usize| {
+                        hash_path(&bytes[records[m].path.clone()])
+                    });
+                }
+            }
+        }
         DirCache {
             stamp,
-            known,
-            used: path.map(|_| Mutex::new(HashMap::new())),
+            hit: records.iter().map(|_| AtomicBool::new(false)).collect(),
+            bytes,
+            records,
+            index,
+            made: path.map(|_| Mutex::new(FxHashMap::default())),
             misses: AtomicUsize::new(0),
         }
     }
 
-    /// The listing of the folder `abs` whose stat is `stat`, when the cache has one
-    /// that matches and is not racy (and is complete, when `complete` is asked for).
-    pub fn get(&self, abs: &[u8], stat: &StatKey, complete: bool) -> Option<Listing> {
+    /// The entries of the folder `abs` whose stat is `stat`, when the cache has a
+    /// listing that matches and is not racy (and is complete, when `complete` is
+    /// asked for).
+    pub fn get(&self, abs: &[u8], stat: &StatKey, complete: bool) -> Option<Entries<'_>> {
         let found = self
-            .known
-            .get(abs)
-            .filter(|l| l.stat == *stat && (l.complete || !complete) && stat.trusted_at(self.stamp))
-            .cloned();
-        match &found {
-            Some(listing) => self.keep(abs, listing.clone()),
-            None => {
-                self.misses.fetch_add(1, Ordering::Relaxed);
-            }
-        }
-        found
+            .index
+            .find(hash_path(abs), |&n| {
+                self.bytes[self.records[n].path.clone()] == *abs
+            })
+            .copied()
+            .filter(|&n| {
+                let r = &self.records[n];
+                r.stat == *stat && (r.complete || !complete) && stat.trusted_at(self.stamp)
+            });
+        let Some(n) = found else {
+            self.misses.fetch_add(1, Ordering::Relaxed);
+            return None;
+        };
+        self.hit[n].store(true, Ordering::Relaxed);
+        let r = &self.records[n];
+        Some(Entries {
+            bytes: &self.bytes[r.entries.clone()],
+            left: r.count,
+        })
     }
 
-    /// Keep `listing` of `abs` for the next load (a complete one is never replaced
-    /// by one that is not).
+    /// Keep `listing` of `abs`, made by this load, for the next (a complete one is
+    /// never replaced by one that is not).
     pub fn keep(&self, abs: &[u8], listing: Listing) {
-        let Some(used) = &self.used else {
+        let Some(made) = &self.made else {
             return;
         };
-        let mut used = used
+        let mut made = made
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match used.get(abs) {
+        match made.get(abs) {
             Some(old) if old.complete && !listing.complete && old.stat == listing.stat => {}
             _ => {
-                used.insert(abs.to_vec(), listing);
+                made.insert(abs.to_vec(), listing);
             }
         }
     }
 
     /// The new cache image for `stamp` (taken before this load) holding exactly the
-    /// listings this load used, or `None` when nothing is kept or the cache on disk
-    /// already says the same.
+    /// listings this load used or made, or `None` when nothing is kept or the cache
+    /// on disk already says the same.
     pub fn update(&self, stamp: Stamp) -> Option<Vec<u8>> {
-        let used = self
-            .used
+        let made = self
+            .made
             .as_ref()?
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if self.misses.load(Ordering::Relaxed) == 0 && used.len() == self.known.len() {
+        let hits = self
+            .hit
+            .iter()
+            .filter(|h| h.load(Ordering::Relaxed))
+            .count();
+        if made.is_empty() && self.misses.load(Ordering::Relaxed) == 0 && hits == self.records.len()
+        {
             return None;
         }
-        let mut paths: Vec<_> = used.iter().collect();
+        let mut out = Vec::with_capacity(self.bytes.len());
+        header(&mut out, stamp);
+        let mut count = 0u64;
+        for (r, hit) in self.records.iter().zip(&self.hit) {
+            if hit.load(Ordering::Relaxed) && !made.contains_key(&self.bytes[r.path.clone()]) {
+                out.extend_from_slice(&self.bytes[r.at.clone()]);
+                count += 1;
+            }
+        }
+        let mut paths: Vec<_> = made.iter().collect();
         paths.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        Some(encode(stamp, &paths))
+        for (path, listing) in paths {
+            push_record(&mut out, path, listing);
+            count += 1;
+        }
+        out[HEADER_LEN - 8..HEADER_LEN].copy_from_slice(&count.to_le_bytes());
+        let checksum = blake3::hash(&out);
+        out.extend_from_slice(checksum.as_bytes());
+        Some(out)
     }
 }
 
-fn encode(stamp: Stamp, records: &[(&Vec<u8>, &Listing)]) -> Vec<u8> {
-    let mut out = Vec::new();
+/// The header with a count of 0, set when the records are written.
+fn header(out: &mut Vec<u8>, stamp: Stamp) {
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&VERSION.to_le_bytes());
     out.extend_from_slice(&stamp.secs.to_le_bytes());
     out.extend_from_slice(&stamp.nanos.to_le_bytes());
-    out.extend_from_slice(&(records.len() as u64).to_le_bytes());
-    let len32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
-    for (path, l) in records {
-        out.extend_from_slice(&len32(path.len()));
-        out.extend_from_slice(path);
-        let k = &l.stat;
-        out.extend_from_slice(&k.size.to_le_bytes());
-        out.extend_from_slice(&k.mtime.to_le_bytes());
-        out.extend_from_slice(&k.mtime_ns.to_le_bytes());
-        out.extend_from_slice(&k.ctime.to_le_bytes());
-        out.extend_from_slice(&k.ctime_ns.to_le_bytes());
-        out.extend_from_slice(&k.ino.to_le_bytes());
-        out.push(u8::from(l.complete));
-        out.extend_from_slice(&len32(l.entries.len()));
-        for (name, is_dir) in &l.entries {
-            out.push(u8::from(*is_dir));
-            out.extend_from_slice(&len32(name.len()));
-            out.extend_from_slice(name);
-        }
-    }
-    let checksum = blake3::hash(&out);
-    out.extend_from_slice(checksum.as_bytes());
-    out
+    out.extend_from_slice(&0u64.to_le_bytes());
 }
 
-fn decode(bytes: &[u8]) -> Option<(Stamp, HashMap<Vec<u8>, Listing>)> {
+fn push_record(out: &mut Vec<u8>, path: &[u8], l: &Listing) {
+    let len32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
+    out.extend_from_slice(&len32(path.len()));
+    out.extend_from_slice(path);
+    let k = &l.stat;
+    out.extend_from_slice(&k.size.to_le_bytes());
+    out.extend_from_slice(&k.mtime.to_le_bytes());
+    out.extend_from_slice(&k.mtime_ns.to_le_bytes());
+    out.extend_from_slice(&k.ctime.to_le_bytes());
+    out.extend_from_slice(&k.ctime_ns.to_le_bytes());
+    out.extend_from_slice(&k.ino.to_le_bytes());
+    out.push(u8::from(l.complete));
+    out.extend_from_slice(&len32(l.entries.len()));
+    for (name, is_dir) in &l.entries {
+        out.push(u8::from(*is_dir));
+        out.extend_from_slice(&len32(name.len()));
+        out.extend_from_slice(name);
+    }
+}
+
+/// The stamp and records of a cache image, every record checked whole; `None`
+/// for anything but a well-formed version-1 image.
+fn decode(bytes: &[u8]) -> Option<(Stamp, Vec<Record>)> {
     let body_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
     let (body, checksum) = bytes.split_at(body_len);
     if blake3::hash(body).as_bytes() != checksum {
@@ -183,9 +285,13 @@ fn decode(bytes: &[u8]) -> Option<(Stamp, HashMap<Vec<u8>, Listing>)> {
         nanos: r.u32()?,
     };
     let count = r.u64()?;
-    let mut known = HashMap::new();
+    let offset = |r: &Reader| body.len() - r.0.len();
+    // Each record takes at least 53 bytes: a count the file cannot hold is corrupt.
+    let mut records = Vec::with_capacity(usize::try_from(count).ok()?.min(body.len() / 53));
     for _ in 0..count {
-        let path = r.bytes()?.to_vec();
+        let record_start = offset(&r);
+        let path_len = r.bytes()?.len();
+        let path = offset(&r) - path_len..offset(&r);
         let stat = StatKey {
             size: r.u64()?,
             mtime: r.i64()?,
@@ -194,35 +300,31 @@ fn decode(bytes: &[u8]) -> Option<(Stamp, HashMap<Vec<u8>, Listing>)> {
             ctime_ns: r.u32()?,
             ino: r.u64()?,
         };
-        let complete = match r.take(1)? {
-            [0] => false,
-            [1] => true,
-            _ => return None,
-        };
+        let complete = flag(r.take(1)?)?;
         let n = r.u32()?;
-        // Each entry takes at least 5 bytes: a count the file cannot hold is corrupt.
-        if usize::try_from(n).ok()? > r.0.len() / 5 {
-            return None;
-        }
-        let mut entries = Vec::with_capacity(n as usize);
+        let entries_start = offset(&r);
         for _ in 0..n {
-            let is_dir = match r.take(1)? {
-                [0] => false,
-                [1] => true,
-                _ => return None,
-            };
-            entries.push((r.bytes()?.to_vec(), is_dir));
+            flag(r.take(1)?)?;
+            r.bytes()?;
         }
-        known.insert(
+        records.push(Record {
+            at: record_start..offset(&r),
             path,
-            Listing {
-                stat,
-                complete,
-                entries,
-            },
-        );
+            stat,
+            complete,
+            entries: entries_start..offset(&r),
+            count: n,
+        });
     }
-    r.0.is_empty().then_some((stamp, known))
+    r.0.is_empty().then_some((stamp, records))
+}
+
+fn flag(b: &[u8]) -> Option<bool> {
+    match b {
+        [0] => Some(false),
+        [1] => Some(true),
+        _ => None,
+    }
 }
 
 struct Reader<'a>(&'a [u8]);
@@ -277,6 +379,17 @@ mod tests {
         }
     }
 
+    fn got(
+        cache: &DirCache,
+        abs: &[u8],
+        stat: &StatKey,
+        complete: bool,
+    ) -> Option<Vec<(Vec<u8>, bool)>> {
+        cache
+            .get(abs, stat, complete)
+            .map(|e| e.map(|(n, d)| (n.to_vec(), d)).collect())
+    }
+
     fn written(listings: &[(&[u8], Listing)]) -> tempfile::TempDir {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("dirs");
@@ -301,24 +414,21 @@ mod tests {
             (b"/p/new", listing(1000, true)),
         ]);
         let cache = DirCache::load(Some(&dir.path().join("dirs")));
-        assert_eq!(
-            cache.get(b"/p/a", &stat(100), true),
-            Some(listing(100, true))
-        );
-        assert_eq!(cache.get(b"/p/a", &stat(101), true), None, "folder changed");
-        assert_eq!(cache.get(b"/p/new", &stat(1000), true), None, "racy");
-        assert_eq!(cache.get(b"/p/other", &stat(100), true), None);
+        let entries = Some(listing(100, true).entries);
+        assert_eq!(got(&cache, b"/p/a", &stat(100), true), entries);
+        assert_eq!(got(&cache, b"/p/a", &stat(101), true), None, "changed");
+        assert_eq!(got(&cache, b"/p/new", &stat(1000), true), None, "racy");
+        assert_eq!(got(&cache, b"/p/other", &stat(100), true), None);
+        assert!(cache.get(b"/p/a", &stat(100), false).unwrap().has(b"sub"));
     }
 
     #[test]
     fn an_ignore_file_record_does_not_answer_for_a_whole_listing() {
         let dir = written(&[(b"/p/a", listing(100, false))]);
         let cache = DirCache::load(Some(&dir.path().join("dirs")));
-        assert_eq!(cache.get(b"/p/a", &stat(100), true), None);
-        assert_eq!(
-            cache.get(b"/p/a", &stat(100), false),
-            Some(listing(100, false))
-        );
+        assert_eq!(got(&cache, b"/p/a", &stat(100), true), None);
+        let entries = Some(listing(100, false).entries);
+        assert_eq!(got(&cache, b"/p/a", &stat(100), false), entries);
     }
 
     #[test]
@@ -333,8 +443,9 @@ mod tests {
                 nanos: 0,
             })
             .unwrap();
-        let (_, known) = decode(&bytes).unwrap();
-        assert!(known[&b"/p/a".to_vec()].complete);
+        let (_, records) = decode(&bytes).unwrap();
+        assert_eq!(records.len(), 1);
+        assert!(records[0].complete);
     }
 
     #[test]
@@ -350,7 +461,26 @@ mod tests {
         assert!(decode(&flipped).is_none());
         std::fs::write(&path, &flipped).unwrap();
         let cache = DirCache::load(Some(&path));
-        assert_eq!(cache.get(b"/p/a", &stat(100), true), None);
+        assert_eq!(got(&cache, b"/p/a", &stat(100), true), None);
+    }
+
+    #[test]
+    fn used_records_are_kept_and_unused_ones_dropped() {
+        let dir = written(&[(b"/p/a", listing(100, true)), (b"/p/b", listing(100, true))]);
+        let cache = DirCache::load(Some(&dir.path().join("dirs")));
+        assert!(cache.get(b"/p/a", &stat(100), true).is_some());
+        cache.keep(b"/p/c", listing(200, false));
+        let bytes = cache
+            .update(Stamp {
+                secs: 2000,
+                nanos: 0,
+            })
+            .unwrap();
+        std::fs::write(dir.path().join("dirs"), bytes).unwrap();
+        let cache = DirCache::load(Some(&dir.path().join("dirs")));
+        assert!(cache.get(b"/p/a", &stat(100), true).is_some());
+        assert!(cache.get(b"/p/b", &stat(100), true).is_none());
+        assert!(cache.get(b"/p/c", &stat(200), false).is_some());
     }
 
     #[test]
