@@ -40,12 +40,17 @@ impl FileCache {
     /// path, every file is read (every folder listed) and nothing is kept.
     pub fn load(path: Option<&Path>, dirs: Option<&Path>) -> Self {
         let stamp = Stamp::now();
+        // Two files to read, check and index, each on its own core.
+        let (cache, dirs) = rayon::join(
+            || path.map_or_else(Cache::empty, Cache::load),
+            || DirCache::load(dirs),
+        );
         FileCache {
-            cache: path.map_or_else(Cache::empty, Cache::load),
+            cache,
             stamp,
             used: path.map(|_| Mutex::new(HashMap::new())),
             reads: AtomicUsize::new(0),
-            dirs: DirCache::load(dirs),
+            dirs,
         }
     }
 
