@@ -14,29 +14,63 @@
 
 use crate::storage::StoredImage;
 
+/// A list this long or longer is scanned in two halves, on two cores.
+const SPLIT_FROM: usize = 1 << 20;
+
 /// The entries of a JSON array of objects, each with a string `id` and an
 /// optional (`null` or absent) array of strings `names`; `None` when the
 /// document is not one this reader handles (see the module docs).
+///
+/// A long list is read in two halves at once: the second from the first
+/// `},{"` past the middle, as if an entry started there, the first up to that
+/// place. The second half's result is taken only if the first half's scan
+/// arrives there as the start of an entry (the three bytes could be inside a
+/// string); otherwise the first scan goes on to the end alone, as a scan of the
+/// whole list would.
 pub(crate) fn scan(bytes: &[u8]) -> Option<Vec<StoredImage>> {
     let mut s = Scanner { bytes, at: 0 };
     s.skip_ws();
     s.expect(b'[')?;
-    let mut out = Vec::new();
     s.skip_ws();
     if s.peek()? == b']' {
         s.at += 1;
-        return s.end().then_some(out);
+        return s.end().then_some(Vec::new());
     }
-    loop {
-        s.skip_ws();
-        out.push(s.entry()?);
-        s.skip_ws();
-        match s.next()? {
-            b',' => {}
-            b']' => return s.end().then_some(out),
-            _ => return None,
+    let middle = (bytes.len() >= SPLIT_FROM)
+        .then(|| {
+            memchr::memmem::find(&bytes[bytes.len() / 2..], b"},{\"")
+                .map(|i| bytes.len() / 2 + i + 2)
+        })
+        .flatten();
+    let Some(middle) = middle else {
+        let mut out = Vec::new();
+        s.entries(&mut out, None)?;
+        return Some(out);
+    };
+    std::thread::scope(|scope| {
+        let second = scope.spawn(|| {
+            let mut rest = Scanner { bytes, at: middle };
+            let mut out = Vec::new();
+            rest.entries(&mut out, None).map(|_| out)
+        });
+        let mut out = Vec::new();
+        match s.entries(&mut out, Some(middle))? {
+            Stopped::AtEnd => Some(out),
+            Stopped::At => {
+                out.extend(second.join().ok()??);
+                Some(out)
+            }
         }
-    }
+    })
+}
+
+/// Where [`Scanner::entries`] stopped.
+#[derive(Debug, PartialEq, Eq)]
+enum Stopped {
+    /// After the closing `]`, with nothing but whitespace behind it.
+    AtEnd,
+    /// At the place it was asked to stop, as the start of an entry.
+    At,
 }
 
 /// A `names` field as written: `null`, or a list.
@@ -77,6 +111,24 @@ impl<'a> Scanner<'a> {
     fn skip_ws(&mut self) {
         while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
             self.at += 1;
+        }
+    }
+
+    /// Entries, each followed by `,` or the closing `]`, into `out`: up to the end
+    /// of the document, or up to `stop` when an entry starts exactly there.
+    fn entries(&mut self, out: &mut Vec<StoredImage>, stop: Option<usize>) -> Option<Stopped> {
+        loop {
+            self.skip_ws();
+            if stop == Some(self.at) {
+                return Some(Stopped::At);
+            }
+            out.push(self.entry()?);
+            self.skip_ws();
+            match self.next()? {
+                b',' => {}
+                b']' => return self.end().then_some(Stopped::AtEnd),
+                _ => return None,
+            }
         }
     }
 
@@ -266,6 +318,52 @@ mod tests {
         ] {
             same_as_serde(&doc);
         }
+    }
+
+    /// A list of `n` entries shaped as containers-storage writes them, each with a
+    /// long `metadata` before its names, so the whole is long enough to be scanned
+    /// in halves and its middle most likely falls in a `metadata` string.
+    fn long_list(n: usize, name: &dyn Fn(usize) -> String) -> String {
+        let padding = "x".repeat(600);
+        let entries: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"id":"{i:064}","metadata":"{padding}","names":["{}"],"layer":"l"}}"#,
+                    name(i)
+                )
+            })
+            .collect();
+        format!("[{}]", entries.join(","))
+    }
+
+    #[test]
+    fn a_long_list_read_in_halves_is_the_list_read_whole() {
+        let doc = long_list(2_000, &|i| format!("localhost/n{i}:latest"));
+        assert!(doc.len() >= SPLIT_FROM);
+        let scanned = scan(doc.as_bytes()).expect("a document it reads");
+        assert_eq!(scanned.len(), 2_000);
+        assert_eq!(
+            scanned[1_999].names.as_ref().unwrap()[0],
+            "localhost/n1999:latest"
+        );
+        same_as_serde(&doc);
+    }
+
+    #[test]
+    fn a_split_place_inside_a_string_is_not_taken_for_an_entry() {
+        // Every name ends in `},{`: with its closing quote, the bytes a split looks for.
+        let doc = long_list(2_000, &|i| format!("n{i}}},{{"));
+        assert!(doc.len() >= SPLIT_FROM);
+        let middle = doc.len() / 2;
+        let first = middle + doc[middle..].find("},{\"").unwrap();
+        assert!(
+            doc[..first].ends_with("\"n1000"),
+            "the place found is inside a name"
+        );
+        same_as_serde(&doc);
+        assert_eq!(scan(doc.as_bytes()).unwrap().len(), 2_000);
+        // A document broken after the middle is refused whole, as when read at once.
+        assert_eq!(scan(&doc.as_bytes()[..doc.len() - 2]), None);
     }
 
     #[test]
