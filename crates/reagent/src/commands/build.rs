@@ -266,24 +266,21 @@ fn build(
                 .report
                 .as_ref()
                 .map(|_| Report::of_plan(project, &plan, registry));
+            session.close();
             return Ok(());
         }
     }
     let _run = begin_run(loaded, &backend)?;
-    let mut reporter: Box<dyn Reporter> = if args.json {
-        Box::new(Json::new(std::io::stdout()))
-    } else if std::io::stderr().is_terminal() && !args.verbose {
-        Box::new(Bars::new(session.history().durations()))
-    } else {
-        Box::new(Plain::new(std::io::stderr(), args.verbose))
-    };
+    let mut reporter = reporter(args, &session);
     let opts = RunOptions {
         jobs: jobs(project, args),
         keep_going: args.keep_going,
     };
     let run = session.run_audited(&plan, &request, audit, &opts, &cancel, &mut |e: &Event| {
         reporter.report(e);
-    })?;
+    });
+    session.close();
+    let run = run?;
     let unwritten = reporter.write_error().map(output::stdout_failed);
     drop(reporter);
     let registry = request.registry.as_deref();
@@ -321,6 +318,18 @@ fn build(
         return Err(Failure::Failed(what));
     }
     Ok(())
+}
+
+/// What shows the run's events: NDJSON on stdout (`--json`), progress bars on a
+/// terminal, else plain lines.
+fn reporter(args: &BuildArgs, session: &Session<'_>) -> Box<dyn Reporter> {
+    if args.json {
+        Box::new(Json::new(std::io::stdout()))
+    } else if std::io::stderr().is_terminal() && !args.verbose {
+        Box::new(Bars::new(session.history().durations()))
+    } else {
+        Box::new(Plain::new(std::io::stderr(), args.verbose))
+    }
 }
 
 /// Remove the working containers that killed runs of this project left, then
