@@ -35,12 +35,11 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
 
 use hashbrown::HashTable;
-use reagent_snapshot::cache::{Stamp, StatKey};
+use reagent_snapshot::cache::{open_image, seal, set_count, write_header, Reader, Stamp, StatKey};
 use rustc_hash::{FxHashMap, FxHasher};
 
 const MAGIC: &[u8; 8] = b"RGNTDIRS";
 const VERSION: u32 = 1;
-const HEADER_LEN: usize = 8 + 4 + 8 + 4 + 8;
 const CHECKSUM_LEN: usize = 32;
 
 /// One folder's entries as a listing gave them: (name, is a folder), sorted by
@@ -69,10 +68,10 @@ impl<'a> Iterator for Entries<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         // Checked when the cache was loaded: every entry is whole.
         self.left = self.left.checked_sub(1)?;
-        let mut r = Reader(self.bytes);
+        let mut r = Reader::new(self.bytes);
         let is_dir = r.take(1)? == [1];
         let name = r.bytes()?;
-        self.bytes = r.0;
+        self.bytes = r.rest();
         Some((name, is_dir))
     }
 }
@@ -218,7 +217,7 @@ impl DirCache {
             return None;
         }
         let mut out = Vec::with_capacity(self.bytes.len());
-        header(&mut out, stamp);
+        write_header(&mut out, MAGIC, VERSION, stamp, 0);
         let mut count = 0u64;
         for (r, hit) in self.records.iter().zip(&self.hit) {
             if hit.load(Ordering::Relaxed) && !made.contains_key(&self.bytes[r.path.clone()]) {
@@ -232,33 +231,17 @@ impl DirCache {
             push_record(&mut out, path, listing);
             count += 1;
         }
-        out[HEADER_LEN - 8..HEADER_LEN].copy_from_slice(&count.to_le_bytes());
-        let checksum = blake3::hash(&out);
-        out.extend_from_slice(checksum.as_bytes());
+        set_count(&mut out, count);
+        seal(&mut out);
         Some(out)
     }
-}
-
-/// The header with a count of 0, set when the records are written.
-fn header(out: &mut Vec<u8>, stamp: Stamp) {
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&stamp.secs.to_le_bytes());
-    out.extend_from_slice(&stamp.nanos.to_le_bytes());
-    out.extend_from_slice(&0u64.to_le_bytes());
 }
 
 fn push_record(out: &mut Vec<u8>, path: &[u8], l: &Listing) {
     let len32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX).to_le_bytes();
     out.extend_from_slice(&len32(path.len()));
     out.extend_from_slice(path);
-    let k = &l.stat;
-    out.extend_from_slice(&k.size.to_le_bytes());
-    out.extend_from_slice(&k.mtime.to_le_bytes());
-    out.extend_from_slice(&k.mtime_ns.to_le_bytes());
-    out.extend_from_slice(&k.ctime.to_le_bytes());
-    out.extend_from_slice(&k.ctime_ns.to_le_bytes());
-    out.extend_from_slice(&k.ino.to_le_bytes());
+    l.stat.write(out);
     out.push(u8::from(l.complete));
     out.extend_from_slice(&len32(l.entries.len()));
     for (name, is_dir) in &l.entries {
@@ -271,35 +254,16 @@ fn push_record(out: &mut Vec<u8>, path: &[u8], l: &Listing) {
 /// The stamp and records of a cache image, every record checked whole; `None`
 /// for anything but a well-formed version-1 image.
 fn decode(bytes: &[u8]) -> Option<(Stamp, Vec<Record>)> {
-    let body_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
-    let (body, checksum) = bytes.split_at(body_len);
-    if blake3::hash(body).as_bytes() != checksum {
-        return None;
-    }
-    let mut r = Reader(body);
-    if r.take(8)? != MAGIC || r.u32()? != VERSION {
-        return None;
-    }
-    let stamp = Stamp {
-        secs: r.i64()?,
-        nanos: r.u32()?,
-    };
-    let count = r.u64()?;
-    let offset = |r: &Reader| body.len() - r.0.len();
+    let (stamp, count, mut r) = open_image(bytes, MAGIC, VERSION)?;
+    let body = &bytes[..bytes.len() - CHECKSUM_LEN];
+    let offset = |r: &Reader| body.len() - r.rest().len();
     // Each record takes at least 53 bytes: a count the file cannot hold is corrupt.
     let mut records = Vec::with_capacity(usize::try_from(count).ok()?.min(body.len() / 53));
     for _ in 0..count {
         let record_start = offset(&r);
         let path_len = r.bytes()?.len();
         let path = offset(&r) - path_len..offset(&r);
-        let stat = StatKey {
-            size: r.u64()?,
-            mtime: r.i64()?,
-            mtime_ns: r.u32()?,
-            ctime: r.i64()?,
-            ctime_ns: r.u32()?,
-            ino: r.u64()?,
-        };
+        let stat = r.stat_key()?;
         let complete = flag(r.take(1)?)?;
         let n = r.u32()?;
         let entries_start = offset(&r);
@@ -316,7 +280,7 @@ fn decode(bytes: &[u8]) -> Option<(Stamp, Vec<Record>)> {
             count: n,
         });
     }
-    r.0.is_empty().then_some((stamp, records))
+    r.rest().is_empty().then_some((stamp, records))
 }
 
 fn flag(b: &[u8]) -> Option<bool> {
@@ -324,35 +288,6 @@ fn flag(b: &[u8]) -> Option<bool> {
         [0] => Some(false),
         [1] => Some(true),
         _ => None,
-    }
-}
-
-struct Reader<'a>(&'a [u8]);
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        if self.0.len() < n {
-            return None;
-        }
-        let (head, rest) = self.0.split_at(n);
-        self.0 = rest;
-        Some(head)
-    }
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.array().map(u32::from_le_bytes)
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.array().map(u64::from_le_bytes)
-    }
-    fn i64(&mut self) -> Option<i64> {
-        self.array().map(i64::from_le_bytes)
-    }
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = usize::try_from(self.u32()?).ok()?;
-        self.take(n)
     }
 }
 
@@ -397,14 +332,13 @@ mod tests {
         for (p, l) in listings {
             cache.keep(p, l.clone());
         }
-        let bytes = cache
-            .update(Stamp {
-                secs: 1000,
-                nanos: 0,
-            })
-            .unwrap();
+        let bytes = cache.update(at(1000)).unwrap();
         std::fs::write(&path, bytes).unwrap();
         dir
+    }
+
+    fn at(secs: i64) -> Stamp {
+        Stamp { secs, nanos: 0 }
     }
 
     #[test]
@@ -437,12 +371,7 @@ mod tests {
         let cache = DirCache::load(Some(&dir.path().join("dirs")));
         cache.keep(b"/p/a", listing(100, true));
         cache.keep(b"/p/a", listing(100, false));
-        let bytes = cache
-            .update(Stamp {
-                secs: 1000,
-                nanos: 0,
-            })
-            .unwrap();
+        let bytes = cache.update(at(1000)).unwrap();
         let (_, records) = decode(&bytes).unwrap();
         assert_eq!(records.len(), 1);
         assert!(records[0].complete);
@@ -470,12 +399,7 @@ mod tests {
         let cache = DirCache::load(Some(&dir.path().join("dirs")));
         assert!(cache.get(b"/p/a", &stat(100), true).is_some());
         cache.keep(b"/p/c", listing(200, false));
-        let bytes = cache
-            .update(Stamp {
-                secs: 2000,
-                nanos: 0,
-            })
-            .unwrap();
+        let bytes = cache.update(at(2000)).unwrap();
         std::fs::write(dir.path().join("dirs"), bytes).unwrap();
         let cache = DirCache::load(Some(&dir.path().join("dirs")));
         assert!(cache.get(b"/p/a", &stat(100), true).is_some());
@@ -488,11 +412,6 @@ mod tests {
         let dir = written(&[(b"/p/a", listing(100, true))]);
         let cache = DirCache::load(Some(&dir.path().join("dirs")));
         assert!(cache.get(b"/p/a", &stat(100), true).is_some());
-        assert!(cache
-            .update(Stamp {
-                secs: 2000,
-                nanos: 0
-            })
-            .is_none());
+        assert!(cache.update(at(2000)).is_none());
     }
 }

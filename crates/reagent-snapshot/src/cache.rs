@@ -89,6 +89,17 @@ impl StatKey {
         }
     }
 
+    /// Append the fields, little-endian, in the order of the file format
+    /// (size, mtime s, mtime ns, ctime s, ctime ns, inode: 40 bytes).
+    pub fn write(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.size.to_le_bytes());
+        out.extend_from_slice(&self.mtime.to_le_bytes());
+        out.extend_from_slice(&self.mtime_ns.to_le_bytes());
+        out.extend_from_slice(&self.ctime.to_le_bytes());
+        out.extend_from_slice(&self.ctime_ns.to_le_bytes());
+        out.extend_from_slice(&self.ino.to_le_bytes());
+    }
+
     /// Whether a hash taken for this stat can be trusted given the cache's stamp (see the
     /// racy-timestamp rule in the module docs).
     pub fn trusted_at(&self, stamp: Stamp) -> bool {
@@ -252,20 +263,10 @@ impl Cache {
 
     /// [`Cache::decode`], keeping `bytes` as the records' storage.
     fn decode_owned(mut bytes: Vec<u8>) -> Option<Self> {
-        let body_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
-        let (body, checksum) = bytes.split_at(body_len);
-        if blake3::hash(body).as_bytes() != checksum {
-            return None;
-        }
-        let mut r = Reader { bytes: body };
-        if r.take(8)? != MAGIC || r.u32()? != VERSION {
-            return None;
-        }
-        let stamp = Stamp {
-            secs: r.i64()?,
-            nanos: r.u32()?,
-        };
-        let count = usize::try_from(r.u64()?).ok()?;
+        let (stamp, count, _) = open_image(&bytes, MAGIC, VERSION)?;
+        let body_len = bytes.len() - CHECKSUM_LEN;
+        let body = &bytes[..body_len];
+        let count = usize::try_from(count).ok()?;
         // Each record takes at least FIXED_RECORD_LEN + 4 bytes: bound the allocation.
         if count > body.len() / (FIXED_RECORD_LEN + 4) {
             return None;
@@ -278,9 +279,7 @@ impl Cache {
         let mut offsets = Vec::with_capacity(count);
         let mut at = 0;
         for n in 0..count {
-            let mut r = Reader {
-                bytes: &records[at..],
-            };
+            let mut r = Reader::new(&records[at..]);
             let len = usize::try_from(r.u32()?).ok()?;
             let path = r.take(len)?;
             r.take(FIXED_RECORD_LEN)?;
@@ -339,12 +338,25 @@ fn le<const N: usize>(bytes: &[u8]) -> [u8; N] {
     out
 }
 
-struct Reader<'a> {
+/// Little-endian fields read off the front of a byte slice, as this format and
+/// others like it (`reagent_graph::dir_cache`) lay them out; every read is
+/// checked, `None` past the end.
+#[derive(Debug)]
+pub struct Reader<'a> {
     bytes: &'a [u8],
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+    /// A reader at the start of `bytes`.
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Reader { bytes }
+    }
+    /// What is left to read.
+    pub fn rest(&self) -> &'a [u8] {
+        self.bytes
+    }
+    /// The next `n` bytes.
+    pub fn take(&mut self, n: usize) -> Option<&'a [u8]> {
         if n > self.bytes.len() {
             return None;
         }
@@ -355,14 +367,33 @@ impl<'a> Reader<'a> {
     fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
         self.take(N)?.try_into().ok()
     }
-    fn u32(&mut self) -> Option<u32> {
+    /// The next `u32`.
+    pub fn u32(&mut self) -> Option<u32> {
         self.array().map(u32::from_le_bytes)
     }
-    fn u64(&mut self) -> Option<u64> {
+    /// The next `u64`.
+    pub fn u64(&mut self) -> Option<u64> {
         self.array().map(u64::from_le_bytes)
     }
-    fn i64(&mut self) -> Option<i64> {
+    /// The next `i64`.
+    pub fn i64(&mut self) -> Option<i64> {
         self.array().map(i64::from_le_bytes)
+    }
+    /// A `u32` length, then that many bytes.
+    pub fn bytes(&mut self) -> Option<&'a [u8]> {
+        let n = usize::try_from(self.u32()?).ok()?;
+        self.take(n)
+    }
+    /// A [`StatKey`] as [`StatKey::write`] lays it out.
+    pub fn stat_key(&mut self) -> Option<StatKey> {
+        Some(StatKey {
+            size: self.u64()?,
+            mtime: self.i64()?,
+            mtime_ns: self.u32()?,
+            ctime: self.i64()?,
+            ctime_ns: self.u32()?,
+            ino: self.u64()?,
+        })
     }
 }
 
@@ -372,12 +403,7 @@ pub fn push_record(chunk: &mut Vec<u8>, rel: &[u8], key: &StatKey, hash: &blake3
     let len = u32::try_from(rel.len()).unwrap_or(u32::MAX);
     chunk.extend_from_slice(&len.to_le_bytes());
     chunk.extend_from_slice(rel);
-    chunk.extend_from_slice(&key.size.to_le_bytes());
-    chunk.extend_from_slice(&key.mtime.to_le_bytes());
-    chunk.extend_from_slice(&key.mtime_ns.to_le_bytes());
-    chunk.extend_from_slice(&key.ctime.to_le_bytes());
-    chunk.extend_from_slice(&key.ctime_ns.to_le_bytes());
-    chunk.extend_from_slice(&key.ino.to_le_bytes());
+    key.write(chunk);
     chunk.extend_from_slice(hash.as_bytes());
 }
 
@@ -385,17 +411,59 @@ pub fn push_record(chunk: &mut Vec<u8>, rel: &[u8], key: &StatKey, hash: &blake3
 pub fn encode(stamp: Stamp, count: u64, chunks: &[Vec<u8>]) -> Vec<u8> {
     let total: usize = chunks.iter().map(Vec::len).sum();
     let mut out = Vec::with_capacity(HEADER_LEN + total + CHECKSUM_LEN);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
-    out.extend_from_slice(&stamp.secs.to_le_bytes());
-    out.extend_from_slice(&stamp.nanos.to_le_bytes());
-    out.extend_from_slice(&count.to_le_bytes());
+    write_header(&mut out, MAGIC, VERSION, stamp, count);
     for chunk in chunks {
         out.extend_from_slice(chunk);
     }
-    let checksum = blake3::hash(&out);
-    out.extend_from_slice(checksum.as_bytes());
+    seal(&mut out);
     out
+}
+
+/// Start an image of a format laid out as this one is (magic, version, stamp,
+/// record count, records, blake3 of it all): its header, into `out`. The count
+/// can be set later with [`set_count`].
+pub fn write_header(out: &mut Vec<u8>, magic: &[u8; 8], version: u32, stamp: Stamp, count: u64) {
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&version.to_le_bytes());
+    out.extend_from_slice(&stamp.secs.to_le_bytes());
+    out.extend_from_slice(&stamp.nanos.to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
+}
+
+/// Set the record count of an image begun with [`write_header`].
+pub fn set_count(image: &mut [u8], count: u64) {
+    image[HEADER_LEN - 8..HEADER_LEN].copy_from_slice(&count.to_le_bytes());
+}
+
+/// End an image begun with [`write_header`]: its checksum.
+pub fn seal(image: &mut Vec<u8>) {
+    let checksum = blake3::hash(image);
+    image.extend_from_slice(checksum.as_bytes());
+}
+
+/// Check an image of such a format whole (checksum, `magic`, `version`): its
+/// stamp, its record count, and a reader at its first record (the checksum not
+/// included). `None` for anything else.
+pub fn open_image<'a>(
+    bytes: &'a [u8],
+    magic: &[u8; 8],
+    version: u32,
+) -> Option<(Stamp, u64, Reader<'a>)> {
+    let body_len = bytes.len().checked_sub(CHECKSUM_LEN)?;
+    let (body, checksum) = bytes.split_at(body_len);
+    if blake3::hash(body).as_bytes() != checksum {
+        return None;
+    }
+    let mut r = Reader::new(body);
+    if r.take(8)? != magic || r.u32()? != version {
+        return None;
+    }
+    let stamp = Stamp {
+        secs: r.i64()?,
+        nanos: r.u32()?,
+    };
+    let count = r.u64()?;
+    Some((stamp, count, r))
 }
 
 #[cfg(test)]
