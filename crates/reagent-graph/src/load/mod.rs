@@ -301,6 +301,8 @@ impl Loader<'_> {
             .map(|folder| self.image(folder, &shared))
             .collect();
         let mut broken = Vec::new();
+        // Drafts are large: grown once, not moved at each doubling.
+        drafts.reserve(image_drafts.len());
         for (folder, d) in images.iter().zip(image_drafts) {
             match d {
                 Ok(d) => drafts.push(d),
