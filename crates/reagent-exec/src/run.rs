@@ -3,7 +3,9 @@
 //! or interruption. Like cargo's job queue, every worker talks to the loop only
 //! through messages; the loop alone reports.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
+
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -186,13 +188,13 @@ pub fn run(
 /// The loop's state: the queue, the counts and the per-node reports.
 struct Drain<'a, 'e> {
     ctx: &'a JobContext<'a>,
-    actions: HashMap<NodeId, &'a Action>,
+    actions: FxHashMap<NodeId, &'a Action>,
     queue: Queue<NodeId>,
-    reports: HashMap<NodeId, NodeReport>,
+    reports: FxHashMap<NodeId, NodeReport>,
     order: Vec<NodeId>,
     summary: Summary,
     running: usize,
-    skipped: HashSet<NodeId>,
+    skipped: FxHashSet<NodeId>,
     stop: Option<String>,
     keep_going: bool,
     started: Instant,
@@ -208,18 +210,19 @@ impl<'a, 'e> Drain<'a, 'e> {
         on_event: &'e mut dyn FnMut(&Event),
     ) -> Self {
         let graph = ctx.graph;
-        let actions: HashMap<NodeId, &Action> =
+        // Keyed by small integers of this process: no hash flooding to fear.
+        let actions: FxHashMap<NodeId, &Action> =
             plan.steps.iter().map(|s| (s.node, &s.action)).collect();
         let fallback = default_weight(weights);
         let mut drain = Drain {
             ctx,
             actions,
             queue: Queue::new(),
-            reports: HashMap::new(),
+            reports: FxHashMap::with_capacity_and_hasher(plan.steps.len(), FxBuildHasher),
             order: plan.steps.iter().map(|s| s.node).collect(),
             summary: Summary::default(),
             running: 0,
-            skipped: HashSet::new(),
+            skipped: FxHashSet::default(),
             stop: None,
             keep_going,
             started: Instant::now(),
