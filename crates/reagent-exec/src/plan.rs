@@ -300,12 +300,19 @@ fn recorded_reason(history: &History, node: &reagent_graph::Node) -> Reason {
     }
 }
 
-/// Local images by name: each of its names points at the image.
-pub fn local_names(images: &[NamedImage]) -> HashMap<&str, &NamedImage> {
-    images
-        .iter()
-        .flat_map(|image| image.names.iter().map(move |n| (n.as_str(), image)))
-        .collect()
+/// Local images by name: each of its names points at the image. (`FxHash`: the
+/// names are the local store's own tags, 20,000 of them for 10,000 images.)
+pub fn local_names(images: &[NamedImage]) -> FxHashMap<&str, &NamedImage> {
+    let mut by_name = FxHashMap::with_capacity_and_hasher(
+        images.iter().map(|i| i.names.len()).sum(),
+        rustc_hash::FxBuildHasher,
+    );
+    for image in images {
+        for name in &image.names {
+            by_name.insert(name.as_str(), image);
+        }
+    }
+    by_name
 }
 
 /// Each node's local image (by node index): the one tagged with its key tag.
