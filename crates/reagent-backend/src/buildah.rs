@@ -514,6 +514,33 @@ impl Buildah {
         self.remove_containers(&[name.to_string()]);
     }
 
+    /// What decides where the store is when the settings do not say (see
+    /// `store_fingerprint.rs`); `None` when they do (`root` and `storage_driver`
+    /// both set), and nothing need be asked.
+    pub fn store_fingerprint(&self) -> Option<String> {
+        if self.settings.root.is_some() && self.settings.storage_driver.is_some() {
+            return None;
+        }
+        Some(crate::store_fingerprint::fingerprint(
+            &self.settings.binary,
+            &self.settings.global_args(),
+        ))
+    }
+
+    /// Take the store to be at graph root `root` with driver `driver`, as an
+    /// earlier [`Buildah::store`] said under the same [`Buildah::store_fingerprint`],
+    /// instead of asking `buildah info`. No effect once the store is known.
+    pub fn known_store(&self, root: PathBuf, driver: String) {
+        let _ = self.store.set(Some((root, driver)));
+    }
+
+    /// The store's graph root and driver: from the settings, from
+    /// [`Buildah::known_store`], else asked of `buildah info` (once); `None` when
+    /// buildah cannot say.
+    pub fn store(&self) -> Option<(PathBuf, String)> {
+        self.store_location().cloned()
+    }
+
     /// Graph root and driver of the store.
     fn store_location(&self) -> Option<&(PathBuf, String)> {
         self.store

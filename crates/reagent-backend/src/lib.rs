@@ -43,6 +43,7 @@ mod process;
 pub mod redact;
 pub mod run;
 mod storage;
+mod store_fingerprint;
 pub mod version;
 
 pub use backend::{

@@ -38,3 +38,4 @@ pub mod runs;
 pub mod sbom;
 pub mod secrets;
 pub mod session;
+pub mod store;

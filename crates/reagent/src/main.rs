@@ -150,6 +150,17 @@ fn load_with(cli: &Cli, partial: bool) -> Result<Loaded, Failure> {
 
 /// The real backend, configured from `[buildah]` and `[registry]`; relative
 /// storage paths are relative to the project folder.
+/// [`backend`], told where its store is from the state folder when an earlier
+/// command learnt it there; with `keep` (the commands that write state: `build`,
+/// `prune`), learning and keeping it when it is not known
+/// ([`reagent_exec::store::locate`]).
+fn located_backend(loaded: &Loaded, keep: bool) -> Result<reagent_backend::Buildah, Failure> {
+    let backend = backend(&loaded.project);
+    reagent_exec::store::locate(&backend, &loaded.state_dir, keep)
+        .map_err(|e| Failure::Failed(e.to_string()))?;
+    Ok(backend)
+}
+
 fn backend(project: &reagent_graph::Project) -> reagent_backend::Buildah {
     let b = &project.config.buildah;
     let mut settings = reagent_backend::BuildahSettings::default();

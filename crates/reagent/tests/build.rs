@@ -434,3 +434,132 @@ fn a_build_runs_one_buildah_process_per_image_and_a_no_op_none() {
     let subcommands: Vec<String> = calls.iter().map(|c| subcommand(c)).collect();
     assert_eq!(subcommands, ["build"; 2], "{calls:#?}");
 }
+
+/// A project whose `graph.toml` does not say where the store is: buildah finds
+/// it in the `storage.conf` that `CONTAINERS_STORAGE_CONF` names. `reagent`
+/// runs with that variable and a `buildah` first on `PATH` that logs its calls.
+struct Unplaced {
+    p: BuildahProject,
+    dir: tempfile::TempDir,
+}
+
+impl Unplaced {
+    fn new() -> Unplaced {
+        let p = BuildahProject::new("").with_busybox_base();
+        p.write("graph.toml", "[buildah]\nisolation = \"chroot\"\n");
+        p.write(
+            "images/tools/Containerfile",
+            "FROM base\nRUN echo tools > /tools\n",
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let real = String::from_utf8(
+            Command::new("sh")
+                .args(["-c", "command -v buildah"])
+                .output()
+                .unwrap()
+                .stdout,
+        )
+        .unwrap();
+        let script = dir.path().join("buildah");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\nprintf '%s\\n' \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
+                dir.path().join("calls").display(),
+                real.trim()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        let u = Unplaced { p, dir };
+        let s = u.p.storage.settings();
+        u.place(&s.root.unwrap(), &s.runroot.unwrap());
+        u
+    }
+
+    /// Point `storage.conf` at graph root `root`.
+    fn place(&self, root: &std::path::Path, runroot: &std::path::Path) {
+        std::fs::write(
+            self.dir.path().join("storage.conf"),
+            format!(
+                "[storage]\ndriver = \"vfs\"\ngraphroot = \"{}\"\nrunroot = \"{}\"\n",
+                root.display(),
+                runroot.display()
+            ),
+        )
+        .unwrap();
+    }
+
+    /// `reagent ARGS`, which must succeed: its stdout and buildah's calls.
+    fn run(&self, args: &[&str]) -> (String, Vec<String>) {
+        let calls = self.dir.path().join("calls");
+        let _ = std::fs::remove_file(&calls);
+        let path = format!(
+            "{}:{}",
+            self.dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let out = self
+            .p
+            .command(args)
+            .env("PATH", path)
+            .env(
+                "CONTAINERS_STORAGE_CONF",
+                self.dir.path().join("storage.conf"),
+            )
+            .output()
+            .unwrap();
+        let run = Run::from(out);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+        let calls = std::fs::read_to_string(&calls)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_string)
+            .collect();
+        (run.stdout + &run.stderr, calls)
+    }
+}
+
+#[test]
+fn a_store_graph_toml_does_not_place_is_asked_of_buildah_once_not_on_every_no_op() {
+    if tools_missing() {
+        return;
+    }
+    let u = Unplaced::new();
+    let (_, calls) = u.run(&["build", "-R", "all"]);
+    assert!(calls.iter().any(|c| c.starts_with("build")), "{calls:#?}");
+    // The first run made the state folder; the next asks where the store is,
+    // once, and keeps the answer.
+    let (out, calls) = u.run(&["build", "-R", "all"]);
+    assert!(out.contains("2 up to date"), "{out}");
+    assert_eq!(calls, ["info"]);
+    let kept = std::fs::read_to_string(u.p.path(".reagent/store-location")).unwrap();
+    let root = u.p.storage.settings().root.unwrap();
+    assert!(kept.contains(&*root.to_string_lossy()), "{kept}");
+    // From then on a no-op runs no buildah process at all.
+    let (out, calls) = u.run(&["build", "-R", "all"]);
+    assert!(out.contains("2 up to date"), "{out}");
+    assert_eq!(calls, Vec::<String>::new());
+
+    // storage.conf now names another, empty store: the kept answer no longer
+    // stands, and nothing is up to date there.
+    let other = tempfile::tempdir().unwrap();
+    u.place(&other.path().join("root"), &other.path().join("run"));
+    let (out, calls) = u.run(&["build", "-n", "-R", "all"]);
+    assert_eq!(calls, ["info"]);
+    assert!(
+        out.contains("base   image missing") && out.contains("tools  image missing"),
+        "{out}"
+    );
+    let kept = std::fs::read_to_string(u.p.path(".reagent/store-location")).unwrap();
+    assert!(kept.contains(&*other.path().to_string_lossy()), "{kept}");
+    // buildah made the other store: let buildah remove what it made there.
+    let _ = Command::new("buildah")
+        .args(["--root"])
+        .arg(other.path().join("root"))
+        .arg("--runroot")
+        .arg(other.path().join("run"))
+        .args(["--storage-driver", "vfs", "rm", "--all"])
+        .output();
+}

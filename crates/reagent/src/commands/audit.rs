@@ -27,7 +27,7 @@ pub fn run(cli: &Cli, args: &AuditArgs) -> Result<(), Failure> {
     let project = &loaded.project;
     let selected = image_targets(&project.graph, &args.targets)?;
     let adv = audit::load(project, args.arch.as_deref()).map_err(setup_error)?;
-    let backend = crate::backend(project);
+    let backend = crate::located_backend(&loaded, false)?;
     let mut targets = Vec::new();
     for id in &selected {
         let node = project.graph.node(*id);

@@ -229,7 +229,7 @@ fn build(
             failure
         }
     };
-    let backend = crate::backend(&loaded.project).with_cancel(&cancel);
+    let backend = crate::located_backend(loaded, true)?.with_cancel(&cancel);
     super::lock::before_build(&mut loaded.project, &backend, args).map_err(stopped)?;
     let project = &loaded.project;
     let advisories = if args.vuln_test {

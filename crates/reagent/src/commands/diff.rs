@@ -32,7 +32,7 @@ pub fn run(cli: &Cli, args: &DiffArgs) -> Result<(), Failure> {
     let node = node_named(&loaded.project.graph, &args.image)?;
     let history = History::load(&loaded.state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
     crate::output::warn_damaged(&loaded.state_dir, &history);
-    let backend = crate::backend(&loaded.project);
+    let backend = crate::located_backend(&loaded, false)?;
     let (old, new) = builds(&history, &backend, &node.name, args)?;
 
     let mut lists = Vec::new();

@@ -78,7 +78,7 @@ fn dirty(
     no_wait: bool,
 ) -> Result<Vec<NodeId>, Failure> {
     let project = &loaded.project;
-    let backend = crate::backend(project);
+    let backend = crate::located_backend(loaded, false)?;
     let clock = SystemClock;
     let mut session = Session::open(
         project,

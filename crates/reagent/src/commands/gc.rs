@@ -31,7 +31,7 @@ pub fn run(cli: &Cli, args: &GcArgs) -> Result<(), Failure> {
             project.root.join("graph.toml").display()
         )));
     };
-    let backend = crate::backend(project);
+    let backend = crate::located_backend(&loaded, false)?;
     let history = History::load(&loaded.state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
     let nodes = node_keys(project, &history, &backend, registry)?;
     let gc = plan(&backend, registry, &project.name(), &nodes, args.keep)

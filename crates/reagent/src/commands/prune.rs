@@ -23,7 +23,7 @@ pub fn run(cli: &Cli, args: &PruneArgs) -> Result<(), Failure> {
         .map_err(|e| Failure::Failed(e.to_string()))?;
     let history = History::load(state_dir).map_err(|e| Failure::Failed(e.to_string()))?;
     crate::output::warn_damaged(state_dir, &history);
-    let backend = crate::backend(project);
+    let backend = crate::located_backend(&loaded, true)?;
     let images = backend
         .images()
         .map_err(|e| Failure::Failed(e.to_string()))?;

@@ -18,7 +18,7 @@ pub fn run(cli: &Cli, args: &SbomArgs) -> Result<(), Failure> {
     let loaded = crate::load(cli)?;
     let project = &loaded.project;
     let node = node_named(&project.graph, &args.image)?;
-    let backend = crate::backend(project);
+    let backend = crate::located_backend(&loaded, false)?;
     let reference = names::local_ref(node);
     let not_built = || {
         Failure::Usage(format!(

@@ -21,7 +21,7 @@ pub fn run(cli: &Cli, args: &TestArgs) -> Result<(), Failure> {
     let loaded = crate::load(cli)?;
     let graph = &loaded.project.graph;
     let selected = image_targets(graph, &args.targets)?;
-    let backend = crate::backend(&loaded.project);
+    let backend = crate::located_backend(&loaded, false)?;
     let cancel = Cancel::new();
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(signal, cancel.flag())
