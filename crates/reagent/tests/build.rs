@@ -358,25 +358,7 @@ fn kill_9_mid_build_does_not_make_a_later_run_wrong() {
 fn build_counting(p: &BuildahProject, args: &[&str]) -> (Built, Vec<String>) {
     let wrap = tempfile::tempdir().unwrap();
     let calls = wrap.path().join("calls");
-    let real = String::from_utf8(
-        Command::new("sh")
-            .args(["-c", "command -v buildah"])
-            .output()
-            .unwrap()
-            .stdout,
-    )
-    .unwrap();
-    let script = wrap.path().join("buildah");
-    std::fs::write(
-        &script,
-        format!(
-            "#!/bin/sh\nprintf '%s\\n' \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
-            calls.display(),
-            real.trim()
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    counting_buildah(wrap.path());
     let mut all = vec!["build", "--json"];
     all.extend_from_slice(args);
     let path = format!(
@@ -391,6 +373,29 @@ fn build_counting(p: &BuildahProject, args: &[&str]) -> (Built, Vec<String>) {
         .map(str::to_string)
         .collect();
     (Built::from(Run::from(out)), calls)
+}
+
+/// `DIR/buildah`: appends its arguments to `DIR/calls`, then runs the real one.
+fn counting_buildah(dir: &std::path::Path) {
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v buildah"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let script = dir.join("buildah");
+    std::fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\nprintf '%s\\n' \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
+            dir.join("calls").display(),
+            real.trim()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
 }
 
 /// The buildah subcommand of a logged call (the word after the storage flags).
@@ -452,26 +457,7 @@ impl Unplaced {
             "FROM base\nRUN echo tools > /tools\n",
         );
         let dir = tempfile::tempdir().unwrap();
-        let real = String::from_utf8(
-            Command::new("sh")
-                .args(["-c", "command -v buildah"])
-                .output()
-                .unwrap()
-                .stdout,
-        )
-        .unwrap();
-        let script = dir.path().join("buildah");
-        std::fs::write(
-            &script,
-            format!(
-                "#!/bin/sh\nprintf '%s\\n' \"$*\" >>'{}'\nexec '{}' \"$@\"\n",
-                dir.path().join("calls").display(),
-                real.trim()
-            ),
-        )
-        .unwrap();
-        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
-            .unwrap();
+        counting_buildah(dir.path());
         let u = Unplaced { p, dir };
         let s = u.p.storage.settings();
         u.place(&s.root.unwrap(), &s.runroot.unwrap());
