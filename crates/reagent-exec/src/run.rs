@@ -4,14 +4,13 @@
 //! through messages; the loop alone reports.
 
 use std::collections::HashMap;
-
-use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 use std::path::PathBuf;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use reagent_graph::{Graph, Node, NodeId};
 use reagent_schedule::Queue;
+use rustc_hash::{FxBuildHasher, FxHashMap, FxHashSet};
 use serde::Serialize;
 
 use crate::events::{Event, PlannedStep, Summary, Work};

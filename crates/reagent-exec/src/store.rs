@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 pub const STORE_LOCATION: &str = "store-location";
 
 /// What is kept: the answer, and what it was the answer for.
-#[derive(Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, Deserialize)]
 struct Kept {
     version: u32,
     fingerprint: String,
